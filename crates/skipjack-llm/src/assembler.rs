@@ -1,0 +1,288 @@
+//! Builds one assistant message from wire fragments and emits the canonical events.
+//!
+//! Every wire API drives this one type, so event order (a block's start before its deltas,
+//! one end per block, exactly one terminal event) holds by construction rather than by
+//! each provider's care.
+
+use serde_json::Value;
+
+use crate::error::{ErrorKind, LlmError};
+use crate::events::StreamEvent;
+use crate::message::{
+    now_millis, AssistantContent, AssistantMessage, CostSource, StopReason, TextContent,
+    ThinkingContent, ToolCall,
+};
+use crate::model::Model;
+use crate::usage::{Price, TokenCounts, Usage};
+
+#[derive(Debug)]
+enum Block {
+    Text { text: String },
+    Thinking { thinking: String, signature: Option<String>, redacted: bool },
+    ToolCall { id: String, name: String, args: String },
+}
+
+#[derive(Debug)]
+pub struct MessageAssembler {
+    api: &'static str,
+    provider: String,
+    model: String,
+    price: Price,
+    blocks: Vec<Block>,
+    open: Vec<bool>,
+    started: bool,
+    response_id: Option<String>,
+}
+
+impl MessageAssembler {
+    #[must_use]
+    pub fn new(model: &Model) -> Self {
+        Self {
+            api: model.api.as_str(),
+            provider: model.provider.clone(),
+            model: model.id.clone(),
+            price: model.price,
+            blocks: Vec::new(),
+            open: Vec::new(),
+            started: false,
+            response_id: None,
+        }
+    }
+
+    /// Emit `start` once.
+    pub fn start(&mut self, out: &mut Vec<StreamEvent>) {
+        if !self.started {
+            self.started = true;
+            out.push(StreamEvent::Start);
+        }
+    }
+
+    pub fn set_response_id(&mut self, id: &str) {
+        if self.response_id.is_none() && !id.is_empty() {
+            self.response_id = Some(id.to_owned());
+        }
+    }
+
+    /// Whether any content block was opened (a retry would then replay visible output).
+    #[must_use]
+    pub fn has_content(&self) -> bool {
+        !self.blocks.is_empty()
+    }
+
+    fn push_block(&mut self, block: Block) -> usize {
+        self.blocks.push(block);
+        self.open.push(true);
+        self.blocks.len() - 1
+    }
+
+    pub fn open_text(&mut self, out: &mut Vec<StreamEvent>) -> usize {
+        self.start(out);
+        let index = self.push_block(Block::Text { text: String::new() });
+        out.push(StreamEvent::TextStart { index });
+        index
+    }
+
+    pub fn push_text(&mut self, index: usize, delta: &str, out: &mut Vec<StreamEvent>) {
+        if delta.is_empty() {
+            return;
+        }
+        if let Some(Block::Text { text }) = self.blocks.get_mut(index) {
+            text.push_str(delta);
+            out.push(StreamEvent::TextDelta { index, delta: delta.to_owned() });
+        }
+    }
+
+    pub fn open_thinking(&mut self, out: &mut Vec<StreamEvent>) -> usize {
+        self.start(out);
+        let index = self.push_block(Block::Thinking { thinking: String::new(), signature: None, redacted: false });
+        out.push(StreamEvent::ThinkingStart { index });
+        index
+    }
+
+    /// Redacted thinking arrives whole: its encrypted payload is kept as the signature.
+    pub fn add_redacted_thinking(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> usize {
+        self.start(out);
+        let index = self.push_block(Block::Thinking {
+            thinking: String::new(),
+            signature: Some(data.to_owned()),
+            redacted: true,
+        });
+        out.push(StreamEvent::ThinkingStart { index });
+        index
+    }
+
+    pub fn push_thinking(&mut self, index: usize, delta: &str, out: &mut Vec<StreamEvent>) {
+        if delta.is_empty() {
+            return;
+        }
+        if let Some(Block::Thinking { thinking, .. }) = self.blocks.get_mut(index) {
+            thinking.push_str(delta);
+            out.push(StreamEvent::ThinkingDelta { index, delta: delta.to_owned() });
+        }
+    }
+
+    /// Signatures may arrive in pieces; they are concatenated.
+    pub fn push_signature(&mut self, index: usize, piece: &str) {
+        if let Some(Block::Thinking { signature, .. }) = self.blocks.get_mut(index) {
+            signature.get_or_insert_with(String::new).push_str(piece);
+        }
+    }
+
+    pub fn open_tool_call(&mut self, id: &str, name: &str, out: &mut Vec<StreamEvent>) -> usize {
+        self.start(out);
+        let index = self.push_block(Block::ToolCall { id: id.to_owned(), name: name.to_owned(), args: String::new() });
+        out.push(StreamEvent::ToolCallStart { index, id: id.to_owned(), name: name.to_owned() });
+        index
+    }
+
+    /// Fill an id or name that was missing from the first fragment (never overwrite one).
+    pub fn complete_tool_call_identity(&mut self, index: usize, new_id: Option<&str>, new_name: Option<&str>) {
+        if let Some(Block::ToolCall { id, name, .. }) = self.blocks.get_mut(index) {
+            if let Some(n) = new_id.filter(|s| !s.is_empty()) {
+                if id.is_empty() {
+                    n.clone_into(id);
+                }
+            }
+            if let Some(n) = new_name.filter(|s| !s.is_empty()) {
+                if name.is_empty() {
+                    n.clone_into(name);
+                }
+            }
+        }
+    }
+
+    pub fn push_tool_args(&mut self, index: usize, delta: &str, out: &mut Vec<StreamEvent>) {
+        if delta.is_empty() {
+            return;
+        }
+        if let Some(Block::ToolCall { args, .. }) = self.blocks.get_mut(index) {
+            args.push_str(delta);
+            out.push(StreamEvent::ToolCallDelta { index, delta: delta.to_owned() });
+        }
+    }
+
+    /// End one block (idempotent).
+    pub fn close(&mut self, index: usize, out: &mut Vec<StreamEvent>) {
+        let Some(flag) = self.open.get_mut(index) else { return };
+        if !*flag {
+            return;
+        }
+        *flag = false;
+        let Some(block) = self.blocks.get(index) else { return };
+        out.push(match block {
+            Block::Text { text } => StreamEvent::TextEnd { index, text: text.clone() },
+            Block::Thinking { thinking, signature, redacted } => StreamEvent::ThinkingEnd {
+                index,
+                thinking: thinking.clone(),
+                signature: signature.clone(),
+                redacted: *redacted,
+            },
+            Block::ToolCall { id, name, args } => {
+                StreamEvent::ToolCallEnd { index, tool_call: finish_tool_call(id, name, args) }
+            }
+        });
+    }
+
+    pub fn close_all(&mut self, out: &mut Vec<StreamEvent>) {
+        for index in 0..self.blocks.len() {
+            self.close(index, out);
+        }
+    }
+
+    /// The stream completed: close open blocks and emit `done`.
+    pub fn finish(mut self, stop_reason: StopReason, counts: TokenCounts, out: &mut Vec<StreamEvent>) {
+        self.start(out);
+        self.close_all(out);
+        let message = self.into_message(stop_reason, counts, None);
+        out.push(StreamEvent::Done { message });
+    }
+
+    /// The stream failed: emit `error` carrying everything that arrived so far.
+    pub fn fail(mut self, error: LlmError, counts: TokenCounts, out: &mut Vec<StreamEvent>) {
+        self.start(out);
+        let stop = if error.kind == ErrorKind::Aborted { StopReason::Aborted } else { StopReason::Error };
+        let message = self.into_message(stop, counts, Some(&error));
+        out.push(StreamEvent::Error { message, error });
+    }
+
+    fn into_message(self, stop_reason: StopReason, counts: TokenCounts, error: Option<&LlmError>) -> AssistantMessage {
+        let content = self
+            .blocks
+            .into_iter()
+            .map(|b| match b {
+                Block::Text { text } => AssistantContent::Text(TextContent { text }),
+                Block::Thinking { thinking, signature, redacted } => {
+                    AssistantContent::Thinking(ThinkingContent { thinking, signature, redacted })
+                }
+                Block::ToolCall { id, name, args } => AssistantContent::ToolCall(finish_tool_call(&id, &name, &args)),
+            })
+            .collect();
+        AssistantMessage {
+            content,
+            api: self.api.to_owned(),
+            provider: self.provider,
+            model: self.model,
+            usage: Usage::from_counts(counts, &self.price),
+            stop_reason,
+            error_message: error.map(|e| e.message.clone()),
+            error_kind: error.map(|e| e.kind.as_str().to_owned()),
+            cost_source: if counts.reported_cost.is_some() { CostSource::Provider } else { CostSource::Computed },
+            response_id: self.response_id,
+            timestamp: now_millis(),
+        }
+    }
+}
+
+/// Parse streamed arguments. Empty text means no arguments; a JSON string holding JSON
+/// (double-encoded by some servers) is decoded; anything else that is not an object is
+/// reported on the call with the raw text kept, never replaced by `{}`.
+#[must_use]
+pub fn finish_tool_call(id: &str, name: &str, raw: &str) -> ToolCall {
+    let (arguments, arguments_error) = parse_arguments(raw);
+    ToolCall { id: id.to_owned(), name: name.to_owned(), arguments, arguments_error }
+}
+
+fn parse_arguments(raw: &str) -> (Value, Option<String>) {
+    if raw.trim().is_empty() {
+        return (Value::Object(serde_json::Map::new()), None);
+    }
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Object(map)) => (Value::Object(map), None),
+        Ok(Value::String(inner)) => match serde_json::from_str::<Value>(&inner) {
+            Ok(Value::Object(map)) => (Value::Object(map), None),
+            _ => (Value::String(raw.to_owned()), Some("arguments are a JSON string, not an object".to_owned())),
+        },
+        Ok(other) => (
+            Value::String(raw.to_owned()),
+            Some(format!("arguments must be a JSON object, got {}", json_type(&other))),
+        ),
+        Err(e) => (Value::String(raw.to_owned()), Some(format!("arguments are not valid JSON: {e}"))),
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_parse_or_report() {
+        assert_eq!(parse_arguments(""), (serde_json::json!({}), None));
+        assert_eq!(parse_arguments(r#"{"a":1}"#), (serde_json::json!({"a":1}), None));
+        assert_eq!(parse_arguments(r#""{\"a\":1}""#), (serde_json::json!({"a":1}), None));
+        let (v, e) = parse_arguments(r#"{"a":"#);
+        assert_eq!(v, Value::String(r#"{"a":"#.into()));
+        assert!(e.unwrap_or_default().contains("not valid JSON"));
+        assert!(parse_arguments("[1]").1.is_some());
+    }
+}

@@ -1,0 +1,171 @@
+//! Classified errors: each kind tells the caller what it can do about it.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The prompt does not fit the model's context window: compact and retry.
+    ContextOverflow,
+    /// Too many requests; `retry_after_ms` says when to come back if the server said.
+    RateLimited,
+    /// The key is missing, wrong or not allowed (401/403).
+    Auth,
+    /// The server rejected the request as malformed (other 4xx).
+    BadRequest,
+    /// The server failed (5xx) or reported an error in the stream.
+    Server,
+    /// The connection failed or broke.
+    Network,
+    /// Connect, first-byte or idle timeout.
+    Timeout,
+    /// The caller cancelled.
+    Aborted,
+    /// The response could not be understood (not SSE, ended early, malformed).
+    InvalidResponse,
+}
+
+impl ErrorKind {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ContextOverflow => "context_overflow",
+            Self::RateLimited => "rate_limited",
+            Self::Auth => "auth",
+            Self::BadRequest => "bad_request",
+            Self::Server => "server",
+            Self::Network => "network",
+            Self::Timeout => "timeout",
+            Self::Aborted => "aborted",
+            Self::InvalidResponse => "invalid_response",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind:?}: {message}")]
+pub struct LlmError {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// HTTP status, when the error came from one.
+    pub status: Option<u16>,
+    /// How long the server asked us to wait.
+    pub retry_after_ms: Option<u64>,
+}
+
+impl LlmError {
+    #[must_use]
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into(), status: None, retry_after_ms: None }
+    }
+
+    #[must_use]
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+}
+
+/// Phrases servers use when the prompt is longer than the context window.
+const OVERFLOW_PATTERNS: &[&str] = &[
+    "context_length_exceeded",                 // OpenAI code
+    "maximum context length",                  // OpenAI, vLLM, DeepSeek, OpenRouter
+    "prompt is too long",                      // Anthropic
+    "exceed_context_size_error",               // llama.cpp
+    "exceeds the available context size",      // llama.cpp message
+    "context window",                          // Mistral, generic
+    "input is too long",                       // Bedrock-style gateways
+    "too many tokens",                         // generic
+    "reduce the length of the messages",       // OpenAI, Groq
+    "exceeds the maximum number of tokens",    // Gemini-compatible
+    "input token count",                       // Gemini: "input token count (N) exceeds the maximum"
+    "context length",                          // vLLM / generic "exceeds context length"
+    "request too large",                       // Groq 413
+    "string too long",                         // OpenAI
+];
+
+/// Classify a non-2xx response from its status and body text.
+#[must_use]
+pub fn classify_http(status: u16, body: &str, retry_after_ms: Option<u64>) -> LlmError {
+    let lower = body.to_ascii_lowercase();
+    let overflow = OVERFLOW_PATTERNS.iter().any(|p| lower.contains(p)) || status == 413;
+    let kind = if overflow && (400..500).contains(&status) {
+        ErrorKind::ContextOverflow
+    } else {
+        match status {
+            401 | 403 => ErrorKind::Auth,
+            429 => ErrorKind::RateLimited,
+            408 => ErrorKind::Timeout,
+            400..=499 => ErrorKind::BadRequest,
+            _ => ErrorKind::Server,
+        }
+    };
+    let message = error_message_from_body(body).unwrap_or_else(|| format!("HTTP {status}"));
+    LlmError { kind, message: format!("HTTP {status}: {message}"), status: Some(status), retry_after_ms }
+}
+
+/// Classify an error object reported inside a stream.
+#[must_use]
+pub fn classify_stream_error(text: &str) -> ErrorKind {
+    let lower = text.to_ascii_lowercase();
+    if OVERFLOW_PATTERNS.iter().any(|p| lower.contains(p)) {
+        ErrorKind::ContextOverflow
+    } else if lower.contains("rate limit") || lower.contains("rate_limit") {
+        ErrorKind::RateLimited
+    } else {
+        ErrorKind::Server
+    }
+}
+
+/// The human part of a JSON error body: `error.message`, `message` or `detail`.
+fn error_message_from_body(body: &str) -> Option<String> {
+    let trimmed = body.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    let parsed: Option<serde_json::Value> = serde_json::from_str(trimmed).ok();
+    let found = parsed.as_ref().and_then(|v| {
+        let err = v.get("error").unwrap_or(v);
+        err.get("message")
+            .or_else(|| err.get("detail"))
+            .and_then(|m| m.as_str().map(str::to_owned))
+            .or_else(|| err.as_str().map(str::to_owned))
+    });
+    Some(found.unwrap_or_else(|| truncate(trimmed, 500)))
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overflow_messages_are_classified() {
+        let bodies = [
+            r#"{"error":{"message":"This model's maximum context length is 8192 tokens","code":"context_length_exceeded"}}"#,
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#,
+            r#"{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error"}}"#,
+        ];
+        for b in bodies {
+            assert_eq!(classify_http(400, b, None).kind, ErrorKind::ContextOverflow, "{b}");
+        }
+    }
+
+    #[test]
+    fn statuses_are_classified() {
+        assert_eq!(classify_http(401, "{}", None).kind, ErrorKind::Auth);
+        assert_eq!(classify_http(429, "slow down", Some(1000)).kind, ErrorKind::RateLimited);
+        assert_eq!(classify_http(503, "", None).kind, ErrorKind::Server);
+        assert_eq!(classify_http(422, r#"{"detail":"bad"}"#, None).message, "HTTP 422: bad");
+    }
+}

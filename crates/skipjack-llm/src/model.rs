@@ -1,0 +1,125 @@
+//! The one model type every caller uses, and the options of one request.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::usage::Price;
+
+/// Which wire protocol a model's server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Api {
+    #[serde(rename = "openai-chat")]
+    OpenAiChat,
+    #[serde(rename = "anthropic-messages")]
+    AnthropicMessages,
+}
+
+impl Api {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OpenAiChat => "openai-chat",
+            Self::AnthropicMessages => "anthropic-messages",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    pub provider: String,
+    pub id: String,
+    pub api: Api,
+    pub base_url: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub context_window: u64,
+    #[serde(default)]
+    pub max_output: u64,
+    #[serde(default)]
+    pub price: Price,
+    /// The model can think (reasoning effort or a thinking budget may be sent).
+    #[serde(default)]
+    pub reasoning: bool,
+    /// The model accepts image input.
+    #[serde(default)]
+    pub images: bool,
+    /// Environment variable holding this provider's API key.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Headers sent with every request to this model.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasoningEffort {
+    Minimal,
+    Low,
+    Medium,
+    High,
+}
+
+impl ReasoningEffort {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Minimal => "minimal",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
+}
+
+/// Retry before the first byte of a response body.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    pub base_delay_ms: u64,
+    /// Longest wait between attempts; a server asking for more fails fast with its figure.
+    pub max_delay_ms: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { max_retries: 4, base_delay_ms: 1_000, max_delay_ms: 60_000 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    pub connect_ms: u64,
+    /// From sending the request to the response headers.
+    pub first_byte_ms: u64,
+    /// Longest silence between two reads of the body; generous, since reasoning models
+    /// can think for minutes before their first token.
+    pub idle_ms: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self { connect_ms: 15_000, first_byte_ms: 300_000, idle_ms: 300_000 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreamOptions {
+    pub api_key: Option<String>,
+    pub max_tokens: Option<u64>,
+    pub temperature: Option<f64>,
+    pub reasoning: Option<ReasoningEffort>,
+    /// Extra headers for this request (override the model's).
+    pub headers: BTreeMap<String, String>,
+    /// A stable id (the session's) used as a prompt cache key where the server accepts one.
+    pub session_id: Option<String>,
+    pub retry: RetryPolicy,
+    pub timeouts: Timeouts,
+}

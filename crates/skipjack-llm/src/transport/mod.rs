@@ -1,0 +1,1 @@
+//! HTTP transport: placeholder, being written.

@@ -1,0 +1,125 @@
+//! Canonical usage and cost.
+//!
+//! Token fields never overlap: `input` excludes tokens read from or written to the cache on
+//! every API, and `total_tokens` is the sum of the four. Cost is USD from the model's prices.
+
+use serde::{Deserialize, Serialize};
+
+/// USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub input: f64,
+    pub output: f64,
+    #[serde(default)]
+    pub cache_read: f64,
+    #[serde(default)]
+    pub cache_write: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Cost {
+    pub input: f64,
+    pub output: f64,
+    pub cache_read: f64,
+    pub cache_write: f64,
+    pub total: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Usage {
+    pub input: u64,
+    pub output: u64,
+    pub cache_read: u64,
+    pub cache_write: u64,
+    pub total_tokens: u64,
+    pub cost: Cost,
+}
+
+/// Token counts as a wire API reports them, already split so they do not overlap.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TokenCounts {
+    pub input: u64,
+    pub output: u64,
+    pub cache_read: u64,
+    pub cache_write: u64,
+    /// A charge in USD the provider reported itself (OpenRouter's `usage.cost`).
+    pub reported_cost: Option<f64>,
+}
+
+impl TokenCounts {
+    /// Split an OpenAI-style `prompt_tokens` (which includes cached tokens) into
+    /// non-overlapping counts; saturating, since some servers report cached > prompt.
+    #[must_use]
+    pub fn from_inclusive_prompt(prompt: u64, cache_read: u64, cache_write: u64, output: u64) -> Self {
+        Self {
+            input: prompt.saturating_sub(cache_read).saturating_sub(cache_write),
+            output,
+            cache_read,
+            cache_write,
+            reported_cost: None,
+        }
+    }
+}
+
+impl Usage {
+    /// Canonical usage with cost from `price`. A provider-reported total wins over the
+    /// computed one; the caller marks the message's `cost_source` accordingly.
+    #[must_use]
+    #[allow(clippy::cast_precision_loss)] // token counts stay far below 2^52
+    pub fn from_counts(counts: TokenCounts, price: &Price) -> Self {
+        let per = |tokens: u64, usd_per_million: f64| tokens as f64 * usd_per_million / 1_000_000.0;
+        let input = per(counts.input, price.input);
+        let output = per(counts.output, price.output);
+        let cache_read = per(counts.cache_read, price.cache_read);
+        let cache_write = per(counts.cache_write, price.cache_write);
+        let computed = input + output + cache_read + cache_write;
+        let total = match counts.reported_cost {
+            Some(c) if c.is_finite() && c >= 0.0 => c,
+            _ => computed,
+        };
+        Self {
+            input: counts.input,
+            output: counts.output,
+            cache_read: counts.cache_read,
+            cache_write: counts.cache_write,
+            total_tokens: counts.input + counts.output + counts.cache_read + counts.cache_write,
+            cost: Cost { input, output, cache_read, cache_write, total },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cost_uses_every_price() {
+        let price = Price { input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75 };
+        let counts = TokenCounts { input: 1_000, output: 2_000, cache_read: 100_000, cache_write: 10_000, reported_cost: None };
+        let u = Usage::from_counts(counts, &price);
+        assert_eq!(u.total_tokens, 113_000);
+        assert!((u.cost.input - 0.003).abs() < 1e-12);
+        assert!((u.cost.output - 0.03).abs() < 1e-12);
+        assert!((u.cost.cache_read - 0.03).abs() < 1e-12);
+        assert!((u.cost.cache_write - 0.0375).abs() < 1e-12);
+        assert!((u.cost.total - 0.1005).abs() < 1e-12);
+    }
+
+    #[test]
+    fn reported_cost_wins() {
+        let price = Price { input: 1.0, output: 1.0, cache_read: 0.0, cache_write: 0.0 };
+        let counts = TokenCounts { input: 10, output: 10, reported_cost: Some(0.5), ..Default::default() };
+        assert!((Usage::from_counts(counts, &price).cost.total - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn inclusive_prompt_is_split_without_overlap() {
+        let c = TokenCounts::from_inclusive_prompt(1000, 800, 50, 7);
+        assert_eq!((c.input, c.cache_read, c.cache_write, c.output), (150, 800, 50, 7));
+        let c = TokenCounts::from_inclusive_prompt(10, 800, 0, 0);
+        assert_eq!(c.input, 0);
+    }
+}

@@ -1,0 +1,177 @@
+"""Canonical messages, usage and models: the Python face of the Rust core's types.
+
+Field names and tags mirror the core's serde shapes exactly (`crates/skipjack-llm/src/
+message.rs`, `usage.rs`, `model.rs`); a context is handed to Rust as msgspec-encoded JSON
+once per request, and the core builds these objects directly for the final message.
+Decoding is strict: usage must carry every canonical key, non-negative, and nothing else.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal, TypeAlias
+
+import msgspec
+
+NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
+NonNegFloat = Annotated[float, msgspec.Meta(ge=0)]
+
+StopReason: TypeAlias = Literal["stop", "length", "tool_use", "content_filter", "error", "aborted"]
+Api: TypeAlias = Literal["openai-chat", "anthropic-messages"]
+ReasoningEffort: TypeAlias = Literal["minimal", "low", "medium", "high"]
+CostSource: TypeAlias = Literal["computed", "provider"]
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Cost(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """USD, per canonical token field, and their total."""
+
+    input: NonNegFloat
+    output: NonNegFloat
+    cache_read: NonNegFloat
+    cache_write: NonNegFloat
+    total: NonNegFloat
+
+
+class Usage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Token counts that do not overlap (`input` excludes cached tokens) and their cost."""
+
+    input: NonNegInt
+    output: NonNegInt
+    cache_read: NonNegInt
+    cache_write: NonNegInt
+    total_tokens: NonNegInt
+    cost: Cost
+
+    @staticmethod
+    def zero() -> Usage:
+        return Usage(0, 0, 0, 0, 0, Cost(0.0, 0.0, 0.0, 0.0, 0.0))
+
+
+class TextContent(msgspec.Struct, frozen=True, tag_field="type", tag="text", forbid_unknown_fields=True):
+    text: str
+
+
+class ThinkingContent(
+    msgspec.Struct, frozen=True, tag_field="type", tag="thinking", forbid_unknown_fields=True
+):
+    thinking: str
+    signature: str | None = None
+    redacted: bool = False
+
+
+class ImageContent(msgspec.Struct, frozen=True, tag_field="type", tag="image", forbid_unknown_fields=True):
+    data: str
+    """Base64-encoded bytes."""
+    mime_type: str
+
+
+class ToolCall(msgspec.Struct, frozen=True, tag_field="type", tag="tool_call", forbid_unknown_fields=True):
+    id: str
+    name: str
+    arguments: dict[str, Any] | str
+    """A dict when `arguments_error` is None; otherwise the raw text the model sent."""
+    arguments_error: str | None = None
+
+
+AssistantContent: TypeAlias = TextContent | ThinkingContent | ToolCall
+InputContent: TypeAlias = TextContent | ImageContent
+
+
+class UserMessage(msgspec.Struct, frozen=True, tag_field="role", tag="user", forbid_unknown_fields=True):
+    content: str | list[InputContent]
+    timestamp: int = msgspec.field(default_factory=now_ms)
+
+
+class AssistantMessage(
+    msgspec.Struct, frozen=True, tag_field="role", tag="assistant", forbid_unknown_fields=True
+):
+    content: list[AssistantContent]
+    api: str
+    provider: str
+    model: str
+    usage: Usage
+    stop_reason: StopReason
+    error_message: str | None = None
+    error_kind: str | None = None
+    cost_source: CostSource = "computed"
+    response_id: str | None = None
+    timestamp: int = msgspec.field(default_factory=now_ms)
+
+    @property
+    def text(self) -> str:
+        return "".join(b.text for b in self.content if isinstance(b, TextContent))
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        return [b for b in self.content if isinstance(b, ToolCall)]
+
+
+class ToolResultMessage(
+    msgspec.Struct, frozen=True, tag_field="role", tag="tool_result", forbid_unknown_fields=True
+):
+    tool_call_id: str
+    tool_name: str
+    content: str | list[InputContent]
+    is_error: bool = False
+    timestamp: int = msgspec.field(default_factory=now_ms)
+
+
+Message: TypeAlias = UserMessage | AssistantMessage | ToolResultMessage
+
+
+class Tool(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A tool the model may call: its JSON Schema describes the arguments object."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+class Context(msgspec.Struct, forbid_unknown_fields=True):
+    system_prompt: str | None = None
+    messages: list[Message] = msgspec.field(default_factory=list)
+    tools: list[Tool] = msgspec.field(default_factory=list)
+
+
+class Price(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """USD per million tokens."""
+
+    input: NonNegFloat
+    output: NonNegFloat
+    cache_read: NonNegFloat = 0.0
+    cache_write: NonNegFloat = 0.0
+
+
+class Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The one model type every caller uses."""
+
+    provider: str
+    id: str
+    api: Api
+    base_url: str
+    name: str | None = None
+    context_window: NonNegInt = 0
+    max_output: NonNegInt = 0
+    price: Price = Price(0.0, 0.0)
+    reasoning: bool = False
+    images: bool = False
+    api_key_env: str | None = None
+    """Environment variable holding this provider's key."""
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class RetryPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    max_retries: NonNegInt = 4
+    base_delay_ms: NonNegInt = 1_000
+    max_delay_ms: NonNegInt = 60_000
+    """A server asking to wait longer than this fails fast with its figure."""
+
+
+class Timeouts(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    connect_ms: NonNegInt = 15_000
+    first_byte_ms: NonNegInt = 300_000
+    idle_ms: NonNegInt = 300_000
