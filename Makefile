@@ -1,0 +1,49 @@
+# One task runner for the README, CI and pre-commit alike.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: install dev build test test-rust lint lint-rust lint-python test-python bench clean
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install -U pip
+
+# The agent, installed with its release-built core.
+install: $(PY)
+	$(PIP) install .
+
+# An editable development install with the test and lint tools.
+dev: $(PY)
+	$(PIP) install -e '.[dev]'
+
+# Rebuild the native module in place after Rust changes.
+build: $(PY)
+	$(VENV)/bin/maturin develop -q
+
+test: dev test-rust lint test-python
+
+test-rust:
+	cargo test --locked -p skipjack-llm
+
+lint: lint-rust lint-python
+
+lint-rust:
+	cargo clippy --locked --workspace --all-targets -- -D warnings
+	cargo fmt --all --check
+
+lint-python:
+	$(VENV)/bin/ruff check python tests bench scripts
+	$(VENV)/bin/ruff format --check python tests bench scripts
+	$(VENV)/bin/mypy
+	$(PY) -m mypy.stubtest skipjack._llm --allowlist stubtest-allowlist.txt
+
+test-python:
+	$(PY) -m pytest -q
+
+bench: $(PY)
+	$(VENV)/bin/maturin develop -q --release
+	$(PY) bench/stream_throughput.py
+
+clean:
+	rm -rf $(VENV) target

@@ -1,0 +1,156 @@
+"""`stream()`: one model request through the Rust core, as an async iterator of events."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from types import TracebackType
+from typing import Any
+
+import msgspec
+
+from skipjack import _llm
+from skipjack.llm.errors import AuthError, LLMError
+from skipjack.llm.events import Done, Error, StreamEvent
+from skipjack.llm.types import AssistantMessage, Context, Model, ReasoningEffort, RetryPolicy, Timeouts
+
+_encoder = msgspec.json.Encoder()
+
+
+class StreamOptions(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Per-request options; mirrors the core's `StreamOptions`."""
+
+    api_key: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    reasoning: ReasoningEffort | None = None
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+    session_id: str | None = None
+    """Stable id (the session's) used as a prompt-cache key where the server accepts one."""
+    retry: RetryPolicy = RetryPolicy()
+    timeouts: Timeouts = Timeouts()
+
+
+class _Request(msgspec.Struct, frozen=True):
+    model: Model
+    context: Context
+    options: StreamOptions
+
+
+class AssistantStream:
+    """Events of one request. Iterate it, then `await result()`; `cancel()` aborts.
+
+    The native side queues events; each wake-up of this iterator takes every queued event
+    at once, so a fast stream costs one thread hop per burst, not per token.
+    """
+
+    def __init__(self, native: _llm.NativeStream) -> None:
+        self._native = native
+        self._buffer: deque[StreamEvent] = deque()
+        self._message: AssistantMessage | None = None
+        self._error: LLMError | None = None
+
+    def __aiter__(self) -> AssistantStream:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        while not self._buffer:
+            if self._message is not None:
+                raise StopAsyncIteration
+            batch = self._native.drain()
+            if not batch:
+                if self._native.finished:
+                    # The core always ends with a terminal event; reaching here means the
+                    # native task died, which must not look like a clean end.
+                    raise LLMError("the stream ended without a terminal event")
+                await self._native.readable()
+                continue
+            self._buffer.extend(batch)
+        event = self._buffer.popleft()
+        if isinstance(event, Done):
+            self._message = event.message
+        elif isinstance(event, Error):
+            self._message = event.message
+            self._error = event.error
+        return event
+
+    async def result(self) -> AssistantMessage:
+        """The final message (consuming any events not yet read). A failed request returns
+        its partial message with `stop_reason` "error" or "aborted"; see `error`."""
+        async for _ in self:
+            pass
+        assert self._message is not None  # __anext__ stops only after a terminal event
+        return self._message
+
+    @property
+    def error(self) -> LLMError | None:
+        """The classified error, once a terminal `error` event was read."""
+        return self._error
+
+    def cancel(self) -> None:
+        """Abort the request; the stream then ends with an `aborted` error event."""
+        self._native.cancel()
+
+    async def __aenter__(self) -> AssistantStream:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._message is None:
+            self.cancel()
+
+
+def resolve_api_key(model: Model, api_key: str | None) -> str | None:
+    """The explicit key, else the model's own provider variable; never another provider's."""
+    if api_key:
+        return api_key
+    if model.api_key_env:
+        return os.environ.get(model.api_key_env) or None
+    return None
+
+
+def stream(
+    model: Model,
+    context: Context,
+    *,
+    api_key: str | None = None,
+    max_tokens: int | None = None,
+    temperature: float | None = None,
+    reasoning: ReasoningEffort | None = None,
+    headers: dict[str, str] | None = None,
+    session_id: str | None = None,
+    retry: RetryPolicy | None = None,
+    timeouts: Timeouts | None = None,
+    require_key: bool = False,
+) -> AssistantStream:
+    """Start one request and return its event stream.
+
+    The key comes from `api_key` or the environment variable the model names. With
+    `require_key`, a missing key raises `AuthError` before anything is sent.
+    """
+    key = resolve_api_key(model, api_key)
+    if require_key and key is None:
+        where = f"set {model.api_key_env}" if model.api_key_env else "pass api_key"
+        raise AuthError(f"no API key for provider {model.provider!r}: {where}")
+    options = StreamOptions(
+        api_key=key,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        reasoning=reasoning,
+        headers=headers or {},
+        session_id=session_id,
+        retry=retry or RetryPolicy(),
+        timeouts=timeouts or Timeouts(),
+    )
+    payload = _encoder.encode(_Request(model, context, options))
+    return AssistantStream(_llm.start_stream(payload))
+
+
+async def complete(model: Model, context: Context, **kwargs: Any) -> AssistantMessage:
+    """Run a request to its end; raise the classified `LLMError` if it failed."""
+    s = stream(model, context, **kwargs)
+    message = await s.result()
+    if s.error is not None:
+        raise s.error
+    return message
