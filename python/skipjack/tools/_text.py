@@ -1,0 +1,136 @@
+"""Text files as the tools see them: encodings, line endings, and `LINE:HASH` tags.
+
+A tag names a line by its 1-based number and a short hash of its text (without its line
+ending), e.g. `12:k4q`. The read tool shows `12:k4q|text`; the edit tool refuses a tag whose
+hash no longer matches the line on disk, so an edit can never land on a line that moved or
+changed since the model saw it.
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import hashlib
+import re
+from dataclasses import dataclass
+
+HASH_CHARS = 3
+"""Three base32 characters: 15 bits, so a changed line goes unnoticed 1 time in 32768."""
+
+# Lines end at "\r\n", "\r" or "\n", the same rule as `open(..., newline="")`, which the read
+# tool streams with; the edit tool splits with this pattern so both number lines alike.
+# `str.splitlines` is not used: it also splits at form feeds and U+2028, which code contains.
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    # UTF-32 first: its little-endian BOM starts with the UTF-16 one.
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def line_hash(text: str) -> str:
+    """Short hash of one line's text, line ending excluded."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=5).digest()
+    return base64.b32encode(digest).decode("ascii")[:HASH_CHARS].lower()
+
+
+def tag(lineno: int, text: str) -> str:
+    return f"{lineno}:{line_hash(text)}"
+
+
+def strip_eol(line: str) -> str:
+    if line.endswith("\r\n"):
+        return line[:-2]
+    if line.endswith(("\n", "\r")):
+        return line[:-1]
+    return line
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings kept; the last one may have none."""
+    return _LINE_RE.findall(text)
+
+
+def dominant_eol(text: str) -> str:
+    """The most common line ending ("\\n" when there is none or a tie)."""
+    crlf = text.count("\r\n")
+    lf = text.count("\n") - crlf
+    cr = text.count("\r") - crlf
+    if crlf > lf and crlf >= cr:
+        return "\r\n"
+    if cr > lf and cr > crlf:
+        return "\r"
+    return "\n"
+
+
+@dataclass(frozen=True)
+class TextFormat:
+    """How a file's text is stored, so a rewrite keeps it: codec, BOM and usual line ending."""
+
+    encoding: str
+    bom: bytes
+    eol: str
+
+    @property
+    def label(self) -> str:
+        return self.encoding.upper() + (" with BOM" if self.bom else "")
+
+
+class UndecodableError(ValueError):
+    """The bytes are not text in any encoding the tools write back faithfully."""
+
+
+def detect_bom(data: bytes) -> tuple[str, bytes] | None:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return encoding, bom
+    return None
+
+
+def read_codec(head: bytes) -> str:
+    """The codec name that decodes a stream starting with `head` and drops its BOM."""
+    found = detect_bom(head)
+    if found is None:
+        return "utf-8"
+    return {"utf-8": "utf-8-sig", "utf-16-le": "utf-16", "utf-16-be": "utf-16"}.get(found[0], "utf-32")
+
+
+def decode(data: bytes) -> tuple[str, TextFormat]:
+    """Decode a whole file strictly: BOM-marked UTF-8/16/32, else UTF-8.
+
+    Raises `UndecodableError` rather than guessing a legacy code page: writing such a file
+    back through a guess could silently change bytes the edit never touched.
+    """
+    found = detect_bom(data)
+    encoding, bom = found if found is not None else ("utf-8", b"")
+    try:
+        text = data[len(bom) :].decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise UndecodableError(
+            f"not valid {encoding.upper()} (byte 0x{data[len(bom) + exc.start]:02x} at offset "
+            f"{len(bom) + exc.start}); only UTF-8 and BOM-marked UTF-16/UTF-32 files can be changed"
+        ) from exc
+    return text, TextFormat(encoding, bom, dominant_eol(text))
+
+
+def encode(text: str, fmt: TextFormat) -> bytes:
+    return fmt.bom + text.encode(fmt.encoding)
+
+
+def to_eol(text: str, eol: str) -> str:
+    """`text` with every line ending made `eol`."""
+    unified = text.replace("\r\n", "\n").replace("\r", "\n")
+    return unified if eol == "\n" else unified.replace("\n", eol)
+
+
+def tagged_lines(lines: list[str], first: int, last: int) -> list[str]:
+    """`LINE:HASH|text` for the 1-based inclusive range [first, last] of `lines`."""
+    out = []
+    for lineno in range(max(first, 1), min(last, len(lines)) + 1):
+        text = strip_eol(lines[lineno - 1])
+        out.append(f"{tag(lineno, text)}|{text}")
+    return out

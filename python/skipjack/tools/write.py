@@ -1,0 +1,75 @@
+"""The write tool: create a file, or replace one this agent has read in its current version."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Annotated, ClassVar
+
+import msgspec
+
+from skipjack.agent.tool import Tool, ToolContext, ToolOutput
+from skipjack.tools._files import atomic_write, content_hash, file_lock, reads, record_read, run_to_completion
+from skipjack.tools._paths import display_path, resolve_path
+from skipjack.tools._text import TextFormat, UndecodableError, decode, encode, split_lines, to_eol
+
+
+class WriteArgs(msgspec.Struct, forbid_unknown_fields=True):
+    path: Annotated[str, msgspec.Meta(description="The file to write; relative to the working directory")]
+    content: Annotated[str, msgspec.Meta(description="The whole new content of the file")]
+
+
+class WriteTool(Tool[WriteArgs]):
+    name: ClassVar[str] = "write"
+    description: ClassVar[str] = (
+        "Create a file with the given content (missing parent directories are created). "
+        "Overwriting an existing file is allowed only after you have read its current version "
+        "with the read tool; prefer the edit tool for changes to existing files. An overwritten "
+        "file keeps its encoding, BOM and line-ending style."
+    )
+    Args = WriteArgs
+
+    def __init__(self, cwd: Path | None = None) -> None:
+        self._cwd = cwd or Path.cwd()
+
+    def concurrency_key(self, args: WriteArgs) -> str | None:
+        return str(resolve_path(self._cwd, args.path))
+
+    async def execute(self, args: WriteArgs, ctx: ToolContext) -> ToolOutput:
+        path = resolve_path(ctx.cwd, args.path)
+        shown = display_path(path, ctx.cwd)
+        async with file_lock(path):
+            if path.is_dir():
+                return ToolOutput.error(f"{shown} is a directory.")
+            existed = path.exists()
+            content = args.content
+            fmt = TextFormat("utf-8", b"", "\n")
+            if existed:
+                try:
+                    old = await run_to_completion(path.read_bytes)
+                except OSError as exc:
+                    return ToolOutput.error(f"{shown}: cannot read: {exc.strerror or exc}")
+                record = reads(ctx.state).get(str(path))
+                if record is None or record.sha256 != content_hash(old):
+                    why = "has not been read" if record is None else "has changed since you read it"
+                    return ToolOutput.error(
+                        f"{shown} exists and {why}. Read it first with the read tool (or change it "
+                        "with the edit tool), then write again."
+                    )
+                # An undecodable old file is replaced wholesale: none of its bytes need keeping.
+                with contextlib.suppress(UndecodableError):
+                    fmt = decode(old)[1]
+                if fmt.eol != "\n" and "\r" not in content:
+                    content = to_eol(content, fmt.eol)
+            data = encode(content, fmt)
+            try:
+                await run_to_completion(lambda: atomic_write(path, data))
+            except OSError as exc:
+                return ToolOutput.error(f"{shown}: cannot write: {exc.strerror or exc}")
+            record_read(ctx.state, path, content_hash(data))
+        verb = "Overwrote" if existed else "Created"
+        lines = len(split_lines(content))
+        return ToolOutput.text(
+            f"{verb} {shown} ({lines} lines, {len(data)} bytes).",
+            details={"path": str(path), "created": not existed, "bytes": len(data)},
+        )
