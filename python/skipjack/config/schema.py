@@ -1,0 +1,86 @@
+"""The settings schema: what `config.toml` may hold, with the defaults."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeAlias
+
+import msgspec
+
+from skipjack.llm.types import Api, Price, RetryPolicy, Timeouts
+
+NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
+ApprovalMode: TypeAlias = Literal["ask", "auto-edit", "yolo", "plan"]
+ModelRef = Annotated[str, msgspec.Meta(pattern=r"^[^/\s]+/\S+$")]
+"""`provider/model-id`."""
+
+
+class CompactionSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    enabled: bool = True
+    reserve_tokens: NonNegInt = 16_384
+    """Room kept free in the context window for the reply; compaction starts when it would shrink."""
+    keep_recent_tokens: NonNegInt = 20_000
+    """How much of the most recent conversation is kept verbatim when compacting."""
+
+
+class ModelConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A model of a custom provider, or overrides for a registry model (unset fields keep its values)."""
+
+    name: str | None = None
+    api: Api | None = None
+    base_url: str | None = None
+    context_window: NonNegInt | None = None
+    max_input: NonNegInt | None = None
+    max_output: NonNegInt | None = None
+    price: Price | None = None
+    reasoning: bool | None = None
+    images: bool | None = None
+    tool_call: bool | None = None
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class ProviderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`[providers.<id>]`: a new provider, or overrides for a registry provider."""
+
+    name: str | None = None
+    base_url: str | None = None
+    api: Api | None = None
+    api_key_env: str | None = None
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+    models: dict[str, ModelConfig] = msgspec.field(default_factory=dict)
+
+
+class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    model: ModelRef | None = None
+    """The default model, `provider/model-id`."""
+    approval_mode: ApprovalMode = "ask"
+    allow: list[str] = msgspec.field(default_factory=list)
+    """`tool: pattern` rules run without asking."""
+    deny: list[str] = msgspec.field(default_factory=list)
+    """`tool: pattern` rules never run; deny wins over allow."""
+    compaction: CompactionSettings = CompactionSettings()
+    retry: RetryPolicy = RetryPolicy()
+    timeouts: Timeouts = Timeouts()
+    providers: dict[str, ProviderConfig] = msgspec.field(default_factory=dict)
+    keys: dict[str, str] = msgspec.field(default_factory=dict)
+    """API keys by provider id. Discouraged (a file is easier to leak than an env var) but supported."""
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Keys this version does not know, by dotted path; kept so nothing a user wrote is lost."""
+
+
+_RULE = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*:\s*(.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    tool: str
+    pattern: str
+    """A glob over the tool's subject (a command line, a path); `*` when the rule names only the tool."""
+
+
+def parse_rule(text: str) -> Rule:
+    m = _RULE.match(text)
+    if m is None:
+        raise ValueError(f"{text!r} is not a `tool: pattern` rule")
+    return Rule(tool=m.group(1), pattern=m.group(2) or "*")
