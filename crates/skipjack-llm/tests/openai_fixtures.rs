@@ -928,6 +928,7 @@ fn openai_is_recognised_by_host_whatever_the_provider_name() {
     assert_eq!(b["messages"][0]["role"], "developer");
     assert_eq!(b["max_completion_tokens"], 500);
     assert!(b.get("temperature").is_none());
+    assert_eq!(b["reasoning_effort"], "minimal");
 }
 
 #[test]

@@ -206,7 +206,7 @@ pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) 
         })
         .collect();
 
-    let effort = options.reasoning.filter(|_| model.reasoning);
+    let effort = options.reasoning.filter(|_| model.reasoning || openai_reasoning);
     let body = ChatRequest {
         model: &model.id,
         messages,
@@ -517,9 +517,9 @@ fn lenient_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Erro
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // range checked first
 fn count_of(v: &Value) -> Option<u64> {
     match v {
-        Value::Number(n) => n.as_u64().or_else(|| {
-            n.as_f64().filter(|f| f.is_finite() && *f >= 0.0 && *f < 1e18).map(|f| f.round() as u64)
-        }),
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| f.is_finite() && *f >= 0.0 && *f < 1e18).map(|f| f.round() as u64)),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
@@ -649,7 +649,12 @@ impl Decoder for ChatDecoder {
                 if reason == "error" {
                     let detail = chunk.error.as_ref().or(choice.error.as_ref());
                     error = Some(detail.map_or_else(
-                        || LlmError::new(ErrorKind::Server, "the provider ended the response with finish_reason \"error\""),
+                        || {
+                            LlmError::new(
+                                ErrorKind::Server,
+                                "the provider ended the response with finish_reason \"error\"",
+                            )
+                        },
                         stream_error,
                     ));
                 } else {
@@ -757,7 +762,11 @@ impl ChatDecoder {
                     asm.close(i, out);
                 }
                 let block = asm.open_tool_call(id.unwrap_or(""), name.unwrap_or(""), out);
-                self.calls.push(CallSlot { wire_index: call.index.unwrap_or(0), wire_id: id.map(str::to_owned), block });
+                self.calls.push(CallSlot {
+                    wire_index: call.index.unwrap_or(0),
+                    wire_id: id.map(str::to_owned),
+                    block,
+                });
                 block
             }
         };
@@ -805,10 +814,7 @@ fn map_finish_reason(reason: &str) -> StopReason {
 fn stream_error(error: &Value) -> LlmError {
     let message = match error {
         Value::String(s) => s.clone(),
-        Value::Object(o) => o
-            .get("message")
-            .and_then(Value::as_str)
-            .map_or_else(|| error.to_string(), str::to_owned),
+        Value::Object(o) => o.get("message").and_then(Value::as_str).map_or_else(|| error.to_string(), str::to_owned),
         other => other.to_string(),
     };
     let code = error.get("code").filter(|c| !c.is_null()).map(|c| match c {
