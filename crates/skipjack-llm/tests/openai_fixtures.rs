@@ -202,7 +202,14 @@ fn content_null_in_the_first_chunk() {
     let events = replay("content_null_first.sse");
     assert_events(
         &events,
-        &["start", "text_start 0", r#"text_delta 0 "Sure""#, r#"text_delta 0 ".""#, r#"text_end 0 "Sure.""#, "done Stop"],
+        &[
+            "start",
+            "text_start 0",
+            r#"text_delta 0 "Sure""#,
+            r#"text_delta 0 ".""#,
+            r#"text_end 0 "Sure.""#,
+            "done Stop",
+        ],
     );
     let m = final_message(&events);
     assert_usage(&m.usage, 40, 2, 0, 0);
@@ -413,7 +420,14 @@ fn llama_cpp_timings_are_ignored() {
     let events = replay("llamacpp_timings.sse");
     assert_events(
         &events,
-        &["start", "text_start 0", r#"text_delta 0 "Hi""#, r#"text_delta 0 " there""#, r#"text_end 0 "Hi there""#, "done Stop"],
+        &[
+            "start",
+            "text_start 0",
+            r#"text_delta 0 "Hi""#,
+            r#"text_delta 0 " there""#,
+            r#"text_end 0 "Hi there""#,
+            "done Stop",
+        ],
     );
     assert_usage(&final_message(&events).usage, 10, 2, 0, 0);
 }
@@ -712,12 +726,7 @@ fn request_for_a_generic_server_with_a_full_history() {
         messages: vec![
             user("hi"),
             assistant(
-                vec![
-                    thinking("hmm"),
-                    text("Hello"),
-                    text(" again"),
-                    call("c1", "read", json!({"path": "a"})),
-                ],
+                vec![thinking("hmm"), text("Hello"), text(" again"), call("c1", "read", json!({"path": "a"}))],
                 StopReason::ToolUse,
             ),
             tool_result("c1", "read", vec![InputContent::text("file contents")]),
