@@ -9,8 +9,7 @@ use serde_json::Value;
 use crate::error::{ErrorKind, LlmError};
 use crate::events::StreamEvent;
 use crate::message::{
-    now_millis, AssistantContent, AssistantMessage, CostSource, StopReason, TextContent,
-    ThinkingContent, ToolCall,
+    now_millis, AssistantContent, AssistantMessage, CostSource, StopReason, TextContent, ThinkingContent, ToolCall,
 };
 use crate::model::Model;
 use crate::usage::{Price, TokenCounts, Usage};
@@ -252,10 +251,9 @@ fn parse_arguments(raw: &str) -> (Value, Option<String>) {
             Ok(Value::Object(map)) => (Value::Object(map), None),
             _ => (Value::String(raw.to_owned()), Some("arguments are a JSON string, not an object".to_owned())),
         },
-        Ok(other) => (
-            Value::String(raw.to_owned()),
-            Some(format!("arguments must be a JSON object, got {}", json_type(&other))),
-        ),
+        Ok(other) => {
+            (Value::String(raw.to_owned()), Some(format!("arguments must be a JSON object, got {}", json_type(&other))))
+        }
         Err(e) => (Value::String(raw.to_owned()), Some(format!("arguments are not valid JSON: {e}"))),
     }
 }

@@ -68,20 +68,20 @@ impl LlmError {
 
 /// Phrases servers use when the prompt is longer than the context window.
 const OVERFLOW_PATTERNS: &[&str] = &[
-    "context_length_exceeded",                 // OpenAI code
-    "maximum context length",                  // OpenAI, vLLM, DeepSeek, OpenRouter
-    "prompt is too long",                      // Anthropic
-    "exceed_context_size_error",               // llama.cpp
-    "exceeds the available context size",      // llama.cpp message
-    "context window",                          // Mistral, generic
-    "input is too long",                       // Bedrock-style gateways
-    "too many tokens",                         // generic
-    "reduce the length of the messages",       // OpenAI, Groq
-    "exceeds the maximum number of tokens",    // Gemini-compatible
-    "input token count",                       // Gemini: "input token count (N) exceeds the maximum"
-    "context length",                          // vLLM / generic "exceeds context length"
-    "request too large",                       // Groq 413
-    "string too long",                         // OpenAI
+    "context_length_exceeded",              // OpenAI code
+    "maximum context length",               // OpenAI, vLLM, DeepSeek, OpenRouter
+    "prompt is too long",                   // Anthropic
+    "exceed_context_size_error",            // llama.cpp
+    "exceeds the available context size",   // llama.cpp message
+    "context window",                       // Mistral, generic
+    "input is too long",                    // Bedrock-style gateways
+    "too many tokens",                      // generic
+    "reduce the length of the messages",    // OpenAI, Groq
+    "exceeds the maximum number of tokens", // Gemini-compatible
+    "input token count",                    // Gemini: "input token count (N) exceeds the maximum"
+    "context length",                       // vLLM / generic "exceeds context length"
+    "request too large",                    // Groq 413
+    "string too long",                      // OpenAI
 ];
 
 /// Classify a non-2xx response from its status and body text.

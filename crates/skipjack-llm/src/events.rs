@@ -8,20 +8,57 @@ use crate::message::{AssistantMessage, ToolCall};
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEvent {
     Start,
-    TextStart { index: usize },
-    TextDelta { index: usize, delta: String },
-    TextEnd { index: usize, text: String },
-    ThinkingStart { index: usize },
-    ThinkingDelta { index: usize, delta: String },
-    ThinkingEnd { index: usize, thinking: String, signature: Option<String>, redacted: bool },
-    ToolCallStart { index: usize, id: String, name: String },
+    TextStart {
+        index: usize,
+    },
+    TextDelta {
+        index: usize,
+        delta: String,
+    },
+    TextEnd {
+        index: usize,
+        text: String,
+    },
+    ThinkingStart {
+        index: usize,
+    },
+    ThinkingDelta {
+        index: usize,
+        delta: String,
+    },
+    ThinkingEnd {
+        index: usize,
+        thinking: String,
+        signature: Option<String>,
+        redacted: bool,
+    },
+    ToolCallStart {
+        index: usize,
+        id: String,
+        name: String,
+    },
     /// A fragment of the arguments' JSON text as it arrives.
-    ToolCallDelta { index: usize, delta: String },
-    ToolCallEnd { index: usize, tool_call: ToolCall },
+    ToolCallDelta {
+        index: usize,
+        delta: String,
+    },
+    ToolCallEnd {
+        index: usize,
+        tool_call: ToolCall,
+    },
     /// A request attempt failed before any content and will be retried after `delay_ms`.
-    Retry { attempt: u32, delay_ms: u64, error: LlmError },
-    Done { message: AssistantMessage },
-    Error { message: AssistantMessage, error: LlmError },
+    Retry {
+        attempt: u32,
+        delay_ms: u64,
+        error: LlmError,
+    },
+    Done {
+        message: AssistantMessage,
+    },
+    Error {
+        message: AssistantMessage,
+        error: LlmError,
+    },
 }
 
 impl StreamEvent {

@@ -98,7 +98,8 @@ mod tests {
     #[test]
     fn cost_uses_every_price() {
         let price = Price { input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75 };
-        let counts = TokenCounts { input: 1_000, output: 2_000, cache_read: 100_000, cache_write: 10_000, reported_cost: None };
+        let counts =
+            TokenCounts { input: 1_000, output: 2_000, cache_read: 100_000, cache_write: 10_000, reported_cost: None };
         let u = Usage::from_counts(counts, &price);
         assert_eq!(u.total_tokens, 113_000);
         assert!((u.cost.input - 0.003).abs() < 1e-12);

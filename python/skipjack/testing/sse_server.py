@@ -181,6 +181,8 @@ class SSEServer:
                     break
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            return  # the server is stopping; asyncio would log a cancelled handler as an error
         finally:
             self.disconnects.append(time.monotonic())
             writer.close()

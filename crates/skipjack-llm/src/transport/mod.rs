@@ -25,6 +25,9 @@ use crate::providers::{self, HttpRequest};
 /// Largest error body read to classify a failed response.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// How long to wait for the end of a body whose stream already completed.
+const DRAIN_AFTER_END: Duration = Duration::from_millis(250);
+
 /// Run one request to its terminal event, pushing events into `queue`, then close it.
 pub async fn run(
     client: &HttpClient,
@@ -113,7 +116,14 @@ async fn drive(
                     () = cancel.cancelled() => return decoder.fail(aborted(), out),
                     pushed = queue.push_batch(out) => pushed,
                 };
-                if finished || pushed.is_err() {
+                if pushed.is_err() {
+                    return;
+                }
+                if finished {
+                    // The terminal event is already queued; reading the body's last bytes (the
+                    // chunked terminator) lets the connection go back to the pool for reuse.
+                    let rest = async { while let Some(Ok(_)) = body.next().await {} };
+                    let _ = tokio::time::timeout(DRAIN_AFTER_END, rest).await;
                     return;
                 }
             }
