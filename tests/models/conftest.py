@@ -8,11 +8,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "scripts" / "gen_registry.py"
-DATA = REPO.parent / "shared" / "data" / "models.dev"
-COMMITTED = REPO / "python" / "skipjack" / "models" / "registry.json"
+from _registry_paths import DATA, SCRIPT
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SCRIPT
+from _registry_paths import SCRIPT
 
 
 def _write(root: Path, rel: str, text: str) -> None:

@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import COMMITTED, SCRIPT
+from _registry_paths import COMMITTED, SCRIPT
 
 from skipjack.llm.types import Price
 from skipjack.models import Registry, UnsupportedModelError, UnsupportedProviderError
@@ -180,9 +180,7 @@ def test_symlinked_provider_models_carry_their_targets_data(snapshot: Path) -> N
     assert via_vercel.base_url == "https://ai-gateway.vercel.sh/v1"
 
 
-def test_a_catalog_in_api_json_form_converts_to_the_same_registry(
-    snapshot: Path, gen_registry: ModuleType
-) -> None:
+def test_a_catalog_in_api_json_form_converts_to_the_same_registry(snapshot: Path, gen_registry: ModuleType) -> None:
     """The refresh path (api.json) and the generator share one conversion."""
     api_json = json.dumps(gen_registry.load_catalog(snapshot)).encode()
     from_api = Registry.from_catalog(api_json, "api.json")

@@ -124,9 +124,7 @@ def test_refresh_installs_the_catalog_and_the_loader_uses_it(server: str, tmp_pa
         ("/missing.json", "HTTP 404"),
     ],
 )
-def test_a_bad_download_leaves_the_cached_catalog_alone(
-    server: str, tmp_path: Path, path: str, message: str
-) -> None:
+def test_a_bad_download_leaves_the_cached_catalog_alone(server: str, tmp_path: Path, path: str, message: str) -> None:
     refresh(f"{server}/api.json", tmp_path)
     before = (tmp_path / "api.json").read_bytes()
     with pytest.raises(RefreshError, match=message):

@@ -50,8 +50,7 @@ _NATIVE_PROTOCOLS: dict[str, str] = {
 
 # Providers whose endpoint speaks a supported protocol but does not accept a plain API key.
 _PROVIDER_REASONS: dict[str, str] = {
-    "github-copilot": "needs GitHub Copilot's OAuth token exchange and editor headers, "
-    "which skipjack does not do",
+    "github-copilot": "needs GitHub Copilot's OAuth token exchange and editor headers, which skipjack does not do",
 }
 
 # OpenAI serves these only over its Responses API, not chat completions.
@@ -90,9 +89,7 @@ def convert_catalog(catalog: Catalog, *, generated: str, source: dict[str, str])
             entry = _model_entry(pid, cp, cm, wire)
             if entry is not None:
                 models[f"{pid}/{mid}"] = entry
-    return RegistryData(
-        generated=generated, format=FORMAT_VERSION, source=source, providers=providers, models=models
-    )
+    return RegistryData(generated=generated, format=FORMAT_VERSION, source=source, providers=providers, models=models)
 
 
 def _provider_wire(pid: str, cp: CatalogProvider) -> _Wire:
@@ -177,9 +174,7 @@ def _price(cm: CatalogModel) -> Price | None:
     c = cm.cost
     if c is None:
         return None
-    return Price(
-        input=c.input, output=c.output, cache_read=c.cache_read or 0.0, cache_write=c.cache_write or 0.0
-    )
+    return Price(input=c.input, output=c.output, cache_read=c.cache_read or 0.0, cache_write=c.cache_write or 0.0)
 
 
 def _tiers(cm: CatalogModel) -> list[PriceTier]:

@@ -35,9 +35,7 @@ def _merge_provider(pid: str, existing: ProviderEntry | None, pc: ProviderConfig
     if existing is None:
         missing = [k for k in ("base_url", "api") if getattr(pc, k) is None]
         if missing:
-            raise CustomProviderError(
-                f"providers.{pid}: a provider not in the registry needs {' and '.join(missing)}"
-            )
+            raise CustomProviderError(f"providers.{pid}: a provider not in the registry needs {' and '.join(missing)}")
         existing = ProviderEntry(name=pid)
     api = pc.api or existing.api
     base_url = pc.base_url or existing.base_url
@@ -45,8 +43,7 @@ def _merge_provider(pid: str, existing: ProviderEntry | None, pc: ProviderConfig
     if pc.api is not None or pc.base_url is not None:
         if api is None or base_url is None:
             raise CustomProviderError(
-                f"providers.{pid}: set both base_url and api to use {existing.name} through "
-                "a compatible endpoint"
+                f"providers.{pid}: set both base_url and api to use {existing.name} through a compatible endpoint"
             )
         unsupported = None
     env = list(existing.env)

@@ -139,9 +139,7 @@ class Registry:
         if api is None or base_url is None:
             reason = provider.unsupported or "has no wire API or base URL configured"
             raise UnsupportedProviderError(pid, provider.name, reason)
-        return _model(
-            pid, key, provider, entry, api, _fill(pid, base_url, os.environ if env is None else env)
-        )
+        return _model(pid, key, provider, entry, api, _fill(pid, base_url, os.environ if env is None else env))
 
     def list_models(self, provider: str | None = None, query: str | None = None) -> list[Model]:
         """Usable models, sorted by `provider/id`; `query` words must all appear in the id or name.

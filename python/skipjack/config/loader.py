@@ -1,0 +1,268 @@
+"""Settings from every layer, merged, with where each value came from.
+
+Layers, later winning: defaults, the user config, project configs (repository root down to
+cwd), environment variables, then overrides (command-line flags). Tables merge key by key;
+`allow` and `deny` rules accumulate across layers, so a project can add rules but never drop
+the user's.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from skipjack.config.files import (
+    ConfigError,
+    find_repo_root,
+    locate_key,
+    project_config_paths,
+    read_toml,
+    user_config_path,
+    write_toml,
+)
+from skipjack.config.schema import Settings, parse_rule
+
+ENV_VARS: dict[str, str] = {
+    "SKIPJACK_MODEL": "model",
+    "SKIPJACK_APPROVAL_MODE": "approval_mode",
+}
+"""Environment variables that set a setting, and the setting."""
+
+_ACCUMULATE = ("allow", "deny")
+_DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    settings: Settings
+    sources: dict[str, str]
+    """Dotted key -> where its value came from (`default` when no layer set it)."""
+    warnings: list[str]
+    files: list[Path] = field(default_factory=list)
+    """The config files read, in merge order."""
+
+    def source(self, key: str) -> str:
+        return self.sources.get(key, _DEFAULT)
+
+    def flat(self) -> dict[str, Any]:
+        """Every setting as dotted key -> value, for display."""
+        return _flatten(msgspec.to_builtins(self.settings))
+
+
+def load_config(
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    repo_root: Path | None = None,
+) -> LoadedConfig:
+    env = os.environ if env is None else env
+    root = repo_root or find_repo_root(cwd)
+    merged: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    warnings: list[str] = []
+    files: list[Path] = []
+
+    user = user_config_path(env)
+    layers: list[tuple[str, Path]] = [("user", user)] if user.is_file() else []
+    layers += [("project", p) for p in project_config_paths(cwd, root) if p != user]
+    for kind, path in layers:
+        raw, text = read_toml(path)
+        clean = _check_layer(raw, f"{kind} ({path})", warnings, path=path, text=text)
+        if clean.get("keys"):
+            warnings += _key_warnings(kind, path)
+        _merge(merged, clean, sources, f"{kind} ({path})")
+        files.append(path)
+
+    env_layer: dict[str, Any] = {}
+    for var, key in ENV_VARS.items():
+        if env.get(var):
+            _set_dotted(env_layer, key, env[var])
+            label = f"env {var}"
+            _merge(merged, _check_layer(env_layer, label, warnings, key_prefix=var), sources, label)
+            env_layer = {}
+
+    if overrides:
+        layer: dict[str, Any] = {}
+        for key, value in overrides.items():
+            _set_dotted(layer, key, value)
+        _merge(merged, _check_layer(layer, "command line", warnings), sources, "command line")
+
+    extra = merged.pop("extra", {})
+    try:
+        settings = msgspec.convert(merged, Settings)
+    except msgspec.ValidationError as e:  # each layer passed alone, so only a mix can fail here
+        raise ConfigError(str(e)) from e
+    settings = msgspec.structs.replace(settings, extra=extra)
+    return LoadedConfig(settings=settings, sources=sources, warnings=warnings, files=files)
+
+
+def set_config_value(path: Path, key: str, value: Any) -> None:
+    """Set one dotted key in a config file (created if missing), validated before writing."""
+    data = read_toml(path)[0] if path.exists() else {}
+    _set_dotted(data, key, value)
+    _check_layer(data, str(path), [], path=path)
+    write_toml(path, data)
+
+
+# -- validation ------------------------------------------------------------------------------
+
+
+def _check_layer(
+    raw: dict[str, Any],
+    label: str,
+    warnings: list[str],
+    *,
+    path: Path | None = None,
+    text: str = "",
+    key_prefix: str | None = None,
+) -> dict[str, Any]:
+    """Validate one layer alone; unknown keys become warnings and move to `extra`."""
+    unknown: dict[str, Any] = {}
+    try:
+        clean: dict[str, Any] = _split_unknown(raw, msgspec.inspect.type_info(Settings), "", unknown)
+        typed = msgspec.convert(clean, Settings, strict=path is not None)
+    except msgspec.ValidationError as e:
+        raise _type_error(e, path, text, key_prefix) from e
+    if path is None:
+        # Environment values and flags arrive as text; merge what they were converted to.
+        clean = _typed_like(clean, msgspec.to_builtins(typed))
+    for dotted in unknown:
+        warnings.append(f"{label}: unknown key {dotted!r}{_did_you_mean(dotted)}; kept but not used")
+    for name in _ACCUMULATE:
+        for i, rule in enumerate(clean.get(name, [])):
+            try:
+                parse_rule(rule)
+            except ValueError as e:
+                dotted = f"{name}[{i}]"
+                line = locate_key(text, name) if text else None
+                raise ConfigError(str(e), path=path, key=key_prefix or dotted, line=line) from e
+    if unknown:
+        clean["extra"] = unknown
+    return clean
+
+
+def _split_unknown(value: Any, info: msgspec.inspect.Type, path: str, unknown: dict[str, Any]) -> Any:
+    if isinstance(info, msgspec.inspect.UnionType):
+        structs = [t for t in info.types if isinstance(t, msgspec.inspect.StructType)]
+        return _split_unknown(value, structs[0], path, unknown) if structs else value
+    if not isinstance(value, dict):
+        return value
+    if isinstance(info, msgspec.inspect.StructType):
+        fields = {f.encode_name: f for f in info.fields if not (path == "" and f.name == "extra")}
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            f = fields.get(k)
+            if f is None:
+                unknown[path + k] = v
+            else:
+                out[k] = _split_unknown(v, f.type, f"{path}{k}.", unknown)
+        return out
+    if isinstance(info, msgspec.inspect.DictType) and isinstance(info.value_type, msgspec.inspect.StructType):
+        checked: dict[str, Any] = {}
+        for k, v in value.items():
+            checked[k] = _split_unknown(v, info.value_type, f"{path}{k}.", unknown)
+            try:
+                msgspec.convert(checked[k], info.value_type.cls)
+            except msgspec.ValidationError as e:
+                # msgspec writes dict keys as `[...]`; name the entry here instead.
+                raise _Nested(f"{path}{k}", e) from e
+        return checked
+    return value
+
+
+def _typed_like(layer: dict[str, Any], typed: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in layer.items():
+        t = typed.get(k, v)
+        out[k] = _typed_like(v, t) if isinstance(v, dict) and isinstance(t, dict) else t
+    return out
+
+
+class _Nested(msgspec.ValidationError):
+    def __init__(self, prefix: str, inner: msgspec.ValidationError) -> None:
+        msg, _, rest = str(inner).partition(" - at `$")
+        sub = rest.rstrip("`")
+        super().__init__(f"{msg} - at `$.{prefix}{sub}`")
+
+
+_AT = re.compile(r"^(.*?)(?: - at `\$\.?(.*)`)?$", re.S)
+
+
+def _type_error(e: msgspec.ValidationError, path: Path | None, text: str, key_prefix: str | None) -> ConfigError:
+    m = _AT.match(str(e))
+    msg, dotted = (m.group(1), m.group(2) or "") if m else (str(e), "")
+    msg = msg.replace("`", "")
+    if dotted == "model" and "regex" in msg:
+        msg = "expected provider/model-id, e.g. anthropic/claude-sonnet-4-5"
+    line = locate_key(text, dotted) if text and dotted else None
+    return ConfigError(msg, path=path, key=key_prefix or dotted or None, line=line)
+
+
+def _did_you_mean(dotted: str) -> str:
+    head, _, leaf = dotted.rpartition(".")
+    info: Any = msgspec.inspect.type_info(Settings)
+    for part in head.split(".") if head else []:
+        if isinstance(info, msgspec.inspect.StructType):
+            info = next((f.type for f in info.fields if f.encode_name == part), None)
+        elif isinstance(info, msgspec.inspect.DictType):
+            info = info.value_type
+        if isinstance(info, msgspec.inspect.UnionType):
+            info = next((t for t in info.types if isinstance(t, msgspec.inspect.StructType)), None)
+    if not isinstance(info, msgspec.inspect.StructType):
+        return ""
+    close = difflib.get_close_matches(leaf, [f.encode_name for f in info.fields if f.name != "extra"], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _key_warnings(kind: str, path: Path) -> list[str]:
+    out = []
+    if kind == "project":
+        out.append(f"{path}: API keys in a project config are easy to commit; prefer environment variables")
+    if os.name == "posix" and path.stat().st_mode & 0o077:
+        out.append(f"{path}: holds API keys but others can read it; run chmod 600 {path}")
+    return out
+
+
+# -- merging ---------------------------------------------------------------------------------
+
+
+def _merge(into: dict[str, Any], layer: dict[str, Any], sources: dict[str, str], label: str, prefix: str = "") -> None:
+    for k, v in layer.items():
+        dotted = prefix + k
+        if not prefix and k in _ACCUMULATE:
+            rules = into.setdefault(k, [])
+            rules += [r for r in v if r not in rules]
+            sources[dotted] = f"{sources[dotted]}, {label}" if dotted in sources else label
+        elif isinstance(v, dict) and isinstance(into.get(k), dict):
+            _merge(into[k], v, sources, label, dotted + ".")
+        else:
+            into[k] = v
+            for leaf in _flatten(v, dotted) if isinstance(v, dict) else {dotted: v}:
+                sources[leaf] = label
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: value}
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    for part in parts[:-1]:
+        nxt = data.setdefault(part, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"{part} is not a table", key=key)
+        data = nxt
+    data[parts[-1]] = value
