@@ -195,6 +195,9 @@ def test_keys_in_config_files_are_warned_about(home: Path, repo: Path) -> None:
     _write(repo / ".skipjack/config.toml", '[keys]\nopenai = "sk-2"\n')
     cfg = load_config(repo, _env(home))
     assert cfg.settings.keys == {"anthropic": "sk-ant-1", "openai": "sk-2"}
+    # `config show` must not print them.
+    assert cfg.flat()["keys.anthropic"] == "…"
+    assert cfg.flat(redact=False)["keys.openai"] == "sk-2"
     assert any("easy to commit" in w for w in cfg.warnings)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from skipjack.config.schema import ModelConfig, ProviderConfig
+from skipjack.config.schema import ModelConfig, ProviderConfig, Settings
 from skipjack.llm.types import Price
 from skipjack.models import (
     CustomProviderError,
@@ -12,6 +14,9 @@ from skipjack.models import (
     Registry,
     UnknownModelError,
     UnsupportedProviderError,
+    default_registry,
+    registry_for,
+    reset_default_registry,
 )
 
 
@@ -146,3 +151,17 @@ def test_custom_price_drops_the_registry_tiers(reg: Registry) -> None:
     merged = reg.with_custom({"openai": ProviderConfig(models={"gpt-5.4": ModelConfig(price=Price(1, 2))})})
     assert merged.facts("openai/gpt-5.4").tiers == []
     assert merged.get_model("openai/gpt-5.4").price == Price(1, 2)
+
+
+def test_registry_for_settings_merges_config_providers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SKIPJACK_CACHE_DIR", str(tmp_path))
+    reset_default_registry()
+    try:
+        settings = Settings(
+            providers={"lab": ProviderConfig(base_url="http://127.0.0.1:1/v1", api="anthropic-messages")},
+        )
+        reg = registry_for(settings).with_custom({"lab": ProviderConfig(models={"m1": ModelConfig()})})
+        assert reg.get_model("lab/m1").api == "anthropic-messages"
+        assert registry_for(Settings()) is default_registry()
+    finally:
+        reset_default_registry()

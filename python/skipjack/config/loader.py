@@ -51,9 +51,14 @@ class LoadedConfig:
     def source(self, key: str) -> str:
         return self.sources.get(key, _DEFAULT)
 
-    def flat(self) -> dict[str, Any]:
-        """Every setting as dotted key -> value, for display."""
-        return _flatten(msgspec.to_builtins(self.settings))
+    def flat(self, *, redact: bool = True) -> dict[str, Any]:
+        """Every setting as dotted key -> value, for display; API keys masked unless asked not to."""
+        out = _flatten(msgspec.to_builtins(self.settings))
+        if redact:
+            for k, v in out.items():
+                if k.startswith("keys.") and isinstance(v, str):
+                    out[k] = v[:4] + "…" if len(v) > 12 else "…"
+        return out
 
 
 def load_config(
@@ -81,13 +86,12 @@ def load_config(
         _merge(merged, clean, sources, f"{kind} ({path})")
         files.append(path)
 
-    env_layer: dict[str, Any] = {}
     for var, key in ENV_VARS.items():
         if env.get(var):
+            env_layer: dict[str, Any] = {}
             _set_dotted(env_layer, key, env[var])
             label = f"env {var}"
             _merge(merged, _check_layer(env_layer, label, warnings, key_prefix=var), sources, label)
-            env_layer = {}
 
     if overrides:
         layer: dict[str, Any] = {}

@@ -29,6 +29,7 @@ from skipjack.models.registry import (
     list_models,
     load_warnings,
     providers,
+    registry_for,
     reset_default_registry,
 )
 
@@ -61,5 +62,6 @@ __all__ = [
     "load_warnings",
     "providers",
     "refresh",
+    "registry_for",
     "reset_default_registry",
 ]

@@ -17,7 +17,7 @@ from pathlib import Path
 import msgspec
 import platformdirs
 
-from skipjack.config.schema import ProviderConfig
+from skipjack.config.schema import ProviderConfig, Settings
 from skipjack.llm.types import Api, Model, Price
 from skipjack.models.catalog import CatalogError, decode_catalog
 from skipjack.models.convert import convert_catalog, fill_placeholders, placeholders
@@ -269,6 +269,11 @@ def reset_default_registry() -> None:
     global _default
     with _lock:
         _default = None
+
+
+def registry_for(settings: Settings) -> Registry:
+    """The default registry with the settings' custom providers merged over it."""
+    return default_registry().with_custom(settings.providers)
 
 
 def get_model(ref: str, env: Mapping[str, str] | None = None) -> Model:
