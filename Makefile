@@ -13,9 +13,10 @@ $(PY):
 install: $(PY)
 	$(PIP) install .
 
-# An editable development install with the test and lint tools.
+# An editable development install with the test and lint tools. The native module is
+# built with the dev profile, so it shares compiled dependencies with `cargo test`.
 dev: $(PY)
-	$(PIP) install -e '.[dev]'
+	MATURIN_PEP517_ARGS="--profile dev" $(PIP) install -e '.[dev]'
 
 # Rebuild the native module in place after Rust changes.
 build: $(PY)

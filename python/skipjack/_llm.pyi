@@ -1,13 +1,33 @@
 """The native stream core (built from crates/skipjack-py). Use `skipjack.llm`, not this."""
 
 from collections.abc import Awaitable
-from typing import Final, Literal
+from typing import Final, Literal, final
 
 from skipjack.llm.errors import LLMError
 from skipjack.llm.types import AssistantMessage, ToolCall
 
+__all__ = [
+    "CORE_VERSION",
+    "Done",
+    "Error",
+    "NativeStream",
+    "Retry",
+    "Start",
+    "TextDelta",
+    "TextEnd",
+    "TextStart",
+    "ThinkingDelta",
+    "ThinkingEnd",
+    "ThinkingStart",
+    "ToolCallDelta",
+    "ToolCallEnd",
+    "ToolCallStart",
+    "start_stream",
+]
+
 CORE_VERSION: Final[str]
 
+@final
 class NativeStream:
     def drain(self) -> list[_Event]:
         """Every event queued now (empty if none)."""
@@ -22,10 +42,12 @@ class NativeStream:
 def start_stream(request: bytes) -> NativeStream:
     """Start a request from the JSON of `{model, context, options}`; raises ValueError if malformed."""
 
+@final
 class Start:
     @property
     def type(self) -> Literal["start"]: ...
 
+@final
 class TextStart:
     @property
     def type(self) -> Literal["text_start"]: ...
@@ -33,6 +55,7 @@ class TextStart:
     def index(self) -> int:
         """Position of the block in the message's content."""
 
+@final
 class TextDelta:
     @property
     def type(self) -> Literal["text_delta"]: ...
@@ -41,6 +64,7 @@ class TextDelta:
     @property
     def delta(self) -> str: ...
 
+@final
 class TextEnd:
     @property
     def type(self) -> Literal["text_end"]: ...
@@ -50,12 +74,14 @@ class TextEnd:
     def text(self) -> str:
         """The whole text of the block."""
 
+@final
 class ThinkingStart:
     @property
     def type(self) -> Literal["thinking_start"]: ...
     @property
     def index(self) -> int: ...
 
+@final
 class ThinkingDelta:
     @property
     def type(self) -> Literal["thinking_delta"]: ...
@@ -64,6 +90,7 @@ class ThinkingDelta:
     @property
     def delta(self) -> str: ...
 
+@final
 class ThinkingEnd:
     @property
     def type(self) -> Literal["thinking_end"]: ...
@@ -76,6 +103,7 @@ class ThinkingEnd:
     @property
     def redacted(self) -> bool: ...
 
+@final
 class ToolCallStart:
     @property
     def type(self) -> Literal["toolcall_start"]: ...
@@ -86,6 +114,7 @@ class ToolCallStart:
     @property
     def name(self) -> str: ...
 
+@final
 class ToolCallDelta:
     @property
     def type(self) -> Literal["toolcall_delta"]: ...
@@ -95,6 +124,7 @@ class ToolCallDelta:
     def delta(self) -> str:
         """A fragment of the arguments' JSON text."""
 
+@final
 class ToolCallEnd:
     @property
     def type(self) -> Literal["toolcall_end"]: ...
@@ -103,6 +133,7 @@ class ToolCallEnd:
     @property
     def tool_call(self) -> ToolCall: ...
 
+@final
 class Retry:
     @property
     def type(self) -> Literal["retry"]: ...
@@ -115,12 +146,14 @@ class Retry:
     def error(self) -> LLMError:
         """Why the previous attempt failed."""
 
+@final
 class Done:
     @property
     def type(self) -> Literal["done"]: ...
     @property
     def message(self) -> AssistantMessage: ...
 
+@final
 class Error:
     @property
     def type(self) -> Literal["error"]: ...

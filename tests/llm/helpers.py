@@ -14,9 +14,7 @@ def model_for(url: str, api: Api = "openai-chat", **kw: Any) -> Model:
     return Model(provider="test", id="test-model", api=api, base_url=url, price=PRICE, **kw)
 
 
-async def collect(
-    model: Model, text: str = "hi", **kw: Any
-) -> tuple[list[StreamEvent], AssistantMessage, Any]:
+async def collect(model: Model, text: str = "hi", **kw: Any) -> tuple[list[StreamEvent], AssistantMessage, Any]:
     kw.setdefault("retry", FAST_RETRY)
     kw.setdefault("timeouts", Timeouts(connect_ms=2_000, first_byte_ms=5_000, idle_ms=5_000))
     s = stream(model, Context(messages=[UserMessage(text)]), **kw)

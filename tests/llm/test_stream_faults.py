@@ -7,10 +7,12 @@ import gc
 import socket
 import time
 
+from tests.llm.helpers import collect, model_for, types
+
 from skipjack.llm import (
     AuthError,
-    ContextOverflowError,
     Context,
+    ContextOverflowError,
     InvalidResponseError,
     LLMTimeoutError,
     NetworkError,
@@ -23,7 +25,6 @@ from skipjack.llm.errors import AbortedError
 from skipjack.llm.events import Error, Retry, TextDelta
 from skipjack.llm.types import RetryPolicy, Timeouts
 from skipjack.testing import Pause, Reply, Reset, ScriptedTurn, SSEServer, Stall, openai_turn
-from tests.llm.helpers import collect, model_for, types
 
 OK = openai_turn(ScriptedTurn(text="recovered"))
 PARTIAL = b'data: {"choices":[{"index":0,"delta":{"content":"partial "}}]}\n\n'
@@ -191,4 +192,5 @@ async def test_cancel_during_retry_wait_aborts(sse_server: SSEServer) -> None:
     async for event in s:
         if isinstance(event, Retry):
             s.cancel()
-    assert s.error is not None and s.error.kind == "aborted"
+    assert s.error is not None
+    assert s.error.kind == "aborted"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from tests.conftest import SSE_FIXTURES
+from tests.llm.helpers import collect, model_for, types
 
 from skipjack.llm import ToolCall
 from skipjack.llm.events import Done, Error, TextDelta, ToolCallEnd
 from skipjack.testing import Reply, ScriptedToolCall, ScriptedTurn, SSEServer, openai_turn
-from tests.conftest import SSE_FIXTURES
-from tests.llm.helpers import collect, model_for, types
 
 
 async def test_text_answer_has_events_usage_and_real_cost(sse_server: SSEServer) -> None:
@@ -70,7 +72,7 @@ async def test_parallel_tool_calls_keep_their_arguments(sse_server: SSEServer) -
 
 
 @pytest.mark.parametrize("fixture", sorted((SSE_FIXTURES / "openai").glob("*.sse")), ids=lambda p: p.stem)
-async def test_every_openai_fixture_ends_in_exactly_one_terminal_event(sse_server: SSEServer, fixture) -> None:  # type: ignore[no-untyped-def]
+async def test_every_openai_fixture_ends_in_one_terminal_event(sse_server: SSEServer, fixture: Path) -> None:
     sse_server.enqueue(Reply.sse(fixture.read_bytes(), chunk_size=7))
     events, message, error = await collect(model_for(sse_server.url))
     terminal = [e for e in events if isinstance(e, Done | Error)]
@@ -83,7 +85,7 @@ async def test_every_openai_fixture_ends_in_exactly_one_terminal_event(sse_serve
 
 
 @pytest.mark.parametrize("fixture", sorted((SSE_FIXTURES / "anthropic").glob("*.sse")), ids=lambda p: p.stem)
-async def test_every_anthropic_fixture_over_http(sse_server: SSEServer, fixture) -> None:  # type: ignore[no-untyped-def]
+async def test_every_anthropic_fixture_over_http(sse_server: SSEServer, fixture: Path) -> None:
     sse_server.enqueue(Reply.sse(fixture.read_bytes(), chunk_size=11))
     events, _, error = await collect(model_for(sse_server.root_url, api="anthropic-messages"), api_key="k")
     assert sum(isinstance(e, Done | Error) for e in events) == 1

@@ -18,7 +18,7 @@ import msgspec
 from skipjack.llm.types import ImageContent, InputContent, TextContent
 from skipjack.llm.types import Tool as ToolSpec
 
-Args = TypeVar("Args", bound=msgspec.Struct)
+ArgsT = TypeVar("ArgsT", bound=msgspec.Struct)
 
 
 class ToolOutput(msgspec.Struct, frozen=True):
@@ -60,26 +60,26 @@ class ToolContext:
     """Shared across the calls of one agent (e.g. which file versions were read)."""
 
 
-class Tool(abc.ABC, Generic[Args]):
+class Tool(abc.ABC, Generic[ArgsT]):
     """Subclass with `name`, `description`, `Args` (a msgspec Struct) and `execute`."""
 
     name: ClassVar[str]
     description: ClassVar[str]
-    Args: type[Args]
+    Args: type[ArgsT]
 
     def spec(self) -> ToolSpec:
         return ToolSpec(self.name, self.description, arguments_schema(self.Args))
 
-    def parse_args(self, raw: dict[str, Any]) -> Args:
+    def parse_args(self, raw: dict[str, Any]) -> ArgsT:
         """Validate the model's arguments; raises `msgspec.ValidationError` naming the field."""
         return msgspec.convert(raw, self.Args, strict=False)
 
-    def concurrency_key(self, args: Args) -> str | None:
+    def concurrency_key(self, args: ArgsT) -> str | None:
         """Calls with the same key never run at the same time (e.g. edits of one file)."""
         return None
 
     @abc.abstractmethod
-    async def execute(self, args: Args, ctx: ToolContext) -> ToolOutput: ...
+    async def execute(self, args: ArgsT, ctx: ToolContext) -> ToolOutput: ...
 
 
 def arguments_schema(struct: type[msgspec.Struct]) -> dict[str, Any]:

@@ -85,9 +85,7 @@ ERROR_CLASSES: dict[str, type[LLMError]] = {
 }
 
 
-def error_from_kind(
-    kind: str, message: str, status: int | None = None, retry_after_ms: int | None = None
-) -> LLMError:
+def error_from_kind(kind: str, message: str, status: int | None = None, retry_after_ms: int | None = None) -> LLMError:
     cls = ERROR_CLASSES.get(kind, LLMError)
     retry_after = retry_after_ms / 1000 if retry_after_ms is not None else None
     return cls(message, status=status, retry_after=retry_after)

@@ -55,9 +55,7 @@ class TextContent(msgspec.Struct, frozen=True, tag_field="type", tag="text", for
     text: str
 
 
-class ThinkingContent(
-    msgspec.Struct, frozen=True, tag_field="type", tag="thinking", forbid_unknown_fields=True
-):
+class ThinkingContent(msgspec.Struct, frozen=True, tag_field="type", tag="thinking", forbid_unknown_fields=True):
     thinking: str
     signature: str | None = None
     redacted: bool = False
@@ -86,9 +84,7 @@ class UserMessage(msgspec.Struct, frozen=True, tag_field="role", tag="user", for
     timestamp: int = msgspec.field(default_factory=now_ms)
 
 
-class AssistantMessage(
-    msgspec.Struct, frozen=True, tag_field="role", tag="assistant", forbid_unknown_fields=True
-):
+class AssistantMessage(msgspec.Struct, frozen=True, tag_field="role", tag="assistant", forbid_unknown_fields=True):
     content: list[AssistantContent]
     api: str
     provider: str
@@ -110,9 +106,7 @@ class AssistantMessage(
         return [b for b in self.content if isinstance(b, ToolCall)]
 
 
-class ToolResultMessage(
-    msgspec.Struct, frozen=True, tag_field="role", tag="tool_result", forbid_unknown_fields=True
-):
+class ToolResultMessage(msgspec.Struct, frozen=True, tag_field="role", tag="tool_result", forbid_unknown_fields=True):
     tool_call_id: str
     tool_name: str
     content: str | list[InputContent]

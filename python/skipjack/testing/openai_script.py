@@ -52,7 +52,12 @@ def openai_turn(turn: ScriptedTurn) -> bytes:
     for n, call in enumerate(turn.tool_calls):
         args = call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments)
         call_id = call.id or f"call_{n}"
-        first = {"index": n, "id": call_id, "type": "function", "function": {"name": call.name, "arguments": ""}}
+        first = {
+            "index": n,
+            "id": call_id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": ""},
+        }
         chunks.append(_chunk({"tool_calls": [first]}))
         for i in range(0, len(args), step):
             piece = {"index": n, "function": {"arguments": args[i : i + step]}}
