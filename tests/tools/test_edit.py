@@ -1,5 +1,3 @@
-# Tests check files on disk with plain blocking calls on purpose: they are tiny and local.
-# ruff: noqa: ASYNC240
 from __future__ import annotations
 
 import asyncio
@@ -103,9 +101,7 @@ async def test_overlapping_ops_are_refused(ctx: ToolContext, five: Path) -> None
     out = await edit(ctx, "five.txt", Replace(start=t[2], end=t[4], text="x"), Delete(start=t[3]))
     assert out.is_error
     assert "same lines" in text_of(out)
-    out = await edit(
-        ctx, "five.txt", Replace(start=t[2], end=t[4], text="x"), InsertAfter(after=t[3], text="y")
-    )
+    out = await edit(ctx, "five.txt", Replace(start=t[2], end=t[4], text="x"), InsertAfter(after=t[3], text="y"))
     assert out.is_error
     assert five.read_bytes() == before
 
@@ -228,9 +224,7 @@ async def test_edit_updates_read_record_so_write_may_follow(ctx: ToolContext, tm
 
 async def test_concurrency_key_is_the_resolved_path(tmp_path: Path) -> None:
     tool = EditTool(tmp_path)
-    assert tool.concurrency_key(EditArgs("a/../f.txt", old_text="", new_text="")) == str(
-        (tmp_path / "f.txt").resolve()
-    )
+    assert tool.concurrency_key(EditArgs("a/../f.txt", old_text="", new_text="")) == str((tmp_path / "f.txt").resolve())
 
 
 def test_args_parse_from_model_json() -> None:

@@ -90,9 +90,7 @@ def describe_binary(head: bytes, path: Path) -> str:
     """A human name for a binary file's type, from its magic bytes, else its extension."""
     name: str | None = None
     if head[:4] == b"RIFF":
-        name = {b"WEBP": "WebP image", b"WAVE": "WAV audio", b"AVI ": "AVI video"}.get(
-            head[8:12], "RIFF file"
-        )
+        name = {b"WEBP": "WebP image", b"WAVE": "WAV audio", b"AVI ": "AVI video"}.get(head[8:12], "RIFF file")
     for offset, magic, label in _MAGIC:
         if name is None and head[offset : offset + len(magic)] == magic:
             name = label

@@ -23,9 +23,7 @@ class Replace(msgspec.Struct, tag="replace", tag_field="op", kw_only=True, forbi
     text: Annotated[str, msgspec.Meta(description="The new lines; an empty string deletes the range")]
 
 
-class InsertAfter(
-    msgspec.Struct, tag="insert_after", tag_field="op", kw_only=True, forbid_unknown_fields=True
-):
+class InsertAfter(msgspec.Struct, tag="insert_after", tag_field="op", kw_only=True, forbid_unknown_fields=True):
     """Insert `text` as new lines after the line `after`."""
 
     after: Annotated[str, msgspec.Meta(description="Tag of the line to insert after; `0` for the file start")]

@@ -115,9 +115,7 @@ def _display_lines(text: str) -> list[str]:
 
 def _diff(before: str, after: str, shown: str) -> str:
     lines = list(
-        difflib.unified_diff(
-            _display_lines(before), _display_lines(after), f"a/{shown}", f"b/{shown}", lineterm=""
-        )
+        difflib.unified_diff(_display_lines(before), _display_lines(after), f"a/{shown}", f"b/{shown}", lineterm="")
     )
     if len(lines) > MAX_DIFF_LINES:
         lines = [*lines[:MAX_DIFF_LINES], f"[diff cut: {len(lines) - MAX_DIFF_LINES} more lines]"]

@@ -33,9 +33,7 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 class ReadArgs(msgspec.Struct, forbid_unknown_fields=True):
     path: Annotated[str, msgspec.Meta(description="File or directory; relative to the working directory")]
     offset: Annotated[int, msgspec.Meta(ge=1, description="First line to show (1-based)")] | None = None
-    limit: (
-        Annotated[int, msgspec.Meta(ge=1, description=f"Most lines to show (default {DEFAULT_LIMIT})")] | None
-    ) = None
+    limit: Annotated[int, msgspec.Meta(ge=1, description=f"Most lines to show (default {DEFAULT_LIMIT})")] | None = None
 
 
 class ReadTool(Tool[ReadArgs]):
@@ -92,6 +90,10 @@ class _HashingReader(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
     def readinto(self, buffer: Any) -> int | None:
         n = self._raw.readinto(buffer)
@@ -150,13 +152,10 @@ def _read_file(path: Path, offset: int, limit: int) -> _Result:
     if cut_lines:
         notes.append(f"{cut_lines} line(s) longer than {MAX_LINE_CHARS} characters were cut.")
     if undecodable:
-        notes.append(
-            "The file is not valid UTF-8: undecodable bytes are shown as U+FFFD; it cannot be edited."
-        )
+        notes.append("The file is not valid UTF-8: undecodable bytes are shown as U+FFFD; it cannot be edited.")
     if last_shown < total:
         notes.append(
-            f"{total - last_shown} more lines (file has {total}); "
-            f"call read with offset={last_shown + 1} to continue."
+            f"{total - last_shown} more lines (file has {total}); call read with offset={last_shown + 1} to continue."
         )
     body_text = "\n".join(out)
     if notes:

@@ -1,0 +1,90 @@
+"""Stopping a whole process group: SIGTERM, a grace period, then SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from pathlib import Path
+
+KILL_GRACE_S = 1.0
+
+_PROC = Path("/proc")
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any live (non-zombie) process is in group `pgid`.
+
+    Reads /proc where it exists: `killpg(pgid, 0)` also succeeds for zombies, which an init
+    that does not reap orphans (common in containers) leaves around for good, and waiting for
+    those to go would always cost the whole grace period.
+    """
+    if not _PROC.is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    with os.scandir(_PROC) as entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_bytes()
+            except OSError:
+                continue
+            # Fields after the parenthesised command name: state, ppid, pgrp, ...
+            fields = stat[stat.rfind(b")") + 2 :].split()
+            if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+                return True
+    return False
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> bool:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+async def _wait_gone(pgid: int, within: float, step: float = 0.02) -> bool:
+    # Polled: nothing signals when a group empties (its orphaned members are not our
+    # children, so there is no wait() or pidfd for them).
+    for _ in range(max(int(within / step), 0)):
+        if not group_alive(pgid):
+            return True
+        await asyncio.sleep(step)
+    return not group_alive(pgid)
+
+
+async def _finish_kill(proc: asyncio.subprocess.Process, pgid: int, grace: float) -> None:
+    # Signal only a group that still has members: once it is empty its number may be reused.
+    if not await _wait_gone(pgid, grace):
+        _signal_group(pgid, signal.SIGKILL)
+    await proc.wait()
+    # SIGKILL cannot be ignored, but delivery is asynchronous: wait until the kernel is done.
+    await _wait_gone(pgid, KILL_GRACE_S, step=0.005)
+
+
+async def stop_group(proc: asyncio.subprocess.Process, grace: float = KILL_GRACE_S) -> bool:
+    """Stop `proc`'s process group (its pid, as started with `start_new_session=True`).
+
+    Returns whether anything was still running. The SIGTERM is sent before the first await,
+    and the rest runs as a shielded task, so a second cancellation of the caller cannot leave
+    the group half-stopped.
+    """
+    pgid = proc.pid
+    alive = group_alive(pgid)
+    if alive:
+        _signal_group(pgid, signal.SIGTERM)
+    task = asyncio.ensure_future(_finish_kill(proc, pgid, grace if alive else 0.0))
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        while not task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({task})
+        raise
+    return alive

@@ -1,0 +1,198 @@
+"""The bash tool: run a command in its own process group, streaming and spooling its output."""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, ClassVar
+
+import msgspec
+
+from skipjack.agent.tool import Tool, ToolContext, ToolOutput
+from skipjack.tools._output import SpooledOutput
+from skipjack.tools._paths import resolve_path
+from skipjack.tools._procgroup import stop_group
+
+DEFAULT_TIMEOUT_S = 120.0
+MAX_TIMEOUT_S = 600.0
+EOF_GRACE_S = 0.5
+"""How long to keep reading after bash exits while a background child still holds the pipe."""
+
+# Commands run unattended: pagers print straight through and anything that would open an
+# editor or prompt for credentials takes its default instead of waiting for a person.
+_ENV_OVERRIDES = {
+    "PAGER": "cat",
+    "GIT_PAGER": "cat",
+    "MANPAGER": "cat",
+    "SYSTEMD_PAGER": "",
+    "TERM": "dumb",
+    "NO_COLOR": "1",
+    "EDITOR": "true",
+    "VISUAL": "true",
+    "GIT_EDITOR": "true",
+    "GIT_SEQUENCE_EDITOR": "true",
+    "GIT_TERMINAL_PROMPT": "0",
+    "DEBIAN_FRONTEND": "noninteractive",
+    "PYTHONUNBUFFERED": "1",
+}
+
+
+class BashArgs(msgspec.Struct, forbid_unknown_fields=True):
+    command: Annotated[str, msgspec.Meta(description="The bash command line to run")]
+    timeout: (
+        Annotated[
+            float,
+            msgspec.Meta(gt=0, description=f"Seconds (default {DEFAULT_TIMEOUT_S:g}, max {MAX_TIMEOUT_S:g})"),
+        ]
+        | None
+    ) = None
+    cwd: Annotated[str, msgspec.Meta(description="Directory to run in, relative to the working one")] | None = None
+
+
+class BashTool(Tool[BashArgs]):
+    name: ClassVar[str] = "bash"
+    description: ClassVar[str] = (
+        "Run a command with `bash -c` in the working directory (or `cwd`). stdout and stderr are "
+        "merged; stdin is empty, so nothing can prompt. Pagers print directly, editors are "
+        f"no-ops. The default timeout is {DEFAULT_TIMEOUT_S:g} s (max {MAX_TIMEOUT_S:g}); on "
+        "timeout the command and all its children are stopped. Background processes are "
+        "stopped when the command ends. Long output shows its first and last 200 lines; the "
+        "full output is saved to a file whose path is given (read it or grep it)."
+    )
+    Args = BashArgs
+
+    async def execute(self, args: BashArgs, ctx: ToolContext) -> ToolOutput:
+        timeout = min(args.timeout or DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S)
+        cwd = ctx.cwd if args.cwd is None else resolve_path(ctx.cwd, args.cwd)
+        if not cwd.is_dir():
+            return ToolOutput.error(f"cwd {args.cwd!r} is not a directory.")
+
+        started = time.monotonic()
+        loop = asyncio.get_running_loop()
+        # The output pipe is ours, not the subprocess transport's: `Process.wait()` waits for
+        # the transport's pipes to close too, which a background child holding stdout would
+        # put off for as long as it lives.
+        read_fd, write_fd = os.pipe()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                "bash",
+                "-c",
+                args.command,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=write_fd,
+                stderr=write_fd,
+                cwd=cwd,
+                env=os.environ | _ENV_OVERRIDES,
+                start_new_session=True,
+            )
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
+        output = SpooledOutput(prefix="skipjack-bash-")
+        transport, pump = await loop.connect_read_pipe(
+            lambda: _Pump(output, ctx.on_update), os.fdopen(read_fd, "rb", buffering=0)
+        )
+        timed_out = False
+        try:
+            try:
+                async with asyncio.timeout(timeout):
+                    await proc.wait()
+                    # A background child may still hold stdout open; don't wait on it for long.
+                    await asyncio.wait({pump.eof}, timeout=EOF_GRACE_S)
+            except TimeoutError:
+                timed_out = True
+            await stop_group(proc)
+            # A process that left the group (setsid) may still hold the pipe: stop reading.
+            await asyncio.wait({pump.eof}, timeout=EOF_GRACE_S)
+        except BaseException:
+            await stop_group(proc)
+            output.close()
+            raise
+        finally:
+            transport.close()
+        if pump.error is not None:
+            output.close()
+            raise pump.error
+        return _result(proc, output, args.command, cwd, timeout, timed_out, time.monotonic() - started)
+
+
+class _Pump(asyncio.Protocol):
+    """Feeds the command's output to the spool and, decoded, to the UI as it arrives."""
+
+    def __init__(self, output: SpooledOutput, on_update: Callable[[str], None]) -> None:
+        self._output = output
+        self._on_update = on_update
+        # Incremental, so a multi-byte character split across two reads is decoded whole.
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.eof: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.error: Exception | None = None
+
+    def data_received(self, data: bytes) -> None:
+        self._output.feed(data)
+        self._emit(self._decoder.decode(data))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._emit(self._decoder.decode(b"", final=True))
+        if not self.eof.done():
+            self.eof.set_result(None)
+
+    def _emit(self, text: str) -> None:
+        if not text or self.error is not None:
+            return
+        try:
+            self._on_update(text)
+        except Exception as exc:  # a UI callback bug must not cost the command's output
+            self.error = exc
+
+
+def _result(
+    proc: asyncio.subprocess.Process,
+    output: SpooledOutput,
+    command: str,
+    cwd: Path,
+    timeout: float,
+    timed_out: bool,
+    duration: float,
+) -> ToolOutput:
+    collected = output.finish()
+    code = proc.returncode
+    signal_name = None
+    if code is not None and code < 0:
+        try:
+            signal_name = signal.Signals(-code).name
+        except ValueError:
+            signal_name = f"signal {-code}"
+    if timed_out:
+        status = f"timed out after {timeout:g} s; the command and its children were stopped"
+    elif signal_name is not None:
+        status = f"killed by {signal_name}"
+    else:
+        status = f"exit code {code}"
+    body = collected.text.rstrip("\n") or "(no output)"
+    footer = f"[{status} · {duration:.2f} s]"
+    if collected.truncated:
+        footer += f"\n[output cut; full output in {collected.full_output_path}]"
+    return ToolOutput.text(
+        f"{body}\n{footer}",
+        is_error=timed_out or code != 0,
+        details={
+            "command": command,
+            "cwd": str(cwd),
+            "exit_code": None if signal_name else code,
+            "signal": signal_name,
+            "timed_out": timed_out,
+            "duration_s": round(duration, 3),
+            "pid": proc.pid,
+            "truncated": collected.truncated,
+            "output_bytes": collected.total_bytes,
+            "output_lines": collected.total_lines,
+            "full_output_path": collected.full_output_path,
+        },
+    )
