@@ -1,26 +1,102 @@
-"""`skipjack`: for now, stream one prompt's answer to stdout (later: the full CLI)."""
+"""`skipjack` entry point: parse the command line, dispatch, and turn user errors into one line.
+
+argparse rather than Typer: `--version` and `--help` must start in well under 150 ms, and
+Typer's import alone costs ~60 ms here; heavy modules are imported only by the command that
+needs them.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
+from pathlib import Path
 
 from skipjack import __version__
+from skipjack.cli.errors import ExitCode, UserError
+
+SUBCOMMANDS = ("run", "sessions", "models", "config")
+
+
+def add_agent_flags(p: argparse.ArgumentParser) -> None:
+    """Flags shared by the interactive UI and `run`."""
+    p.add_argument("--model", "-m", help="provider/model-id, from the registry or your config")
+    p.add_argument("--base-url", help="any OpenAI- or Anthropic-compatible server (with --model NAME)")
+    p.add_argument("--api", choices=["openai-chat", "anthropic-messages"], help="wire API for --base-url")
+    p.add_argument("--api-key-env", help="environment variable holding the key for --base-url")
+    p.add_argument("--approval", choices=["ask", "auto-edit", "yolo", "plan"], help="approval mode")
+    p.add_argument("--max-turns", type=int, help="stop after this many model turns")
+    p.add_argument("--max-cost", type=float, help="stop once the run has cost this many USD")
+    p.add_argument("--continue", "-c", dest="continue_session", action="store_true", help="continue the latest session")
+    p.add_argument("--session", help="continue the session with this id")
+    p.add_argument("--system-prompt-file", type=Path, help="replace the system prompt with this file's text")
+    p.add_argument("--reasoning", choices=["minimal", "low", "medium", "high"], help="reasoning effort")
+    p.add_argument("--cwd", type=Path, help="work in this directory")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="skipjack",
+        description="A terminal coding agent. `skipjack` opens the terminal UI; `skipjack run PROMPT` runs headless.",
+    )
+    p.add_argument("--version", action="version", version=f"skipjack {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="{run,sessions,models,config}")
+    run = sub.add_parser("run", help="run the agent headless until it finishes (prompt from the argument or stdin)")
+    run.add_argument("prompt", nargs="?", help="the task; read from stdin when omitted")
+    run.add_argument("--json", action="store_true", help="one JSON object per agent event on stdout")
+    add_agent_flags(run)
+    from skipjack.cli import config_cmd, models_cmd, sessions_cmd
+
+    sessions_cmd.add_parser(sub)
+    models_cmd.add_parser(sub)
+    config_cmd.add_parser(sub)
+    return p
+
+
+def build_tui_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="skipjack", add_help=False)
+    p.add_argument("prompt", nargs="?")
+    add_agent_flags(p)
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="skipjack", description="A terminal coding agent.")
-    parser.add_argument("prompt", nargs="?", help="what to ask (read from stdin if omitted)")
-    parser.add_argument("--version", action="version", version=f"skipjack {__version__}")
-    args = parser.parse_args(argv)
-    prompt = args.prompt if args.prompt is not None else sys.stdin.read()
-    from skipjack.cli.one_shot import run_prompt  # heavy imports only when a prompt runs
-
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        return asyncio.run(run_prompt(prompt))
+        return dispatch(argv)
+    except UserError as e:
+        print(f"skipjack: {e}", file=sys.stderr)
+        return int(e.code)
     except KeyboardInterrupt:
-        return 130
+        return int(ExitCode.ABORTED)
+
+
+def dispatch(argv: list[str]) -> int:
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first not in SUBCOMMANDS and not {"-h", "--help", "--version"} & set(argv):
+        args = build_tui_parser().parse_args(argv)
+        from skipjack.cli.interactive import run_interactive
+
+        return run_interactive(args)
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        build_parser().print_help()
+        return 0
+    cwd = (args.cwd if getattr(args, "cwd", None) else Path.cwd()).resolve()
+    if args.command == "models":
+        from skipjack.cli import models_cmd
+
+        return models_cmd.run(args)
+    if args.command == "config":
+        from skipjack.cli import config_cmd
+
+        return config_cmd.run(args, cwd)
+    if args.command == "sessions":
+        from skipjack.cli import sessions_cmd
+
+        return sessions_cmd.run(args, cwd)
+    from skipjack.cli.headless import run_headless
+
+    return run_headless(args, cwd)
 
 
 if __name__ == "__main__":
