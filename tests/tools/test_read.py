@@ -147,3 +147,9 @@ async def test_empty_file(ctx: ToolContext, tmp_path: Path) -> None:
     text, err = await read(ctx, "e.txt")
     assert not err
     assert "empty" in text
+
+
+async def test_device_files_are_not_read(ctx: ToolContext) -> None:
+    text, err = await read(ctx, "/dev/zero")
+    assert err
+    assert "not a regular file" in text

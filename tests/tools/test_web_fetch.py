@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import shutil
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -35,7 +39,7 @@ class Server:
     hosts: list[str] = field(default_factory=list)
 
 
-def serve(host: str) -> Iterator[Server]:
+def serve(host: str, tls: ssl.SSLContext | None = None) -> Iterator[Server]:
     state = Server("")
 
     class Handler(BaseHTTPRequestHandler):
@@ -89,9 +93,11 @@ def serve(host: str) -> Iterator[Server]:
 
     server = ThreadingHTTPServer((host, 0), Handler)
     server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    state.base = f"http://{host}:{server.server_address[1]}"
+    state.base = f"{'https' if tls else 'http'}://{host}:{server.server_address[1]}"
     try:
         yield state
     finally:
@@ -253,3 +259,43 @@ async def test_every_resolved_address_must_pass(ctx: ToolContext, site: Server, 
     assert out.is_error
     assert "127.0.0.1" in text_of(out)
     assert site.hits == []
+
+
+@pytest.fixture
+def tls_site(tmp_path: Path) -> Iterator[tuple[Server, Path]]:
+    """An HTTPS server on 127.0.0.2 whose self-signed certificate names only pinned.example.test."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", str(key),
+         "-out", str(cert), "-subj", "/CN=pinned.example.test", "-addext", "subjectAltName=DNS:pinned.example.test"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    for server in serve("127.0.0.2", server_tls):
+        yield server, cert
+
+
+async def test_https_is_pinned_to_the_ip_but_verified_for_the_name(
+    ctx: ToolContext, tls_site: tuple[Server, Path]
+) -> None:
+    site, cert = tls_site
+    port = int(site.base.rsplit(":", 1)[1])
+
+    async def resolver(_host: str, _port: int) -> list[IPAddress]:
+        return [ALLOWED]
+
+    trust = ssl.create_default_context(cafile=str(cert))
+    tool = WebFetchTool(address_policy=only_127_0_0_2, resolver=resolver, verify=trust)
+    # The connection goes to 127.0.0.2, yet TLS (SNI and certificate check) uses the name:
+    # the certificate carries no IP address, so checking against the IP would fail.
+    out = await fetch(ctx, f"https://pinned.example.test:{port}/echo", tool)
+    assert not out.is_error, text_of(out)
+    assert f"host=pinned.example.test:{port}" in text_of(out)
+    # A name the certificate does not carry fails verification although the IP is the same.
+    out = await fetch(ctx, f"https://other.example.test:{port}/echo", tool)
+    assert out.is_error
+    assert "certificate" in text_of(out).lower() or "hostname" in text_of(out).lower()
+    assert site.hits == ["/echo"]

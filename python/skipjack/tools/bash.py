@@ -96,11 +96,11 @@ class BashTool(Tool[BashArgs]):
         finally:
             os.close(write_fd)
         output = SpooledOutput(prefix="skipjack-bash-")
-        transport, pump = await loop.connect_read_pipe(
-            lambda: _Pump(output, ctx.on_update), os.fdopen(read_fd, "rb", buffering=0)
-        )
+        pipe = os.fdopen(read_fd, "rb", buffering=0)
+        transport: asyncio.ReadTransport | None = None
         timed_out = False
         try:
+            transport, pump = await loop.connect_read_pipe(lambda: _Pump(output, ctx.on_update), pipe)
             try:
                 async with asyncio.timeout(timeout):
                     await proc.wait()
@@ -116,7 +116,10 @@ class BashTool(Tool[BashArgs]):
             output.close()
             raise
         finally:
-            transport.close()
+            if transport is not None:
+                transport.close()
+            else:
+                pipe.close()
         if pump.error is not None:
             output.close()
             raise pump.error

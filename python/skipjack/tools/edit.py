@@ -67,6 +67,8 @@ class EditTool(Tool[EditArgs]):
         if args.edits is not None and not args.edits:
             return ToolOutput.error("`edits` is empty; nothing to do.")
 
+        if path.exists() and not path.is_file() and not path.is_dir():
+            return ToolOutput.error(f"{shown} is not a regular file; it cannot be edited.")
         async with file_lock(path):
             # Re-read under the lock: tags and text are checked against the file as it is now.
             try:

@@ -56,6 +56,8 @@ class ReadTool(Tool[ReadArgs]):
             return ToolOutput.error(f"{shown}: no such file or directory.{_suggest(path)}")
         if path.is_dir():
             return await asyncio.to_thread(_list_dir, path, shown)
+        if not path.is_file():
+            return ToolOutput.error(f"{shown} is not a regular file (a device, socket or pipe); not read.")
         try:
             result = await asyncio.to_thread(_read_file, path, args.offset or 1, args.limit or DEFAULT_LIMIT)
         except OSError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import ipaddress
+import ssl
 from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
@@ -70,13 +71,16 @@ class WebFetchTool(Tool[WebFetchArgs]):
         resolver: Resolver = system_resolve,
         max_bytes: int = MAX_BYTES,
         timeout: float = TIMEOUT_S,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         """`address_policy` says which resolved addresses may be contacted (tests allow
-        loopback with it); `resolver` maps a host name to addresses."""
+        loopback with it); `resolver` maps a host name to addresses; `verify` is httpx's TLS
+        verification setting (an SSLContext trusting a private CA, say)."""
         self._allowed = address_policy
         self._resolve = resolver
         self._max_bytes = max_bytes
         self._timeout = timeout
+        self._verify = verify
 
     async def execute(self, args: WebFetchArgs, ctx: ToolContext) -> ToolOutput:
         try:
@@ -95,6 +99,7 @@ class WebFetchTool(Tool[WebFetchArgs]):
         # address check below would no longer decide where the request goes.
         async with httpx.AsyncClient(
             trust_env=False,
+            verify=self._verify,
             follow_redirects=False,
             timeout=httpx.Timeout(self._timeout),
             headers={"User-Agent": USER_AGENT, "Accept": "text/html,text/plain,application/json;q=0.9,*/*;q=0.5"},
