@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Annotated, ClassVar
 
 import msgspec
 
 from skipjack.agent.tool import Tool, ToolContext, ToolOutput
+from skipjack.tools._diff import describe_change
 from skipjack.tools._exact import ExactEditError, replace_once
 from skipjack.tools._files import atomic_write, content_hash, file_lock, record_read, run_to_completion
 from skipjack.tools._paths import display_path, resolve_path
 from skipjack.tools._tag_ops import EditOp, TagEditError, apply_ops
-from skipjack.tools._text import TextFormat, UndecodableError, decode, encode, split_lines, tagged_lines
-
-MAX_DIFF_LINES = 400
-MAX_TAGGED_LINES = 80
+from skipjack.tools._text import TextFormat, UndecodableError, decode, encode
 
 
 class EditArgs(msgspec.Struct, forbid_unknown_fields=True):
@@ -96,12 +93,11 @@ class EditTool(Tool[EditArgs]):
                 return ToolOutput.error(f"{shown}: cannot write: {exc.strerror or exc}")
             record_read(ctx.state, path, content_hash(new_data))
 
-        diff = _diff(before, after, shown)
-        text = f"Edited {shown}.\n\n{diff}"
-        tags = _changed_tags(before, after)
-        if tags:
-            text += "\n\nCurrent tags of the changed lines:\n" + tags
-        return ToolOutput.text(text, details={"path": str(path), "diff": diff})
+        change = describe_change(before, after, shown)
+        text = f"Edited {shown}.\n\n{change.diff}"
+        if change.tags:
+            text += "\n\nCurrent tags of the changed lines:\n" + change.tags
+        return ToolOutput.text(text, details={"path": str(path), "diff": change.diff})
 
     @staticmethod
     def _apply(args: EditArgs, before: str, fmt: TextFormat, shown: str) -> str:
@@ -109,39 +105,3 @@ class EditTool(Tool[EditArgs]):
             return apply_ops(before, args.edits, fmt.eol)
         # Both are set here (checked by the caller); `or ""` only narrows the types.
         return replace_once(before, args.old_text or "", args.new_text or "", fmt.eol, shown)
-
-
-def _display_lines(text: str) -> list[str]:
-    return [line.rstrip("\r\n") for line in split_lines(text)]
-
-
-def _diff(before: str, after: str, shown: str) -> str:
-    lines = list(
-        difflib.unified_diff(_display_lines(before), _display_lines(after), f"a/{shown}", f"b/{shown}", lineterm="")
-    )
-    if len(lines) > MAX_DIFF_LINES:
-        lines = [*lines[:MAX_DIFF_LINES], f"[diff cut: {len(lines) - MAX_DIFF_LINES} more lines]"]
-    return "\n".join(lines)
-
-
-def _changed_tags(before: str, after: str) -> str:
-    """Tagged lines of each changed region in the new file, with a line of context around."""
-    old, new = _display_lines(before), split_lines(after)
-    matcher = difflib.SequenceMatcher(a=old, b=_display_lines(after), autojunk=False)
-    ranges: list[tuple[int, int]] = []
-    for op, _i1, _i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            continue
-        first, last = max(j1, 1), min(j2 + 1, len(new))  # 1-based, one line of context each side
-        if ranges and first <= ranges[-1][1] + 1:
-            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], last))
-        else:
-            ranges.append((first, last))
-    out: list[str] = []
-    for first, last in ranges:
-        if out:
-            out.append("...")
-        out.extend(tagged_lines(new, first, last))
-        if len(out) > MAX_TAGGED_LINES:
-            return "\n".join([*out[:MAX_TAGGED_LINES], "[more changed lines not shown; read the file]"])
-    return "\n".join(out)
