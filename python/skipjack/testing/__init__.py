@@ -1,6 +1,7 @@
 """Test doubles shipped with skipjack: a loopback SSE server and scripted model streams."""
 
 from skipjack.testing.openai_script import ScriptedToolCall, ScriptedTurn, openai_turn, text_deltas
+from skipjack.testing.scripted import SCRIPTED_PRICE, ScriptedModel, scripted_model, stalled_reply, turn_reply
 from skipjack.testing.sse_server import (
     Pause,
     RecordedRequest,
@@ -12,15 +13,20 @@ from skipjack.testing.sse_server import (
 )
 
 __all__ = [
+    "SCRIPTED_PRICE",
     "Pause",
     "RecordedRequest",
     "Reply",
     "Reset",
     "SSEServer",
+    "ScriptedModel",
     "ScriptedToolCall",
     "ScriptedTurn",
     "Stall",
     "openai_turn",
+    "scripted_model",
     "sse_body",
+    "stalled_reply",
     "text_deltas",
+    "turn_reply",
 ]

@@ -1,0 +1,51 @@
+"""Hooks: where approvals, compaction and other policies plug into the loop.
+
+Each hook is an optional async callable. A hook that raises is treated like a failing
+tool (tool hooks: an error result for that call) or a failed model call (context hooks:
+the run ends with stop reason "error", kind "hook").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from skipjack.agent.tool import ToolOutput
+from skipjack.llm.errors import LLMError
+from skipjack.llm.types import Message, ToolCall
+
+
+@dataclass(frozen=True)
+class Deny:
+    """Do not run the call; the model sees `denied: <reason>` as an error result."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Replace:
+    """Do not run the call; the model sees `output` as its result."""
+
+    output: ToolOutput
+
+
+BeforeToolCall: TypeAlias = Callable[[ToolCall, Any], Awaitable[Deny | Replace | None]]
+"""`(call, parsed args)`: None lets the call run. Runs after argument validation."""
+AfterToolCall: TypeAlias = Callable[[ToolCall, ToolOutput], Awaitable[ToolOutput]]
+"""`(call, output)` → the output to keep. Sees the result of every call that ran (its
+errors included) or was replaced; not validation errors, denials, skips or aborts."""
+TransformContext: TypeAlias = Callable[[list[Message]], Awaitable[list[Message]]]
+"""A copy of the history → the messages to send, before every model call. The history
+itself is not changed."""
+OnContextOverflow: TypeAlias = Callable[[list[Message], LLMError], Awaitable[list[Message] | None]]
+"""`(history copy, error)` when the model said the context is too long: a new history to
+adopt and retry the same model call with, or None to end the run with the error."""
+
+
+@dataclass(frozen=True)
+class Hooks:
+    before_tool_call: BeforeToolCall | None = None
+    after_tool_call: AfterToolCall | None = None
+    transform_context: TransformContext | None = None
+    on_context_overflow: OnContextOverflow | None = None
