@@ -242,3 +242,30 @@ def test_args_parse_from_model_json() -> None:
     schema = tool.spec().parameters
     assert schema["type"] == "object"
     assert "edits" in schema["properties"]
+
+
+async def test_read_and_edit_number_mixed_line_endings_alike(ctx: ToolContext, tmp_path: Path) -> None:
+    p = tmp_path / "mixed.txt"
+    p.write_bytes(b"one\rtwo\r\nthree\nfour")
+    t = await tags(ctx, "mixed.txt")
+    assert sorted(t) == [1, 2, 3, 4]
+    out = await edit(ctx, "mixed.txt", Replace(start=t[3], text="THREE"), Replace(start=t[4], text="FOUR"))
+    assert not out.is_error, text_of(out)
+    # Untouched lines keep their own endings; the last line still has none.
+    assert p.read_bytes() == b"one\rtwo\r\nTHREE\nFOUR"
+
+
+async def test_insert_at_top_of_empty_file(ctx: ToolContext, tmp_path: Path) -> None:
+    p = tmp_path / "empty.txt"
+    p.write_text("")
+    out = await edit(ctx, "empty.txt", InsertAfter(after="0", text="first\nsecond"))
+    assert not out.is_error, text_of(out)
+    assert p.read_text() == "first\nsecond\n"
+
+
+async def test_overlapping_exact_matches_count(ctx: ToolContext, tmp_path: Path) -> None:
+    p = tmp_path / "a.txt"
+    p.write_text("aaa\n")
+    out = await exact(ctx, "a.txt", "aa", "b")
+    assert out.is_error
+    assert "matches 2 places" in text_of(out)
