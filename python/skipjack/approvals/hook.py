@@ -1,0 +1,48 @@
+"""The policy as the agent loop's `before_tool_call` hook."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from skipjack.agent.hooks import BeforeToolCall, Deny, Replace
+from skipjack.approvals.policy import ApprovalPolicy, Decision, Verdict
+from skipjack.llm.types import ToolCall
+
+
+@dataclass(frozen=True)
+class Answer:
+    choice: Literal["once", "always", "deny"]
+    reason: str = ""
+    rule: str | None = None
+    """With "always": the allow rule to add (defaults to the verdict's suggestion)."""
+
+
+AskUser = Callable[[ToolCall, Verdict], Awaitable[Answer]]
+
+
+def approval_hook(policy: ApprovalPolicy, ask: AskUser | None = None) -> BeforeToolCall:
+    """With no `ask` (headless), a call that needs approval is denied with a reason saying how
+    to allow it, so a script never blocks on a question."""
+
+    async def before_tool_call(call: ToolCall, args: Any) -> Deny | Replace | None:
+        verdict = policy.check(call.name, args)
+        if verdict.decision is Decision.ALLOW:
+            return None
+        if verdict.decision is Decision.DENY:
+            return Deny(verdict.reason)
+        if ask is None:
+            hint = f" or an allow rule like `{verdict.suggested_rule}`" if verdict.suggested_rule else ""
+            return Deny(f"{verdict.reason} and this run cannot ask (approval mode {policy.mode!r}; "
+                        f"the user can rerun with --approval auto-edit or yolo{hint})")  # fmt: skip
+        answer = await ask(call, verdict)
+        if answer.choice == "deny":
+            return Deny(answer.reason or "the user declined")
+        if answer.choice == "always":
+            rule = answer.rule or verdict.suggested_rule
+            if rule:
+                policy.allow_always(rule)
+        return None
+
+    return before_tool_call

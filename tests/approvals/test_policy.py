@@ -1,0 +1,100 @@
+"""Each approval mode's decisions, rules, and the hook's behaviour with and without a user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from skipjack.agent.hooks import Deny
+from skipjack.approvals import Answer, ApprovalPolicy, Decision, Verdict, approval_hook
+from skipjack.approvals.shell import is_read_only
+from skipjack.llm.types import ToolCall
+from skipjack.tools.bash import BashArgs
+from skipjack.tools.edit import EditArgs
+from skipjack.tools.read import ReadArgs
+
+CASES = [
+    # mode, tool, args, expected
+    ("ask", "read", ReadArgs(path="a.py"), Decision.ALLOW),
+    ("ask", "edit", EditArgs(path="a.py", old_text="x", new_text="y"), Decision.ASK),
+    ("ask", "bash", BashArgs(command="ls"), Decision.ASK),
+    ("ask", "web_fetch", {"url": "https://example.com"}, Decision.ASK),
+    ("auto-edit", "edit", EditArgs(path="src/a.py", old_text="x", new_text="y"), Decision.ALLOW),
+    ("auto-edit", "write", {"path": "../outside.txt", "content": ""}, Decision.ASK),
+    ("auto-edit", "bash", BashArgs(command="pytest"), Decision.ASK),
+    ("yolo", "bash", BashArgs(command="rm -rf build"), Decision.ALLOW),
+    ("yolo", "write", {"path": "/etc/hosts", "content": ""}, Decision.ALLOW),
+    ("plan", "edit", EditArgs(path="a.py", old_text="x", new_text="y"), Decision.DENY),
+    ("plan", "bash", BashArgs(command="git status && ls -la"), Decision.ALLOW),
+    ("plan", "bash", BashArgs(command="git commit -m x"), Decision.DENY),
+    ("plan", "bash", BashArgs(command="cat a > b"), Decision.DENY),
+    ("plan", "bash", BashArgs(command="find . -delete"), Decision.DENY),
+    ("plan", "web_fetch", {"url": "https://example.com"}, Decision.DENY),
+    ("plan", "grep", {"pattern": "x"}, Decision.ALLOW),
+]
+
+
+@pytest.mark.parametrize(("mode", "tool", "args", "expected"), CASES)
+def test_mode_decisions(tmp_path: Path, mode, tool, args, expected) -> None:  # type: ignore[no-untyped-def]
+    assert ApprovalPolicy(mode, tmp_path).check(tool, args).decision is expected
+
+
+def test_allow_rules_must_cover_every_chained_command(tmp_path: Path) -> None:
+    policy = ApprovalPolicy("ask", tmp_path, allow=["bash: git status*", "bash: pytest *"])
+    assert policy.check("bash", BashArgs(command="git status --short")).decision is Decision.ALLOW
+    assert policy.check("bash", BashArgs(command="git status && pytest -q")).decision is Decision.ALLOW
+    assert policy.check("bash", BashArgs(command="git status && rm -rf /")).decision is Decision.ASK
+    assert policy.check("bash", BashArgs(command="git status $(rm -rf /)")).decision is Decision.ASK
+
+
+def test_deny_wins_even_in_yolo(tmp_path: Path) -> None:
+    policy = ApprovalPolicy("yolo", tmp_path, allow=["bash: *"], deny=["bash: rm -rf *"])
+    verdict = policy.check("bash", BashArgs(command="rm -rf /"))
+    assert verdict.decision is Decision.DENY
+    assert "deny rule" in verdict.reason
+
+
+def test_writes_outside_the_project_ask_even_with_a_rule(tmp_path: Path) -> None:
+    policy = ApprovalPolicy("auto-edit", tmp_path / "proj", allow=["write: *"])
+    assert policy.check("write", {"path": "../elsewhere.txt"}).decision is Decision.ASK
+
+
+def test_read_only_shell_classifier() -> None:
+    assert is_read_only("rg -n foo src | head -20")
+    assert is_read_only("git log --oneline -5; git diff HEAD~1")
+    assert not is_read_only("sed -i s/a/b/ f")
+    assert not is_read_only("echo hi >> f")
+    assert not is_read_only("python -c 'print(1)'")
+
+
+CALL = ToolCall("c1", "bash", {"command": "make"})
+
+
+async def test_headless_hook_denies_with_a_way_forward(tmp_path: Path) -> None:
+    hook = approval_hook(ApprovalPolicy("ask", tmp_path))
+    result = await hook(CALL, BashArgs(command="make"))
+    assert isinstance(result, Deny)
+    assert "--approval" in result.reason
+    assert "bash: make *" in result.reason
+
+
+async def test_always_allow_answer_adds_a_session_rule(tmp_path: Path) -> None:
+    asked: list[Verdict] = []
+
+    async def ask(call: ToolCall, verdict: Verdict) -> Answer:
+        asked.append(verdict)
+        return Answer("always")
+
+    hook = approval_hook(ApprovalPolicy("ask", tmp_path), ask)
+    assert await hook(CALL, BashArgs(command="make test")) is None
+    assert await hook(CALL, BashArgs(command="make lint")) is None
+    assert len(asked) == 1, "the second call matched the rule the first answer added"
+
+
+async def test_deny_answer_carries_the_users_reason(tmp_path: Path) -> None:
+    async def ask(call: ToolCall, verdict: Verdict) -> Answer:
+        return Answer("deny", reason="use the Makefile target instead")
+
+    result = await approval_hook(ApprovalPolicy("ask", tmp_path), ask)(CALL, BashArgs(command="cc x.c"))
+    assert result == Deny("use the Makefile target instead")
