@@ -1,0 +1,190 @@
+"""`skipjack run`: the agent headless, for scripts, hooks and CI.
+
+Text mode: the assistant's text on stdout; tool activity, retries and the final usage on
+stderr, one line each. `--json`: one JSON object per agent event on stdout, then a
+`result` object. Ctrl-C aborts the run cleanly (exit 130).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from skipjack.cli.errors import ExitCode, UserError
+from skipjack.runtime import RunOptions
+
+EXIT_CODES = {
+    "completed": ExitCode.OK,
+    "error": ExitCode.MODEL_ERROR,
+    "aborted": ExitCode.ABORTED,
+    "max_turns": ExitCode.LIMIT,
+    "max_cost": ExitCode.LIMIT,
+    "max_tokens": ExitCode.LIMIT,
+}
+
+
+def options_from_args(args: argparse.Namespace, cwd: Path) -> RunOptions:
+    return RunOptions(
+        cwd=cwd,
+        model=args.model,
+        base_url=args.base_url,
+        api=args.api,
+        api_key_env=args.api_key_env,
+        approval=args.approval,
+        max_turns=args.max_turns,
+        max_cost=args.max_cost,
+        system_prompt_file=args.system_prompt_file,
+        reasoning=args.reasoning,
+    )
+
+
+def run_headless(args: argparse.Namespace, cwd: Path) -> int:
+    prompt = args.prompt
+    if prompt is None:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UserError('give the task as an argument (`skipjack run "..."`) or on stdin')
+        prompt = sys.stdin.read()
+    if not prompt.strip():
+        raise UserError("the prompt is empty")
+    return asyncio.run(_run(args, cwd, prompt))
+
+
+async def _run(args: argparse.Namespace, cwd: Path, prompt: str) -> int:
+    from skipjack.approvals import ApprovalPolicy, approval_hook
+    from skipjack.cli.session_setup import attach_session
+    from skipjack.config.files import find_repo_root
+    from skipjack.runtime import build_runtime
+
+    runtime = build_runtime(options_from_args(args, cwd))
+    for warning in runtime.warnings:
+        print(f"skipjack: warning: {warning}", file=sys.stderr)
+    agent = runtime.agent
+    settings = runtime.config.settings
+    policy = ApprovalPolicy(runtime.approval_mode, find_repo_root(cwd) or cwd, allow=settings.allow, deny=settings.deny)
+    agent.hooks = _with_approvals(agent.hooks, approval_hook(policy))
+    session = attach_session(runtime, continue_latest=args.continue_session, session_id=args.session)
+
+    out = sys.stdout
+    printer = _JsonPrinter(out) if args.json else _TextPrinter(out, sys.stderr)
+    unsubscribe = agent.subscribe(printer.on_event)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, agent.abort)
+    try:
+        result = await agent.prompt(prompt)
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        unsubscribe()
+        if session is not None:
+            session.close()
+    summary: dict[str, Any] = {
+        "type": "result",
+        "stop_reason": result.stop_reason,
+        "text": result.message.text if result.message else "",
+        "turns": result.turns,
+        "usage": _to_builtins(result.usage),
+        "cost": result.usage.cost.total,
+        "session_id": session.id if session is not None else None,
+        "error_kind": result.error_kind,
+        "error_message": result.error_message,
+    }
+    if args.json:
+        out.write(json.dumps(summary, ensure_ascii=False) + "\n")
+        out.flush()
+    else:
+        printer.finish(summary)
+    if result.stop_reason == "error":
+        print(f"skipjack: {_explain(result.error_kind, result.error_message, runtime.model.base_url)}", file=sys.stderr)
+    return int(EXIT_CODES.get(result.stop_reason, ExitCode.MODEL_ERROR))
+
+
+def _with_approvals(hooks: Any, before: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(hooks, before_tool_call=before)
+
+
+def _to_builtins(value: Any) -> Any:
+    import msgspec
+
+    return msgspec.to_builtins(value)
+
+
+def _explain(kind: str | None, message: str | None, base_url: str) -> str:
+    """One sentence on what to do, for the errors a user can fix."""
+    text = message or "the model call failed"
+    if kind == "network":
+        return f"cannot reach {base_url} ({text}); is the server running and the URL right?"
+    if kind == "auth":
+        return f"the provider refused the API key ({text}); check the key for this provider"
+    if kind == "context_overflow":
+        return f"the conversation no longer fits the model's context window ({text})"
+    return text
+
+
+class _JsonPrinter:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def on_event(self, event: Any) -> None:
+        from skipjack.agent import event_to_json
+
+        self.out.write(json.dumps(event_to_json(event), ensure_ascii=False) + "\n")
+        self.out.flush()
+
+
+class _TextPrinter:
+    """Assistant text to stdout as it streams; everything else as short lines on stderr."""
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self.out, self.err = out, err
+        self.text_open = False
+
+    def on_event(self, event: Any) -> None:
+        kind = event.type
+        if kind == "message_update" and event.event.type == "text_delta":
+            self.out.write(event.event.delta)
+            self.out.flush()
+            self.text_open = True
+        elif kind == "message_end" and self.text_open:
+            self.out.write("\n")
+            self.out.flush()
+            self.text_open = False
+        elif kind == "tool_execution_start":
+            self._line(f"→ {event.tool_name} {_key_argument(event.arguments)}".rstrip())
+        elif kind == "tool_execution_end" and event.is_error:
+            self._line(f"✗ {event.tool_name}: {_first_line(event.result.content)}")
+        elif kind == "retry":
+            self._line(f"retrying in {event.delay_ms / 1000:.1f} s ({event.error_kind}: {event.error_message})")
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        u = summary["usage"]
+        self._line(
+            f"[{summary['stop_reason']} · {summary['turns']} turns · {u['input']:,} in"
+            f" ({u['cache_read']:,} cached) · {u['output']:,} out · ${summary['cost']:.4f}]"
+        )
+
+    def _line(self, text: str) -> None:
+        self.err.write(text + "\n")
+        self.err.flush()
+
+
+def _key_argument(arguments: Any) -> str:
+    if isinstance(arguments, dict):
+        for key in ("command", "path", "pattern", "url"):
+            value = arguments.get(key)
+            if isinstance(value, str):
+                return value if len(value) <= 100 else value[:97] + "..."
+    return ""
+
+
+def _first_line(content: Any) -> str:
+    if isinstance(content, str):
+        text = content
+    else:
+        text = next((getattr(b, "text", "") for b in content if getattr(b, "text", "")), "")
+    return text.strip().splitlines()[0][:200] if text.strip() else "(no output)"

@@ -1,0 +1,143 @@
+"""Build a ready agent from flags and config: model, key, tools, approvals, prompt, limits.
+
+Shared by the headless `run` command and the terminal UI so both resolve a model, a key and
+an approval mode the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skipjack.agent import Agent, Hooks, Limits
+from skipjack.cli.errors import UserError
+from skipjack.config import ConfigError, LoadedConfig, load_config, load_instructions, missing_key_hint, resolve_api_key
+from skipjack.config.files import find_repo_root
+from skipjack.config.schema import ApprovalMode, Settings
+from skipjack.llm.stream import StreamOptions
+from skipjack.llm.types import Api, Model, ReasoningEffort
+from skipjack.system_prompt import build_system_prompt
+from skipjack.tools import default_tools
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the command line may set; None leaves the config's value."""
+
+    cwd: Path
+    model: str | None = None
+    base_url: str | None = None
+    api: Api | None = None
+    api_key_env: str | None = None
+    approval: ApprovalMode | None = None
+    max_turns: int | None = None
+    max_cost: float | None = None
+    system_prompt_file: Path | None = None
+    reasoning: ReasoningEffort | None = None
+
+
+@dataclass
+class Runtime:
+    agent: Agent
+    model: Model
+    config: LoadedConfig
+    approval_mode: ApprovalMode
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_settings(cwd: Path, env: Mapping[str, str]) -> LoadedConfig:
+    try:
+        return load_config(cwd, env)
+    except ConfigError as e:
+        raise UserError(str(e)) from e
+
+
+def resolve_model(opts: RunOptions, settings: Settings, env: Mapping[str, str], warnings: list[str]) -> Model:
+    """The registry's (or config's) model for `--model`, optionally re-pointed by `--base-url`;
+    a name the registry does not know is allowed only with `--base-url`."""
+    from skipjack.models import RegistryError, registry_for
+
+    ref = opts.model or settings.model
+    registry = registry_for(settings)
+    if ref is not None and "/" in ref:
+        try:
+            model = registry.get_model(ref, env)
+        except RegistryError as e:
+            if opts.base_url is None:
+                raise UserError(str(e)) from e
+        else:
+            if opts.base_url is None:
+                return model
+            return _repoint(model, opts)
+    if opts.base_url is None:
+        raise UserError(
+            "no model chosen: pass --model provider/model-id (see `skipjack models search WORD`), "
+            "or set `model` in your config (`skipjack config init`)"
+        )
+    provider, _, model_id = (ref or "custom/default").rpartition("/")
+    warnings.append(
+        f"no price is known for {model_id!r} at {opts.base_url}; its cost is counted as $0 "
+        "(add prices under [providers] in config)"
+    )
+    return Model(
+        provider=provider or "custom",
+        id=model_id,
+        api=opts.api or "openai-chat",
+        base_url=opts.base_url,
+        api_key_env=opts.api_key_env,
+    )
+
+
+def _repoint(model: Model, opts: RunOptions) -> Model:
+    import msgspec
+
+    changes: dict[str, Any] = {"base_url": opts.base_url}
+    if opts.api:
+        changes["api"] = opts.api
+    if opts.api_key_env:
+        changes["api_key_env"] = opts.api_key_env
+    return msgspec.structs.replace(model, **changes)
+
+
+def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[str, str] | None = None) -> Runtime:
+    """Everything but the approval hook and session, which the caller adds (they differ
+    between the headless run and the UI)."""
+    env = os.environ if env is None else env
+    if not opts.cwd.is_dir():
+        raise UserError(f"--cwd {opts.cwd} is not a directory")
+    config = load_settings(opts.cwd, env)
+    settings = config.settings
+    warnings = list(config.warnings)
+    model = resolve_model(opts, settings, env, warnings)
+    key = resolve_api_key(model, settings, env)
+    if key is None and model.api_key_env and opts.base_url is None:
+        raise UserError(missing_key_hint(model))
+    tools = default_tools(opts.cwd)
+    if opts.system_prompt_file is not None:
+        try:
+            system_prompt = opts.system_prompt_file.read_text(encoding="utf-8")
+        except OSError as e:
+            raise UserError(f"cannot read --system-prompt-file {opts.system_prompt_file}: {e.strerror}") from e
+    else:
+        instructions = load_instructions(opts.cwd, find_repo_root(opts.cwd))
+        system_prompt = build_system_prompt(opts.cwd, instructions.text, tool_names=[t.name for t in tools])
+    options = StreamOptions(
+        api_key=key,
+        reasoning=opts.reasoning if model.reasoning else None,
+        retry=settings.retry,
+        timeouts=settings.timeouts,
+    )
+    agent = Agent(
+        model,
+        system_prompt=system_prompt,
+        tools=tools,
+        options=options,
+        hooks=hooks,
+        limits=Limits(max_turns=opts.max_turns, max_cost=opts.max_cost),
+        cwd=opts.cwd,
+    )
+    mode: ApprovalMode = opts.approval or settings.approval_mode
+    return Runtime(agent=agent, model=model, config=config, approval_mode=mode, warnings=warnings)
