@@ -92,11 +92,7 @@ async def _run(args: argparse.Namespace, cwd: Path, prompt: str) -> int:
         "error_kind": result.error_kind,
         "error_message": result.error_message,
     }
-    if args.json:
-        out.write(json.dumps(summary, ensure_ascii=False) + "\n")
-        out.flush()
-    else:
-        printer.finish(summary)
+    printer.finish(summary)
     if result.stop_reason == "error":
         print(f"skipjack: {_explain(result.error_kind, result.error_message, runtime.model.base_url)}", file=sys.stderr)
     return int(EXIT_CODES.get(result.stop_reason, ExitCode.MODEL_ERROR))
@@ -134,6 +130,10 @@ class _JsonPrinter:
         from skipjack.agent import event_to_json
 
         self.out.write(json.dumps(event_to_json(event), ensure_ascii=False) + "\n")
+        self.out.flush()
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        self.out.write(json.dumps(summary, ensure_ascii=False) + "\n")
         self.out.flush()
 
 
