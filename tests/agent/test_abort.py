@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from skipjack.agent import AgentEnd, Hooks, MessageUpdate, ToolExecutionStart
+from skipjack.agent import AgentEnd, Hooks, MessageUpdate, ToolExecutionEnd, ToolExecutionStart
 from skipjack.llm import AssistantMessage, Message, ToolCall, ToolResultMessage, UserMessage
 from skipjack.testing import ScriptedModel, ScriptedToolCall, ScriptedTurn, stalled_reply
 
@@ -18,6 +18,14 @@ def assert_every_call_answered_once(messages: list[Message]) -> None:
     calls = [c.id for m in messages if isinstance(m, AssistantMessage) for c in m.tool_calls]
     results = [m.tool_call_id for m in messages if isinstance(m, ToolResultMessage)]
     assert sorted(calls) == sorted(results)
+
+
+def assert_tool_events_paired(rec: Recorder) -> None:
+    """Each call: exactly one start, then exactly one end."""
+    tool_events = [(e.type, e.tool_call_id) for e in rec.events if isinstance(e, ToolExecutionStart | ToolExecutionEnd)]
+    ids = {call_id for _, call_id in tool_events}
+    for call_id in ids:
+        assert [t for t, c in tool_events if c == call_id] == ["tool_execution_start", "tool_execution_end"]
 
 
 def assert_nothing_else_running() -> None:
@@ -120,6 +128,7 @@ async def test_abort_mid_tool_kills_the_subprocess(scripted: ScriptedModel) -> N
     assert by_id["c2"].is_error
     assert [m.tool_call_id for m in agent.messages if isinstance(m, ToolResultMessage)] == ["c1", "c2", "c3"]
     assert len(scripted.requests) == 1, "no model call after abort"
+    assert_tool_events_paired(rec)
     assert_nothing_else_running()
 
     scripted.enqueue(ScriptedTurn(text="Okay, stopped."))
@@ -172,11 +181,15 @@ async def test_abort_during_a_context_hook(scripted: ScriptedModel) -> None:
 
 async def test_cancelling_the_prompt_task_cleans_up_too(scripted: ScriptedModel) -> None:
     proc_tool = SubprocessTool()
-    scripted.enqueue(ScriptedTurn(tool_calls=[ScriptedToolCall("long_command", {}, id="c1")]))
-    agent = make_agent(scripted, [proc_tool])
+    gate = GateTool()
+    gate.gate("quick").set()
+    calls = [ScriptedToolCall("gate", {"name": "quick"}, id="c1"), ScriptedToolCall("long_command", {}, id="c2")]
+    scripted.enqueue(ScriptedTurn(tool_calls=calls))
+    agent = make_agent(scripted, [proc_tool, gate])
     rec = Recorder(agent)
     run = asyncio.create_task(agent.prompt("go"))
     await asyncio.wait_for(proc_tool.spawned.wait(), 10)
+    await rec.wait_for(lambda e: isinstance(e, ToolExecutionEnd) and e.tool_call_id == "c1")
     run.cancel()
     with pytest.raises(asyncio.CancelledError):
         await run
@@ -184,9 +197,13 @@ async def test_cancelling_the_prompt_task_cleans_up_too(scripted: ScriptedModel)
     assert process_gone(proc_tool.pid)
     assert not agent.is_running
     assert_every_call_answered_once(agent.messages)
+    by_id = {m.tool_call_id: text_of(m) for m in agent.messages if isinstance(m, ToolResultMessage)}
+    assert by_id == {"c1": "quick done", "c2": "aborted: the user stopped the run while this call was running"}
+    assert_tool_events_paired(rec)
     end = rec.events[-1]
     assert isinstance(end, AgentEnd)
     assert end.stop_reason == "aborted"
+    assert_nothing_else_running()
 
 
 async def test_abort_when_idle_is_harmless(scripted: ScriptedModel) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from skipjack.agent import AgentEnd, AgentEvent, AgentStart, MessageUpdate, ToolExecutionStart, TurnStart
 from skipjack.llm import AssistantMessage, ToolResultMessage, UserMessage
 from skipjack.testing import ScriptedModel, ScriptedToolCall, ScriptedTurn
@@ -109,3 +111,19 @@ async def test_queued_follow_up_does_not_preempt_tool_calls(scripted: ScriptedMo
     assert [text_of(r) for r in results] == ["a done"], "a follow-up skips nothing"
     assert scripted.request_messages(1)[-1]["role"] == "tool"
     assert scripted.request_messages(2)[-1] == {"role": "user", "content": "later"}
+
+
+async def test_prompt_while_running_is_refused(scripted: ScriptedModel) -> None:
+    gate = GateTool()
+    scripted.enqueue(
+        ScriptedTurn(tool_calls=[ScriptedToolCall("gate", {"name": "a"}, id="c1")]), ScriptedTurn(text="k")
+    )
+    agent = make_agent(scripted, [gate])
+    rec = Recorder(agent)
+    run = asyncio.create_task(agent.prompt("go"))
+    await rec.wait_for(lambda e: isinstance(e, ToolExecutionStart))
+    with pytest.raises(RuntimeError, match="steer"):
+        await agent.prompt("me too")
+    gate.gate("a").set()
+    assert (await run).stop_reason == "completed"
+    assert len(scripted.requests) == 2

@@ -168,3 +168,11 @@ async def test_tool_specs_are_sent_to_the_model(scripted: ScriptedModel) -> None
     (tool,) = scripted.request_body(0)["tools"]
     assert tool["function"]["name"] == "echo"
     assert tool["function"]["parameters"]["required"] == ["text"]
+
+
+async def test_duplicate_tool_names_are_refused(scripted: ScriptedModel) -> None:
+    agent = make_agent(scripted, [EchoTool(), EchoTool()])
+    with pytest.raises(ValueError, match="share a name"):
+        await agent.prompt("go")
+    assert not agent.is_running
+    assert scripted.requests == []

@@ -87,11 +87,14 @@ class Agent:
         """Send a user message and run until the model stops asking for tools (or a limit,
         an error or `abort()` ends the run)."""
         self._require_idle()
+        tools = {t.name: t for t in self.tools}
+        if len(tools) != len(self.tools):
+            raise ValueError(f"two tools share a name: {sorted(t.name for t in self.tools)}")
         message = UserMessage(content if isinstance(content, str) else list(content))
         config = RunConfig(
             model=self.model,
             system_prompt=self.system_prompt,
-            tools={t.name: t for t in self.tools},
+            tools=tools,
             options=self.options,
             hooks=self.hooks,
             limits=self.limits,

@@ -301,11 +301,17 @@ class Run:
         return None
 
     def _answer_open_calls(self) -> None:
-        answered = {m.tool_call_id for m in self.history if isinstance(m, ToolResultMessage)}
+        """After a cancelled run: append the results the last message's calls are missing
+        (those the executor finished, else "not run")."""
         last = next((m for m in reversed(self.history) if isinstance(m, AssistantMessage)), None)
-        open_calls = [c for c in last.tool_calls if c.id not in answered] if last is not None else []
-        for result in self.tools.answer_unrun(open_calls, ABORTED_NOT_RUN):
-            self._add(result)
+        if last is None:
+            return
+        answered = {m.tool_call_id for m in self.history if isinstance(m, ToolResultMessage)}
+        if all(c.id in answered for c in last.tool_calls):
+            return
+        for result in self.tools.collect(last.tool_calls):
+            if result.tool_call_id not in answered:
+                self._add(result)
 
     # -- history ---------------------------------------------------------------------
 

@@ -74,7 +74,8 @@ class ToolExecutor:
         self._state = state
         self._concurrency = max(1, concurrency)
         self._tasks: list[asyncio.Task[None]] = []
-        # By position in the message: models do not always send unique call ids.
+        self._batch: list[ToolCall] = []
+        # By position in the batch: models do not always send unique call ids.
         self._started: set[int] = set()
         self._results: dict[int, ToolResultMessage] = {}
 
@@ -84,14 +85,25 @@ class ToolExecutor:
 
     def answer_unrun(self, calls: Sequence[ToolCall], text: str) -> list[ToolResultMessage]:
         """Results for calls that will not run at all (their message failed or was cut off)."""
+        self._begin(calls)
+        return self.collect(calls, text)
+
+    def collect(self, calls: Sequence[ToolCall], missing: str = ABORTED_NOT_RUN) -> list[ToolResultMessage]:
+        """The results of `calls` in call order; a call of theirs that has none yet (the
+        batch was cancelled, or it is not the current batch) is answered with `missing`."""
+        if list(calls) != self._batch:
+            self._begin(calls)
+        return [self._results.get(i) or self._end(i, c, ToolOutput.error(missing)) for i, c in enumerate(calls)]
+
+    def _begin(self, calls: Sequence[ToolCall]) -> None:
+        self._batch = list(calls)
         self._started.clear()
-        return [self._end(i, call, ToolOutput.error(text)) for i, call in enumerate(calls)]
+        self._results.clear()
 
     async def run(self, calls: Sequence[ToolCall], *, interrupt: Callable[[], str | None]) -> list[ToolResultMessage]:
         """Run `calls`; a call about to start runs only while `interrupt()` returns None,
         otherwise it gets that text as its error result."""
-        self._started.clear()
-        self._results.clear()
+        self._begin(calls)
         slots = asyncio.Semaphore(self._concurrency)
         locks: dict[str, asyncio.Lock] = {}
         self._tasks = [asyncio.create_task(self._call_task(i, c, slots, locks, interrupt)) for i, c in enumerate(calls)]
@@ -104,7 +116,7 @@ class ToolExecutor:
             raise
         finally:
             self._tasks = []
-        return [self._results.get(i) or self._end(i, c, ToolOutput.error(ABORTED_NOT_RUN)) for i, c in enumerate(calls)]
+        return self.collect(calls)
 
     async def _call_task(
         self,
