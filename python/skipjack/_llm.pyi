@@ -1,6 +1,5 @@
 """The native stream core (built from crates/skipjack-py). Use `skipjack.llm`, not this."""
 
-from collections.abc import Awaitable
 from typing import Final, Literal, final
 
 from skipjack.llm.errors import LLMError
@@ -31,8 +30,11 @@ CORE_VERSION: Final[str]
 class NativeStream:
     def drain(self) -> list[_Event]:
         """Every event queued now (empty if none)."""
-    def readable(self) -> Awaitable[None]:
-        """Resolves once there is something to drain or the stream is over; takes nothing."""
+    @property
+    def wake_fd(self) -> int:
+        """A descriptor that becomes readable when there is something to drain."""
+    def clear_wake(self) -> None:
+        """Consume pending wake-ups before draining."""
     @property
     def finished(self) -> bool:
         """True once the terminal event has been drained."""

@@ -1,16 +1,25 @@
 //! The native stream handle: starts a request on the shared runtime and hands its events
 //! to Python in batches.
+//!
+//! Waking Python never calls into Python: the queue writes a byte to a socket pair and
+//! asyncio watches the other end (`loop.add_reader`). A runtime thread that called into
+//! the interpreter (as `call_soon_threadsafe` from a worker does) can race interpreter
+//! shutdown and abort the process; a byte on a socket cannot.
 
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 use serde::Deserialize;
 use skipjack_llm::transport::queue::EventQueue;
 use skipjack_llm::transport::{self, HttpClient};
 use skipjack_llm::{Context, Model, StreamOptions};
+use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 
 use crate::events;
@@ -18,8 +27,23 @@ use crate::events;
 /// Events a request may queue before it waits for Python to drain them.
 const QUEUE_CAPACITY: usize = 4096;
 
-/// One HTTP client, and so one connection pool, per process.
+/// One runtime and one HTTP client (so one connection pool) per process.
+static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
 static CLIENT: OnceLock<Result<HttpClient, String>> = OnceLock::new();
+
+fn runtime() -> PyResult<&'static Runtime> {
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().min(4)))
+                .thread_name("skipjack-llm")
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the stream runtime: {e}"))
+        })
+        .as_ref()
+        .map_err(|e| PyRuntimeError::new_err(e.clone()))
+}
 
 fn client() -> PyResult<HttpClient> {
     CLIENT
@@ -41,6 +65,7 @@ struct Request {
 pub struct NativeStream {
     queue: Arc<EventQueue>,
     cancel: CancellationToken,
+    wake: UnixStream,
 }
 
 /// Start a request. `request` is the JSON of `{model, context, options}`.
@@ -49,15 +74,22 @@ pub fn start_stream(py: Python<'_>, request: &[u8]) -> PyResult<NativeStream> {
     let parsed: Request = py
         .detach(|| serde_json::from_slice(request))
         .map_err(|e| PyValueError::new_err(format!("invalid stream request: {e}")))?;
-    let client = client()?;
-    let queue = Arc::new(EventQueue::new(QUEUE_CAPACITY));
+    let (client, runtime) = (client()?, runtime()?);
+    let (wake, signal) = UnixStream::pair().map_err(|e| PyOSError::new_err(e.to_string()))?;
+    wake.set_nonblocking(true).map_err(|e| PyOSError::new_err(e.to_string()))?;
+    signal.set_nonblocking(true).map_err(|e| PyOSError::new_err(e.to_string()))?;
+    let notifier = Box::new(move || {
+        // A full socket already holds an unread wake-up, so a failed write loses nothing.
+        let _ = (&signal).write(&[1]);
+    });
+    let queue = Arc::new(EventQueue::with_notifier(QUEUE_CAPACITY, notifier));
     let cancel = CancellationToken::new();
     let (task_queue, task_cancel) = (Arc::clone(&queue), cancel.clone());
-    pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
+    runtime.spawn(async move {
         let Request { model, context, options } = parsed;
         transport::run(&client, &model, &context, &options, &task_cancel, &task_queue).await;
     });
-    Ok(NativeStream { queue, cancel })
+    Ok(NativeStream { queue, cancel, wake })
 }
 
 #[pymethods]
@@ -72,14 +104,22 @@ impl NativeStream {
         Ok(list)
     }
 
-    /// An awaitable that resolves once there is something to drain or the stream is over.
-    /// It never takes events itself, so cancelling the wait loses nothing.
-    fn readable<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let queue = Arc::clone(&self.queue);
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            queue.readable().await;
-            Ok(())
-        })
+    /// A file descriptor that becomes readable when there is something to drain.
+    #[getter]
+    fn wake_fd(&self) -> i32 {
+        self.wake.as_raw_fd()
+    }
+
+    /// Consume pending wake-ups (call after the descriptor was readable, before draining).
+    fn clear_wake(&self) {
+        let mut buf = [0u8; 256];
+        loop {
+            match (&self.wake).read(&mut buf) {
+                Ok(n) if n == buf.len() => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                _ => break,
+            }
+        }
     }
 
     /// True once the terminal event has been drained.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections import deque
 from types import TracebackType
@@ -63,7 +64,7 @@ class AssistantStream:
                     # The core always ends with a terminal event; reaching here means the
                     # native task died, which must not look like a clean end.
                     raise LLMError("the stream ended without a terminal event")
-                await self._native.readable()
+                await self._readable()
                 continue
             self._buffer.extend(batch)
         event = self._buffer.popleft()
@@ -73,6 +74,18 @@ class AssistantStream:
             self._message = event.message
             self._error = event.error
         return event
+
+    async def _readable(self) -> None:
+        """Sleep in the event loop until the core signals new events on the wake descriptor."""
+        loop = asyncio.get_running_loop()
+        fd = self._native.wake_fd
+        woken: asyncio.Future[None] = loop.create_future()
+        loop.add_reader(fd, _set_done, woken)
+        try:
+            await woken
+        finally:
+            loop.remove_reader(fd)
+            self._native.clear_wake()
 
     async def result(self) -> AssistantMessage:
         """The final message (consuming any events not yet read). A failed request returns
@@ -99,6 +112,11 @@ class AssistantStream:
     ) -> None:
         if self._message is None:
             self.cancel()
+
+
+def _set_done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def resolve_api_key(model: Model, api_key: str | None) -> str | None:

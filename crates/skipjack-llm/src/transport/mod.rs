@@ -26,7 +26,7 @@ use crate::providers::{self, HttpRequest};
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// How long to wait for the end of a body whose stream already completed.
-const DRAIN_AFTER_END: Duration = Duration::from_millis(250);
+const DRAIN_AFTER_END: Duration = Duration::from_millis(50);
 
 /// Run one request to its terminal event, pushing events into `queue`, then close it.
 pub async fn run(
@@ -111,19 +111,19 @@ async fn drive(
             }
             Ok(Some(Ok(bytes))) => {
                 let finished = decoder.feed(&bytes, out);
+                if finished {
+                    // Read the body's last bytes (the chunked terminator, normally already
+                    // here) before reporting the end, so the connection is back in the pool
+                    // when the caller's next request looks for one.
+                    let rest = async { while let Some(Ok(_)) = body.next().await {} };
+                    let _ = tokio::time::timeout(DRAIN_AFTER_END, rest).await;
+                }
                 let pushed = tokio::select! {
                     biased;
                     () = cancel.cancelled() => return decoder.fail(aborted(), out),
                     pushed = queue.push_batch(out) => pushed,
                 };
-                if pushed.is_err() {
-                    return;
-                }
-                if finished {
-                    // The terminal event is already queued; reading the body's last bytes (the
-                    // chunked terminator) lets the connection go back to the pool for reuse.
-                    let rest = async { while let Some(Ok(_)) = body.next().await {} };
-                    let _ = tokio::time::timeout(DRAIN_AFTER_END, rest).await;
+                if finished || pushed.is_err() {
                     return;
                 }
             }

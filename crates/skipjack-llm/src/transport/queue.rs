@@ -22,12 +22,25 @@ struct Inner {
     abandoned: bool,
 }
 
-#[derive(Debug)]
+/// Called when the queue becomes readable (empty to non-empty, or closed). It runs on the
+/// producer's thread, so it must not block; the Python binding writes a byte to a socket.
+pub type Notifier = Box<dyn Fn() + Send + Sync>;
+
 pub struct EventQueue {
     inner: Mutex<Inner>,
     readable: Notify,
     writable: Notify,
     capacity: usize,
+    notifier: Option<Notifier>,
+}
+
+impl std::fmt::Debug for EventQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventQueue")
+            .field("inner", &self.inner)
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The consumer is gone.
@@ -42,6 +55,20 @@ impl EventQueue {
             readable: Notify::new(),
             writable: Notify::new(),
             capacity: capacity.max(1),
+            notifier: None,
+        }
+    }
+
+    /// A queue that also calls `notifier` whenever it becomes readable.
+    #[must_use]
+    pub fn with_notifier(capacity: usize, notifier: Notifier) -> Self {
+        Self { notifier: Some(notifier), ..Self::new(capacity) }
+    }
+
+    fn notify_readable(&self) {
+        self.readable.notify_one();
+        if let Some(notify) = &self.notifier {
+            notify();
         }
     }
 
@@ -66,7 +93,7 @@ impl EventQueue {
                     g.events.extend(batch.drain(..));
                     drop(g);
                     if was_empty {
-                        self.readable.notify_one();
+                        self.notify_readable();
                     }
                     return Ok(());
                 }
@@ -78,7 +105,7 @@ impl EventQueue {
     /// The producer is done.
     pub fn close(&self) {
         self.lock().closed = true;
-        self.readable.notify_one();
+        self.notify_readable();
     }
 
     /// Take everything queued.
@@ -154,6 +181,26 @@ mod tests {
         }
         assert_eq!(got.len(), 10);
         assert_eq!(producer.await.ok(), Some(Ok(())));
+    }
+
+    #[tokio::test]
+    async fn notifier_fires_on_becoming_readable_and_on_close() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&calls);
+        let q = EventQueue::with_notifier(
+            8,
+            Box::new(move || {
+                seen.fetch_add(1, Ordering::SeqCst);
+            }),
+        );
+        assert!(q.push_batch(&mut vec![StreamEvent::Start]).await.is_ok());
+        assert!(q.push_batch(&mut vec![StreamEvent::Start]).await.is_ok());
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "only the empty to non-empty push notifies");
+        assert_eq!(q.drain().len(), 2);
+        assert!(q.push_batch(&mut vec![StreamEvent::Start]).await.is_ok());
+        q.close();
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]
