@@ -31,5 +31,6 @@ def build_system_prompt(cwd: Path, instructions: str | None = None, *, tool_name
         env += "\nTools: " + ", ".join(tool_names)
     parts.append(env)
     if instructions and instructions.strip():
-        parts.append("Project instructions (from the repository's AGENTS.md / CLAUDE.md files):\n\n" + instructions.strip())
+        header = "Project instructions (from the repository's AGENTS.md / CLAUDE.md files):"
+        parts.append(f"{header}\n\n{instructions.strip()}")
     return "\n\n".join(parts) + "\n"
