@@ -1,0 +1,35 @@
+"""Adding up canonical usage: per session, per model.
+
+Costs are summed with `math.fsum`, so a total over thousands of small per-request costs is
+the correctly rounded sum of the figures the core computed, not an accumulation of float
+rounding errors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from skipjack.llm.types import Cost, Usage
+
+
+def sum_usage(usages: Iterable[Usage]) -> Usage:
+    items = list(usages)
+    return Usage(
+        input=sum(u.input for u in items),
+        output=sum(u.output for u in items),
+        cache_read=sum(u.cache_read for u in items),
+        cache_write=sum(u.cache_write for u in items),
+        total_tokens=sum(u.total_tokens for u in items),
+        cost=Cost(
+            input=math.fsum(u.cost.input for u in items),
+            output=math.fsum(u.cost.output for u in items),
+            cache_read=math.fsum(u.cost.cache_read for u in items),
+            cache_write=math.fsum(u.cost.cache_write for u in items),
+            total=math.fsum(u.cost.total for u in items),
+        ),
+    )
+
+
+def add_usage(a: Usage, b: Usage) -> Usage:
+    return sum_usage((a, b))

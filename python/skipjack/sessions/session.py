@@ -1,0 +1,362 @@
+"""One session: its entries in memory, appended to its file as they happen.
+
+Writing: the file is opened with O_APPEND and locked (flock) by the one process writing it;
+each entry is one `write` of its line, newline included, straight to the kernel (no Python
+buffer to lose), and `sync()` (fsync) is called at the end of each turn. A kill therefore
+loses at most the line being written, which the reader then reports and skips.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from skipjack.llm.types import AssistantMessage, InputContent, Message, TextContent, Usage, UserMessage, now_ms
+from skipjack.sessions.accounting import sum_usage
+from skipjack.sessions.errors import LoadWarning, SessionChangedError, SessionError, SessionLockedError
+from skipjack.sessions.format import (
+    FORMAT_VERSION,
+    CompactionEntry,
+    CompactionTrigger,
+    Entry,
+    EventEntry,
+    MessageEntry,
+    ModelChangeEntry,
+    SessionHeader,
+    UsageEntry,
+    encoder,
+    model_ref,
+    new_entry_id,
+    summary_message,
+)
+from skipjack.sessions.reader import LoadedFile, read_session
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+TITLE_CHARS = 80
+
+
+class Session:
+    """Create through `SessionStore`; `Session.load(path)` reads a file without locking it."""
+
+    def __init__(self, path: Path, loaded: LoadedFile, fd: int | None = None) -> None:
+        self.path = path
+        self.header = loaded.header
+        self.warnings: list[LoadWarning] = loaded.warnings
+        """What loading recovered from (a torn last line)."""
+        self._entries = loaded.entries
+        self._index = {e.id: i for i, e in enumerate(self._entries)}
+        self._version = loaded.version
+        self._size = loaded.size
+        self._good_size = loaded.good_size
+        self._fd = fd
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: Path) -> Session:
+        return cls(path, read_session(path))
+
+    @classmethod
+    def create(cls, path: Path, header: SessionHeader, entries: Iterable[Entry] = ()) -> Session:
+        """Write a new session file (header, then any entries) and keep it open for appending."""
+        path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+        try:
+            _lock(fd, path)
+            os.fchmod(fd, FILE_MODE)  # the mode given to open() is masked by the umask
+            session = cls(path, LoadedFile(header, []), fd)
+            session._write(encoder.encode(header) + b"\n")
+            for entry in entries:
+                session._add(entry)
+            session.sync()
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
+        _fsync_dir(path.parent)
+        return session
+
+    # -- facts ---------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self.header.id
+
+    @property
+    def cwd(self) -> str:
+        return self.header.cwd
+
+    @property
+    def model(self) -> str | None:
+        """The current model, `provider/model-id`: the header's, or the last change's."""
+        for e in reversed(self._entries):
+            if isinstance(e, ModelChangeEntry):
+                return e.model
+        return self.header.model
+
+    @property
+    def title(self) -> str:
+        for e in self._entries:
+            if isinstance(e, MessageEntry) and isinstance(e.message, UserMessage):
+                text = " ".join(content_text(e.message.content).split())
+                if text:
+                    return text if len(text) <= TITLE_CHARS else text[: TITLE_CHARS - 1].rstrip() + "…"
+        return "(no messages)"
+
+    @property
+    def updated(self) -> int:
+        return self._entries[-1].ts if self._entries else self.header.created
+
+    @property
+    def message_count(self) -> int:
+        return sum(1 for e in self._entries if isinstance(e, MessageEntry))
+
+    def all_entries(self) -> list[Entry]:
+        """The full history, compacted parts included."""
+        return list(self._entries)
+
+    def entry(self, entry_id: str) -> Entry:
+        try:
+            return self._entries[self._index[entry_id]]
+        except KeyError:
+            raise SessionError(f"session {self.id} has no entry {entry_id!r}") from None
+
+    def index_of(self, entry_id: str) -> int:
+        self.entry(entry_id)
+        return self._index[entry_id]
+
+    def latest_compaction(self) -> CompactionEntry | None:
+        for e in reversed(self._entries):
+            if isinstance(e, CompactionEntry):
+                return e
+        return None
+
+    # -- the model's context -------------------------------------------------------------
+
+    def context_entries(self) -> list[tuple[str, Message]]:
+        """`messages()` with the id of the entry each came from (a summary: its compaction)."""
+        compaction = self.latest_compaction()
+        if compaction is None:
+            return [(e.id, e.message) for e in self._entries if isinstance(e, MessageEntry)]
+        out: list[tuple[str, Message]] = [(compaction.id, summary_message(compaction))]
+        start = self._index[compaction.first_kept] if compaction.first_kept else self._index[compaction.id]
+        out += [(e.id, e.message) for e in self._entries[start:] if isinstance(e, MessageEntry)]
+        return out
+
+    def messages(self) -> list[Message]:
+        """The context as the model should see it: the latest summary, then what was kept and came after."""
+        return [m for _, m in self.context_entries()]
+
+    # -- accounting ----------------------------------------------------------------------
+
+    def usage_items(self, *, include_forked: bool = True) -> Iterator[tuple[str, Usage]]:
+        """(`provider/model`, usage) of every request this session paid for, in order."""
+        skip = self.header.forked_from.entries if self.header.forked_from and not include_forked else 0
+        for e in self._entries[skip:]:
+            if isinstance(e, MessageEntry) and isinstance(e.message, AssistantMessage):
+                yield model_ref(e.message.provider, e.message.model), e.message.usage
+            elif isinstance(e, CompactionEntry | UsageEntry):
+                yield e.model, e.usage
+
+    def usage_totals(self, *, include_forked: bool = True) -> Usage:
+        """Every message, summary and failed request; `include_forked=False` leaves out what a
+        fork copied from its parent session (already counted there)."""
+        return sum_usage(u for _, u in self.usage_items(include_forked=include_forked))
+
+    def by_model(self, *, include_forked: bool = True) -> dict[str, Usage]:
+        groups: dict[str, list[Usage]] = {}
+        for ref, usage in self.usage_items(include_forked=include_forked):
+            groups.setdefault(ref, []).append(usage)
+        return {ref: sum_usage(us) for ref, us in groups.items()}
+
+    # -- appending -----------------------------------------------------------------------
+
+    def append_message(self, message: Message) -> MessageEntry:
+        entry = MessageEntry(self._new_id(), self._parent(), now_ms(), message)
+        self._add(entry)
+        return entry
+
+    def append_compaction(
+        self,
+        summary: str,
+        *,
+        first_kept: str | None,
+        tokens_before: int,
+        model: str,
+        usage: Usage,
+        requests: int = 1,
+        trigger: CompactionTrigger = "manual",
+        focus: str | None = None,
+    ) -> CompactionEntry:
+        if first_kept is not None and not isinstance(self.entry(first_kept), MessageEntry):
+            raise SessionError(f"first_kept {first_kept!r} is not a message entry")
+        entry = CompactionEntry(
+            self._new_id(),
+            self._parent(),
+            now_ms(),
+            summary,
+            first_kept,
+            tokens_before,
+            model,
+            usage,
+            requests=requests,
+            trigger=trigger,
+            focus=focus,
+        )
+        self._add(entry)
+        return entry
+
+    def append_model_change(self, model: str) -> ModelChangeEntry:
+        entry = ModelChangeEntry(self._new_id(), self._parent(), now_ms(), model)
+        self._add(entry)
+        return entry
+
+    def append_usage(self, model: str, usage: Usage, reason: str) -> UsageEntry:
+        entry = UsageEntry(self._new_id(), self._parent(), now_ms(), model, usage, reason)
+        self._add(entry)
+        return entry
+
+    def append_event(self, name: str, data: dict[str, Any] | None = None) -> EventEntry:
+        entry = EventEntry(self._new_id(), self._parent(), now_ms(), name, data or {})
+        self._add(entry)
+        return entry
+
+    def sync(self) -> None:
+        """fsync: what was appended survives a power cut, not just a crash."""
+        if self._fd is not None:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _new_id(self) -> str:
+        return new_entry_id(self._index)
+
+    def _parent(self) -> str | None:
+        return self._entries[-1].id if self._entries else None
+
+    def _add(self, entry: Entry) -> None:
+        if entry.id in self._index:
+            raise SessionError(f"entry id {entry.id!r} already in session {self.id}")
+        self._write(encoder.encode(entry) + b"\n")
+        self._index[entry.id] = len(self._entries)
+        self._entries.append(entry)
+
+    def _write(self, line: bytes) -> None:
+        fd = self._writable()
+        start = self._size
+        view = memoryview(line)
+        try:
+            while view:
+                view = view[os.write(fd, view) :]
+        except BaseException:
+            # A failed write (disk full, ...) must not leave half a line for the next one to
+            # follow: cut the file back to where this line began.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            raise
+        self._size = start + len(line)
+
+    def _writable(self) -> int:
+        if self._fd is not None:
+            return self._fd
+        fd = _open_locked(self.path)
+        try:
+            if os.fstat(fd).st_size != self._size:
+                raise SessionChangedError(f"{self.path} changed on disk since it was loaded; reopen it")
+            if self._version < FORMAT_VERSION:
+                self._rewrite_current_version()
+                # The rewrite replaced the file; the lock we hold is on the old one (now the backup).
+                new_fd = _open_locked(self.path)
+                os.close(fd)
+                fd = new_fd
+            elif self._good_size < self._size:
+                os.ftruncate(fd, self._good_size)  # drop the torn tail reported on load
+                self._size = self._good_size
+            os.fchmod(fd, FILE_MODE)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        return fd
+
+    def _rewrite_current_version(self) -> None:
+        """Before the first append to an older-format file: rewrite it in the current format,
+        keeping the original beside it (`<id>.v<N>.bak`)."""
+        backup = self.path.with_name(f"{self.path.stem}.v{self._version}.bak")
+        tmp = self.path.with_name(f".{self.path.name}.migrating")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        header = SessionHeader(
+            version=FORMAT_VERSION,
+            id=self.header.id,
+            created=self.header.created,
+            cwd=self.header.cwd,
+            project=self.header.project,
+            model=self.header.model,
+            forked_from=self.header.forked_from,
+        )
+        body = b"".join(encoder.encode(x) + b"\n" for x in [header, *self._entries])
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+        try:
+            view = memoryview(body)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if not backup.exists():
+            os.link(self.path, backup)
+        os.replace(tmp, self.path)
+        _fsync_dir(self.path.parent)
+        self.header = header
+        self._version = FORMAT_VERSION
+        self._size = self._good_size = len(body)
+
+
+def content_text(content: str | list[InputContent]) -> str:
+    if isinstance(content, str):
+        return content
+    return "\n".join(b.text for b in content if isinstance(b, TextContent))
+
+
+def _lock(fd: int, path: Path) -> None:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SessionLockedError(f"{path} is being written by another skipjack process") from None
+
+
+def _open_locked(path: Path) -> int:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+    try:
+        _lock(fd, path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

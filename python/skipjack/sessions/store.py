@@ -1,0 +1,213 @@
+"""Where sessions live: `<data dir>/sessions/<project>/<session id>.jsonl`.
+
+The data dir is `$SKIPJACK_DATA_DIR`, else the platform's user data dir (XDG on Linux). A
+project is the repository root above the working directory (the directory itself outside a
+repository), and its folder is named `<readable slug>-<hash of the full path>`: readable in
+a listing, and two projects never share one however their names are trimmed.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+import platformdirs
+
+from skipjack.config.files import find_repo_root
+from skipjack.llm.types import AssistantMessage, ToolResultMessage, now_ms
+from skipjack.sessions.errors import SessionError, SessionLockedError, SessionNotFoundError
+from skipjack.sessions.format import (
+    FORMAT_VERSION,
+    Entry,
+    ForkRef,
+    MessageEntry,
+    ModelChangeEntry,
+    SessionHeader,
+    new_session_id,
+)
+from skipjack.sessions.session import DIR_MODE, Session, _lock
+
+SUFFIX = ".jsonl"
+SLUG_CHARS = 48
+
+
+class SessionSummary(msgspec.Struct, frozen=True):
+    id: str
+    path: str
+    project: str
+    cwd: str
+    title: str
+    created: int
+    updated: int
+    """Milliseconds since the epoch, of the last entry."""
+    model: str | None
+    messages: int
+    cost: float
+    """USD, everything this session's file records (a fork includes what it copied)."""
+    forked_from: str | None = None
+    error: str | None = None
+    """Why the file could not be loaded; the other fields are then best effort."""
+
+
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    override = env.get("SKIPJACK_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir("skipjack"))
+
+
+def project_root(cwd: Path) -> Path:
+    return find_repo_root(cwd) or cwd.resolve()
+
+
+def project_dir_name(root: Path) -> str:
+    text = str(root.resolve())
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "root"
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    return f"{slug[-SLUG_CHARS:].lstrip('-')}-{digest}"
+
+
+class SessionStore:
+    def __init__(self, root: Path | None = None, *, env: Mapping[str, str] | None = None) -> None:
+        self.root = root if root is not None else data_dir(env) / "sessions"
+
+    def project_path(self, cwd: Path) -> Path:
+        return self.root / project_dir_name(project_root(cwd))
+
+    # -- creating ------------------------------------------------------------------------
+
+    def create(self, cwd: Path, model: str | None) -> Session:
+        """A new session for the project `cwd` is in; `model` is `provider/model-id`."""
+        cwd = cwd.resolve()
+        header = SessionHeader(
+            version=FORMAT_VERSION,
+            id=new_session_id(),
+            created=now_ms(),
+            cwd=str(cwd),
+            project=str(project_root(cwd)),
+            model=model,
+        )
+        return self._create_file(header)
+
+    def _create_file(self, header: SessionHeader, entries: list[Entry] | None = None) -> Session:
+        self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        directory = self.root / project_dir_name(Path(header.project))
+        return Session.create(directory / f"{header.id}{SUFFIX}", header, entries or [])
+
+    def fork(self, session_id: str, entry_id: str) -> Session:
+        """A new session holding `session_id`'s history up to and including `entry_id`.
+
+        Forking at an assistant message that called tools also copies those tools' results,
+        so the new history never has a call without its result.
+        """
+        source = self.open(session_id)
+        entries = source.all_entries()
+        end = source.index_of(entry_id) + 1
+        target = entries[end - 1]
+        if isinstance(target, MessageEntry) and isinstance(target.message, AssistantMessage):
+            pending = {c.id for c in target.message.tool_calls}
+            while pending and end < len(entries):
+                e = entries[end]
+                if not (isinstance(e, MessageEntry) and isinstance(e.message, ToolResultMessage)):
+                    break
+                pending.discard(e.message.tool_call_id)
+                end += 1
+        copied = entries[:end]
+        model = source.header.model
+        for e in copied:
+            if isinstance(e, ModelChangeEntry):
+                model = e.model
+        header = SessionHeader(
+            version=FORMAT_VERSION,
+            id=new_session_id(),
+            created=now_ms(),
+            cwd=source.header.cwd,
+            project=source.header.project,
+            model=model,
+            forked_from=ForkRef(source.id, entry_id, len(copied)),
+        )
+        return self._create_file(header, copied)
+
+    # -- finding -------------------------------------------------------------------------
+
+    def _paths(self, cwd: Path | None = None) -> builtins.list[Path]:
+        if cwd is not None:
+            directory = self.project_path(cwd)
+            return sorted(directory.glob(f"*{SUFFIX}")) if directory.is_dir() else []
+        return sorted(self.root.glob(f"*/*{SUFFIX}")) if self.root.is_dir() else []
+
+    def path_of(self, session_id: str) -> Path:
+        """The file of a session, by id or by a prefix of its id that only it has."""
+        if not session_id or "/" in session_id or session_id.startswith("."):
+            raise SessionNotFoundError(f"no session {session_id!r}")
+        exact = list(self.root.glob(f"*/{session_id}{SUFFIX}")) if self.root.is_dir() else []
+        if exact:
+            return exact[0]
+        matches = [p for p in self._paths() if p.stem.startswith(session_id)]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise SessionNotFoundError(f"{session_id!r} matches {len(matches)} sessions; give more of the id")
+        raise SessionNotFoundError(f"no session {session_id!r} under {self.root}")
+
+    def open(self, session_id: str) -> Session:
+        """Load a session to resume it; it is locked for writing on the first append."""
+        return Session.load(self.path_of(session_id))
+
+    def latest(self, cwd: Path) -> Session | None:
+        """The project's most recently updated session that loads."""
+        summaries = [s for s in self.list(cwd) if s.error is None]
+        return Session.load(Path(summaries[0].path)) if summaries else None
+
+    def list(self, cwd: Path | None = None) -> builtins.list[SessionSummary]:
+        """Sessions of the project `cwd` is in (all projects when None), latest first."""
+        out = [_summarise(p) for p in self._paths(cwd)]
+        out.sort(key=lambda s: (s.updated, s.id), reverse=True)
+        return out
+
+    def delete(self, session_id: str) -> None:
+        path = self.path_of(session_id)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _lock(fd, path)  # refuse to delete a session another process is writing
+            path.unlink()
+        finally:
+            os.close(fd)
+        for backup in path.parent.glob(f"{path.stem}.v*.bak"):
+            with contextlib.suppress(FileNotFoundError):
+                backup.unlink()
+
+    def export_markdown(self, session_id: str) -> str:
+        from skipjack.sessions.export import to_markdown
+
+        return to_markdown(self.open(session_id))
+
+
+def _summarise(path: Path) -> SessionSummary:
+    try:
+        s = Session.load(path)
+    except (SessionError, OSError) as e:
+        stat = path.stat()
+        mtime = int(stat.st_mtime * 1000)
+        return SessionSummary(path.stem, str(path), "", "", "(unreadable)", mtime, mtime, None, 0, 0.0, error=str(e))
+    return SessionSummary(
+        id=s.id,
+        path=str(path),
+        project=s.header.project,
+        cwd=s.cwd,
+        title=s.title,
+        created=s.header.created,
+        updated=s.updated,
+        model=s.model,
+        messages=s.message_count,
+        cost=s.usage_totals().cost.total,
+        forked_from=s.header.forked_from.session if s.header.forked_from else None,
+    )
+
+
+__all__ = ["SessionLockedError", "SessionStore", "SessionSummary", "data_dir", "project_dir_name", "project_root"]

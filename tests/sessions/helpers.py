@@ -1,0 +1,94 @@
+"""Messages with real usage figures, and a project directory, for the session tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from skipjack.llm import (
+    AssistantMessage,
+    Cost,
+    Message,
+    Price,
+    TextContent,
+    ToolCall,
+    ToolResultMessage,
+    Usage,
+    UserMessage,
+)
+
+PRICE = Price(input=3.0, output=15.0, cache_read=0.3, cache_write=3.75)
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sessions"
+
+
+def usage(input: int = 0, output: int = 0, cache_read: int = 0, cache_write: int = 0, price: Price = PRICE) -> Usage:
+    """Usage priced the way the core prices it: USD per million tokens, per field."""
+    c = Cost(
+        input=input * price.input / 1e6,
+        output=output * price.output / 1e6,
+        cache_read=cache_read * price.cache_read / 1e6,
+        cache_write=cache_write * price.cache_write / 1e6,
+        total=0.0,
+    )
+    total = c.input + c.output + c.cache_read + c.cache_write
+    return Usage(
+        input,
+        output,
+        cache_read,
+        cache_write,
+        input + output + cache_read + cache_write,
+        Cost(c.input, c.output, c.cache_read, c.cache_write, total),
+    )
+
+
+def assistant(
+    text: str = "",
+    *,
+    calls: list[ToolCall] | None = None,
+    u: Usage | None = None,
+    model: str = "test-model",
+    provider: str = "test",
+    stop: str = "stop",
+) -> AssistantMessage:
+    content: list[TextContent | ToolCall] = [TextContent(text)] if text else []
+    content += calls or []
+    return AssistantMessage(
+        content=list(content),
+        api="openai-chat",
+        provider=provider,
+        model=model,
+        usage=u or usage(100, 10),
+        stop_reason="tool_use" if calls else stop,  # type: ignore[arg-type]
+    )
+
+
+def call(call_id: str, name: str = "read", **args: object) -> ToolCall:
+    return ToolCall(call_id, name, dict(args))
+
+
+def result(call_id: str, text: str, name: str = "read") -> ToolResultMessage:
+    return ToolResultMessage(call_id, name, text)
+
+
+def user(text: str) -> UserMessage:
+    return UserMessage(text)
+
+
+def make_project(root: Path) -> Path:
+    """A git-looking project with a subdirectory."""
+    (root / ".git").mkdir(parents=True)
+    (root / "src").mkdir()
+    return root
+
+
+def texts(messages: Sequence[Message]) -> list[str]:
+    """Each message's text: a user's or tool's string content, an assistant's text blocks."""
+    out = []
+    for m in messages:
+        if isinstance(m, AssistantMessage):
+            out.append(m.text)
+        elif isinstance(m.content, str):
+            out.append(m.content)
+        else:
+            out.append("".join(b.text for b in m.content if isinstance(b, TextContent)))
+    return out
