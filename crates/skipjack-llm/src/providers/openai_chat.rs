@@ -104,7 +104,18 @@ struct WireTool<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     function: WireFunctionDef<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_control: Option<CacheControl>,
 }
+
+/// An Anthropic prompt-cache breakpoint, as OpenRouter forwards it to Claude.
+#[derive(Serialize, Clone, Copy)]
+struct CacheControl {
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+const EPHEMERAL: CacheControl = CacheControl { kind: "ephemeral" };
 
 #[derive(Serialize)]
 struct WireFunctionDef<'a> {
@@ -117,13 +128,13 @@ struct WireFunctionDef<'a> {
 #[serde(tag = "role", rename_all = "lowercase")]
 enum WireMessage<'a> {
     System {
-        content: &'a str,
+        content: WireContent<'a>,
     },
     Developer {
-        content: &'a str,
+        content: WireContent<'a>,
     },
     User {
-        content: UserContent<'a>,
+        content: WireContent<'a>,
     },
     Assistant {
         /// `null` when the turn is only tool calls, as OpenAI itself sends it.
@@ -133,22 +144,29 @@ enum WireMessage<'a> {
     },
     Tool {
         tool_call_id: &'a str,
-        content: String,
+        content: WireContent<'a>,
     },
 }
 
+/// A message's `content`: a plain string, or parts (images, cache breakpoints).
 #[derive(Serialize)]
 #[serde(untagged)]
-enum UserContent<'a> {
-    Text(&'a str),
+enum WireContent<'a> {
+    Text(Cow<'a, str>),
     Parts(Vec<WirePart<'a>>),
 }
 
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum WirePart<'a> {
-    Text { text: Cow<'a, str> },
-    ImageUrl { image_url: WireImageUrl },
+    Text {
+        text: Cow<'a, str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
+    },
+    ImageUrl {
+        image_url: WireImageUrl,
+    },
 }
 
 #[derive(Serialize)]
@@ -189,22 +207,27 @@ pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) 
 
     let mut messages = Vec::with_capacity(context.messages.len() + 1);
     if let Some(system) = context.system_prompt.as_deref().filter(|s| !s.is_empty()) {
+        let content = WireContent::Text(Cow::Borrowed(system));
         messages.push(if openai_reasoning {
-            WireMessage::Developer { content: system }
+            WireMessage::Developer { content }
         } else {
-            WireMessage::System { content: system }
+            WireMessage::System { content }
         });
     }
     convert_messages(&context.messages, &mut messages)?;
 
-    let tools = context
+    let mut tools: Vec<WireTool<'_>> = context
         .tools
         .iter()
         .map(|t| WireTool {
             kind: "function",
             function: WireFunctionDef { name: &t.name, description: &t.description, parameters: &t.parameters },
+            cache_control: None,
         })
         .collect();
+    if flavor == Flavor::OpenRouter && is_claude_id(&model.id) {
+        place_cache_breakpoints(&mut messages, &mut tools);
+    }
 
     let effort = options.reasoning.filter(|_| model.reasoning || openai_reasoning);
     let body = ChatRequest {
@@ -245,6 +268,54 @@ pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) 
     }
 
     Ok(HttpRequest { url: join_url(&model.base_url, "chat/completions"), headers, body })
+}
+
+/// A Claude model id on OpenRouter (`anthropic/claude-sonnet-4`, `anthropic/claude-3.5-haiku:beta`).
+fn is_claude_id(id: &str) -> bool {
+    id.get(..10).is_some_and(|p| p.eq_ignore_ascii_case("anthropic/"))
+}
+
+/// Claude caches nothing unless the request marks breakpoints, and OpenRouter forwards the
+/// marks it finds on a function tool and on text parts (its API schema; strings cannot carry
+/// one). Claude reads its prompt as tools, system, messages, so the marks go on the last tool,
+/// the system prompt and the newest user message, and, in a tool loop, the newest tool
+/// result: each request then reads the prefix the previous one wrote. That is four marks at
+/// most, Anthropic's limit.
+fn place_cache_breakpoints(messages: &mut [WireMessage<'_>], tools: &mut [WireTool<'_>]) {
+    if let Some(last) = tools.last_mut() {
+        last.cache_control = Some(EPHEMERAL);
+    }
+    if let Some(WireMessage::System { content } | WireMessage::Developer { content }) = messages.first_mut() {
+        mark_last_text(content);
+    }
+    let last_user = messages.iter().rposition(|m| matches!(m, WireMessage::User { .. }));
+    let last_tool = messages.iter().rposition(|m| matches!(m, WireMessage::Tool { .. }));
+    let newer_tool = last_tool.filter(|t| last_user.is_none_or(|u| *t > u));
+    for i in [last_user, newer_tool].into_iter().flatten() {
+        if let Some(WireMessage::User { content } | WireMessage::Tool { content, .. }) = messages.get_mut(i) {
+            mark_last_text(content);
+        }
+    }
+}
+
+/// Mark the last non-empty text part (Anthropic refuses a mark on empty text); a plain
+/// string becomes a single text part. Content without text gets no mark.
+fn mark_last_text(content: &mut WireContent<'_>) {
+    if let WireContent::Text(text) = content {
+        if text.is_empty() {
+            return;
+        }
+        *content = WireContent::Parts(vec![WirePart::Text { text: std::mem::take(text), cache_control: None }]);
+    }
+    if let WireContent::Parts(parts) = content {
+        let last_text = parts.iter_mut().rev().find_map(|p| match p {
+            WirePart::Text { text, cache_control } if !text.is_empty() => Some(cache_control),
+            _ => None,
+        });
+        if let Some(cache_control) = last_text {
+            *cache_control = Some(EPHEMERAL);
+        }
+    }
 }
 
 /// Later values replace earlier ones; header names compare case-insensitively.
@@ -288,7 +359,7 @@ fn convert_messages<'a>(history: &'a [Message], out: &mut Vec<WireMessage<'a>>) 
 
 fn flush_images<'a>(pending: &mut Vec<WirePart<'a>>, out: &mut Vec<WireMessage<'a>>) {
     if !pending.is_empty() {
-        out.push(WireMessage::User { content: UserContent::Parts(std::mem::take(pending)) });
+        out.push(WireMessage::User { content: WireContent::Parts(std::mem::take(pending)) });
     }
 }
 
@@ -296,18 +367,18 @@ fn image_part(mime_type: &str, data: &str) -> WirePart<'static> {
     WirePart::ImageUrl { image_url: WireImageUrl { url: format!("data:{mime_type};base64,{data}") } }
 }
 
-fn user_content(u: &UserMessage) -> UserContent<'_> {
+fn user_content(u: &UserMessage) -> WireContent<'_> {
     if let [InputContent::Text(t)] = u.content.as_slice() {
-        return UserContent::Text(&t.text);
+        return WireContent::Text(Cow::Borrowed(&t.text));
     }
     if u.content.is_empty() {
-        return UserContent::Text("");
+        return WireContent::Text(Cow::Borrowed(""));
     }
-    UserContent::Parts(
+    WireContent::Parts(
         u.content
             .iter()
             .map(|c| match c {
-                InputContent::Text(t) => WirePart::Text { text: Cow::Borrowed(&t.text) },
+                InputContent::Text(t) => WirePart::Text { text: Cow::Borrowed(&t.text), cache_control: None },
                 InputContent::Image(i) => image_part(&i.mime_type, &i.data),
             })
             .collect(),
@@ -374,10 +445,10 @@ fn tool_result<'a>(r: &'a ToolResultMessage, pending_images: &mut Vec<WirePart<'
         if text.is_empty() {
             "(the image is attached in the next message)".clone_into(&mut text);
         }
-        pending_images.push(WirePart::Text { text: Cow::Owned(images_caption(r)) });
+        pending_images.push(WirePart::Text { text: Cow::Owned(images_caption(r)), cache_control: None });
         pending_images.extend(images);
     }
-    WireMessage::Tool { tool_call_id: &r.tool_call_id, content: text }
+    WireMessage::Tool { tool_call_id: &r.tool_call_id, content: WireContent::Text(Cow::Owned(text)) }
 }
 
 fn images_caption(r: &ToolResultMessage) -> String {
