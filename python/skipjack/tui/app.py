@@ -1,0 +1,325 @@
+"""The skipjack terminal UI: chat, prompt, status line; the agent runs as a task of the app."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+
+from skipjack.agent import Agent, RunResult
+from skipjack.approvals import Answer, ApprovalPolicy, Verdict, approval_hook
+from skipjack.cli.errors import UserError
+from skipjack.config.files import find_repo_root
+from skipjack.llm.types import ToolCall
+from skipjack.runtime import RunOptions, Runtime, build_runtime
+from skipjack.tui import commands
+from skipjack.tui.approval import ApprovalScreen
+from skipjack.tui.bridge import AgentView
+from skipjack.tui.chat import ChatView
+from skipjack.tui.messages import UserBubble
+from skipjack.tui.prompt import PromptBox, PromptInput
+from skipjack.tui.status import StatusLine
+
+if TYPE_CHECKING:
+    from skipjack.sessions import Session, SessionStore
+
+log = logging.getLogger(__name__)
+
+EXIT_WINDOW_S = 2.0
+"""A second Ctrl+C within this long of the first, on an idle empty prompt, exits."""
+
+
+class SkipjackApp(App[int]):
+    TITLE = "skipjack"
+    ENABLE_COMMAND_PALETTE = False
+    CSS = """
+    Screen { layout: vertical; }
+    #pending { height: auto; max-height: 6; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+c", "interrupt", "abort / exit", priority=True, show=False),
+        Binding("escape", "abort", "abort", show=False),
+    ]
+
+    def __init__(
+        self,
+        options: RunOptions,
+        *,
+        runtime: Runtime | None = None,
+        prompt: str | None = None,
+        resume: str | None = None,
+        store: SessionStore | None = None,
+        record_sessions: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        """`resume`: a session id, or "latest" for the project's most recent session."""
+        super().__init__()
+        self.options = options
+        self.cwd = options.cwd.resolve()
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        self.runtime = runtime
+        self.first_prompt = prompt
+        self.resume = resume
+        self.record_sessions = record_sessions
+        self._store = store
+        self.session: Session | None = None
+        self._unrecord: Callable[[], None] | None = None
+        self.policy: ApprovalPolicy | None = None
+        self.chat = ChatView()
+        self.pending = Vertical(id="pending")
+        self.prompt_box = PromptBox(self.cwd, commands.completions)
+        self.status = StatusLine()
+        self.view = AgentView(self)
+        self._expect_echo = 0
+        self.shell_count = 0
+        self._last_ctrl_c = 0.0
+        self._run_result: RunResult | None = None
+
+    # -- layout ------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield self.chat
+        yield self.pending
+        yield self.prompt_box
+        yield self.status
+
+    @property
+    def input(self) -> PromptInput:
+        return self.prompt_box.input
+
+    @property
+    def agent(self) -> Agent | None:
+        return self.runtime.agent if self.runtime is not None else None
+
+    @property
+    def store(self) -> SessionStore:
+        if self._store is None:
+            from skipjack.sessions import SessionStore
+
+            self._store = SessionStore(env=self.env)
+        return self._store
+
+    async def on_mount(self) -> None:
+        self.input.focus()
+        if self.runtime is not None:
+            self.attach(self.runtime)
+            return
+        try:
+            runtime = build_runtime(self.options, env=self.env)
+        except UserError as e:
+            from skipjack.tui.setup import SetupScreen, needs_setup
+
+            if needs_setup(self.options, self.env):
+                self.push_screen(SetupScreen(self.env), callback=self._after_setup)
+            else:
+                self.chat.notice(f"{e} — or pick one with /model", "error")
+            return
+        self.attach(runtime)
+
+    def _after_setup(self, model_ref: str | None) -> None:
+        if model_ref is not None:
+            self.options = dataclasses.replace(self.options, model=model_ref)
+        try:
+            self.attach(build_runtime(self.options, env=self.env))
+        except UserError as e:
+            self.chat.notice(f"{e} — pick a model with /model", "error")
+
+    def attach(self, runtime: Runtime) -> None:
+        """Start using `runtime`'s agent: approvals, events, status; resume and first prompt."""
+        self.runtime = runtime
+        agent = runtime.agent
+        settings = runtime.config.settings
+        root = find_repo_root(self.cwd) or self.cwd
+        self.policy = ApprovalPolicy(runtime.approval_mode, root, allow=settings.allow, deny=settings.deny)
+        agent.hooks = dataclasses.replace(agent.hooks, before_tool_call=approval_hook(self.policy, self.ask_approval))
+        agent.subscribe(self.view.handle)
+        self.status.model = agent.model
+        self.status.mode = runtime.approval_mode
+        for warning in runtime.warnings:
+            self.chat.notice(warning, "warning")
+        if self.resume is not None:
+            commands.resume_session(self, self.resume)
+            self.resume = None
+        self.refresh_usage()
+        if self.first_prompt:
+            prompt, self.first_prompt = self.first_prompt, None
+            self.submit(prompt)
+
+    # -- sessions ----------------------------------------------------------------------
+
+    def use_session(self, session: Session | None) -> None:
+        """Record the agent's messages into `session` from now on (None: stop recording)."""
+        if self._unrecord is not None:
+            self._unrecord()
+            self._unrecord = None
+        if self.session is not None and self.session is not session:
+            self.session.close()
+        self.session = session
+        if session is not None and self.agent is not None:
+            from skipjack.sessions.recorder import record
+
+            self._unrecord = record(self.agent, session)
+
+    def _ensure_session(self) -> None:
+        if self.session is not None or not self.record_sessions or self.agent is None:
+            return
+        from skipjack.sessions import SessionError, model_ref
+
+        model = self.agent.model
+        try:
+            self.use_session(self.store.create(self.cwd, model_ref(model.provider, model.id)))
+        except (SessionError, OSError) as e:
+            self.record_sessions = False
+            self.chat.notice(f"sessions are not saved: {e}", "warning")
+
+    # -- input -------------------------------------------------------------------------
+
+    def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
+        self.submit(event.text)
+
+    def submit(self, text: str) -> None:
+        if text.startswith("/"):
+            self.run_worker(commands.dispatch(self, text), group="command", exit_on_error=False)
+            return
+        if text.startswith("!"):
+            self.run_worker(commands.shell(self, text[1:].strip()), group="shell", exit_on_error=False)
+            return
+        agent = self.agent
+        if agent is None:
+            self.chat.notice("no model is set up yet: pick one with /model", "error")
+            return
+        if agent.is_running:
+            agent.steer(text)
+            self.pending.mount(UserBubble(text, pending=True))
+            return
+        self.start_run(text)
+
+    def start_run(self, text: str) -> None:
+        self.chat.add_user(text)
+        self._expect_echo += 1
+        self.status.set_state("thinking…")
+        self.run_worker(self._run(text), group="agent", exit_on_error=False)
+
+    async def _run(self, text: str) -> None:
+        agent = self.agent
+        assert agent is not None
+        self._ensure_session()
+        result: RunResult | None = None
+        try:
+            result = await agent.prompt(text)
+        except Exception as e:
+            log.exception("the agent run failed")
+            self.chat.notice(f"internal error: {type(e).__name__}: {e}", "error")
+            self.status.set_state("ready")
+        finally:
+            self._expect_echo = 0
+            self._run_result = result
+        self._after_run(result)
+
+    def _after_run(self, result: RunResult | None) -> None:
+        """Steering that arrived too late for the run: sent as the next prompt after a clean
+        finish, handed back to the editor after an abort or an error."""
+        leftover = [b for b in self.pending.query(UserBubble)]
+        if not leftover:
+            return
+        texts = [b.text for b in leftover]
+        for bubble in leftover:
+            bubble.remove()
+        agent = self.agent
+        if agent is not None:
+            agent.abort()  # idle: only empties the inbox, so nothing is delivered twice
+        if result is not None and result.stop_reason == "completed":
+            self.start_run("\n\n".join(texts))
+        else:
+            self.input.load_text("\n\n".join([*texts, self.input.text]).strip())
+            self.input.move_cursor(self.input.document.end)
+
+    def delivered(self, text: str) -> None:
+        """A user message reached the model: the prompt itself, or a queued steering message."""
+        if self._expect_echo:
+            self._expect_echo -= 1
+            return
+        for bubble in self.pending.query(UserBubble):
+            if bubble.text == text:
+                bubble.remove()
+                self.chat.add_user(text)
+                return
+
+    # -- keys --------------------------------------------------------------------------
+
+    def abort_run(self) -> bool:
+        agent = self.agent
+        if agent is None or not agent.is_running:
+            return False
+        agent.abort()
+        self.status.set_state("aborting…")
+        return True
+
+    def action_abort(self) -> None:
+        self.abort_run()
+
+    def action_interrupt(self) -> None:
+        if self.abort_run():
+            return
+        if len(self.screen_stack) > 1:
+            self.screen.dismiss()
+            return
+        if self.input.text:
+            self.input.clear()
+            return
+        now = time.monotonic()
+        if now - self._last_ctrl_c < EXIT_WINDOW_S:
+            self.exit(0)
+            return
+        self._last_ctrl_c = now
+        self.notify("Press Ctrl+C again to exit", timeout=EXIT_WINDOW_S)
+
+    async def action_quit(self) -> None:
+        self.abort_run()
+        self.exit(0)
+
+    # -- approvals ---------------------------------------------------------------------
+
+    async def ask_approval(self, call: ToolCall, verdict: Verdict) -> Answer:
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+
+        def answered(answer: Answer | None) -> None:
+            if not future.done():
+                future.set_result(answer if answer is not None else Answer("deny"))
+
+        screen = ApprovalScreen(call, verdict)
+        before = self.status.state
+        self.status.set_state(f"waiting for approval: {call.name}")
+        await self.push_screen(screen, callback=answered)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            # The run was aborted while the question was open: take the question away.
+            if screen.is_current:
+                screen.dismiss(Answer("deny"))
+            raise
+        finally:
+            if self.status.state.startswith("waiting for approval"):
+                self.status.set_state(before)
+
+    # -- status ------------------------------------------------------------------------
+
+    def refresh_usage(self) -> None:
+        cost = 0.0
+        if self.session is not None:
+            cost = self.session.usage_totals().cost.total
+        elif self.agent is not None:
+            cost = self.agent.usage_totals().cost.total
+        self.status.set_usage(self.view.last_context, cost)
+
+    def on_unmount(self) -> None:
+        self.abort_run()
+        self.use_session(None)

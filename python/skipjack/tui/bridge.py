@@ -1,0 +1,141 @@
+"""Agent events → the chat, the tool panels and the status line.
+
+The agent calls `AgentView.handle` synchronously from the app's own event loop (the run is
+a task of the app), so widgets are updated directly; the widgets batch their own renders.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from skipjack.agent.events import (
+    AgentEnd,
+    AgentEvent,
+    MessageEnd,
+    MessageStart,
+    MessageUpdate,
+    ModelRetry,
+    ToolExecutionEnd,
+    ToolExecutionStart,
+    ToolExecutionUpdate,
+    TurnStart,
+)
+from skipjack.llm.events import (
+    TextDelta,
+    TextEnd,
+    ThinkingDelta,
+    ThinkingEnd,
+    ThinkingStart,
+    ToolCallStart,
+)
+from skipjack.llm.types import AssistantMessage, UserMessage
+from skipjack.tui.formatting import context_tokens, one_line, result_text, tool_key_arg
+from skipjack.tui.messages import AssistantBlock
+
+if TYPE_CHECKING:
+    from skipjack.tui.app import SkipjackApp
+
+LIMIT_NOTES = {
+    "max_turns": "stopped: the turn limit was reached",
+    "max_cost": "stopped: the cost limit was reached",
+    "max_tokens": "stopped: the token limit was reached",
+}
+
+
+class AgentView:
+    def __init__(self, app: SkipjackApp) -> None:
+        self.app = app
+        self.block: AssistantBlock | None = None
+        self.running_tools: dict[str, str] = {}
+        """tool call id → its status text, for the status line."""
+        self.last_context = 0
+
+    def handle(self, event: AgentEvent) -> None:
+        app = self.app
+        status = app.status
+        chat = app.chat
+        if isinstance(event, MessageUpdate):
+            self._content(event)
+        elif isinstance(event, ToolExecutionUpdate):
+            panel = chat.tool_panels.get(event.tool_call_id)
+            if panel is not None:
+                panel.append_output(event.chunk)
+        elif isinstance(event, TurnStart):
+            status.set_state("thinking…")
+        elif isinstance(event, MessageStart):
+            if event.role == "assistant":
+                self.block = chat.add_assistant()
+        elif isinstance(event, MessageEnd):
+            self._message_end(event)
+        elif isinstance(event, ToolExecutionStart):
+            chat.add_tool(event.tool_call_id, event.tool_name, event.arguments)
+            key = one_line(tool_key_arg(event.tool_name, event.arguments), 40)
+            label = f"running `{key}`" if event.tool_name == "bash" else f"{event.tool_name} {key}".strip()
+            self.running_tools[event.tool_call_id] = label
+            status.set_state(label)
+        elif isinstance(event, ToolExecutionEnd):
+            panel = chat.tool_panels.get(event.tool_call_id)
+            if panel is not None:
+                panel.finish(result_text(event.result), is_error=event.is_error, details=event.details)
+            self.running_tools.pop(event.tool_call_id, None)
+            status.set_state(next(iter(self.running_tools.values()), "thinking…"))
+        elif isinstance(event, ModelRetry):
+            status.set_retry(event.delay_ms, event.error_kind)
+            chat.notice(
+                f"model request failed ({event.error_kind}: {one_line(event.error_message, 80)}); "
+                f"retrying in {event.delay_ms / 1000:.0f} s",
+                "warning",
+            )
+        elif isinstance(event, AgentEnd):
+            self._agent_end(event)
+
+    def _content(self, update: MessageUpdate) -> None:
+        block = self.block
+        ev = update.event
+        if block is None:
+            block = self.block = self.app.chat.add_assistant()
+        if isinstance(ev, TextDelta):
+            if self.app.status.state != "writing…":
+                self.app.status.set_state("writing…")
+            block.text_delta(ev.index, ev.delta)
+        elif isinstance(ev, TextEnd):
+            block.text_end(ev.index)
+        elif isinstance(ev, ThinkingStart):
+            self.app.status.set_state("thinking…")
+        elif isinstance(ev, ThinkingDelta):
+            block.thinking_delta(ev.index, ev.delta)
+        elif isinstance(ev, ThinkingEnd):
+            block.thinking_end(ev.index, ev.thinking)
+        elif isinstance(ev, ToolCallStart):
+            self.app.status.set_state(f"preparing {ev.name}…")
+
+    def _message_end(self, event: MessageEnd) -> None:
+        message = event.message
+        if isinstance(message, UserMessage):
+            text = message.content if isinstance(message.content, str) else ""
+            self.app.delivered(text)
+            return
+        if not isinstance(message, AssistantMessage):
+            return
+        if self.block is not None:
+            self.block.finish()
+            self.block = None
+        if message.usage.total_tokens:
+            self.last_context = context_tokens(message.usage)
+        # A failed message ends the run; `agent_end` reports it once.
+        self.app.refresh_usage()
+
+    def _agent_end(self, event: AgentEnd) -> None:
+        self.running_tools.clear()
+        if self.block is not None:
+            self.block.finish()
+            self.block = None
+        self.app.status.set_state("ready")
+        if event.stop_reason == "aborted":
+            self.app.chat.notice("aborted: the model request and any running tools were stopped", "warning")
+        elif event.stop_reason == "error":
+            kind = f" ({event.error_kind})" if event.error_kind else ""
+            self.app.chat.notice(f"the run failed{kind}: {event.error_message or 'unknown error'}", "error")
+        elif event.stop_reason in LIMIT_NOTES:
+            self.app.chat.notice(LIMIT_NOTES[event.stop_reason], "warning")
+        self.app.refresh_usage()

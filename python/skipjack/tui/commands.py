@@ -1,0 +1,356 @@
+"""Slash commands, `!cmd` shell commands, and the session actions behind them."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, get_args
+
+import msgspec
+
+from skipjack.cli.errors import UserError
+from skipjack.config import missing_key_hint, resolve_api_key
+from skipjack.config.schema import ApprovalMode
+from skipjack.llm.types import AssistantMessage, TextContent, Usage
+from skipjack.runtime import build_runtime
+from skipjack.tui.formatting import one_line, tokens, usd
+from skipjack.tui.history import render_messages
+
+if TYPE_CHECKING:
+    from skipjack.sessions import Session
+    from skipjack.tui.app import SkipjackApp
+
+Handler = Callable[["SkipjackApp", str], Awaitable[None]]
+_MODES: tuple[ApprovalMode, ...] = get_args(ApprovalMode)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: str
+    help: str
+    handler: Handler
+    while_running: bool = False
+    """Usable while the agent works (it does not touch the conversation)."""
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, help_: str, args: str = "", *, while_running: bool = False) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        COMMANDS[name] = Command(name, args, help_, fn, while_running)
+        return fn
+
+    return register
+
+
+def completions() -> list[tuple[str, str]]:
+    return [(c.name, c.help) for c in COMMANDS.values()]
+
+
+async def dispatch(app: SkipjackApp, text: str) -> None:
+    name, _, arg = text[1:].partition(" ")
+    cmd = COMMANDS.get(name.strip())
+    if cmd is None:
+        app.chat.notice(f"unknown command /{name}; /help lists them", "error")
+        return
+    agent = app.agent
+    if agent is not None and agent.is_running and not cmd.while_running:
+        app.chat.notice(f"/{cmd.name} waits until the agent is idle (Esc aborts the run)", "warning")
+        return
+    try:
+        await cmd.handler(app, arg.strip())
+    except Exception as e:  # a command must never take the app down
+        app.chat.notice(f"/{cmd.name} failed: {type(e).__name__}: {e}", "error")
+
+
+# -- general ---------------------------------------------------------------------------
+
+
+@command("help", "list commands and keys", while_running=True)
+async def _help(app: SkipjackApp, arg: str) -> None:
+    lines = [f"/{c.name}{' ' + c.args if c.args else ''}  —  {c.help}" for c in COMMANDS.values()]
+    lines += [
+        "!cmd  —  run a shell command and show its output",
+        "@path  —  complete a file path (Tab)",
+        "Enter send · Ctrl+J newline · ↑↓ history · Esc abort · Ctrl+C abort, twice to exit",
+    ]
+    app.chat.notice("\n".join(lines))
+
+
+@command("exit", "leave skipjack", while_running=True)
+async def _exit(app: SkipjackApp, arg: str) -> None:
+    app.abort_run()
+    app.exit(0)
+
+
+@command("approval", "show or set the approval mode", "[ask|auto-edit|yolo|plan]", while_running=True)
+async def _approval(app: SkipjackApp, arg: str) -> None:
+    if app.policy is None:
+        app.chat.notice("no agent yet", "error")
+        return
+    if not arg:
+        app.chat.notice(f"approval mode: {app.policy.mode} (one of {', '.join(_MODES)})")
+        return
+    if arg not in _MODES:
+        app.chat.notice(f"unknown mode {arg!r}: one of {', '.join(_MODES)}", "error")
+        return
+    mode = next(m for m in _MODES if m == arg)
+    app.policy.mode = mode
+    app.status.mode = mode
+    app.status.redraw()
+    app.chat.notice(f"approval mode: {arg}")
+
+
+@command("todo", "show the agent's task list", while_running=True)
+async def _todo(app: SkipjackApp, arg: str) -> None:
+    from skipjack.tools.todo import current_todos
+
+    items = current_todos(app.agent.tool_state) if app.agent is not None else []
+    if not items:
+        app.chat.notice("the todo list is empty")
+        return
+    marks = {"done": "✓", "in_progress": "▸", "pending": "○"}
+    app.chat.notice("\n".join(f"{marks[i.status]} {i.content}" for i in items))
+
+
+@command("cost", "usage and cost by model for this session", while_running=True)
+async def _cost(app: SkipjackApp, arg: str) -> None:
+    by_model = usage_by_model(app)
+    if not by_model:
+        app.chat.notice("nothing spent yet")
+        return
+    lines = []
+    total = 0.0
+    for ref, u in by_model.items():
+        total += u.cost.total
+        lines.append(
+            f"{ref}: {tokens(u.input)} in · {tokens(u.cache_read)} cached · "
+            f"{tokens(u.cache_write)} cache-write · {tokens(u.output)} out · {usd(u.cost.total)}"
+        )
+    lines.append(f"total {usd(total)}")
+    app.chat.notice("\n".join(lines))
+
+
+def usage_by_model(app: SkipjackApp) -> dict[str, Usage]:
+    if app.session is not None:
+        return app.session.by_model()
+    from skipjack.llm.usage import add_usage
+
+    out: dict[str, Usage] = {}
+    for m in app.agent.messages if app.agent is not None else []:
+        if isinstance(m, AssistantMessage):
+            ref = f"{m.provider}/{m.model}"
+            out[ref] = add_usage(out.get(ref, Usage.zero()), m.usage)
+    return out
+
+
+# -- model -----------------------------------------------------------------------------
+
+
+@command("model", "switch model (picker with prices and context sizes)", "[provider/model]")
+async def _model(app: SkipjackApp, arg: str) -> None:
+    if arg:
+        switch_model(app, arg)
+        return
+    from skipjack.models import registry_for
+    from skipjack.tui.pickers import PickerScreen, model_choices
+    from skipjack.tui.recent import load_recent
+
+    settings = app.runtime.config.settings if app.runtime is not None else None
+    registry = registry_for(settings) if settings is not None else None
+    from skipjack.models import default_registry
+
+    models = (registry or default_registry()).list_models()
+    agent = app.agent
+    current = f"{agent.model.provider}/{agent.model.id}" if agent is not None else None
+    if agent is not None and current not in {f"{m.provider}/{m.id}" for m in models}:
+        models = [agent.model, *models]
+    choices = model_choices(models, load_recent(app.env), current)
+
+    def picked(ref: str | None) -> None:
+        if ref is not None:
+            switch_model(app, ref)
+
+    app.push_screen(PickerScreen("Model  (context · $ input/output per Mtok)", choices), callback=picked)
+
+
+def switch_model(app: SkipjackApp, ref: str) -> None:
+    from skipjack.models import RegistryError, registry_for
+    from skipjack.tui.recent import remember
+
+    runtime = app.runtime
+    if runtime is None:
+        app.options = dataclasses.replace(app.options, model=ref)
+        try:
+            app.attach(build_runtime(app.options, env=app.env))
+        except UserError as e:
+            app.chat.notice(str(e), "error")
+            return
+        remember(app.env, ref)
+        app.chat.notice(f"model: {ref}")
+        return
+    agent = runtime.agent
+    if ref == f"{agent.model.provider}/{agent.model.id}":
+        model = agent.model
+    else:
+        try:
+            model = registry_for(runtime.config.settings).get_model(ref, app.env)
+        except RegistryError as e:
+            app.chat.notice(str(e), "error")
+            return
+    settings = runtime.config.settings
+    key = resolve_api_key(model, settings, app.env)
+    agent.model = model
+    runtime.model = model
+    agent.options = msgspec.structs.replace(
+        agent.options, api_key=key, reasoning=agent.options.reasoning if model.reasoning else None
+    )
+    app.status.model = model
+    app.status.redraw()
+    if app.session is not None:
+        app.session.append_model_change(ref)
+    remember(app.env, ref)
+    app.chat.notice(f"model: {ref}")
+    if key is None and model.api_key_env:
+        app.chat.notice(missing_key_hint(model), "warning")
+
+
+# -- sessions --------------------------------------------------------------------------
+
+
+@command("new", "start a new conversation")
+async def _new(app: SkipjackApp, arg: str) -> None:
+    app.use_session(None)
+    if app.agent is not None:
+        app.agent.replace_messages([])
+    await app.chat.clear_all()
+    app.view.last_context = 0
+    app.refresh_usage()
+    app.chat.notice("new conversation")
+
+
+@command("resume", "continue a saved session (picker)", "[session id]")
+async def _resume(app: SkipjackApp, arg: str) -> None:
+    if arg:
+        resume_session(app, arg)
+        return
+    from skipjack.tui.pickers import PickerScreen, SessionRow, session_choices
+
+    rows = [
+        SessionRow(s.id, s.title, _when(s.updated), s.messages, s.cost, s.model)
+        for s in app.store.list(app.cwd)
+        if s.error is None
+    ]
+    current = app.session.id if app.session is not None else None
+    choices = session_choices(rows, current)
+
+    def picked(session_id: str | None) -> None:
+        if session_id is not None:
+            resume_session(app, session_id)
+
+    app.push_screen(PickerScreen("Resume a session", choices, empty="no saved sessions here"), callback=picked)
+
+
+def _when(ms: int) -> str:
+    return datetime.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
+
+
+def resume_session(app: SkipjackApp, session_id: str) -> None:
+    from skipjack.sessions import SessionError
+
+    try:
+        session = app.store.latest(app.cwd) if session_id == "latest" else app.store.open(session_id)
+    except (SessionError, OSError) as e:
+        app.chat.notice(f"cannot resume: {e}", "error")
+        return
+    if session is None:
+        app.chat.notice("no saved session for this project yet")
+        return
+    load_session(app, session)
+    app.chat.notice(f"resumed session {session.id}: {one_line(session.title, 60)}")
+
+
+def load_session(app: SkipjackApp, session: Session) -> None:
+    messages = session.messages()
+    if app.agent is not None:
+        app.agent.replace_messages(messages)
+    app.use_session(session)
+    app.chat.tool_panels.clear()
+    app.chat.remove_children()
+    render_messages(app.chat, messages)
+    for warning in session.warnings:
+        app.chat.notice(str(warning), "warning")
+    last = next((m for m in reversed(messages) if isinstance(m, AssistantMessage) and m.usage.total_tokens), None)
+    if last is not None:
+        from skipjack.tui.formatting import context_tokens
+
+        app.view.last_context = context_tokens(last.usage)
+    app.refresh_usage()
+
+
+@command("fork", "copy this conversation into a new session and continue there")
+async def _fork(app: SkipjackApp, arg: str) -> None:
+    session = app.session
+    if session is None or not session.all_entries():
+        app.chat.notice("nothing to fork yet", "warning")
+        return
+    session.sync()
+    fork = app.store.fork(session.id, session.all_entries()[-1].id)
+    old = session.id
+    app.use_session(fork)
+    app.chat.notice(f"forked {old} into {fork.id}; new messages go to the fork")
+
+
+@command("export", "write this session as markdown", "[path]")
+async def _export(app: SkipjackApp, arg: str) -> None:
+    session = app.session
+    if session is None:
+        app.chat.notice("nothing to export yet", "warning")
+        return
+    from skipjack.sessions.export import to_markdown
+
+    target = export_target(app.cwd, arg, session.id)
+    target.write_text(to_markdown(session), encoding="utf-8")
+    app.chat.notice(f"exported to {target}")
+
+
+def export_target(cwd: Path, arg: str, session_id: str) -> Path:
+    target = Path(os.path.expanduser(arg)) if arg else Path(f"skipjack-{session_id}.md")
+    return target if target.is_absolute() else cwd / target
+
+
+@command("compact", "summarise older messages to free context", "[focus]")
+async def _compact(app: SkipjackApp, arg: str) -> None:
+    from skipjack.tui.compact import compact_now
+
+    await compact_now(app, arg or None)
+
+
+# -- shell -----------------------------------------------------------------------------
+
+
+async def shell(app: SkipjackApp, command_line: str) -> None:
+    """`!cmd`: run it like the bash tool does (own process group, timeout, output cut) and show it."""
+    if not command_line:
+        app.chat.notice("usage: !command", "warning")
+        return
+    from skipjack.agent.tool import ToolContext
+    from skipjack.tools.bash import BashArgs, BashTool
+
+    app.shell_count += 1
+    panel = app.chat.add_tool(f"shell-{app.shell_count}", "bash", {"command": command_line})
+    panel.label = "!"
+    ctx = ToolContext(cwd=app.cwd, on_update=panel.append_output)
+    try:
+        output = await BashTool().execute(BashArgs(command=command_line), ctx)
+    except Exception as e:
+        panel.finish(f"{type(e).__name__}: {e}", is_error=True)
+        return
+    text = "\n".join(b.text for b in output.content if isinstance(b, TextContent))
+    panel.finish(text, is_error=output.is_error, details=output.details)

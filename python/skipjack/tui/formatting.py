@@ -1,0 +1,74 @@
+"""Small text helpers shared by the widgets: token counts, money, a tool call's key argument."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from skipjack.llm.types import Model, TextContent, ToolResultMessage, Usage
+
+_KEY_ARGS = {
+    "bash": "command",
+    "read": "path",
+    "edit": "path",
+    "write": "path",
+    "grep": "pattern",
+    "find": "pattern",
+    "web_fetch": "url",
+}
+
+
+def tokens(n: int) -> str:
+    """`950`, `12.3k`, `1.2M`."""
+    if n < 1000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k".replace(".0k", "k")
+    return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
+
+
+def usd(x: float) -> str:
+    if x == 0:
+        return "$0"
+    if x < 0.01:
+        return f"${x:.4f}"
+    return f"${x:.2f}"
+
+
+def context_tokens(usage: Usage) -> int:
+    """How much of the window the last request filled: its whole prompt plus its reply."""
+    return usage.input + usage.cache_read + usage.cache_write + usage.output
+
+
+def price_label(model: Model) -> str:
+    p = model.price
+    return f"${p.input:g}/${p.output:g}" if (p.input or p.output) else "free/unknown"
+
+
+def window_label(model: Model) -> str:
+    return tokens(model.context_window) if model.context_window else "?"
+
+
+def one_line(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def tool_key_arg(name: str, arguments: dict[str, Any] | str) -> str:
+    """The one argument that says what a call does (`pytest -q`, `src/a.py`), on one line."""
+    if isinstance(arguments, str):
+        return one_line(arguments)
+    key = _KEY_ARGS.get(name)
+    if key is not None and isinstance(arguments.get(key), str):
+        return str(arguments[key])
+    if name == "todo" and isinstance(arguments.get("todos"), list):
+        return f"{len(arguments['todos'])} items"
+    for value in arguments.values():
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def result_text(result: ToolResultMessage) -> str:
+    if isinstance(result.content, str):
+        return result.content
+    return "\n".join(b.text for b in result.content if isinstance(b, TextContent))

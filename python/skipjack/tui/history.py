@@ -1,0 +1,53 @@
+"""A loaded conversation drawn into the chat, the way it looked when it streamed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from skipjack.llm.types import (
+    AssistantMessage,
+    Message,
+    TextContent,
+    ThinkingContent,
+    ToolCall,
+    ToolResultMessage,
+    UserMessage,
+)
+from skipjack.tui.chat import ChatView
+from skipjack.tui.formatting import result_text
+
+
+def render_messages(chat: ChatView, messages: Sequence[Message]) -> None:
+    results = {m.tool_call_id: m for m in messages if isinstance(m, ToolResultMessage)}
+    for message in messages:
+        if isinstance(message, UserMessage):
+            content = message.content
+            text = (
+                content
+                if isinstance(content, str)
+                else "\n".join(b.text for b in content if isinstance(b, TextContent))
+            )
+            chat.add_user(text)
+        elif isinstance(message, AssistantMessage):
+            _assistant(chat, message, results)
+
+
+def _assistant(chat: ChatView, message: AssistantMessage, results: dict[str, ToolResultMessage]) -> None:
+    block = chat.add_assistant()
+    calls: list[ToolCall] = []
+    for i, part in enumerate(message.content):
+        if isinstance(part, TextContent):
+            block.text_delta(i, part.text)
+        elif isinstance(part, ThinkingContent) and part.thinking:
+            block.thinking_end(i, part.thinking)
+        elif isinstance(part, ToolCall):
+            calls.append(part)
+    block.finish()
+    for call in calls:
+        panel = chat.add_tool(call.id, call.name, call.arguments)
+        result = results.get(call.id)
+        if result is None:
+            panel.finish("(no result recorded)", is_error=True)
+        else:
+            # Details (diffs) are not part of the model's history; the result text is.
+            panel.finish(result_text(result), is_error=result.is_error)

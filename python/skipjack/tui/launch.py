@@ -1,0 +1,40 @@
+"""`run_tui`: what the `skipjack` command calls to open the terminal UI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from skipjack.runtime import RunOptions
+
+
+def run_tui(
+    options: RunOptions,
+    *,
+    prompt: str | None = None,
+    continue_latest: bool = False,
+    session_id: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Run the UI until the user leaves; returns the exit code.
+
+    Errors a user must fix before anything can work (a malformed config, an unknown model
+    with keys present) raise `UserError` before the screen is taken over, so the CLI prints
+    them as one line. Without any key at all, the UI opens on its setup screen instead.
+    """
+    from skipjack.cli.errors import UserError
+    from skipjack.runtime import Runtime, build_runtime
+    from skipjack.tui.app import SkipjackApp
+    from skipjack.tui.setup import needs_setup
+
+    env = os.environ if env is None else env
+    runtime: Runtime | None = None
+    try:
+        runtime = build_runtime(options, env=env)
+    except UserError:
+        if not needs_setup(options, env):
+            raise
+    resume = session_id or ("latest" if continue_latest else None)
+    app = SkipjackApp(options, runtime=runtime, prompt=prompt, resume=resume, env=env)
+    code = app.run()
+    return code if isinstance(code, int) else 0

@@ -1,0 +1,163 @@
+"""First run without any API key: pick a provider and paste a key, or point at a local server.
+
+The key goes into the user config under `[keys]`, the file kept at mode 0600. Esc skips.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from skipjack.config import ConfigError, load_config, set_config_value, user_config_path
+from skipjack.runtime import RunOptions
+
+LOCAL = "__local__"
+PREFERRED = ("anthropic", "openai", "openrouter", "google", "deepseek", "mistral", "groq", "xai")
+LOCAL_PROVIDER = "local"
+
+
+def needs_setup(options: RunOptions, env: Mapping[str, str]) -> bool:
+    """No base URL given, no key in the environment for any provider, none in config, and no
+    provider of the user's own: nothing could answer a prompt."""
+    if options.base_url is not None:
+        return False
+    try:
+        settings = load_config(options.cwd, env).settings
+    except ConfigError:
+        return False  # a broken config is reported as such, not papered over with setup
+    if any(v.strip() for v in settings.keys.values()) or settings.providers:
+        return False
+    from skipjack.models import providers
+
+    for p in providers():
+        for var in [*p.env, *([p.api_key_env] if p.api_key_env else [])]:
+            if env.get(var, "").strip():
+                return False
+    return True
+
+
+def provider_options() -> list[tuple[str, str]]:
+    """(provider id, label), the well-known ones first, then the local server choice."""
+    from skipjack.models import providers
+
+    usable = [p for p in providers() if p.unsupported is None and p.api_key_env and p.models]
+    rank = {pid: i for i, pid in enumerate(PREFERRED)}
+    usable.sort(key=lambda p: (rank.get(p.id, len(rank)), p.name.lower()))
+    out = [(p.id, f"{p.name}  ({p.models} models, key in ${p.api_key_env})") for p in usable]
+    out.insert(min(len(PREFERRED), len(out)), (LOCAL, "A local or self-hosted server (OpenAI-compatible base URL)"))
+    return out
+
+
+def write_private(path: Path, key: str, value: object) -> None:
+    set_config_value(path, key, value)
+    os.chmod(path, 0o600)
+
+
+class SetupScreen(ModalScreen[str | None]):
+    """Dismisses with the model to use (`provider/model-id`), or None when skipped."""
+
+    DEFAULT_CSS = """
+    SetupScreen { align: center middle; }
+    SetupScreen > Vertical {
+        width: 90%; max-width: 100; height: 90%;
+        border: round $primary; background: $surface; padding: 0 1;
+    }
+    SetupScreen .title { text-style: bold; }
+    SetupScreen .hint { color: $text-muted; }
+    SetupScreen OptionList { height: 1fr; border: none; }
+    SetupScreen Input { display: none; }
+    SetupScreen Input.-shown { display: block; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "skip", "skip", show=False)]
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        super().__init__()
+        self.env = env
+        self.config_path = user_config_path(env)
+        self.choices = provider_options()
+        self.provider: str | None = None
+        self.step = "provider"
+        self.hint = Static("", classes="hint", markup=False)
+        self.options = OptionList(*[Option(label) for _, label in self.choices])
+        self.key_input = Input(password=True, placeholder="paste the API key and press Enter", id="key")
+        self.url_input = Input(placeholder="http://127.0.0.1:8080/v1", id="base-url")
+        self.name_input = Input(placeholder="model name as the server knows it", id="model-name")
+        self.models: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Welcome to skipjack — no API key found", classes="title")
+            yield self.hint
+            yield self.key_input
+            yield self.url_input
+            yield self.name_input
+            yield self.options
+
+    def on_mount(self) -> None:
+        self.hint.update("Pick a provider (Enter), or Esc to skip setup.")
+        self.options.highlighted = 0
+        self.options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if self.step == "provider":
+            pid = self.choices[event.option_index][0]
+            self.provider = pid
+            self.options.display = False
+            if pid == LOCAL:
+                self.step = "local"
+                self.hint.update("Base URL of the server (OpenAI chat-completions API), then the model name.")
+                self.url_input.add_class("-shown")
+                self.name_input.add_class("-shown")
+                self.url_input.focus()
+            else:
+                self.step = "key"
+                self.hint.update(f"Paste your {pid} API key. It is stored in {self.config_path} (mode 0600).")
+                self.key_input.add_class("-shown")
+                self.key_input.focus()
+        elif self.step == "model":
+            self.dismiss(self._save_model(self.models[event.option_index]))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        value = event.value.strip()
+        if event.input is self.key_input and value and self.provider:
+            write_private(self.config_path, f"keys.{self.provider}", value)
+            self._pick_model(self.provider)
+        elif event.input is self.url_input and value:
+            self.name_input.focus()
+        elif event.input is self.name_input and value and self.url_input.value.strip():
+            base = self.url_input.value.strip()
+            write_private(self.config_path, f"providers.{LOCAL_PROVIDER}.base_url", base)
+            write_private(self.config_path, f"providers.{LOCAL_PROVIDER}.api", "openai-chat")
+            write_private(self.config_path, f"providers.{LOCAL_PROVIDER}.models.{value}", {})
+            self.dismiss(self._save_model(f"{LOCAL_PROVIDER}/{value}"))
+
+    def _pick_model(self, pid: str) -> None:
+        from skipjack.models import list_models
+
+        self.step = "model"
+        self.models = [f"{m.provider}/{m.id}" for m in list_models(provider=pid)]
+        self.key_input.remove_class("-shown")
+        self.hint.update("Key saved. Pick the model to use (saved as your default):")
+        self.options.clear_options()
+        self.options.add_options([Option(ref) for ref in self.models])
+        self.options.display = True
+        self.options.highlighted = 0
+        self.options.focus()
+
+    def _save_model(self, ref: str) -> str:
+        write_private(self.config_path, "model", ref)
+        return ref
+
+    def action_skip(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,176 @@
+"""A tool call as a compact panel: what runs, its live output, a diff, or an error in red.
+
+Compact by default (a header line and a few lines of output); Enter or a click expands it
+to the whole output.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any, ClassVar
+
+from rich.console import Group, RenderableType
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.events import Click
+from textual.timer import Timer
+from textual.widgets import Static
+
+from skipjack.tui.formatting import tool_key_arg
+from skipjack.tui.messages import FLUSH_S
+
+_FOOTER = re.compile(r"^\[(exit code -?\d+|killed by \w+|timed out after .*) · [\d.]+ s\]$")
+MAX_KEPT = 200_000
+"""Characters of live output held for the expanded view (the full output is in the tool's file)."""
+COMPACT_LINES = 4
+EXPANDED_LINES = 400
+
+
+class ToolPanel(Vertical, can_focus=True):
+    DEFAULT_CSS = """
+    ToolPanel { height: auto; padding: 0 1; margin: 0; }
+    ToolPanel:focus { background: $boost; }
+    ToolPanel > .tool-header { height: 1; }
+    ToolPanel > .tool-body { height: auto; padding: 0 0 0 2; color: $text-muted; }
+    ToolPanel.-error > .tool-body { color: $error; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "toggle_panel", "expand", show=False)]
+
+    def __init__(self, tool_call_id: str, name: str, arguments: dict[str, Any] | str) -> None:
+        super().__init__()
+        self.tool_call_id = tool_call_id
+        self.tool_name = name
+        self.label = name
+        self.arguments = arguments
+        self.key_arg = tool_key_arg(name, arguments)
+        self.output = ""
+        self.diff: str | None = None
+        self.status: str = "running"
+        self.is_error = False
+        self.expanded = False
+        self.meta = ""
+        self._started = time.monotonic()
+        self._timer: Timer | None = None
+        self.header = Static("", classes="tool-header")
+        self.body = Static("", classes="tool-body")
+
+    def compose(self) -> Any:
+        yield self.header
+        yield self.body
+
+    def on_mount(self) -> None:
+        self.refresh_panel()
+
+    # -- updates from the agent --------------------------------------------------------
+
+    def append_output(self, chunk: str) -> None:
+        self.output += chunk
+        if len(self.output) > MAX_KEPT:
+            self.output = self.output[-MAX_KEPT:]
+        if self._timer is None:
+            self._timer = self.set_timer(FLUSH_S, self._timed_refresh)
+
+    def _timed_refresh(self) -> None:
+        self._timer = None
+        self.refresh_panel()
+
+    def finish(self, text: str, *, is_error: bool, details: dict[str, Any] | None = None) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        details = details or {}
+        self.is_error = is_error
+        self.set_class(is_error, "-error")
+        diff = details.get("diff")
+        self.diff = diff if isinstance(diff, str) and diff else None
+        if text.startswith("denied"):
+            self.status = "denied"
+        elif text.startswith("aborted") or text.startswith("skipped"):
+            self.status = "stopped"
+        else:
+            self.status = "error" if is_error else "done"
+        # The final text replaces the streamed chunks: it is what the model saw (cut and noted).
+        self.output = text
+        self.meta = self._meta(details)
+        self.refresh_panel()
+
+    def _meta(self, details: dict[str, Any]) -> str:
+        parts: list[str] = []
+        if self.tool_name == "bash":
+            code, sig = details.get("exit_code"), details.get("signal")
+            if sig:
+                parts.append(str(sig))
+            elif code not in (None, 0):
+                parts.append(f"exit {code}")
+            if isinstance(details.get("duration_s"), int | float):
+                parts.append(f"{details['duration_s']:.1f} s")
+        elif self.diff is None and self.status == "done":
+            lines = self.output.count("\n") + 1 if self.output else 0
+            parts.append(f"{lines} lines")
+        return " · ".join(parts)
+
+    # -- rendering ---------------------------------------------------------------------
+
+    def action_toggle_panel(self) -> None:
+        self.expanded = not self.expanded
+        self.refresh_panel()
+
+    def on_click(self, event: Click) -> None:
+        self.action_toggle_panel()
+
+    def header_text(self) -> Text:
+        icon, style = {
+            "running": ("⋯", "yellow"),
+            "done": ("✓", "green"),
+            "error": ("✗", "red"),
+            "denied": ("⊘", "red"),
+            "stopped": ("■", "yellow"),
+        }[self.status]
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(f"{icon} ", style=style)
+        line.append(self.label, style="bold")
+        if self.key_arg:
+            line.append(f"  {' '.join(self.key_arg.split())}")
+        if self.meta:
+            line.append(f"  · {self.meta}", style="dim")
+        return line
+
+    def body_renderable(self) -> RenderableType | None:
+        limit = EXPANDED_LINES if self.expanded or self.tool_name == "todo" else COMPACT_LINES
+        if self.diff is not None and not self.is_error:
+            lines = self.diff.splitlines()
+            # The diff header lines repeat the path shown in the panel header.
+            body = [ln for ln in lines if not ln.startswith(("--- ", "+++ "))]
+            shown = body if self.expanded else body[: limit * 3]
+            parts: list[RenderableType] = [Syntax("\n".join(shown), "diff", theme="ansi_dark", word_wrap=True)]
+            if len(shown) < len(body):
+                parts.append(Text(f"… {len(body) - len(shown)} more lines (enter to expand)", style="dim"))
+            return Group(*parts)
+        show_output = self.status == "running" or self.is_error or self.expanded or self.tool_name in ("bash", "todo")
+        if not self.output or not show_output:
+            return None
+        lines = self.output.rstrip("\n").splitlines()
+        if self.tool_name == "bash" and self.status != "running" and lines and _FOOTER.match(lines[-1]):
+            lines.pop()  # `[exit code 0 · 1.2 s]`: the header says it already
+        if self.is_error and not self.expanded:
+            shown, cut = lines[:limit], len(lines) - min(limit, len(lines))
+            text = Text("\n".join(shown))
+            if cut:
+                text.append(f"\n… {cut} more lines", style="dim")
+            return text
+        shown = lines[-limit:]
+        text = Text()
+        if len(lines) > len(shown):
+            above = len(lines) - len(shown)
+            text.append(f"… {above} more line{'s' if above > 1 else ''} above\n", style="dim")
+        text.append("\n".join(shown))
+        return text
+
+    def refresh_panel(self) -> None:
+        self.header.update(self.header_text())
+        body = self.body_renderable()
+        self.body.display = body is not None
+        self.body.update(body if body is not None else "")
