@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, ClassVar
 
+import msgspec
+
+from skipjack.agent import Tool, ToolContext, ToolOutput
 from skipjack.llm import (
     AssistantMessage,
     Cost,
     Message,
     Price,
+    RetryPolicy,
+    StreamOptions,
     TextContent,
+    Timeouts,
     ToolCall,
     ToolResultMessage,
     Usage,
     UserMessage,
 )
+from skipjack.testing import Reply, ScriptedToolCall, ScriptedTurn
 
 PRICE = Price(input=3.0, output=15.0, cache_read=0.3, cache_write=3.75)
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sessions"
@@ -91,4 +99,51 @@ def texts(messages: Sequence[Message]) -> list[str]:
             out.append(m.content)
         else:
             out.append("".join(b.text for b in m.content if isinstance(b, TextContent)))
+    return out
+
+
+# -- agent runs over the scripted loopback model -----------------------------------------
+
+FAST = StreamOptions(
+    retry=RetryPolicy(max_retries=0),
+    timeouts=Timeouts(connect_ms=2_000, first_byte_ms=10_000, idle_ms=10_000),
+)
+
+OVERFLOW = Reply.error(
+    400,
+    {"error": {"message": "This model's maximum context length is 8192 tokens.", "code": "context_length_exceeded"}},
+)
+
+
+class EchoArgs(msgspec.Struct, forbid_unknown_fields=True):
+    text: str
+
+
+class EchoTool(Tool[EchoArgs]):
+    """Returns its text; counts how often it really ran."""
+
+    name: ClassVar[str] = "echo"
+    description: ClassVar[str] = "Repeat text."
+    Args = EchoArgs
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def execute(self, args: EchoArgs, ctx: ToolContext) -> ToolOutput:
+        self.calls.append(args.text)
+        return ToolOutput.text(args.text)
+
+
+def echo_turn(n: int, text: str = "", **kw: Any) -> ScriptedTurn:
+    return ScriptedTurn(tool_calls=[ScriptedToolCall("echo", {"text": text or f"echo {n}"}, id=f"c{n}")], **kw)
+
+
+def wire_texts(body: dict[str, Any]) -> list[str]:
+    """The text of every message in an OpenAI-style request body, in order."""
+    out: list[str] = []
+    for m in body["messages"]:
+        content = m.get("content")
+        if isinstance(content, list):
+            content = "".join(part.get("text", "") for part in content)
+        out.append(content or "")
     return out
