@@ -64,3 +64,9 @@ async def type_and_send(pilot: Pilot[Any], app: SkipjackApp, text: str) -> None:
 
 def idle(app: SkipjackApp) -> bool:
     return app.agent is not None and not app.agent.is_running and app.status.state == "ready"
+
+
+def screen_text(app: SkipjackApp) -> str:
+    """The text on the terminal now (the top screen), one line per row."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join(strip.text for strip in strips)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from skipjack.testing import ScriptedModel, ScriptedTurn
-from skipjack.tui.messages import AssistantBlock, StreamingMarkdown, UserBubble
+from skipjack.testing import ScriptedModel, ScriptedToolCall, ScriptedTurn
+from skipjack.tui.messages import AssistantBlock, StreamingMarkdown, ThinkingBlock, UserBubble
 
-from .helpers import SIZE, idle, make_app, type_and_send, until
+from .helpers import SIZE, idle, make_app, screen_text, type_and_send, until
 
 ANSWER = "Here is **bold** text.\n\n```python\nprint('hi')\n```\n\nAnd a list:\n\n- one\n- two\n"
 
@@ -40,3 +40,57 @@ async def test_streamed_answer_is_rendered_as_markdown(
         line = status.state_text()
         assert line == "ready"
         assert app.input.text == ""
+
+
+async def test_thinking_streams_into_a_dimmed_block_that_folds(
+    scripted: ScriptedModel, project: Path, env: dict[str, str]
+) -> None:
+    thinking = "The user wants a greeting. A short one will do."
+    scripted.enqueue(ScriptedTurn(thinking=thinking, text="Hello!"))
+    app = make_app(scripted, project, env)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, app, "greet me")
+        await until(pilot, lambda: idle(app) and app.query(ThinkingBlock), what="the answer")
+        block = app.query_one(ThinkingBlock)
+        assert block.thinking == thinking
+        assert block.collapsed
+        assert block.title.startswith("thought")
+        assert app.query_one(AssistantBlock).text == "Hello!"
+
+
+async def test_a_message_sent_while_the_agent_works_is_queued_as_steering(
+    scripted: ScriptedModel, project: Path, env: dict[str, str]
+) -> None:
+    scripted.enqueue(
+        ScriptedTurn(tool_calls=[ScriptedToolCall("bash", {"command": "sleep 1"})]),
+        ScriptedTurn(text="Noted, checking the README too."),
+    )
+    app = make_app(scripted, project, env)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, app, "run the slow thing")
+        await until(pilot, lambda: app.status.state.startswith("running"), what="the tool")
+        await type_and_send(pilot, app, "also check the README")
+        pending = app.pending.query(UserBubble)
+        assert [b.text for b in pending] == ["also check the README"]
+        assert pending[0].has_class("pending")
+        assert "queued" in screen_text(app)
+        await until(pilot, lambda: idle(app) and len(scripted.requests) == 2, what="the run")
+        # Delivered before the next model call, and moved from the queue into the chat.
+        assert scripted.request_messages(1)[-1] == {"role": "user", "content": "also check the README"}
+        assert not app.pending.query(UserBubble)
+        assert [b.text for b in app.chat.query(UserBubble)] == ["run the slow thing", "also check the README"]
+
+
+async def test_steering_left_after_an_abort_returns_to_the_editor(
+    scripted: ScriptedModel, project: Path, env: dict[str, str]
+) -> None:
+    scripted.enqueue(ScriptedTurn(tool_calls=[ScriptedToolCall("bash", {"command": "sleep 20"})]))
+    app = make_app(scripted, project, env)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, app, "slow")
+        await until(pilot, lambda: app.status.state.startswith("running"), what="the tool")
+        await type_and_send(pilot, app, "never mind, do X")
+        await pilot.press("escape")
+        await until(pilot, lambda: idle(app) and not app.pending.query(UserBubble), what="the abort")
+        assert app.input.text == "never mind, do X"
+        assert len(scripted.requests) == 1
