@@ -144,7 +144,7 @@ async def test_compaction_mid_tool_loop_through_the_agent(
         system_prompt="SYSTEM",
         tools=[echo],
         options=FAST,
-        hooks=Hooks(transform_context=compactor.transform_context, on_context_overflow=compactor.on_context_overflow),
+        hooks=compactor.hooks(),
     )
     record(agent, session)
     run = await agent.prompt("START-PROMPT")
@@ -216,7 +216,7 @@ async def test_overflow_recovery_retries_without_repeating_the_prompt_or_tools(
         scripted.model,
         tools=[echo],
         options=FAST,
-        hooks=Hooks(transform_context=compactor.transform_context, on_context_overflow=compactor.on_context_overflow),
+        hooks=compactor.hooks(),
     )
     record(agent, session)
     await agent.prompt("FIRST-PROMPT")
@@ -295,3 +295,33 @@ async def test_compaction_needs_the_agents_messages_in_the_session(
     with pytest.raises(Exception, match="not in the session"):
         await compactor.compact(history)
     assert scripted.requests == [], "checked before spending anything"
+
+
+async def test_a_cheaper_summariser_of_another_provider_never_gets_this_providers_key(
+    sse_server: SSEServer, store: SessionStore, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHEAP_KEY", "sk-cheap")
+    scripted = ScriptedModel(sse_server, summary_turn("CHEAP-SUMMARY", prompt_tokens=700))
+    cheap = msgspec.structs.replace(scripted.model, provider="cheap", id="mini", api_key_env="CHEAP_KEY")
+    session = store.create(project, "scripted/scripted-model")
+    history: list[Message] = [user("a" * 4_000), assistant("b" * 4_000), user("c" * 4_000), assistant("d")]
+    for m in history:
+        session.append_message(m)
+    options = msgspec.structs.replace(FAST, api_key="sk-main")
+    done = await compact(session, scripted.model, summary_model=cheap, options=options)
+    assert done is not None
+    assert done.model == "cheap/mini"
+    assert sse_server.requests[0].headers["authorization"] == "Bearer sk-cheap"
+    assert scripted.request_body(0)["model"] == "mini"
+    assert session.by_model()["cheap/mini"].input == 700
+
+
+async def test_hooks_join_the_agents_other_hooks(sse_server: SSEServer) -> None:
+    async def deny_nothing(call: object, args: object) -> None:
+        return None
+
+    compactor = Compactor(ScriptedModel(sse_server).model)
+    hooks = compactor.hooks(Hooks(before_tool_call=deny_nothing))
+    assert hooks.before_tool_call is deny_nothing
+    assert hooks.transform_context == compactor.transform_context
+    assert hooks.on_context_overflow == compactor.on_context_overflow

@@ -1,7 +1,6 @@
 """Compacting a live conversation: the agent's hooks, `/compact`, and the session record.
 
-`Compactor` plugs into the agent loop (`Hooks(transform_context=c.transform_context,
-on_context_overflow=c.on_context_overflow)`):
+`Compactor` plugs into the agent loop (`agent.hooks = compactor.hooks(agent.hooks)`):
 
 - `transform_context` runs before every model call, tool-loop steps included. When the
   context would not leave `reserve_tokens` of the window free, the older history is
@@ -20,10 +19,14 @@ while `all_entries()` keeps everything. The session must hold the agent's messag
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import msgspec
+
+from skipjack.agent.hooks import Hooks
 from skipjack.compaction.cut import find_cut
 from skipjack.compaction.estimate import context_limit, estimate_context_tokens, estimate_tokens, should_compact
 from skipjack.compaction.summarize import CompactionError, Summary, summarize
@@ -108,6 +111,13 @@ class Compactor:
 
     # -- the agent's hooks -----------------------------------------------------------
 
+    def hooks(self, base: Hooks | None = None) -> Hooks:
+        """`base` (e.g. the approval hooks) with this compactor's context hooks added:
+        `agent.hooks = compactor.hooks(agent.hooks)`."""
+        return dataclasses.replace(
+            base or Hooks(), transform_context=self.transform_context, on_context_overflow=self.on_context_overflow
+        )
+
     async def transform_context(self, messages: list[Message]) -> list[Message]:
         view = self._view(messages)
         if not self.settings.enabled or not should_compact(
@@ -167,13 +177,18 @@ class Compactor:
         first_kept = self._entry_id(messages[cut]) if self.session is not None and cut < len(messages) else None
         tokens_before = estimate_context_tokens(messages, usage_from=view.usage_from)
         summariser = self.summary_model or self.model
+        options = self.options
+        if options is not None and options.api_key and summariser.provider != self.model.provider:
+            # The key in the options is the conversation provider's: never send it to another.
+            # The summariser's own key then comes from its provider's variable.
+            options = msgspec.structs.replace(options, api_key=None)
         try:
             summary = await summarize(
                 messages[view.head : cut],
                 summariser,
                 previous_summary=view.previous_summary,
                 focus=focus,
-                options=self.options,
+                options=options,
             )
         except CompactionError as e:
             if self.session is not None and e.requests:
