@@ -24,11 +24,13 @@ from skipjack.tui import commands
 from skipjack.tui.approval import ApprovalScreen
 from skipjack.tui.bridge import AgentView
 from skipjack.tui.chat import ChatView
+from skipjack.tui.compact import install_compactor
 from skipjack.tui.messages import UserBubble
 from skipjack.tui.prompt import PromptBox, PromptInput
 from skipjack.tui.status import StatusLine
 
 if TYPE_CHECKING:
+    from skipjack.compaction import Compactor
     from skipjack.sessions import Session, SessionStore
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,7 @@ class SkipjackApp(App[int]):
         self.session: Session | None = None
         self._unrecord: Callable[[], None] | None = None
         self.policy: ApprovalPolicy | None = None
+        self.compactor: Compactor | None = None
         self.chat = ChatView()
         self.pending = Vertical(id="pending")
         self.prompt_box = PromptBox(self.cwd, commands.completions)
@@ -141,6 +144,7 @@ class SkipjackApp(App[int]):
         self.policy = ApprovalPolicy(runtime.approval_mode, root, allow=settings.allow, deny=settings.deny)
         agent.hooks = dataclasses.replace(agent.hooks, before_tool_call=approval_hook(self.policy, self.ask_approval))
         agent.subscribe(self.view.handle)
+        self.compactor = install_compactor(self)
         self.status.model = agent.model
         self.status.mode = runtime.approval_mode
         for warning in runtime.warnings:
@@ -167,6 +171,8 @@ class SkipjackApp(App[int]):
             from skipjack.sessions.recorder import record
 
             self._unrecord = record(self.agent, session)
+        if self.compactor is not None and self.compactor.session is not session:
+            self.compactor = install_compactor(self)
 
     def _ensure_session(self) -> None:
         if self.session is not None or not self.record_sessions or self.agent is None:

@@ -211,6 +211,8 @@ def switch_model(app: SkipjackApp, ref: str) -> None:
     agent.options = msgspec.structs.replace(
         agent.options, api_key=key, reasoning=agent.options.reasoning if model.reasoning else None
     )
+    if app.compactor is not None:
+        app.compactor.options = agent.options
     app.status.model = model
     app.status.redraw()
     if app.session is not None:

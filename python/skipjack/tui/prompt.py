@@ -96,7 +96,7 @@ class PromptInput(TextArea):
     async def _on_key(self, event: events.Key) -> None:
         key = event.key
         handled = True
-        if self.menu.is_open and key in ("tab", "enter"):
+        if self.menu.is_open and (key == "tab" or (key == "enter" and not self._completion_is_typed())):
             self.accept_completion()
         elif self.menu.is_open and key in ("up", "down"):
             self.menu.move(-1 if key == "up" else 1)
@@ -172,6 +172,11 @@ class PromptInput(TextArea):
         if line.startswith("/") and not first_line:
             line = ""
         self.menu.show(complete(line, self.cwd, self._commands()))
+
+    def _completion_is_typed(self) -> bool:
+        """The highlighted completion is what is typed already: Enter sends instead."""
+        choice = self.menu.chosen()
+        return choice is not None and choice[0].strip() == choice[1].strip()
 
     def accept_completion(self) -> None:
         choice = self.menu.chosen()
