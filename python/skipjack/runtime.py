@@ -7,10 +7,10 @@ an approval mode the same way.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skipjack.agent import Agent, Hooks, Limits
 from skipjack.cli.errors import UserError
@@ -21,6 +21,10 @@ from skipjack.llm.stream import StreamOptions
 from skipjack.llm.types import Api, Model, ReasoningEffort
 from skipjack.system_prompt import build_system_prompt
 from skipjack.tools import default_tools
+
+if TYPE_CHECKING:
+    from skipjack.compaction import Compactor
+    from skipjack.sessions import Session
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class Runtime:
     config: LoadedConfig
     approval_mode: ApprovalMode
     warnings: list[str] = field(default_factory=list)
+    compactor: Compactor | None = None
+    """Set once a session is attached (`attach_session`)."""
 
 
 def load_settings(cwd: Path, env: Mapping[str, str]) -> LoadedConfig:
@@ -141,3 +147,31 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
     )
     mode: ApprovalMode = opts.approval or settings.approval_mode
     return Runtime(agent=agent, model=model, config=config, approval_mode=mode, warnings=warnings)
+
+
+def attach_session(runtime: Runtime, session: Session, *, resume: bool) -> Callable[[], None]:
+    """Make `session` the agent's memory: resume its context, record every new message into
+    it, compact through it, and use its id as the prompt-cache key. Returns the detach
+    function (stop recording)."""
+    import msgspec
+
+    from skipjack.compaction import Compactor
+    from skipjack.sessions import model_ref
+    from skipjack.sessions.recorder import record
+
+    agent = runtime.agent
+    if resume:
+        agent.replace_messages(session.messages())
+        ref = model_ref(agent.model.provider, agent.model.id)
+        if session.model != ref:
+            session.append_model_change(ref)
+    agent.options = msgspec.structs.replace(agent.options, session_id=session.id)
+    compactor = Compactor(
+        lambda: agent.model,
+        session=session,
+        settings=runtime.config.settings.compaction,
+        options=agent.options,
+    )
+    agent.hooks = compactor.hooks(agent.hooks)
+    runtime.compactor = compactor
+    return record(agent, session)

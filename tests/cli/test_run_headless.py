@@ -157,3 +157,49 @@ def test_no_model_configured(tmp_path: Path) -> None:
     out = run_cli("run", "hi", cwd=tmp_path, env=isolated_env(tmp_path))
     assert out.returncode == 2
     assert "--model" in out.stderr
+
+
+def test_continue_resumes_the_latest_session(tmp_path: Path, repo: Path, server: SSEServer) -> None:
+    env = isolated_env(tmp_path)
+    server.enqueue(
+        turn_reply(ScriptedTurn(text="The answer is 42.")), turn_reply(ScriptedTurn(text="You asked about 42."))
+    )
+    first = run_cli("run", "--json", "what is the answer?", cwd=repo, env=env)
+    assert first.returncode == 0, first.stderr
+    session_id = json.loads(first.stdout.splitlines()[-1])["session_id"]
+    second = run_cli("run", "--json", "--continue", "what did I ask?", cwd=repo, env=env)
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout.splitlines()[-1])["session_id"] == session_id
+    contents = [m["content"] for m in server.requests[1].json()["messages"] if m["role"] in ("user", "assistant")]
+    assert contents == ["what is the answer?", "The answer is 42.", "what did I ask?"]
+    listed = run_cli("sessions", "list", cwd=repo, env=env)
+    assert session_id in listed.stdout
+    assert "what is the answer?" in listed.stdout
+    shown = run_cli("sessions", "show", session_id, cwd=repo, env=env)
+    assert "scripted/m1" in shown.stdout
+    exported = run_cli("sessions", "export", session_id, cwd=repo, env=env)
+    assert "The answer is 42." in exported.stdout
+    forked = run_cli("sessions", "fork", session_id, cwd=repo, env=env)
+    assert forked.returncode == 0, forked.stderr
+    assert run_cli("sessions", "delete", session_id, cwd=repo, env=env).returncode == 0
+    assert run_cli("sessions", "show", session_id, cwd=repo, env=env).returncode == 2
+
+
+def test_continue_without_a_session_is_a_user_error(tmp_path: Path, repo: Path) -> None:
+    out = run_cli("run", "--continue", "hi", cwd=repo, env=isolated_env(tmp_path))
+    assert out.returncode == 2
+    assert "no session to continue" in out.stderr
+
+
+def test_session_file_is_private_and_holds_canonical_usage(tmp_path: Path, repo: Path, server: SSEServer) -> None:
+    env = isolated_env(tmp_path)
+    server.enqueue(turn_reply(ScriptedTurn(text="ok", prompt_tokens=100, completion_tokens=10)))
+    out = run_cli("run", "--json", "hi", cwd=repo, env=env)
+    assert out.returncode == 0, out.stderr
+    files = list(Path(env["SKIPJACK_DATA_DIR"]).rglob("*.jsonl"))
+    assert len(files) == 1
+    assert files[0].stat().st_mode & 0o777 == 0o600
+    lines = [json.loads(line) for line in files[0].read_text().splitlines()]
+    usage = next(line["message"]["usage"] for line in lines if line.get("message", {}).get("role") == "assistant")
+    assert set(usage) == {"input", "output", "cache_read", "cache_write", "total_tokens", "cost"}
+    assert usage["cost"]["total"] > 0

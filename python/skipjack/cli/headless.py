@@ -56,7 +56,7 @@ def run_headless(args: argparse.Namespace, cwd: Path) -> int:
 
 async def _run(args: argparse.Namespace, cwd: Path, prompt: str) -> int:
     from skipjack.approvals import ApprovalPolicy, approval_hook
-    from skipjack.cli.session_setup import attach_session
+    from skipjack.cli.session_setup import open_session
     from skipjack.config.files import find_repo_root
     from skipjack.runtime import build_runtime
 
@@ -67,7 +67,7 @@ async def _run(args: argparse.Namespace, cwd: Path, prompt: str) -> int:
     settings = runtime.config.settings
     policy = ApprovalPolicy(runtime.approval_mode, find_repo_root(cwd) or cwd, allow=settings.allow, deny=settings.deny)
     agent.hooks = _with_approvals(agent.hooks, approval_hook(policy))
-    session = attach_session(runtime, continue_latest=args.continue_session, session_id=args.session)
+    session = open_session(runtime, continue_latest=args.continue_session, session_id=args.session)
 
     out = sys.stdout
     printer = _JsonPrinter(out) if args.json else _TextPrinter(out, sys.stderr)
@@ -79,8 +79,7 @@ async def _run(args: argparse.Namespace, cwd: Path, prompt: str) -> int:
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         unsubscribe()
-        if session is not None:
-            session.close()
+        session.close()
     summary: dict[str, Any] = {
         "type": "result",
         "stop_reason": result.stop_reason,
@@ -88,7 +87,7 @@ async def _run(args: argparse.Namespace, cwd: Path, prompt: str) -> int:
         "turns": result.turns,
         "usage": _to_builtins(result.usage),
         "cost": result.usage.cost.total,
-        "session_id": session.id if session is not None else None,
+        "session_id": session.id,
         "error_kind": result.error_kind,
         "error_message": result.error_message,
     }

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
+from pathlib import Path
+
+from skipjack.cli.headless import options_from_args
 
 
 def run_interactive(args: argparse.Namespace) -> int:
-    # Until the terminal UI lands, a prompt on the command line is answered in one shot.
-    prompt = args.prompt if args.prompt is not None else sys.stdin.read()
-    from skipjack.cli.one_shot import run_prompt
+    from skipjack.tui.launch import run_tui
 
-    return asyncio.run(run_prompt(prompt))
+    cwd = (args.cwd or Path.cwd()).resolve()
+    return run_tui(
+        options_from_args(args, cwd),
+        prompt=args.prompt,
+        continue_latest=args.continue_session,
+        session_id=args.session,
+    )
