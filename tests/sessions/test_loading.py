@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from skipjack.sessions import (
     SessionStore,
     UsageEntry,
 )
+from skipjack.sessions.format import encoder
 from skipjack.sessions.migrations import RawEntry, migrate
 
 from .helpers import FIXTURES, assistant, usage, user
@@ -285,3 +287,13 @@ def test_every_message_kind_round_trips(store: SessionStore, project: Path) -> N
     loaded = Session.load(s.path)
     assert [e.message for e in loaded.all_entries() if isinstance(e, MessageEntry)] == msgs
     assert isinstance(loaded.all_entries()[-1], UsageEntry)
+
+
+def test_the_writer_still_writes_the_frozen_v1_shape() -> None:
+    """Entries re-encoded byte for byte as the frozen sample: a format change must come with
+    a new version and a migration, not slip in."""
+    path = FIXTURES / "v1.jsonl"
+    lines = path.read_bytes().splitlines()
+    s = Session.load(path)
+    assert [encoder.encode(e) for e in s.all_entries()] == lines[1:]
+    assert json.loads(encoder.encode(s.header)) == {**json.loads(lines[0]), "forked_from": None}
