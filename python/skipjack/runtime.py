@@ -171,6 +171,7 @@ def attach_session(runtime: Runtime, session: Session, *, resume: bool) -> Calla
         session=session,
         settings=runtime.config.settings.compaction,
         options=agent.options,
+        on_compaction=lambda result: agent.charge(result.usage),
     )
     agent.hooks = compactor.hooks(agent.hooks)
     runtime.compactor = compactor

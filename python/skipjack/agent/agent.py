@@ -81,6 +81,14 @@ class Agent:
         (kept when a compaction later drops the messages themselves)."""
         return self._usage
 
+    def charge(self, usage: Usage) -> None:
+        """Count spending made for this agent outside its model turns (a compaction
+        summary): it adds to `usage_totals()` and to the running run's cost and token
+        limits, so `max_cost` covers everything the run caused."""
+        self._usage = add_usage(self._usage, usage)
+        if self._run is not None:
+            self._run.usage = add_usage(self._run.usage, usage)
+
     # -- running -----------------------------------------------------------------------
 
     async def prompt(self, content: str | Sequence[InputContent]) -> RunResult:

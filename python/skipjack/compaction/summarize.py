@@ -26,7 +26,7 @@ from skipjack.compaction.prompt import (
 )
 from skipjack.llm.stream import StreamOptions, stream
 from skipjack.llm.types import AssistantMessage, Context, Message, Model, Usage, UserMessage
-from skipjack.sessions.accounting import sum_usage
+from skipjack.llm.usage import sum_usage
 from skipjack.sessions.format import model_ref
 
 SUMMARY_MAX_TOKENS = 8_192

@@ -1,35 +1,38 @@
-"""Sums of canonical usage: per run, per agent, per session."""
+"""Sums of canonical usage: per run, per agent, per session, per model.
+
+Costs are summed with `math.fsum`, so a total over thousands of small per-request costs is
+the correctly rounded sum of the figures the core computed, not an accumulation of float
+rounding errors; every total in skipjack goes through here, so they all agree.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from skipjack.llm.types import AssistantMessage, Cost, Message, Usage
 
 
-def add_usage(a: Usage, b: Usage) -> Usage:
-    """Field-by-field sum of two usages (tokens and each cost component)."""
+def sum_usage(usages: Iterable[Usage]) -> Usage:
+    items = list(usages)
     return Usage(
-        input=a.input + b.input,
-        output=a.output + b.output,
-        cache_read=a.cache_read + b.cache_read,
-        cache_write=a.cache_write + b.cache_write,
-        total_tokens=a.total_tokens + b.total_tokens,
+        input=sum(u.input for u in items),
+        output=sum(u.output for u in items),
+        cache_read=sum(u.cache_read for u in items),
+        cache_write=sum(u.cache_write for u in items),
+        total_tokens=sum(u.total_tokens for u in items),
         cost=Cost(
-            input=a.cost.input + b.cost.input,
-            output=a.cost.output + b.cost.output,
-            cache_read=a.cost.cache_read + b.cost.cache_read,
-            cache_write=a.cost.cache_write + b.cost.cache_write,
-            total=a.cost.total + b.cost.total,
+            input=math.fsum(u.cost.input for u in items),
+            output=math.fsum(u.cost.output for u in items),
+            cache_read=math.fsum(u.cost.cache_read for u in items),
+            cache_write=math.fsum(u.cost.cache_write for u in items),
+            total=math.fsum(u.cost.total for u in items),
         ),
     )
 
 
-def sum_usage(usages: Iterable[Usage]) -> Usage:
-    total = Usage.zero()
-    for usage in usages:
-        total = add_usage(total, usage)
-    return total
+def add_usage(a: Usage, b: Usage) -> Usage:
+    return sum_usage((a, b))
 
 
 def messages_usage(messages: Iterable[Message]) -> Usage:

@@ -8,7 +8,7 @@ Session -> append_message / append_compaction / append_model_change / append_usa
 
 from __future__ import annotations
 
-from skipjack.sessions.accounting import add_usage, sum_usage
+from skipjack.llm.usage import add_usage, sum_usage
 from skipjack.sessions.errors import (
     LoadWarning,
     SessionChangedError,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from skipjack.llm.types import AssistantMessage, InputContent, Message, TextContent, Usage, UserMessage, now_ms
-from skipjack.sessions.accounting import sum_usage
+from skipjack.llm.usage import sum_usage
 from skipjack.sessions.errors import LoadWarning, SessionChangedError, SessionError, SessionLockedError
 from skipjack.sessions.format import (
     FORMAT_VERSION,
