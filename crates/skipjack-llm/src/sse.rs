@@ -34,12 +34,11 @@ impl SseParser {
 
     /// Feed bytes; complete events are appended to `out`.
     pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) {
-        if self.after_cr {
+        // Only a `\n` right after the `\r` belongs to it; an empty read decides nothing.
+        if self.after_cr && !bytes.is_empty() {
+            self.after_cr = false;
             if let Some(rest) = bytes.strip_prefix(b"\n") {
                 bytes = rest;
-            }
-            if !bytes.is_empty() {
-                self.after_cr = false;
             }
         }
         while let Some(pos) = bytes.iter().position(|&b| b == b'\n' || b == b'\r') {
