@@ -177,7 +177,7 @@ async def _model(app: SkipjackApp, arg: str) -> None:
         if ref is not None:
             switch_model(app, ref)
 
-    app.push_screen(PickerScreen("Model  (context · $ input/output per Mtok)", choices), callback=picked)
+    app.push_screen(PickerScreen("Model  (context window · $ per Mtok input/output)", choices), callback=picked)
 
 
 def switch_model(app: SkipjackApp, ref: str) -> None:

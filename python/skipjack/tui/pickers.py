@@ -110,9 +110,9 @@ def model_choices(models: Sequence[Model], recent: Sequence[str], current: str |
         m = by_ref[ref]
         label = Text(no_wrap=True, overflow="ellipsis")
         label.append("● " if ref == current else ("↺ " if ref in recent else "  "), style="green")
-        label.append(f"{ref:<44}")
-        label.append(f" {window_label(m):>6}", style="cyan")
-        label.append(f"  {price_label(m)}/Mtok", style="dim")
+        label.append(f"{one_line(ref, 40):<40}")
+        label.append(f" {window_label(m):>5}", style="cyan")
+        label.append(f"  {price_label(m)}", style="dim")
         out.append(Choice(ref, label, f"{ref} {m.name or ''}".lower()))
     return out
 

@@ -90,6 +90,7 @@ class PromptInput(TextArea):
         self.sent: list[str] = []
         self._history_pos: int | None = None
         self._draft = ""
+        self._typed = False
 
     # -- keys --------------------------------------------------------------------------
 
@@ -120,6 +121,8 @@ class PromptInput(TextArea):
             event.stop()
             event.prevent_default()
             return
+        # Completion follows what the user types, not text loaded from the history.
+        self._typed = True
         await super()._on_key(event)
 
     def submit(self) -> None:
@@ -188,7 +191,8 @@ class PromptInput(TextArea):
         self.replace(value, (row, col - len(token)), (row, col))
 
     def _on_text_area_changed(self, event: TextArea.Changed) -> None:
-        if self.menu.is_open or self._wants_menu():
+        typed, self._typed = self._typed, False
+        if typed and (self.menu.is_open or self._wants_menu()):
             self.update_completion()
 
     def _wants_menu(self) -> bool:
