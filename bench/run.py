@@ -18,6 +18,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -144,6 +145,12 @@ def startup(report: Report) -> None:
         report.startup[label] = cell(walls, digits=0)
 
 
+def isolated_env(home: Path) -> dict[str, str]:
+    """The environment with config, data and sessions in `home`, away from the user's own."""
+    dirs = {k: str(home / k.lower()) for k in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")}
+    return {**os.environ, "HOME": str(home), "SKIPJACK_CONFIG_DIR": str(home / "config"), **dirs}
+
+
 def run_startup_to_request(b: Bench, report: Report) -> None:
     """`skipjack run` from process start to its first request reaching the server."""
     exe = Path(PY).parent / "skipjack"
@@ -152,6 +159,7 @@ def run_startup_to_request(b: Bench, report: Report) -> None:
         report.startup["`skipjack run` → first request"] = "pending: `skipjack run` not available"
         return
     walls = []
+    home = Path(tempfile.mkdtemp(prefix="skipjack-bench-"))
     for _ in range(5):
         token = uuid.uuid4().hex[:12]
         base = f"{b.root}/text-10-burst/{token}/v1"
@@ -161,7 +169,7 @@ def run_startup_to_request(b: Bench, report: Report) -> None:
             capture_output=True,
             timeout=60,
             check=False,
-            env={**os.environ, "SKIPJACK_HOME": str(Path(os.environ.get("TMPDIR", "/tmp")) / "skipjack-bench")},
+            env=isolated_env(home),
         )
         first = b.stats(token)["first_request"]
         if first is None:
