@@ -64,12 +64,23 @@ impl TokenCounts {
     }
 }
 
+/// No real count comes near this, but a server may send any number: clamping to it keeps
+/// the sum of the four exact in `u64` and each count exact as an `f64`.
+const MAX_TOKENS: u64 = 1 << 52;
+
 impl Usage {
     /// Canonical usage with cost from `price`. A provider-reported total wins over the
     /// computed one; the caller marks the message's `cost_source` accordingly.
     #[must_use]
-    #[allow(clippy::cast_precision_loss)] // token counts stay far below 2^52
+    #[allow(clippy::cast_precision_loss)] // counts are clamped to 2^52
     pub fn from_counts(counts: TokenCounts, price: &Price) -> Self {
+        let counts = TokenCounts {
+            input: counts.input.min(MAX_TOKENS),
+            output: counts.output.min(MAX_TOKENS),
+            cache_read: counts.cache_read.min(MAX_TOKENS),
+            cache_write: counts.cache_write.min(MAX_TOKENS),
+            reported_cost: counts.reported_cost,
+        };
         let per = |tokens: u64, usd_per_million: f64| tokens as f64 * usd_per_million / 1_000_000.0;
         let input = per(counts.input, price.input);
         let output = per(counts.output, price.output);
@@ -114,6 +125,16 @@ mod tests {
         let price = Price { input: 1.0, output: 1.0, cache_read: 0.0, cache_write: 0.0 };
         let counts = TokenCounts { input: 10, output: 10, reported_cost: Some(0.5), ..Default::default() };
         assert!((Usage::from_counts(counts, &price).cost.total - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn absurd_counts_are_clamped_so_the_total_stays_their_sum() {
+        let price = Price { input: 1.0, output: 1.0, cache_read: 1.0, cache_write: 1.0 };
+        let counts = TokenCounts { input: u64::MAX, output: u64::MAX, cache_read: 7, ..Default::default() };
+        let u = Usage::from_counts(counts, &price);
+        assert_eq!((u.input, u.output, u.cache_read), (MAX_TOKENS, MAX_TOKENS, 7));
+        assert_eq!(u.total_tokens, u.input + u.output + u.cache_read + u.cache_write);
+        assert!(u.cost.total.is_finite());
     }
 
     #[test]

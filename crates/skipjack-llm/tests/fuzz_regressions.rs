@@ -85,3 +85,40 @@ fn mixed_line_endings_trickled_byte_by_byte_decode_like_the_whole() {
     let names = |e: &[StreamEvent]| e.iter().map(StreamEvent::name).collect::<Vec<_>>();
     assert_eq!(names(&trickled), names(&whole));
 }
+
+/// Checked with the fuzz harness: a server's token count near `u64::MAX` overflowed the
+/// sums (a panic in debug builds, a wrapped total in release). Counts are clamped now, so
+/// the total stays the sum of the parts.
+#[test]
+fn absurd_token_counts_neither_panic_nor_wrap() {
+    let openai = Model { api: Api::OpenAiChat, ..model() };
+    let bodies: [(&Model, &[u8]); 3] = [
+        (
+            &openai,
+            b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}],\
+              \"usage\":{\"prompt_tokens\":18446744073709551615,\"completion_tokens\":18446744073709551615}}\n\n\
+              data: [DONE]\n\n",
+        ),
+        (
+            &openai,
+            b"data: {\"choices\":[],\"usage\":{\"prompt_cache_hit_tokens\":18446744073709551615,\
+              \"prompt_cache_miss_tokens\":5}}\n\ndata: [DONE]\n\n",
+        ),
+        (
+            &model(),
+            b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"usage\":\
+              {\"input_tokens\":18446744073709551615,\"cache_read_input_tokens\":18446744073709551615}}}\n\n\
+              event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+        ),
+    ];
+    for (model, body) in bodies {
+        let events = decode_chunks(model, &[body]);
+        let Some(StreamEvent::Done { message }) = events.last() else {
+            panic!("not done: {:?}", events.iter().map(StreamEvent::name).collect::<Vec<_>>());
+        };
+        let u = &message.usage;
+        assert!(u.input + u.cache_read > 1 << 50, "{u:?}");
+        assert_eq!(u.total_tokens, u.input + u.output + u.cache_read + u.cache_write, "{u:?}");
+        assert!(u.cost.total.is_finite() && u.cost.total >= 0.0, "{u:?}");
+    }
+}

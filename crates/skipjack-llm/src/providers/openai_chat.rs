@@ -636,7 +636,7 @@ impl UsageState {
     }
 
     fn counts(&self) -> TokenCounts {
-        let prompt = self.prompt.unwrap_or_else(|| self.hit.unwrap_or(0) + self.miss.unwrap_or(0));
+        let prompt = self.prompt.unwrap_or_else(|| self.hit.unwrap_or(0).saturating_add(self.miss.unwrap_or(0)));
         // DeepSeek also mirrors the hit count into `cached_tokens`; either is the same figure.
         let cache_read = self.hit.or(self.cached).unwrap_or(0);
         let mut counts = TokenCounts::from_inclusive_prompt(
