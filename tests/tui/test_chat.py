@@ -25,10 +25,16 @@ async def test_streamed_answer_is_rendered_as_markdown(
         md = block.query_one(StreamingMarkdown)
         deltas = len(ANSWER) // 2
         assert md.flushes < deltas / 4, f"{md.flushes} renders for {deltas} deltas: not batched"
-        # Markdown made a code block and a list out of the stream.
-        kinds = {type(child).__name__ for child in md.children}
-        assert "MarkdownFence" in kinds
-        assert "MarkdownBulletList" in kinds
+        # Rendered as markdown: bold without its stars, bullets, and highlighted code.
+        shown = screen_text(app)
+        assert "Here is bold text." in shown
+        assert "• one" in shown
+        assert "print('hi')" in shown
+        assert "```" not in shown
+        strips = app.screen._compositor.render_strips()
+        code_row = next(strip for strip in strips if "print('hi')" in strip.text)
+        colours = {seg.style.color.name for seg in code_row if seg.style and seg.style.color and seg.text.strip()}
+        assert len(colours) >= 2, f"code is not highlighted: {colours}"
         bubbles = [b.text for b in app.query(UserBubble)]
         assert bubbles == ["say hi"]
         assert scripted.request_messages(0)[-1]["content"] == "say hi"
@@ -94,3 +100,20 @@ async def test_steering_left_after_an_abort_returns_to_the_editor(
         await until(pilot, lambda: idle(app) and not app.pending.query(UserBubble), what="the abort")
         assert app.input.text == "never mind, do X"
         assert len(scripted.requests) == 1
+
+
+async def test_page_keys_scroll_a_long_chat_and_new_text_follows_the_bottom(
+    scripted: ScriptedModel, project: Path, env: dict[str, str]
+) -> None:
+    long_answer = "".join(f"Line {i} of a long answer.\n\n" for i in range(60))
+    scripted.enqueue(ScriptedTurn(text=long_answer))
+    app = make_app(scripted, project, env)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, app, "long please")
+        await until(pilot, lambda: idle(app) and app.query(AssistantBlock), what="the answer")
+        await until(pilot, lambda: "Line 59" in screen_text(app), what="the end of the answer in view")
+        await pilot.press("pageup")
+        await until(pilot, lambda: "Line 59" not in screen_text(app), what="scrolling up")
+        assert app.chat.scroll_y < app.chat.max_scroll_y
+        await pilot.press("pagedown", "pagedown", "pagedown")
+        await until(pilot, lambda: "Line 59" in screen_text(app), what="scrolling back down")

@@ -19,18 +19,18 @@ from skipjack.approvals import Answer, ApprovalPolicy, Verdict, approval_hook
 from skipjack.cli.errors import UserError
 from skipjack.config.files import find_repo_root
 from skipjack.llm.types import ToolCall
-from skipjack.runtime import RunOptions, Runtime, build_runtime
+from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime
 from skipjack.tui import commands
 from skipjack.tui.approval import ApprovalScreen
 from skipjack.tui.bridge import AgentView
 from skipjack.tui.chat import ChatView
-from skipjack.tui.compact import install_compactor
+from skipjack.tui.compact import announce, install_compactor
 from skipjack.tui.messages import UserBubble
 from skipjack.tui.prompt import PromptBox, PromptInput
 from skipjack.tui.status import StatusLine
 
 if TYPE_CHECKING:
-    from skipjack.compaction import Compactor
+    from skipjack.compaction import CompactionResult, Compactor
     from skipjack.sessions import Session, SessionStore
 
 log = logging.getLogger(__name__)
@@ -159,20 +159,34 @@ class SkipjackApp(App[int]):
 
     # -- sessions ----------------------------------------------------------------------
 
-    def use_session(self, session: Session | None) -> None:
-        """Record the agent's messages into `session` from now on (None: stop recording)."""
+    def use_session(self, session: Session | None, *, resume: bool = False) -> None:
+        """Record the agent's messages into `session` from now on (None: stop recording);
+        `resume` also makes the session's context the agent's conversation."""
         if self._unrecord is not None:
             self._unrecord()
             self._unrecord = None
         if self.session is not None and self.session is not session:
             self.session.close()
         self.session = session
-        if session is not None and self.agent is not None:
-            from skipjack.sessions.recorder import record
-
-            self._unrecord = record(self.agent, session)
-        if self.compactor is not None and self.compactor.session is not session:
+        runtime = self.runtime
+        if runtime is None:
+            return
+        if session is None:
             self.compactor = install_compactor(self)
+            return
+        # The same attachment as headless runs: recording, compaction through the session,
+        # and the session id as the prompt-cache key.
+        self._unrecord = attach_session(runtime, session, resume=resume)
+        self.compactor = runtime.compactor
+        if self.compactor is not None:
+            agent = runtime.agent
+            compactor = self.compactor
+
+            def compacted(result: CompactionResult) -> None:
+                agent.charge(result.usage)
+                announce(self, result)
+
+            compactor.on_compaction = compacted
 
     def _ensure_session(self) -> None:
         if self.session is not None or not self.record_sessions or self.agent is None:
@@ -190,6 +204,12 @@ class SkipjackApp(App[int]):
 
     def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
         self.submit(event.text)
+
+    def on_prompt_input_scroll(self, event: PromptInput.Scroll) -> None:
+        if event.pages < 0:
+            self.chat.scroll_page_up()
+        else:
+            self.chat.scroll_page_down()
 
     def submit(self, text: str) -> None:
         if text.startswith("/"):
@@ -328,4 +348,8 @@ class SkipjackApp(App[int]):
 
     def on_unmount(self) -> None:
         self.abort_run()
-        self.use_session(None)
+        if self._unrecord is not None:
+            self._unrecord()
+            self._unrecord = None
+        if self.session is not None:
+            self.session.close()

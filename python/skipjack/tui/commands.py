@@ -279,10 +279,8 @@ def resume_session(app: SkipjackApp, session_id: str) -> None:
 
 
 def load_session(app: SkipjackApp, session: Session) -> None:
+    app.use_session(session, resume=True)
     messages = session.messages()
-    if app.agent is not None:
-        app.agent.replace_messages(messages)
-    app.use_session(session)
     app.chat.tool_panels.clear()
     app.chat.remove_children()
     render_messages(app.chat, messages)

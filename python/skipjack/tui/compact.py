@@ -12,18 +12,24 @@ if TYPE_CHECKING:
 
 
 def install_compactor(app: SkipjackApp) -> Compactor | None:
-    """A compactor for the current conversation and session, hooked into the agent (it
-    replaces any previous one: its memory of what it summarised belongs to one conversation)."""
+    """A compactor for a conversation without a session (one with a session gets its
+    compactor from `runtime.attach_session`), hooked into the agent. It replaces any previous
+    one: its memory of what it summarised belongs to one conversation."""
     runtime = app.runtime
     if runtime is None:
         return None
     agent = runtime.agent
+
+    def compacted(result: CompactionResult) -> None:
+        agent.charge(result.usage)
+        announce(app, result)
+
     compactor = Compactor(
         lambda: agent.model,
-        session=app.session,
+        session=None,
         settings=runtime.config.settings.compaction,
         options=agent.options,
-        on_compaction=lambda result: announce(app, result),
+        on_compaction=compacted,
     )
     agent.hooks = compactor.hooks(agent.hooks)
     return compactor

@@ -1,20 +1,27 @@
 """The chat's message widgets: the user's turns, the assistant's streamed reply, notices.
 
 Streamed text is never rendered per delta: deltas collect in a buffer that is flushed at
-most every `FLUSH_S`, so a fast model (hundreds of deltas a second) costs a handful of
-re-renders a second and the screen never flickers.
+most every `FLUSH_S` (longer when renders get slow), so a fast model (hundreds of deltas a
+second) costs a handful of re-renders a second and the screen never flickers.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
+from rich.markdown import Markdown as RichMarkdown
 from rich.text import Text
 from textual.containers import Vertical
 from textual.timer import Timer
-from textual.widgets import Collapsible, Markdown, Static
+from textual.widgets import Collapsible, Static
 
 FLUSH_S = 0.05
+MAX_FLUSH_S = 0.5
+CODE_THEME = "monokai"
+FLUSH_COST_FACTOR = 3.0
+"""A render that took `c` seconds (append, layout, paint) waits `3c` before the next: a chat
+long enough to be slow to lay out gets fewer, larger updates instead of a saturated CPU."""
 THINKING_TAIL = 2_000
 """Characters of thinking kept on screen while it streams (the full text stays in the session)."""
 
@@ -60,19 +67,27 @@ class Notice(Static):
         super().__init__(text, classes=kind, markup=False)
 
 
-class StreamingMarkdown(Markdown):
-    """Markdown fed in pieces; renders the pieces collected so far at most every FLUSH_S."""
+class StreamingMarkdown(Static):
+    """Markdown fed in pieces, re-rendered from the whole text at most every FLUSH_S.
+
+    One widget per text block, drawn by Rich's markdown renderer (code highlighted by
+    Pygments), rather than Textual's `Markdown` widget: that one mounts a widget per
+    paragraph, list item and fence, and Textual lays out every widget of the screen on each
+    update, so a long session (thousands of widgets) made each streamed update cost tens of
+    milliseconds and more. Here the cost of an update is one parse of this message.
+    """
 
     DEFAULT_CSS = """
-    StreamingMarkdown { margin: 0; padding: 0 1; background: transparent; }
-    StreamingMarkdown > MarkdownBlock:last-child { margin-bottom: 0; }
+    StreamingMarkdown { padding: 0 1; height: auto; }
     """
 
     def __init__(self) -> None:
         super().__init__("")
+        self.source = ""
+        """The text rendered so far."""
         self._pending: list[str] = []
         self._timer: Timer | None = None
-        self._flushing = False
+        self._interval = FLUSH_S
         self.flushes = 0
         """How many renders the stream took (tests check batching with it)."""
 
@@ -85,31 +100,35 @@ class StreamingMarkdown(Markdown):
         if not piece:
             return
         self._pending.append(piece)
-        if self._timer is None and not self._flushing:
-            self._timer = self.set_timer(FLUSH_S, self._flush)
+        if self._timer is None:
+            self._timer = self.set_timer(self._interval, self._flush)
 
     def finish(self) -> None:
         """Render what is left now."""
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        if self._pending and not self._flushing:
-            self.call_later(self._flush)
+        if self._pending:
+            self._flush()
 
-    async def _flush(self) -> None:
+    def _flush(self) -> None:
         self._timer = None
         if not self._pending:
             return
-        self._flushing = True
-        try:
-            chunk = "".join(self._pending)
-            self._pending.clear()
-            await self.append(chunk)
-            self.flushes += 1
-        finally:
-            self._flushing = False
-        if self._pending and self._timer is None:
-            self._timer = self.set_timer(FLUSH_S, self._flush)
+        started = time.monotonic()
+        self.source += "".join(self._pending)
+        self._pending.clear()
+        self.update(render_markdown(self.source))
+        self.flushes += 1
+        self.call_after_refresh(self._rendered, started)
+
+    def _rendered(self, started: float) -> None:
+        cost = time.monotonic() - started
+        self._interval = min(MAX_FLUSH_S, max(FLUSH_S, FLUSH_COST_FACTOR * cost))
+
+
+def render_markdown(text: str) -> RichMarkdown:
+    return RichMarkdown(text, code_theme=CODE_THEME, hyperlinks=False)
 
 
 class ThinkingBlock(Collapsible):

@@ -82,6 +82,13 @@ class PromptInput(TextArea):
             super().__init__()
             self.text = text
 
+    class Scroll(Message):
+        """Page Up/Down in the prompt scroll the chat (the prompt is a few lines at most)."""
+
+        def __init__(self, pages: int) -> None:
+            super().__init__()
+            self.pages = pages
+
     def __init__(self, menu: CompletionMenu, cwd: Path, commands: Callable[[], Sequence[tuple[str, str]]]) -> None:
         super().__init__("", id="prompt", soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
         self.menu = menu
@@ -105,6 +112,8 @@ class PromptInput(TextArea):
             self.menu.show(None)
         elif key == "enter":
             self.submit()
+        elif key in ("pageup", "pagedown"):
+            self.post_message(self.Scroll(-1 if key == "pageup" else 1))
         elif key in ("shift+enter", "ctrl+j"):
             self.insert("\n")
         elif key == "tab":

@@ -54,6 +54,7 @@ class ToolPanel(Vertical, can_focus=True):
         self.meta = ""
         self._started = time.monotonic()
         self._timer: Timer | None = None
+        self._body_lines: int | None = None
         self.header = Static("", classes="tool-header")
         self.body = Static("", classes="tool-body")
 
@@ -170,7 +171,22 @@ class ToolPanel(Vertical, can_focus=True):
         return text
 
     def refresh_panel(self) -> None:
-        self.header.update(self.header_text())
+        self.header.update(self.header_text(), layout=False)
         body = self.body_renderable()
         self.body.display = body is not None
-        self.body.update(body if body is not None else "")
+        # Live output in the compact view keeps its height once it has a few lines: repaint
+        # only, so a chatty command does not re-lay out the whole chat on every update.
+        lines = _line_count(body)
+        same_height = lines is not None and lines == self._body_lines
+        self._body_lines = lines
+        self.body.update(body if body is not None else "", layout=not same_height)
+
+
+def _line_count(body: RenderableType | None) -> int | None:
+    """Lines of a plain-text body (None when unknown: a diff, or wrapping could change it)."""
+    if not isinstance(body, Text):
+        return None
+    plain = body.plain
+    if any(len(line) > 60 for line in plain.splitlines()):
+        return None
+    return plain.count("\n") + 1
