@@ -1,0 +1,141 @@
+//! What the fuzz targets share: how an input becomes a body cut into reads, and the
+//! properties every decoded stream must have. A failed property panics, which libFuzzer
+//! reports as a crash with the input saved under `artifacts/`.
+
+use std::collections::BTreeMap;
+
+use skipjack_llm::pipeline::decode_chunks;
+use skipjack_llm::sse::{SseEvent, SseParser};
+use skipjack_llm::{Api, Model, Price, StreamEvent};
+
+/// Longest input that is also replayed one byte per read (every boundary at once); longer
+/// ones would slow every execution for little gain.
+pub const BYTEWISE_MAX: usize = 4096;
+
+/// Read boundaries for `data`, chosen by its first bytes (and its length). The whole input
+/// stays the body, so recorded SSE fixtures serve as seeds unchanged, while a mutation of
+/// the first bytes moves the cuts.
+#[must_use]
+pub fn cut_points(data: &[u8]) -> Vec<usize> {
+    let mut seed = [0u8; 8];
+    for (s, b) in seed.iter_mut().zip(data) {
+        *s = *b;
+    }
+    let mut rng = fastrand::Rng::with_seed(u64::from_le_bytes(seed) ^ data.len() as u64);
+    let count = rng.usize(0..=data.len().min(32));
+    let mut cuts: Vec<usize> = (0..count).map(|_| rng.usize(0..=data.len())).collect();
+    cuts.sort_unstable();
+    cuts
+}
+
+/// `data` cut at sorted `cuts` (repeated cuts give empty reads, which must be harmless too).
+#[must_use]
+pub fn split<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut chunks = Vec::with_capacity(cuts.len() + 1);
+    let mut at = 0;
+    for &c in cuts {
+        chunks.push(&data[at..c]);
+        at = c;
+    }
+    chunks.push(&data[at..]);
+    chunks
+}
+
+#[must_use]
+pub fn frame(chunks: &[&[u8]]) -> Vec<SseEvent> {
+    let mut parser = SseParser::new();
+    let mut out = Vec::new();
+    for c in chunks {
+        parser.feed(c, &mut out);
+    }
+    parser.finish(&mut out);
+    out
+}
+
+#[must_use]
+pub fn model(api: Api) -> Model {
+    Model {
+        provider: "fuzz".into(),
+        id: "fuzz-model".into(),
+        api,
+        base_url: "http://127.0.0.1:9/v1".into(),
+        name: None,
+        context_window: 200_000,
+        max_output: 64_000,
+        price: Price { input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75 },
+        reasoning: true,
+        images: true,
+        api_key_env: None,
+        headers: BTreeMap::new(),
+    }
+}
+
+/// Decode `data` as a response body of `api` whole, cut where its first bytes say, and (when
+/// short) one byte per read: each must be a well-formed stream, and all must be equal.
+pub fn check_mapper(api: Api, data: &[u8]) {
+    let model = model(api);
+    let whole = normalized(decode_chunks(&model, &[data]));
+    assert_well_formed(&whole);
+    let cut = normalized(decode_chunks(&model, &split(data, &cut_points(data))));
+    assert!(cut == whole, "a split changed the events:\n{cut:#?}\nwhole:\n{whole:#?}");
+    if data.len() <= BYTEWISE_MAX {
+        let bytes: Vec<&[u8]> = data.chunks(1).collect();
+        let bytewise = normalized(decode_chunks(&model, &bytes));
+        assert!(bytewise == whole, "byte-at-a-time reads changed the events");
+    }
+}
+
+/// Final messages carry the time they were built; everything else must match exactly.
+fn normalized(mut events: Vec<StreamEvent>) -> Vec<StreamEvent> {
+    for e in &mut events {
+        if let StreamEvent::Done { message } | StreamEvent::Error { message, .. } = e {
+            message.timestamp = 0;
+        }
+    }
+    events
+}
+
+/// `start` first; exactly one terminal event, last; each block starts once, before its
+/// deltas, and nothing touches it after its end; the final usage is self-consistent.
+fn assert_well_formed(events: &[StreamEvent]) {
+    let names: Vec<&str> = events.iter().map(StreamEvent::name).collect();
+    assert!(matches!(events.first(), Some(StreamEvent::Start)), "first event is not start: {names:?}");
+    let terminals = events.iter().filter(|e| e.is_terminal()).count();
+    assert_eq!(terminals, 1, "{terminals} terminal events: {names:?}");
+    let Some(StreamEvent::Done { message } | StreamEvent::Error { message, .. }) = events.last() else {
+        panic!("the last event is not terminal: {names:?}");
+    };
+    let u = &message.usage;
+    assert_eq!(u.total_tokens, u.input + u.output + u.cache_read + u.cache_write, "{u:?}");
+    for c in [u.cost.input, u.cost.output, u.cost.cache_read, u.cost.cache_write, u.cost.total] {
+        assert!(c.is_finite() && c >= 0.0, "bad cost in {u:?}");
+    }
+
+    // Per block index: its kind and whether it has ended.
+    let mut blocks: BTreeMap<usize, (&str, bool)> = BTreeMap::new();
+    for e in events {
+        let (index, kind, phase) = match e {
+            StreamEvent::TextStart { index } => (*index, "text", 0),
+            StreamEvent::TextDelta { index, .. } => (*index, "text", 1),
+            StreamEvent::TextEnd { index, .. } => (*index, "text", 2),
+            StreamEvent::ThinkingStart { index } => (*index, "thinking", 0),
+            StreamEvent::ThinkingDelta { index, .. } => (*index, "thinking", 1),
+            StreamEvent::ThinkingEnd { index, .. } => (*index, "thinking", 2),
+            StreamEvent::ToolCallStart { index, .. } => (*index, "toolcall", 0),
+            StreamEvent::ToolCallDelta { index, .. } => (*index, "toolcall", 1),
+            StreamEvent::ToolCallEnd { index, .. } => (*index, "toolcall", 2),
+            _ => continue,
+        };
+        match (phase, blocks.get_mut(&index)) {
+            (0, None) => {
+                blocks.insert(index, (kind, false));
+            }
+            (0, Some(_)) => panic!("block {index} started twice: {names:?}"),
+            (_, None) => panic!("{} before block {index} started: {names:?}", e.name()),
+            (_, Some((k, _))) if *k != kind => panic!("{} on a {k} block {index}", e.name()),
+            (_, Some((_, true))) => panic!("{} after block {index} ended: {names:?}", e.name()),
+            (2, Some((_, ended))) => *ended = true,
+            _ => {}
+        }
+    }
+}
