@@ -25,8 +25,10 @@ use crate::providers::{self, HttpRequest};
 /// Largest error body read to classify a failed response.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
-/// How long to wait for the end of a body whose stream already completed.
-const DRAIN_AFTER_END: Duration = Duration::from_millis(50);
+/// How long the terminal event may wait for the end of a body whose stream completed.
+const DRAIN_BEFORE_END: Duration = Duration::from_millis(50);
+/// How long the end of such a body is still awaited after the terminal event.
+const DRAIN_AFTER_END: Duration = Duration::from_secs(1);
 
 /// Run one request to its terminal event, pushing events into `queue`, then close it.
 pub async fn run(
@@ -111,24 +113,31 @@ async fn drive(
             }
             Ok(Some(Ok(bytes))) => {
                 let finished = decoder.feed(&bytes, out);
-                if finished {
-                    // Read the body's last bytes (the chunked terminator, normally already
-                    // here) before reporting the end, so the connection is back in the pool
-                    // when the caller's next request looks for one.
-                    let rest = async { while let Some(Ok(_)) = body.next().await {} };
-                    let _ = tokio::time::timeout(DRAIN_AFTER_END, rest).await;
-                }
+                // Read the body's last bytes (the chunked terminator, normally already here)
+                // before reporting the end, so the connection is back in the pool when the
+                // caller's next request looks for one; a slow terminator is still read after.
+                let drained = finished && tokio::time::timeout(DRAIN_BEFORE_END, read_to_end(&mut body)).await.is_ok();
                 let pushed = tokio::select! {
                     biased;
                     () = cancel.cancelled() => return decoder.fail(aborted(), out),
                     pushed = queue.push_batch(out) => pushed,
                 };
+                if finished && !drained {
+                    let _ = tokio::time::timeout(DRAIN_AFTER_END, read_to_end(&mut body)).await;
+                }
                 if finished || pushed.is_err() {
                     return;
                 }
             }
         }
     }
+}
+
+async fn read_to_end<S>(body: &mut S)
+where
+    S: futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin,
+{
+    while let Some(Ok(_)) = body.next().await {}
 }
 
 enum Attempt {
