@@ -16,8 +16,10 @@ How it behaves (greedy or sampled alike: the winning logit leads by a wide margi
   the prompt. `<tool_response>` scores higher, so it wins whenever present. Its value lands
   in two flag dimensions of the residual.
 - Flag "tools offered" (the template's tool instructions contain `<tool_call>`) makes the
-  first token `<tool_call>`; llama-server's lazy grammar then forces a valid JSON call to one
-  of the offered tools, and weak constant preferences close strings and objects quickly.
+  first token `<tool_call>` (then a newline, which llama-server's lazy grammar waits for); the
+  grammar then forces a valid JSON call to one of the offered tools, and weak constant
+  preferences pick the tool (a name starting with "r" if any, else the sampler's choice) and
+  close strings and objects quickly.
 - Flag "a tool answered" makes the reply `DONE!`; with neither flag the reply is `Jumpy fox.`
 - A free-form string argument comes out as `Jumpy fox.`: the opening quote starts that chain.
 
@@ -112,6 +114,8 @@ def build(vocab: Vocab) -> dict[str, np.ndarray]:
     nl, quote = vocab.id("\n"), vocab.id('"')
     tool_call, tool_resp = vocab.id("<tool_call>"), vocab.id("<tool_response>")
     transitions = [
+        # llama-server's tool-call grammar waits for `<tool_call>` and a newline before it starts.
+        (tool_call, nl),
         (nl, vocab.id(NO_TOOL_REPLY[0])),
         (quote, vocab.id(NO_TOOL_REPLY[0])),
         *chain(NO_TOOL_REPLY, vocab),
@@ -152,8 +156,21 @@ def build(vocab: Vocab) -> dict[str, np.ndarray]:
     out[tool_call, F_CALL] = 24.0
     out[vocab.id(AFTER_TOOL_REPLY[0]), F_RESP] = 36.0
     # Weak preferences for whenever no chain applies (inside a grammar, after an unknown token):
-    # end the turn, close the tool call, close a string, close an object.
-    for text, weight in (("<|im_end|>", 8.0), ("</tool_call>", 7.0), ('"', 6.0), ("}", 5.0)):
+    # end the turn, close a string, close an object, open one, close the tool call, separate a
+    # key (so optional whitespace is never chosen). The quote must outrank `</tool_call>`,
+    # whose text a JSON string may legally contain.
+    # Among several tools it starts a name with "r" where it can (skipjack's `read`), so which
+    # tool it calls does not depend on how the sampler breaks ties.
+    prefer = (
+        ("<|im_end|>", 8.0),
+        ('"', 7.0),
+        ("}", 6.0),
+        ("{", 5.0),
+        ("</tool_call>", 4.0),
+        (":", 3.0),
+        ("r", 2.0),
+    )
+    for text, weight in prefer:
         out[vocab.id(text), CONST] = weight
 
     zeros_ff = np.zeros((N_FF, D_MODEL), np.float32)
