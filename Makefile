@@ -42,9 +42,11 @@ lint-python:
 test-python:
 	$(PY) -m pytest -q
 
-bench: $(PY)
-	$(VENV)/bin/maturin develop -q --release
-	$(PY) bench/stream_throughput.py
+# skipjack against its peers. Builds its own venv under .cache/ (release core, pinned peers),
+# so the development venv keeps its dev-profile core.
+bench:
+	bash bench/setup.sh
+	.cache/bench-venv/bin/python bench/run.py
 
 clean:
 	rm -rf $(VENV) target

@@ -29,6 +29,7 @@ from report import Cell, Report, cell, median_ms
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
+TUNACODE = HERE.parent / ".cache" / "tunacode-venv" / "bin" / "tunacode"
 CLIENTS = ["skipjack", "tinyagent", "openai", "httpx", "socket", "curl"]
 LABELS = {
     "skipjack": "skipjack `llm.stream`",
@@ -130,7 +131,7 @@ def startup(report: Report) -> None:
     commands = {
         "`python -c pass` (floor)": [PY, "-c", "pass"],
         "`skipjack --version`": [str(bindir / "skipjack"), "--version"],
-        "`tunacode --version`": [str(bindir / "tunacode"), "--version"],
+        "`tunacode --version`": [str(TUNACODE if TUNACODE.exists() else bindir / "tunacode"), "--version"],
     }
     for label, cmd in commands.items():
         if not Path(cmd[0]).exists():

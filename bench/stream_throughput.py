@@ -2,8 +2,10 @@
 `skipjack.llm.stream`; report client CPU per event, events per second, peak memory growth,
 and cancel latency (cancel → the server sees the socket close).
 
-    make bench            # builds the core in release mode, then runs this
-    python bench/stream_throughput.py --deltas 100000 --runs 5
+    bash bench/setup.sh   # a venv with the release-built core, under .cache/
+    .cache/bench-venv/bin/python bench/stream_throughput.py --deltas 100000 --runs 5
+
+`make bench` runs the side-by-side comparison (bench/run.py) instead.
 """
 
 from __future__ import annotations
