@@ -66,19 +66,22 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def llama() -> Iterator[str]:
+def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A running llama-server; its base URL (`.../v1`)."""
     port = _free_port()
     # One thread each for generation and batches: more would starve the HTTP thread on 2 cores.
     cmd = [str(SERVER), "-m", str(MODEL), "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["-c", str(CONTEXT), "-t", "1", "-tb", "1", "-np", "1", "--jinja", "--no-warmup"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # Its log goes to a file: a pipe nobody reads would fill and stall the server.
+    log_path = tmp_path_factory.mktemp("llama") / "server.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     root = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"llama-server exited: {proc.stderr.read() if proc.stderr else ''}")
+                raise RuntimeError(f"llama-server exited: {log_path.read_text()[-2000:]}")
             try:
                 with urllib.request.urlopen(f"{root}/health", timeout=1) as r:
                     if r.status == 200:
@@ -86,7 +89,7 @@ def llama() -> Iterator[str]:
             except (urllib.error.URLError, ConnectionError):
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("llama-server did not become healthy in 30 s")
+                raise RuntimeError(f"llama-server did not become healthy in 30 s: {log_path.read_text()[-2000:]}")
             time.sleep(0.05)
         yield f"{root}/v1"
     finally:
