@@ -52,6 +52,8 @@ class Runtime:
     warnings: list[str] = field(default_factory=list)
     compactor: Compactor | None = None
     """Set once a session is attached (`attach_session`)."""
+    summary_model: Model | None = None
+    """The model `compaction.model` names for compaction summaries, if any."""
 
 
 def load_settings(cwd: Path, env: Mapping[str, str]) -> LoadedConfig:
@@ -146,7 +148,26 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         cwd=opts.cwd,
     )
     mode: ApprovalMode = opts.approval or settings.approval_mode
-    return Runtime(agent=agent, model=model, config=config, approval_mode=mode, warnings=warnings)
+    return Runtime(
+        agent=agent,
+        model=model,
+        config=config,
+        approval_mode=mode,
+        warnings=warnings,
+        summary_model=_summary_model(settings, env),
+    )
+
+
+def _summary_model(settings: Settings, env: Mapping[str, str]) -> Model | None:
+    ref = settings.compaction.model
+    if ref is None:
+        return None
+    from skipjack.models import RegistryError, registry_for
+
+    try:
+        return registry_for(settings).get_model(ref, env)
+    except RegistryError as e:
+        raise UserError(f"compaction.model: {e}") from e
 
 
 def attach_session(runtime: Runtime, session: Session, *, resume: bool) -> Callable[[], None]:
@@ -170,6 +191,7 @@ def attach_session(runtime: Runtime, session: Session, *, resume: bool) -> Calla
         lambda: agent.model,
         session=session,
         settings=runtime.config.settings.compaction,
+        summary_model=runtime.summary_model,
         options=agent.options,
         on_compaction=lambda result: agent.charge(result.usage),
     )

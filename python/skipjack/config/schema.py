@@ -22,6 +22,8 @@ class CompactionSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     """Room kept free in the context window for the reply; compaction starts when it would shrink."""
     keep_recent_tokens: NonNegInt = 20_000
     """How much of the most recent conversation is kept verbatim when compacting."""
+    model: ModelRef | None = None
+    """A cheaper model for the summaries, `provider/model-id` (default: the conversation's)."""
 
 
 class ModelConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

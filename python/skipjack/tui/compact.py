@@ -28,6 +28,7 @@ def install_compactor(app: SkipjackApp) -> Compactor | None:
         lambda: agent.model,
         session=None,
         settings=runtime.config.settings.compaction,
+        summary_model=runtime.summary_model,
         options=agent.options,
         on_compaction=compacted,
     )
