@@ -25,7 +25,9 @@ build: $(PY)
 test: dev test-rust lint test-python
 
 test-rust:
-	cargo test --locked -p skipjack-llm
+	# skipjack-py is selected (it has no Rust tests) so features resolve as in the maturin
+	# build, and the test build reuses the dev install's compiled dependencies.
+	cargo test --locked -p skipjack-llm -p skipjack-py --features pyo3/extension-module
 
 lint: lint-rust lint-python
 
