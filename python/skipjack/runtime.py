@@ -24,6 +24,7 @@ from skipjack.tools import default_tools
 
 if TYPE_CHECKING:
     from skipjack.compaction import Compactor
+    from skipjack.models.registry import Registry
     from skipjack.sessions import Session
 
 
@@ -81,9 +82,13 @@ def resolve_model(opts: RunOptions, settings: Settings, env: Mapping[str, str], 
                 return model
             return _repoint(model, opts)
     if opts.base_url is None:
+        if ref is not None:
+            return _bare_model(ref, registry, settings, env)
+        # A typo'd key (`modle = ...`) is the usual reason: say so here, not only in `config show`.
+        notes = "".join(f"; {w}" for w in warnings)
         raise UserError(
             "no model chosen: pass --model provider/model-id (see `skipjack models search WORD`), "
-            "or set `model` in your config (`skipjack config init`)"
+            f"or set `model` in your config (`skipjack config init`){notes}"
         )
     provider, _, model_id = (ref or "custom/default").rpartition("/")
     warnings.append(
@@ -97,6 +102,28 @@ def resolve_model(opts: RunOptions, settings: Settings, env: Mapping[str, str], 
         base_url=opts.base_url,
         api_key_env=opts.api_key_env,
     )
+
+
+def _bare_model(model_id: str, registry: Registry, settings: Settings, env: Mapping[str, str]) -> Model:
+    """`--model gpt-4o-mini`: the one usable provider serving that id whose key is set, else
+    the one provider serving it at all; otherwise the candidates, named."""
+    from skipjack.models import RegistryError
+    from skipjack.sessions.format import model_ref
+
+    candidates = [m for m in registry.list_models() if m.id == model_id]
+    if not candidates:
+        try:
+            registry.get_model(model_id, env)
+        except RegistryError as e:
+            raise UserError(str(e)) from e
+    keyed = [m for m in candidates if resolve_api_key(m, settings, env) is not None or not m.api_key_env]
+    chosen = keyed if keyed else candidates
+    if len(chosen) == 1:
+        return registry.get_model(model_ref(chosen[0].provider, chosen[0].id), env)
+    names = ", ".join(model_ref(m.provider, m.id) for m in chosen[:8]) + (" …" if len(chosen) > 8 else "")
+    which = "with a key set" if keyed else "(none has a key set)"
+    raise UserError(f"{model_id!r} is served by {len(chosen)} providers {which}: {names}; "
+                    "pass --model provider/model-id")  # fmt: skip
 
 
 def _repoint(model: Model, opts: RunOptions) -> Model:

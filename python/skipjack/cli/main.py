@@ -8,6 +8,8 @@ needs them.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from skipjack.cli.errors import ExitCode, UserError
 SUBCOMMANDS = ("run", "sessions", "models", "config")
 
 
-def add_agent_flags(p: argparse.ArgumentParser) -> None:
+def add_agent_flags(p: argparse._ActionsContainer) -> None:
     """Flags shared by the interactive UI and `run`."""
     p.add_argument("--model", "-m", help="provider/model-id, from the registry or your config")
     p.add_argument("--base-url", help="any OpenAI- or Anthropic-compatible server (with --model NAME)")
@@ -39,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal coding agent. `skipjack` opens the terminal UI; `skipjack run PROMPT` runs headless.",
     )
     p.add_argument("--version", action="version", version=f"skipjack {__version__}")
+    # Shown in `skipjack --help` so the UI's flags are documented where users look; the UI's
+    # own parser (`build_tui_parser`) is what parses them.
+    add_agent_flags(p.add_argument_group("the terminal UI: skipjack [PROMPT] [flags]"))
     sub = p.add_subparsers(dest="command", metavar="{run,sessions,models,config}")
     run = sub.add_parser("run", help="run the agent headless until it finishes (prompt from the argument or stdin)")
     run.add_argument("prompt", nargs="?", help="the task; read from stdin when omitted")
@@ -68,19 +73,35 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code)
     except KeyboardInterrupt:
         return int(ExitCode.ABORTED)
+    except BrokenPipeError:
+        # `skipjack models list | head`: the reader left. Point stdout at /dev/null so the
+        # interpreter's final flush does not raise again, and exit as shells expect.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 def dispatch(argv: list[str]) -> int:
-    first = next((a for a in argv if not a.startswith("-")), None)
-    if first not in SUBCOMMANDS and not {"-h", "--help", "--version"} & set(argv):
+    # The UI's parser knows which flags take a value, so `--model run` is a model name and
+    # `--model X --help` asks for help rather than running a prompt named X.
+    ui_args, _ = build_tui_parser().parse_known_args(argv)
+    command = ui_args.prompt if ui_args.prompt in SUBCOMMANDS else None
+    if command is None:
+        if {"-h", "--help", "--version"} & set(argv):
+            build_parser().parse_args([a for a in argv if a in ("-h", "--help", "--version")])
+            return 0
         args = build_tui_parser().parse_args(argv)
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            # A full-screen UI on a pipe writes escape codes into it and never exits: behave
+            # like `skipjack run` instead.
+            print("skipjack: not a terminal, so running headless (as `skipjack run`)", file=sys.stderr)
+            args.json = False
+            from skipjack.cli.headless import run_headless
+
+            return run_headless(args, (args.cwd or Path.cwd()).resolve())
         from skipjack.cli.interactive import run_interactive
 
         return run_interactive(args)
     args = build_parser().parse_args(argv)
-    if args.command is None:
-        build_parser().print_help()
-        return 0
     cwd = (args.cwd if getattr(args, "cwd", None) else Path.cwd()).resolve()
     if args.command == "models":
         from skipjack.cli import models_cmd

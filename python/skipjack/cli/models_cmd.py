@@ -54,8 +54,11 @@ def run(args: argparse.Namespace) -> int:
     found = models.list_models(provider=provider, query=query)
     if not found:
         raise UserError(f"no models match {query or provider!r}; try `skipjack models search WORD`")
+    # One column width for the whole listing, so a long id never pushes the columns after it.
+    refs = [f"{m.provider}/{m.id}" for m in found]
+    width = max(len(r) for r in refs)
     out = sys.stdout
-    for m in found:
+    for ref, m in zip(refs, found, strict=True):
         ctx = f"{m.context_window // 1000}k" if m.context_window else "?"
-        out.write(f"{m.provider}/{m.id:<48} {ctx:>6}  ${m.price.input:g}/${m.price.output:g}\n")
+        out.write(f"{ref:<{width}}  {ctx:>6}  ${m.price.input:g}/${m.price.output:g}\n")
     return 0

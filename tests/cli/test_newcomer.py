@@ -1,0 +1,107 @@
+"""What a newcomer meets first: help that lists the UI's flags, a UI that never starts on a
+pipe, a bare model id resolved when it is unambiguous, readable listings."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tests.cli.helpers import SKIPJACK, isolated_env, run_cli
+
+from skipjack.testing import ScriptedTurn, SSEServer
+from skipjack.testing.scripted import turn_reply
+
+
+def test_help_lists_the_ui_flags(tmp_path: Path) -> None:
+    out = run_cli("--help", cwd=tmp_path)
+    assert out.returncode == 0
+    for flag in ("--model", "--approval", "--continue", "--max-cost", "--cwd"):
+        assert flag in out.stdout
+
+
+def test_help_after_a_flag_value_is_help_not_a_prompt(tmp_path: Path) -> None:
+    out = run_cli("--model", "openai/gpt-4o", "--help", cwd=tmp_path, env=isolated_env(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "usage: skipjack" in out.stdout
+    assert out.stderr == ""
+
+
+def test_a_flag_value_named_like_a_subcommand_is_a_value(tmp_path: Path) -> None:
+    # `--model run` must not be read as the `run` subcommand.
+    out = run_cli("--model", "run", "hello", cwd=tmp_path, env=isolated_env(tmp_path), input="")
+    assert "unknown model 'run'" in out.stderr
+    assert out.returncode == 2
+
+
+def test_ui_on_a_pipe_runs_headless_and_exits(tmp_path: Path) -> None:
+    with SSEServer() as server:
+        server.enqueue(turn_reply(ScriptedTurn(text="Hello from the pipe.")))
+        out = subprocess.run(
+            [str(SKIPJACK), "--model", "local/m", "--base-url", server.url, "say hello"],
+            cwd=tmp_path,
+            env={**isolated_env(tmp_path), "PATH": "/usr/bin:/bin"},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "Hello from the pipe."
+    assert "\x1b[" not in out.stdout  # no full-screen escape codes written into the pipe
+    assert "not a terminal" in out.stderr
+
+
+def test_bare_model_id_resolves_to_the_one_provider_with_a_key(tmp_path: Path) -> None:
+    env = isolated_env(tmp_path) | {"OPENAI_API_KEY": "sk-test", "SKIPJACK_DATA_DIR": str(tmp_path / "d")}
+    # `config show`-free check: the resolution error names the candidates when no key picks one.
+    ambiguous = run_cli("run", "--model", "gpt-4o-mini", "hi", cwd=tmp_path, env=isolated_env(tmp_path))
+    assert ambiguous.returncode == 2
+    assert "openai/gpt-4o-mini" in ambiguous.stderr
+    assert "pass --model provider/model-id" in ambiguous.stderr
+    assert "Traceback" not in ambiguous.stderr
+    # With only OPENAI_API_KEY set, the bare id is OpenAI's: the run gets as far as the
+    # request (to a closed local port via the provider override), not a "no model" error.
+    from skipjack.config.schema import Settings
+    from skipjack.models import default_registry
+    from skipjack.runtime import _bare_model
+
+    model = _bare_model("gpt-4o-mini", default_registry(), Settings(), env)
+    assert (model.provider, model.id) == ("openai", "gpt-4o-mini")
+
+
+def test_a_typo_in_the_config_is_named_where_the_user_is(tmp_path: Path) -> None:
+    env = isolated_env(tmp_path)
+    config = Path(env["SKIPJACK_CONFIG_DIR"])
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text('modle = "openai/gpt-4o"\n')
+    out = run_cli("run", "hi", cwd=tmp_path, env=env)
+    assert out.returncode == 2
+    assert "no model chosen" in out.stderr
+    assert "unknown key 'modle'" in out.stderr
+    assert "did you mean 'model'" in out.stderr
+
+
+def test_models_listing_columns_line_up(tmp_path: Path) -> None:
+    out = run_cli("models", "search", "gpt-4.1", cwd=tmp_path, env=isolated_env(tmp_path))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) > 3
+    # The context and price columns are at the same offsets on every line, however long the id.
+    assert len({line.index(" $") for line in lines}) == 1, lines
+
+
+def test_listing_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        f"{SKIPJACK} models list | head -1",
+        shell=True,
+        cwd=tmp_path,
+        env=isolated_env(tmp_path) | {"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.stdout.count("\n") == 1
+    assert "Traceback" not in proc.stderr
+    assert "BrokenPipe" not in proc.stderr
