@@ -31,11 +31,16 @@ def launcher() -> list[str]:
 
 
 class Terminal:
-    def __init__(self, name: str) -> None:
+    """A session on a tmux server of the test's own (`-S` socket), never the user's."""
+
+    def __init__(self, name: str, socket: Path) -> None:
         self.name = name
+        self.socket = socket
 
     def tmux(self, *args: str) -> str:
-        done = subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=10, check=True)
+        done = subprocess.run(
+            ["tmux", "-S", str(self.socket), *args], capture_output=True, text=True, timeout=10, check=True
+        )
         return done.stdout
 
     def screen(self) -> str:
@@ -59,22 +64,18 @@ class Terminal:
 
 
 @pytest.fixture
-def terminal(project: Path, env: dict[str, str], scripted: ScriptedModel) -> Iterator[Terminal]:
+def terminal(project: Path, env: dict[str, str], scripted: ScriptedModel, tmp_path: Path) -> Iterator[Terminal]:
     name = f"skipjack-e2e-{os.getpid()}-{time.monotonic_ns()}"
     command = [*launcher(), "--base-url", scripted.server.url, "--model", "scripted/e2e-model", "--approval", "ask"]
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     # After the app exits the pane stays a moment, so the test can read what it left behind.
     shell = f"env {exports} {shlex.join(command)}; echo EXITED $?; sleep 30"
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", name, "-x", "80", "-y", "24", "-c", str(project), shell],
-        check=True,
-        timeout=10,
-    )
-    term = Terminal(name)
+    term = Terminal(name, tmp_path / "tmux.sock")
+    term.tmux("new-session", "-d", "-s", name, "-x", "80", "-y", "24", "-c", str(project), shell)
     try:
         yield term
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True, timeout=10)
+        subprocess.run(["tmux", "-S", str(term.socket), "kill-server"], capture_output=True, timeout=10)
 
 
 def test_a_session_in_a_real_terminal(terminal: Terminal, scripted: ScriptedModel, project: Path) -> None:
