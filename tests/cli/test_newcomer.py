@@ -105,3 +105,30 @@ def test_listing_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
     assert proc.stdout.count("\n") == 1
     assert "Traceback" not in proc.stderr
     assert "BrokenPipe" not in proc.stderr
+
+
+def test_unreachable_hint_fits_the_kind_of_endpoint() -> None:
+    from skipjack.cli.headless import _reach_hint
+
+    assert "server running" in _reach_hint("http://127.0.0.1:8080/v1")
+    assert "server running" in _reach_hint("http://localhost:11434/v1")
+    assert "network" in _reach_hint("https://api.openai.com/v1")
+
+
+def test_a_repeated_retry_cause_is_printed_once() -> None:
+    import io
+    from types import SimpleNamespace
+
+    from skipjack.cli.headless import _TextPrinter
+
+    err = io.StringIO()
+    printer = _TextPrinter(io.StringIO(), err)
+    for delay in (500, 1000, 2000):
+        printer.on_event(
+            SimpleNamespace(type="retry", delay_ms=delay, error_kind="network", error_message="dns lookup failed")
+        )
+    printer.on_event(SimpleNamespace(type="retry", delay_ms=100, error_kind="rate_limited", error_message="slow down"))
+    lines = err.getvalue().splitlines()
+    assert sum("dns lookup failed" in line for line in lines) == 1
+    assert lines[1] == "retrying in 1.0 s (network)"
+    assert "slow down" in lines[3]

@@ -113,12 +113,22 @@ def _explain(kind: str | None, message: str | None, base_url: str) -> str:
     """One sentence on what to do, for the errors a user can fix."""
     text = message or "the model call failed"
     if kind == "network":
-        return f"cannot reach {base_url} ({text}); is the server running and the URL right?"
+        return f"cannot reach {base_url} ({text}); {_reach_hint(base_url)}"
     if kind == "auth":
         return f"the provider refused the API key ({text}); check the key for this provider"
     if kind == "context_overflow":
         return f"the conversation no longer fits the model's context window ({text})"
     return text
+
+
+def _reach_hint(base_url: str) -> str:
+    """A local server is usually just not started; a hosted one is usually the network or a typo."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host in ("localhost", "::1", "0.0.0.0") or host.startswith("127.") or host.endswith(".local"):
+        return "is the server running and the URL right?"
+    return "check your network connection and the URL"
 
 
 class _JsonPrinter:
@@ -142,6 +152,7 @@ class _TextPrinter:
     def __init__(self, out: TextIO, err: TextIO) -> None:
         self.out, self.err = out, err
         self.text_open = False
+        self.last_retry_cause: str | None = None
 
     def on_event(self, event: Any) -> None:
         kind = event.type
@@ -158,7 +169,11 @@ class _TextPrinter:
         elif kind == "tool_execution_end" and event.is_error:
             self._line(f"✗ {event.tool_name}: {_first_line(event.result.content)}")
         elif kind == "retry":
-            self._line(f"retrying in {event.delay_ms / 1000:.1f} s ({event.error_kind}: {event.error_message})")
+            # The cause once; the same cause again is only the countdown.
+            cause = f"{event.error_kind}: {event.error_message}"
+            note = event.error_kind if cause == self.last_retry_cause else cause
+            self.last_retry_cause = cause
+            self._line(f"retrying in {event.delay_ms / 1000:.1f} s ({note})")
 
     def finish(self, summary: dict[str, Any]) -> None:
         u = summary["usage"]
