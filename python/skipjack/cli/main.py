@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import cast
 
 from skipjack import __version__
 from skipjack.cli.errors import ExitCode, UserError
+from skipjack.cli.inputs import Parser, check_text_argument, positive_int, usd_amount
 
 SUBCOMMANDS = ("run", "sessions", "models", "config")
 
@@ -24,8 +26,8 @@ def add_agent_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--api", choices=["openai-chat", "anthropic-messages"], help="wire API for --base-url")
     p.add_argument("--api-key-env", help="environment variable holding the key for --base-url")
     p.add_argument("--approval", choices=["ask", "auto-edit", "yolo", "plan"], help="approval mode")
-    p.add_argument("--max-turns", type=int, help="stop after this many model turns")
-    p.add_argument("--max-cost", type=float, help="stop once the run has cost this many USD")
+    p.add_argument("--max-turns", type=positive_int, help="stop after this many model turns")
+    p.add_argument("--max-cost", type=usd_amount, help="stop once the run has cost this many USD")
     p.add_argument("--continue", "-c", dest="continue_session", action="store_true", help="continue the latest session")
     p.add_argument("--session", help="continue the session with this id")
     p.add_argument("--system-prompt-file", type=Path, help="replace the system prompt with this file's text")
@@ -34,12 +36,17 @@ def add_agent_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="skipjack",
         description="A terminal coding agent. `skipjack` opens the terminal UI; `skipjack run PROMPT` runs headless.",
     )
     p.add_argument("--version", action="version", version=f"skipjack {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="{run,sessions,models,config}")
+    # Subparsers are made with the parent's class (`Parser`); the commands' modules only need
+    # the ArgumentParser interface.
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        p.add_subparsers(dest="command", metavar="{run,sessions,models,config}"),
+    )
     run = sub.add_parser("run", help="run the agent headless until it finishes (prompt from the argument or stdin)")
     run.add_argument("prompt", nargs="?", help="the task; read from stdin when omitted")
     run.add_argument("--json", action="store_true", help="one JSON object per agent event on stdout")
@@ -53,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def build_tui_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="skipjack", add_help=False)
+    p = Parser(prog="skipjack", add_help=False)
     p.add_argument("prompt", nargs="?")
     add_agent_flags(p)
     return p
@@ -74,6 +81,7 @@ def dispatch(argv: list[str]) -> int:
     first = next((a for a in argv if not a.startswith("-")), None)
     if first not in SUBCOMMANDS and not {"-h", "--help", "--version"} & set(argv):
         args = build_tui_parser().parse_args(argv)
+        _check_text_arguments(args)
         from skipjack.cli.interactive import run_interactive
 
         return run_interactive(args)
@@ -81,7 +89,8 @@ def dispatch(argv: list[str]) -> int:
     if args.command is None:
         build_parser().print_help()
         return 0
-    cwd = (args.cwd if getattr(args, "cwd", None) else Path.cwd()).resolve()
+    _check_text_arguments(args)
+    cwd = _working_dir(getattr(args, "cwd", None))
     if args.command == "models":
         from skipjack.cli import models_cmd
 
@@ -97,6 +106,25 @@ def dispatch(argv: list[str]) -> int:
     from skipjack.cli.headless import run_headless
 
     return run_headless(args, cwd)
+
+
+def _check_text_arguments(args: argparse.Namespace) -> None:
+    for name in ("prompt", "model", "session", "id", "entry"):
+        value = getattr(args, name, None)
+        check_text_argument(name, value if isinstance(value, str) else None)
+
+
+def _working_dir(flag: Path | None) -> Path:
+    """`--cwd` (or the current directory) resolved; a symlink loop or a vanished current
+    directory is a user error, not a traceback."""
+    try:
+        cwd = (flag if flag is not None else Path.cwd()).resolve()
+    except (OSError, RuntimeError) as e:
+        where = f"--cwd {flag}" if flag is not None else "the current directory"
+        raise UserError(f"{where} cannot be used ({getattr(e, 'strerror', None) or e})") from None
+    if flag is not None and not cwd.is_dir():
+        raise UserError(f"--cwd {flag} is not a directory")
+    return cwd
 
 
 if __name__ == "__main__":
