@@ -51,7 +51,7 @@ def not_ids(sid: str) -> list[str]:
         sid + "/",
         sid.upper(),
         sid + "0",  # longer than any id
-        "２０２６",  # fullwidth digits are digits to str.isdigit
+        "\uff12\uff10\uff12\uff16",  # fullwidth 2026: digits to str.isdigit
         sid[:8] + "\\" + sid[9:],
         "/etc/passwd",
     ]
@@ -60,7 +60,7 @@ def not_ids(sid: str) -> list[str]:
 def test_patterns_paths_and_other_spellings_are_refused(
     store: SessionStore, two_projects: tuple[Path, str, Path, str]
 ) -> None:
-    a, sa, _, sb = two_projects
+    a, _, _, sb = two_projects
     before = session_files(store)
     for text in not_ids(sb):
         with pytest.raises(SessionNotFoundError, match="is not a session id"):
@@ -105,7 +105,7 @@ def test_an_ambiguous_prefix_lists_the_candidates(store: SessionStore, tmp_path:
 
 
 def test_delete_needs_the_whole_id(store: SessionStore, two_projects: tuple[Path, str, Path, str]) -> None:
-    a, sa, _, sb = two_projects
+    _, sa, _, sb = two_projects
     for text in (sa[:10], sa[:-1]):
         with pytest.raises(SessionNotFoundError, match="whole session id"):
             store.delete(text)
