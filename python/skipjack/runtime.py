@@ -128,6 +128,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         system_prompt = read_system_prompt_file(opts.system_prompt_file)
     else:
         instructions = load_instructions(opts.cwd, find_repo_root(opts.cwd))
+        warnings += instructions.warnings
         system_prompt = build_system_prompt(opts.cwd, instructions.text, tool_names=[t.name for t in tools])
     options = StreamOptions(
         api_key=key,

@@ -347,3 +347,43 @@ def test_sessions_prefix_is_this_projects_only(tmp_path: Path, repo: Path) -> No
     out = run_cli("sessions", "delete", mine, cwd=repo, env=env, timeout=TIMEOUT)
     assert out.returncode == 0, out.stderr
     assert [p.stem for p in store.root.glob("*/*.jsonl")] == [theirs]
+
+
+# -- the same family, found by sweeping ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["not a url", "ftp://x", "http://[::1", "http://h:99999", "http://", "localhost:8080"])
+def test_base_url_that_is_not_an_http_url(tmp_path: Path, repo: Path, answering: SSEServer, url: str) -> None:
+    out = run_cli("run", "--base-url", url, "--model", "x", "hi", cwd=repo, env=isolated_env(tmp_path), timeout=TIMEOUT)
+    assert_one_sentence(out.returncode, out.stderr, "--base-url")
+    assert answering.requests == []
+
+
+def test_api_key_env_not_utf8(tmp_path: Path, repo: Path, answering: SSEServer) -> None:
+    env = isolated_env(tmp_path)
+    out = run_raw("run", "--base-url", answering.url, "--api-key-env", b"K\xff", "hi", cwd=repo, env=env)
+    assert_one_sentence(out.returncode, out.stderr, "--api-key-env", "UTF-8")
+    assert answering.requests == []
+
+
+def test_export_to_a_place_that_cannot_be_written(tmp_path: Path, repo: Path) -> None:
+    _, mine, _ = _sessions_in_two_projects(tmp_path, repo)
+    env = isolated_env(tmp_path)
+    for target in (str(tmp_path), str(tmp_path / "missing" / "out.md")):
+        out = run_cli("sessions", "export", mine, "-o", target, cwd=repo, env=env, timeout=TIMEOUT)
+        assert_one_sentence(out.returncode, out.stderr, "cannot write", target)
+    good = tmp_path / "out.md"
+    out = run_cli("sessions", "export", mine, "-o", str(good), cwd=repo, env=env, timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr
+    assert mine in good.read_text()
+
+
+def test_huge_instructions_file_is_skipped_with_a_warning(tmp_path: Path, repo: Path, answering: SSEServer) -> None:
+    big = tmp_path / "big.md"
+    with big.open("wb") as f:
+        f.truncate(2 * 1024 * 1024 * 1024)  # sparse: 2 GiB that would otherwise go into every request
+    (repo / "AGENTS.md").symlink_to(big)
+    out = run_cli("run", "hi", cwd=repo, env=isolated_env(tmp_path), timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr
+    assert "AGENTS.md is larger than" in out.stderr
+    assert len(answering.requests[0].body) < 1024 * 1024

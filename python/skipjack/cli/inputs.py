@@ -48,6 +48,20 @@ def usd_amount(text: str) -> float:
     return value
 
 
+def base_url(text: str) -> str:
+    """An http(s) URL with a host: anything else fails only after a whole turn of retries."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a URL ({e})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL with a host, not {text!r}")
+    return text
+
+
 def check_text_argument(name: str, value: str | None) -> None:
     """Reject an argument that is not valid UTF-8: Python hands undecodable bytes over as lone
     surrogates, which fail much later when the text is encoded for the request or the session."""

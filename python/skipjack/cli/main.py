@@ -14,7 +14,7 @@ from typing import cast
 
 from skipjack import __version__
 from skipjack.cli.errors import ExitCode, UserError
-from skipjack.cli.inputs import Parser, check_text_argument, positive_int, usd_amount
+from skipjack.cli.inputs import Parser, base_url, check_text_argument, positive_int, usd_amount
 
 SUBCOMMANDS = ("run", "sessions", "models", "config")
 
@@ -22,7 +22,7 @@ SUBCOMMANDS = ("run", "sessions", "models", "config")
 def add_agent_flags(p: argparse.ArgumentParser) -> None:
     """Flags shared by the interactive UI and `run`."""
     p.add_argument("--model", "-m", help="provider/model-id, from the registry or your config")
-    p.add_argument("--base-url", help="any OpenAI- or Anthropic-compatible server (with --model NAME)")
+    p.add_argument("--base-url", type=base_url, help="any OpenAI- or Anthropic-compatible server (with --model NAME)")
     p.add_argument("--api", choices=["openai-chat", "anthropic-messages"], help="wire API for --base-url")
     p.add_argument("--api-key-env", help="environment variable holding the key for --base-url")
     p.add_argument("--approval", choices=["ask", "auto-edit", "yolo", "plan"], help="approval mode")
@@ -109,9 +109,10 @@ def dispatch(argv: list[str]) -> int:
 
 
 def _check_text_arguments(args: argparse.Namespace) -> None:
-    for name in ("prompt", "model", "session", "id", "entry"):
+    for name in ("prompt", "model", "session", "id", "entry", "api_key_env", "base_url", "query", "provider"):
         value = getattr(args, name, None)
-        check_text_argument(name, value if isinstance(value, str) else None)
+        label = f"--{name.replace('_', '-')}" if name in ("session", "api_key_env", "base_url") else name
+        check_text_argument(label, value if isinstance(value, str) else None)
 
 
 def _working_dir(flag: Path | None) -> Path:

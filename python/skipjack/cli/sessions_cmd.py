@@ -61,7 +61,10 @@ def run(args: argparse.Namespace, cwd: Path) -> int:
         if command == "export":
             markdown = store.export_markdown(args.id, cwd)
             if args.output:
-                args.output.write_text(markdown, encoding="utf-8")
+                try:
+                    args.output.write_text(markdown, encoding="utf-8")
+                except OSError as e:
+                    raise UserError(f"cannot write {args.output}: {e.strerror or e}") from None
                 print(f"wrote {args.output}")
             else:
                 print(markdown, end="")
