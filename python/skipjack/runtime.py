@@ -152,12 +152,10 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         raise UserError(missing_key_hint(model))
     tools = default_tools(opts.cwd)
     if opts.system_prompt_file is not None:
-        try:
-            system_prompt = opts.system_prompt_file.read_text(encoding="utf-8")
-        except OSError as e:
-            raise UserError(f"cannot read --system-prompt-file {opts.system_prompt_file}: {e.strerror}") from e
+        system_prompt = read_system_prompt_file(opts.system_prompt_file)
     else:
         instructions = load_instructions(opts.cwd, find_repo_root(opts.cwd))
+        warnings += instructions.warnings
         system_prompt = build_system_prompt(opts.cwd, instructions.text, tool_names=[t.name for t in tools])
     options = StreamOptions(
         api_key=key,
@@ -183,6 +181,21 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         warnings=warnings,
         summary_model=_summary_model(settings, env),
     )
+
+
+MAX_SYSTEM_PROMPT_BYTES = 1024 * 1024
+"""Far above any useful system prompt, far below what would exhaust memory."""
+
+
+def read_system_prompt_file(path: Path) -> str:
+    from skipjack.config.files import UnreadableFile, read_regular_file
+
+    try:
+        return read_regular_file(path, MAX_SYSTEM_PROMPT_BYTES).decode("utf-8")
+    except UnreadableFile as e:
+        raise UserError(f"--system-prompt-file {path} {e}") from e
+    except UnicodeDecodeError as e:
+        raise UserError(f"--system-prompt-file {path} is not UTF-8 text ({e.reason} at byte {e.start})") from e
 
 
 def _summary_model(settings: Settings, env: Mapping[str, str]) -> Model | None:

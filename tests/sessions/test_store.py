@@ -117,12 +117,12 @@ def test_resume_by_id_prefix_and_latest(store: SessionStore, project: Path) -> N
 def test_open_by_unique_prefix(store: SessionStore, project: Path) -> None:
     s = store.create(project, None)
     s.close()
-    assert store.open(s.id[:17]).id == s.id  # date, time and the first hex digit
+    assert store.open(s.id[:17], project).id == s.id  # date, time and the first hex digit
     other = store.create(project, None)
     other.close()
     common = next(s.id[:i] for i in range(len(s.id)) if s.id[i] != other.id[i])
     with pytest.raises(SessionNotFoundError, match="matches 2 sessions"):
-        store.open(common)
+        store.open(common, project)
 
 
 def test_list_summaries(store: SessionStore, project: Path) -> None:

@@ -2,13 +2,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from _tool_helpers import text_of
 
 from skipjack.agent.tool import ToolContext, ToolOutput
+from skipjack.tools import _output, _spool
 from skipjack.tools._procgroup import group_alive
 from skipjack.tools.bash import BashArgs, BashTool
 
@@ -28,6 +33,17 @@ def group_members(pgid: int) -> list[str]:
         if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
             found.append(f"{entry.name} {fields[0]} {comm}")
     return found
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Spool files go under skipjack's data dir: make it this test's, and empty it afterwards."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("SKIPJACK_DATA_DIR", str(data))
+    yield data
+    spool = _spool._spools.pop((data / "spool", os.getpid()), None)
+    if spool is not None:
+        spool.remove()
 
 
 async def run(ctx: ToolContext, command: str, **kw: object) -> ToolOutput:
@@ -147,6 +163,7 @@ async def test_huge_output_is_cut_and_spooled_in_full(ctx: ToolContext) -> None:
     assert out.details["truncated"] is True
     assert out.details["output_bytes"] == size
     path = Path(out.details["full_output_path"])
+    assert path.parent.parent == Path(os.environ["SKIPJACK_DATA_DIR"]) / "spool"
     try:
         assert path.stat().st_size == size
         text = text_of(out)
@@ -191,3 +208,124 @@ async def test_bad_cwd(ctx: ToolContext) -> None:
     out = await run(ctx, "true", cwd="nope")
     assert out.is_error
     assert "not a directory" in text_of(out)
+
+
+# -- the spool files: capped, under the data dir, gone with their process -----------------------
+
+
+def spool_files(data_dir: Path) -> list[Path]:
+    return sorted(p for p in (data_dir / "spool").glob("*/*") if p.name != _spool.LOCK_NAME)
+
+
+async def test_output_beyond_the_cap_is_counted_not_kept(ctx: ToolContext, data_dir: Path) -> None:
+    """`yes` wrote 0.24 GB/s to /tmp, and nothing deleted it."""
+    size = 100 * 1024 * 1024
+    started = time.monotonic()
+    out = await run(ctx, f"yes | head -c {size}", timeout=120)
+    elapsed = time.monotonic() - started
+    assert out.details is not None
+    assert out.details["output_bytes"] == size
+    path = Path(out.details["full_output_path"])
+    assert path.parent.parent == data_dir / "spool"
+    assert path.stat().st_size == _spool.FILE_CAP
+    assert spool_files(data_dir) == [path]
+    with path.open("rb") as f:
+        assert f.read(8) == b"y\ny\ny\ny\n"
+    text = text_of(out)
+    assert f"first {_spool.FILE_CAP} bytes" in text
+    assert "cut at 64 MiB" in text
+    assert "full output in" not in text
+    assert "y\ny\n[exit code 0" in text  # the tail is still the real end of the output
+    assert elapsed < 60
+
+
+async def test_output_ending_exactly_at_the_cap_says_so(
+    ctx: ToolContext, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_output, "FILE_CAP", 65536)
+    out = await run(ctx, "head -c 65536 /dev/zero | tr '\\0' 'a'; echo; echo tail")
+    assert out.details is not None
+    path = Path(out.details["full_output_path"])
+    assert path.stat().st_size == 65536
+    assert "cut at" in text_of(out)
+    exact = await run(ctx, "head -c 65536 /dev/zero | tr '\\0' 'b'")
+    assert exact.details is not None
+    assert "full output in" in text_of(exact)
+    assert Path(exact.details["full_output_path"]).stat().st_size == 65536
+
+
+async def test_the_process_total_keeps_the_newest(
+    ctx: ToolContext, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_output, "FILE_CAP", 1024 * 1024)
+    monkeypatch.setattr(_spool, "FILE_CAP", 1024 * 1024)
+    monkeypatch.setattr(_spool, "TOTAL_CAP", 3 * 1024 * 1024)
+    paths = []
+    for i in range(6):
+        out = await run(ctx, f"yes {i} | head -c 2000000")
+        assert out.details is not None
+        paths.append(Path(out.details["full_output_path"]))
+    kept = spool_files(data_dir)
+    assert sum(p.stat().st_size for p in kept) <= 3 * 1024 * 1024
+    assert set(kept) == set(paths[-3:])  # two finished ones fit beside the newest
+    assert paths[-1].read_bytes().startswith(b"5\n5\n")
+
+
+async def test_a_data_dir_that_cannot_hold_files_costs_the_copy_not_the_result(
+    ctx: ToolContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("SKIPJACK_DATA_DIR", str(blocker))
+    out = await run(ctx, "seq 1 100000")
+    assert not out.is_error
+    assert out.details is not None
+    assert out.details["full_output_path"] is None
+    assert out.details["output_lines"] == 100000
+    text = text_of(out)
+    assert "could not be saved" in text
+    assert text.splitlines()[0] == "1"
+    assert "100000" in text
+
+
+_CHILD = """
+import asyncio, pathlib, sys
+from skipjack.agent.tool import ToolContext
+from skipjack.tools.bash import BashArgs, BashTool
+out = asyncio.run(BashTool().execute(BashArgs("seq 1 100000"), ToolContext(cwd=pathlib.Path.cwd())))
+print(out.details["full_output_path"], flush=True)
+if sys.argv[1] == "wait":
+    sys.stdin.read()
+"""
+
+
+def _child(mode: str, cwd: Path) -> tuple[subprocess.Popen[str], Path]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, mode], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    assert line, "the child printed no spool path"
+    return proc, Path(line)
+
+
+def test_spools_go_with_their_process_and_abandoned_ones_on_the_next_start(tmp_path: Path) -> None:
+    # A normal exit removes the process's folder.
+    proc, path = _child("exit", tmp_path)
+    assert proc.wait(timeout=60) == 0
+    assert not path.parent.exists()
+    # kill -9 cannot clean up: the folder stays until the next process spools.
+    killed, killed_path = _child("wait", tmp_path)
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait(timeout=30)
+    assert killed_path.is_file()
+    # A live process's folder is never taken, even though it is idle.
+    alive, alive_path = _child("wait", tmp_path)
+    try:
+        third, _ = _child("exit", tmp_path)
+        assert third.wait(timeout=60) == 0
+        assert not killed_path.parent.exists()
+        assert alive_path.is_file()
+    finally:
+        alive.communicate("", timeout=60)
+    assert not alive_path.parent.exists()

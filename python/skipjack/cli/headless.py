@@ -48,7 +48,9 @@ def run_headless(args: argparse.Namespace, cwd: Path) -> int:
     if prompt is None:
         if sys.stdin is None or sys.stdin.isatty():
             raise UserError('give the task as an argument (`skipjack run "..."`) or on stdin')
-        prompt = sys.stdin.read()
+        from skipjack.cli.inputs import read_prompt
+
+        prompt = read_prompt(sys.stdin.buffer)
     if not prompt.strip():
         raise UserError("the prompt is empty")
     return asyncio.run(_run(args, cwd, prompt))

@@ -12,9 +12,11 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import cast
 
 from skipjack import __version__
 from skipjack.cli.errors import ExitCode, UserError
+from skipjack.cli.inputs import Parser, base_url, check_text_argument, positive_int, usd_amount
 
 SUBCOMMANDS = ("run", "sessions", "models", "config")
 
@@ -22,12 +24,12 @@ SUBCOMMANDS = ("run", "sessions", "models", "config")
 def add_agent_flags(p: argparse._ActionsContainer) -> None:
     """Flags shared by the interactive UI and `run`."""
     p.add_argument("--model", "-m", help="provider/model-id, from the registry or your config")
-    p.add_argument("--base-url", help="any OpenAI- or Anthropic-compatible server (with --model NAME)")
+    p.add_argument("--base-url", type=base_url, help="any OpenAI- or Anthropic-compatible server (with --model NAME)")
     p.add_argument("--api", choices=["openai-chat", "anthropic-messages"], help="wire API for --base-url")
     p.add_argument("--api-key-env", help="environment variable holding the key for --base-url")
     p.add_argument("--approval", choices=["ask", "auto-edit", "yolo", "plan"], help="approval mode")
-    p.add_argument("--max-turns", type=int, help="stop after this many model turns")
-    p.add_argument("--max-cost", type=float, help="stop once the run has cost this many USD")
+    p.add_argument("--max-turns", type=positive_int, help="stop after this many model turns")
+    p.add_argument("--max-cost", type=usd_amount, help="stop once the run has cost this many USD")
     p.add_argument("--continue", "-c", dest="continue_session", action="store_true", help="continue the latest session")
     p.add_argument("--session", help="continue the session with this id")
     p.add_argument("--system-prompt-file", type=Path, help="replace the system prompt with this file's text")
@@ -36,7 +38,7 @@ def add_agent_flags(p: argparse._ActionsContainer) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="skipjack",
         description="A terminal coding agent. `skipjack` opens the terminal UI; `skipjack run PROMPT` runs headless.",
     )
@@ -44,7 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     # Shown in `skipjack --help` so the UI's flags are documented where users look; the UI's
     # own parser (`build_tui_parser`) is what parses them.
     add_agent_flags(p.add_argument_group("the terminal UI: skipjack [PROMPT] [flags]"))
-    sub = p.add_subparsers(dest="command", metavar="{run,sessions,models,config}")
+    # Subparsers are made with the parent's class (`Parser`); the commands' modules only need
+    # the ArgumentParser interface.
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        p.add_subparsers(dest="command", metavar="{run,sessions,models,config}"),
+    )
     run = sub.add_parser("run", help="run the agent headless until it finishes (prompt from the argument or stdin)")
     run.add_argument("prompt", nargs="?", help="the task; read from stdin when omitted")
     run.add_argument("--json", action="store_true", help="one JSON object per agent event on stdout")
@@ -58,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def build_tui_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="skipjack", add_help=False)
+    p = Parser(prog="skipjack", add_help=False)
     p.add_argument("prompt", nargs="?")
     add_agent_flags(p)
     return p
@@ -90,6 +97,7 @@ def dispatch(argv: list[str]) -> int:
             build_parser().parse_args([a for a in argv if a in ("-h", "--help", "--version")])
             return 0
         args = build_tui_parser().parse_args(argv)
+        _check_text_arguments(args)
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             # A full-screen UI on a pipe writes escape codes into it and never exits: behave
             # like `skipjack run` instead.
@@ -97,12 +105,13 @@ def dispatch(argv: list[str]) -> int:
             args.json = False
             from skipjack.cli.headless import run_headless
 
-            return run_headless(args, (args.cwd or Path.cwd()).resolve())
+            return run_headless(args, _working_dir(args.cwd))
         from skipjack.cli.interactive import run_interactive
 
         return run_interactive(args)
     args = build_parser().parse_args(argv)
-    cwd = (args.cwd if getattr(args, "cwd", None) else Path.cwd()).resolve()
+    _check_text_arguments(args)
+    cwd = _working_dir(getattr(args, "cwd", None))
     if args.command == "models":
         from skipjack.cli import models_cmd
 
@@ -118,6 +127,26 @@ def dispatch(argv: list[str]) -> int:
     from skipjack.cli.headless import run_headless
 
     return run_headless(args, cwd)
+
+
+def _check_text_arguments(args: argparse.Namespace) -> None:
+    for name in ("prompt", "model", "session", "id", "entry", "api_key_env", "base_url", "query", "provider"):
+        value = getattr(args, name, None)
+        label = f"--{name.replace('_', '-')}" if name in ("session", "api_key_env", "base_url") else name
+        check_text_argument(label, value if isinstance(value, str) else None)
+
+
+def _working_dir(flag: Path | None) -> Path:
+    """`--cwd` (or the current directory) resolved; a symlink loop or a vanished current
+    directory is a user error, not a traceback."""
+    try:
+        cwd = (flag if flag is not None else Path.cwd()).resolve()
+    except (OSError, RuntimeError) as e:
+        where = f"--cwd {flag}" if flag is not None else "the current directory"
+        raise UserError(f"{where} cannot be used ({getattr(e, 'strerror', None) or e})") from None
+    if flag is not None and not cwd.is_dir():
+        raise UserError(f"--cwd {flag} is not a directory")
+    return cwd
 
 
 if __name__ == "__main__":

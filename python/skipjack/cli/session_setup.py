@@ -13,7 +13,7 @@ def open_session(runtime: Runtime, *, continue_latest: bool, session_id: str | N
     cwd = runtime.agent.cwd
     try:
         if session_id is not None:
-            session = store.open(session_id)
+            session = store.open(session_id, cwd)
         elif continue_latest:
             latest = store.latest(cwd)
             if latest is None:

@@ -15,7 +15,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     ls = ssub.add_parser("list", help="this project's sessions, newest first")
     ls.add_argument("--all", action="store_true", help="every project's sessions")
     show = ssub.add_parser("show", help="a session's messages and costs")
-    show.add_argument("id")
+    show.add_argument("id", help="a session id, or a prefix of one of this project's session ids")
     export = ssub.add_parser("export", help="a session as markdown")
     export.add_argument("id")
     export.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
@@ -23,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     fork.add_argument("id")
     fork.add_argument("entry", nargs="?", help="entry id to fork at (default: the last)")
     delete = ssub.add_parser("delete", help="delete a session file")
-    delete.add_argument("id")
+    delete.add_argument("id", help="the whole session id (a prefix is not enough to delete)")
 
 
 def run(args: argparse.Namespace, cwd: Path) -> int:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace, cwd: Path) -> int:
                 print(f"{s.id}  {when}  {s.model or '-':<32} {s.messages:>4} msgs  ${s.cost:.4f}  {s.title}{flag}")
             return 0
         if command == "show":
-            session = store.open(args.id)
+            session = store.open(args.id, cwd)
             try:
                 totals = session.usage_totals()
                 print(f"{session.id}  {session.title}  (model {session.model}, cwd {session.cwd})")
@@ -59,24 +59,28 @@ def run(args: argparse.Namespace, cwd: Path) -> int:
                 session.close()
             return 0
         if command == "export":
-            markdown = store.export_markdown(args.id)
+            markdown = store.export_markdown(args.id, cwd)
             if args.output:
-                args.output.write_text(markdown, encoding="utf-8")
+                try:
+                    args.output.write_text(markdown, encoding="utf-8")
+                except OSError as e:
+                    raise UserError(f"cannot write {args.output}: {e.strerror or e}") from None
                 print(f"wrote {args.output}")
             else:
                 print(markdown, end="")
             return 0
         if command == "fork":
-            source = store.open(args.id)
+            source_id = store.resolve_id(args.id, cwd)
+            source = store.open(source_id)
             try:
                 entries = source.all_entries()
                 entry = args.entry or (entries[-1].id if entries else None)
             finally:
                 source.close()
             if entry is None:
-                raise UserError(f"session {args.id} has nothing to fork")
-            forked = store.fork(args.id, entry)
-            print(f"forked {args.id} at {entry} into {forked.id}; continue it with `skipjack --session {forked.id}`")
+                raise UserError(f"session {source_id} has nothing to fork")
+            forked = store.fork(source_id, entry)
+            print(f"forked {source_id} at {entry} into {forked.id}; continue it with `skipjack --session {forked.id}`")
             forked.close()
             return 0
         store.delete(args.id)

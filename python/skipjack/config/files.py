@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 import tempfile
 import tomllib
 from collections.abc import Mapping
@@ -70,9 +71,97 @@ def dirs_from_root(cwd: Path, repo_root: Path | None) -> list[Path]:
     return list(reversed(chain))
 
 
+def config_present(path: Path) -> bool:
+    """Whether something sits at a config path: a file, but also a directory, a FIFO or a dangling
+    symlink, which `read_toml` then refuses by name instead of the config being silently ignored."""
+    return os.path.lexists(path)
+
+
 def project_config_paths(cwd: Path, repo_root: Path | None) -> list[Path]:
     """Every `.skipjack/config.toml` from the repository root down to cwd, outermost first."""
-    return [p for d in dirs_from_root(cwd, repo_root) if (p := d / PROJECT_DIR / USER_CONFIG).is_file()]
+    return [p for d in dirs_from_root(cwd, repo_root) if config_present(p := d / PROJECT_DIR / USER_CONFIG)]
+
+
+MAX_CONFIG_BYTES = 1024 * 1024
+"""A config is a few kilobytes; a bigger file is a mistake, not something to parse."""
+MAX_CONFIG_DEPTH = 32
+"""Tables and arrays nested deeper than any setting needs. tomllib recurses once per level."""
+
+
+class UnreadableFile(Exception):
+    """A path that is not a readable regular file of acceptable size; the message says why."""
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes.
+
+    Directories, FIFOs, sockets and devices are refused before anything blocks on them: the file
+    is opened non-blocking (a FIFO without a writer would otherwise hang the open) and checked
+    with fstat on the opened descriptor, so a swap between a check and the open cannot slip a
+    device through. At most `limit + 1` bytes are read, so `/dev/zero` behind a symlink or a
+    file growing while read cannot exhaust memory.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
+    except IsADirectoryError as e:
+        raise UnreadableFile("is a directory, not a file") from e
+    except OSError as e:
+        raise UnreadableFile(f"cannot be read ({e.strerror or e})") from e
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise UnreadableFile("is a directory, not a file")
+        if not stat.S_ISREG(mode):
+            raise UnreadableFile(f"is not a regular file (a {_kind(mode)})")
+        os.set_blocking(fd, True)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1024 * 1024, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise UnreadableFile(f"is larger than the {_size(limit)} limit")
+        return b"".join(chunks)
+    except OSError as e:
+        raise UnreadableFile(f"cannot be read ({e.strerror or e})") from e
+    finally:
+        os.close(fd)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MiB" if n >= 1024 * 1024 else f"{n // 1024} KiB"
+
+
+def nesting_depth(value: Any) -> int:
+    """How deeply tables and arrays nest in a parsed document; iterative, so it cannot recurse."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_CONFIG_DEPTH:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 _TOML_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
@@ -82,13 +171,16 @@ _TOML_END = re.compile(r"\s*\(at end of document\)\s*$")
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """The parsed table and the source text; malformed TOML raises ConfigError with line and column."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_regular_file(path, MAX_CONFIG_BYTES).decode("utf-8")
     except UnicodeDecodeError as e:
         raise ConfigError(f"not UTF-8 text ({e.reason} at byte {e.start})", path=path) from e
-    except OSError as e:
-        raise ConfigError(f"cannot read: {e.strerror or e}", path=path) from e
+    except UnreadableFile as e:
+        raise ConfigError(str(e), path=path) from e
     try:
-        return tomllib.loads(text), text
+        data = tomllib.loads(text)
+    except RecursionError as e:
+        # tomllib parses nested arrays and inline tables recursively.
+        raise ConfigError(f"invalid TOML: nested more than {MAX_CONFIG_DEPTH} levels deep", path=path) from e
     except tomllib.TOMLDecodeError as e:
         msg = str(e)
         line: int | None = getattr(e, "lineno", None)
@@ -101,6 +193,11 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
             msg = msg[: m.start()] + " at end of file"
         msg = getattr(e, "msg", None) or msg
         raise ConfigError(f"invalid TOML: {msg}", path=path, line=line, column=col) from e
+    if nesting_depth(data) > MAX_CONFIG_DEPTH:
+        # Shallower than the recursion limit but still deeper than the recursive code that
+        # validates and merges settings should ever be asked to walk.
+        raise ConfigError(f"invalid TOML: nested more than {MAX_CONFIG_DEPTH} levels deep", path=path)
+    return data, text
 
 
 def locate_key(text: str, dotted: str) -> int | None:

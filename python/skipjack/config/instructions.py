@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeAlias
 
-from skipjack.config.files import dirs_from_root, find_repo_root
+from skipjack.config.files import UnreadableFile, dirs_from_root, find_repo_root, read_regular_file
 
+MAX_INSTRUCTIONS_BYTES = 1024 * 1024
+"""Instructions go into every request; a file bigger than this is a mistake (or a symlink to one)."""
 NAMES = ("AGENTS.md", "CLAUDE.md")
 """In order of preference within one directory."""
 
@@ -41,9 +43,9 @@ def load_instructions(cwd: Path, repo_root: Path | None = None) -> Instructions:
             if not path.is_file():
                 continue
             try:
-                body = path.read_bytes().decode("utf-8", errors="replace").strip()
-            except OSError as e:
-                warnings.append(f"cannot read {path}: {e.strerror or e}")
+                body = read_regular_file(path, MAX_INSTRUCTIONS_BYTES).decode("utf-8", errors="replace").strip()
+            except UnreadableFile as e:
+                warnings.append(f"{path} {e}; not used")
                 break
             files.append(path)
             if body:

@@ -20,6 +20,7 @@ import msgspec
 
 from skipjack.config.files import (
     ConfigError,
+    config_present,
     find_repo_root,
     locate_key,
     project_config_paths,
@@ -76,7 +77,7 @@ def load_config(
     files: list[Path] = []
 
     user = user_config_path(env)
-    layers: list[tuple[str, Path]] = [("user", user)] if user.is_file() else []
+    layers: list[tuple[str, Path]] = [("user", user)] if config_present(user) else []
     layers += [("project", p) for p in project_config_paths(cwd, root) if p != user]
     for kind, path in layers:
         raw, text = read_toml(path)
@@ -110,7 +111,7 @@ def load_config(
 
 def set_config_value(path: Path, key: str, value: Any) -> None:
     """Set one dotted key in a config file (created if missing), validated before writing."""
-    data = read_toml(path)[0] if path.exists() else {}
+    data = read_toml(path)[0] if config_present(path) else {}
     _set_dotted(data, key, value)
     _check_layer(data, str(path), [], path=path)
     write_toml(path, data)

@@ -141,23 +141,49 @@ class SessionStore:
             return sorted(directory.glob(f"*{SUFFIX}")) if directory.is_dir() else []
         return sorted(self.root.glob(f"*/*{SUFFIX}")) if self.root.is_dir() else []
 
-    def path_of(self, session_id: str) -> Path:
-        """The file of a session, by id or by a prefix of its id that only it has."""
-        if not session_id or "/" in session_id or session_id.startswith("."):
+    def path_of(self, session_id: str, cwd: Path | None = None) -> Path:
+        """The file of a session, by its full id, or by a prefix of an id of the project `cwd`
+        is in that only one of its sessions has. Ids are matched literally, never as patterns."""
+        check_id_text(session_id)
+        if _FULL_ID.fullmatch(session_id):
+            found = self._exact(session_id, cwd)
+            if found is not None:
+                return found
             raise SessionNotFoundError(f"no session {session_id!r}")
-        exact = list(self.root.glob(f"*/{session_id}{SUFFIX}")) if self.root.is_dir() else []
-        if exact:
-            return exact[0]
-        matches = [p for p in self._paths() if p.stem.startswith(session_id)]
+        if cwd is None:
+            raise SessionNotFoundError(f"no session {session_id!r}; give the whole id")
+        matches = [p for p in self._paths(cwd) if p.stem.startswith(session_id)]
         if len(matches) == 1:
             return matches[0]
         if matches:
-            raise SessionNotFoundError(f"{session_id!r} matches {len(matches)} sessions; give more of the id")
-        raise SessionNotFoundError(f"no session {session_id!r} under {self.root}")
+            ids = sorted((p.stem for p in matches), reverse=True)
+            shown = ", ".join(ids[:_CANDIDATES]) + (
+                f" and {len(ids) - _CANDIDATES} more" if len(ids) > _CANDIDATES else ""
+            )
+            raise SessionNotFoundError(f"{session_id!r} matches {len(ids)} sessions ({shown}); give more of the id")
+        raise SessionNotFoundError(f"no session of this project starts with {session_id!r}")
 
-    def open(self, session_id: str) -> Session:
-        """Load a session to resume it; it is locked for writing on the first append."""
-        return Session.load(self.path_of(session_id))
+    def _exact(self, session_id: str, cwd: Path | None) -> Path | None:
+        """A full id: this project's session first, else any project's (ids are unique by
+        construction, and `sessions list --all` shows them)."""
+        name = f"{session_id}{SUFFIX}"
+        if cwd is not None and (candidate := self.project_path(cwd) / name).is_file():
+            return candidate
+        if not self.root.is_dir():
+            return None
+        for directory in sorted(self.root.iterdir()):
+            if (candidate := directory / name).is_file():
+                return candidate
+        return None
+
+    def resolve_id(self, session_id: str, cwd: Path | None = None) -> str:
+        """The full id that `session_id` (a full id, or a unique prefix in `cwd`'s project) names."""
+        return self.path_of(session_id, cwd).stem
+
+    def open(self, session_id: str, cwd: Path | None = None) -> Session:
+        """Load a session to resume it; it is locked for writing on the first append.
+        A prefix of an id is accepted only with `cwd` (see `path_of`)."""
+        return Session.load(self.path_of(session_id, cwd))
 
     def latest(self, cwd: Path) -> Session | None:
         """The project's most recently updated session that loads."""
@@ -171,6 +197,11 @@ class SessionStore:
         return out
 
     def delete(self, session_id: str) -> None:
+        """Delete a session by its full id only: a prefix that happens to be unique today is
+        too easy to mistype into the wrong session."""
+        if not _FULL_ID.fullmatch(session_id):
+            check_id_text(session_id)
+            raise SessionNotFoundError(f"deleting needs the whole session id, not {session_id!r}")
         path = self.path_of(session_id)
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
@@ -182,10 +213,27 @@ class SessionStore:
             with contextlib.suppress(FileNotFoundError):
                 backup.unlink()
 
-    def export_markdown(self, session_id: str) -> str:
+    def export_markdown(self, session_id: str, cwd: Path | None = None) -> str:
         from skipjack.sessions.export import to_markdown
 
-        return to_markdown(self.open(session_id))
+        return to_markdown(self.open(session_id, cwd))
+
+
+_TEMPLATE = "00000000-000000-xxxxxx"
+"""The shape of the ids `new_session_id` writes: UTC date, time, then six hex digits."""
+_FULL_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")
+_CANDIDATES = 10
+
+
+def check_id_text(text: str) -> None:
+    """Refuse anything that is not a session id or a prefix of one: glob characters, `/`, `..`,
+    whitespace and other spellings never reach the file system."""
+    fits = 0 < len(text) <= len(_TEMPLATE) and all(
+        (c.isascii() and c.isdigit()) if t == "0" else c == "-" if t == "-" else c in "0123456789abcdef"
+        for c, t in zip(text, _TEMPLATE, strict=False)
+    )
+    if not fits:
+        raise SessionNotFoundError(f"{text!r} is not a session id (ids look like 20260131-142501-9f3a1c)")
 
 
 def _summarise(path: Path) -> SessionSummary:
@@ -210,4 +258,12 @@ def _summarise(path: Path) -> SessionSummary:
     )
 
 
-__all__ = ["SessionLockedError", "SessionStore", "SessionSummary", "data_dir", "project_dir_name", "project_root"]
+__all__ = [
+    "SessionLockedError",
+    "SessionStore",
+    "SessionSummary",
+    "check_id_text",
+    "data_dir",
+    "project_dir_name",
+    "project_root",
+]

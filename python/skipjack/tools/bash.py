@@ -181,7 +181,7 @@ def _result(
     body = collected.text.rstrip("\n") or "(no output)"
     footer = f"[{status} · {duration:.2f} s]"
     if collected.truncated:
-        footer += f"\n[output cut; full output in {collected.full_output_path}]"
+        footer += f"\n[output cut; {collected.file_note}]"
     return ToolOutput.text(
         f"{body}\n{footer}",
         is_error=timed_out or code != 0,

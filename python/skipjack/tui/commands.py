@@ -267,7 +267,7 @@ def resume_session(app: SkipjackApp, session_id: str) -> None:
     from skipjack.sessions import SessionError
 
     try:
-        session = app.store.latest(app.cwd) if session_id == "latest" else app.store.open(session_id)
+        session = app.store.latest(app.cwd) if session_id == "latest" else app.store.open(session_id, app.cwd)
     except (SessionError, OSError) as e:
         app.chat.notice(f"cannot resume: {e}", "error")
         return
