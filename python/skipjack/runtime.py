@@ -42,6 +42,8 @@ class RunOptions:
     max_cost: float | None = None
     system_prompt_file: Path | None = None
     reasoning: ReasoningEffort | None = None
+    trust_project: bool = False
+    """Apply the project config's privileged settings for this run (`--trust-project`)."""
 
 
 @dataclass
@@ -57,9 +59,9 @@ class Runtime:
     """The model `compaction.model` names for compaction summaries, if any."""
 
 
-def load_settings(cwd: Path, env: Mapping[str, str]) -> LoadedConfig:
+def load_settings(cwd: Path, env: Mapping[str, str], *, trust_project: bool = False) -> LoadedConfig:
     try:
-        return load_config(cwd, env)
+        return load_config(cwd, env, trust_project=trust_project)
     except ConfigError as e:
         raise UserError(str(e)) from e
 
@@ -143,7 +145,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
     env = os.environ if env is None else env
     if not opts.cwd.is_dir():
         raise UserError(f"--cwd {opts.cwd} is not a directory")
-    config = load_settings(opts.cwd, env)
+    config = load_settings(opts.cwd, env, trust_project=opts.trust_project)
     settings = config.settings
     warnings = list(config.warnings)
     model = resolve_model(opts, settings, env, warnings)
