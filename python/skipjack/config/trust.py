@@ -34,8 +34,9 @@ Everything else (approval_mode, allow, providers, keys, shell, sandbox, trusted_
 any key this list does not name) is privileged. Instructions (AGENTS.md) are not config and
 are always read."""
 
-USER_ONLY_KEYS: tuple[str, ...] = ("trusted_projects",)
-"""Keys only the user config may set; a project cannot even trust itself."""
+USER_ONLY_KEYS: tuple[str, ...] = ("trusted_projects", "shell.env_passthrough")
+"""Keys only the user config may set, even from a trusted project: a project cannot trust
+itself, nor hand the model's shell a credential."""
 
 UNTRUSTED = "untrusted project"
 USER_ONLY = "only the user config may set this"
@@ -91,7 +92,7 @@ def partition(layer: Mapping[str, Any], *, trusted: bool) -> tuple[dict[str, Any
         if trusted:
             kept.setdefault("extra", {})[dotted] = value
         else:
-            ignored[dotted] = (value, UNTRUSTED)
+            ignored.update({leaf: (v, UNTRUSTED) for leaf, v in _leaves(dotted, value).items()})
     for key, value in layer.items():
         if key == "extra":
             continue
@@ -102,17 +103,18 @@ def partition(layer: Mapping[str, Any], *, trusted: bool) -> tuple[dict[str, Any
 def _split(
     dotted: str, value: Any, kept: dict[str, Any], ignored: dict[str, tuple[Any, str]], *, trusted: bool
 ) -> None:
-    top = dotted.split(".", 1)[0]
-    if top in USER_ONLY_KEYS:
+    if any(dotted == k or dotted.startswith(k + ".") for k in USER_ONLY_KEYS):
         ignored[dotted] = (value, USER_ONLY)
+        return
+    # A table holding keys judged one by one: split it, so `[compaction]` keeps its harmless
+    # keys and `[shell]` loses its user-only ones whatever the trust.
+    judged = USER_ONLY_KEYS if trusted else (*USER_ONLY_KEYS, *HARMLESS_PROJECT_KEYS)
+    if isinstance(value, dict) and value and any(k.startswith(dotted + ".") for k in judged):
+        for k, v in value.items():
+            _split(f"{dotted}.{k}", v, kept, ignored, trusted=trusted)
         return
     if trusted or is_harmless(dotted):
         _put(kept, dotted, value)
-        return
-    # A table: judge each key, so `[compaction]` keeps its harmless keys and names the rest.
-    if isinstance(value, dict) and value and any(a.startswith(dotted + ".") for a in HARMLESS_PROJECT_KEYS):
-        for k, v in value.items():
-            _split(f"{dotted}.{k}", v, kept, ignored, trusted=trusted)
         return
     for leaf, v in _leaves(dotted, value).items():
         ignored[leaf] = (v, UNTRUSTED)
