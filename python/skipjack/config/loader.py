@@ -29,7 +29,7 @@ from skipjack.config.files import (
     write_toml,
 )
 from skipjack.config.schema import Settings, parse_rule
-from skipjack.config.trust import UNTRUSTED, IgnoredSetting, is_trusted, partition, warning_line
+from skipjack.config.trust import UNTRUSTED, IgnoredSetting, is_trusted, partition, real_path, warning_line
 
 ENV_VARS: dict[str, str] = {
     "SKIPJACK_MODEL": "model",
@@ -166,6 +166,18 @@ def set_config_value(path: Path, key: str, value: Any) -> None:
     _set_dotted(data, key, value)
     _check_layer(data, str(path), [], path=path)
     write_toml(path, data)
+
+
+def add_trusted_project(user_config: Path, folder: Path) -> Path:
+    """Remember `folder` (its real path) in the user config's `trusted_projects`; the file is
+    kept at mode 0600 since it may hold keys. Returns the path written."""
+    data = read_toml(user_config)[0] if user_config.exists() else {}
+    current = data.get("trusted_projects", [])
+    entry = str(real_path(folder))
+    if not isinstance(current, list) or entry not in current:
+        set_config_value(user_config, "trusted_projects", [*(current if isinstance(current, list) else []), entry])
+    os.chmod(user_config, 0o600)
+    return Path(entry)
 
 
 # -- validation ------------------------------------------------------------------------------
