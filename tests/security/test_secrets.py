@@ -57,12 +57,18 @@ def test_shell_env_drops_key_variables_by_name_and_pattern() -> None:
         "SNOWFLAKE_CORTEX_PAT": "pat-0123456789",
         "SSH_AUTH_SOCK": "/tmp/ssh-agent.sock",
         "NPM_CONFIG__AUTH": "bnBtOnNlY3JldA==",
+        "HTTP_AUTHORIZATION": "Bearer abcdefghijk",
+        "db_pass": "hunter22",
         "PATH": "/usr/bin:/bin",
         "HOME": "/home/u",
         "LANG": "C.UTF-8",
         "AWS_REGION": "eu-west-1",
         "HTTP_PROXY": "http://proxy.local:3128",
         "PATHOLOGY": "not a PAT",
+        "GIT_AUTHOR_NAME": "Jane Doe",
+        "GOPRIVATE": "github.com/acme/*",
+        "TOKENIZERS_PARALLELISM": "false",
+        "GIT_ASKPASS": "/usr/bin/true",
     }
     out = shell_env(env, key_vars={"LOCAL_LLM_PW"}, passthrough=())
     assert out == {
@@ -72,6 +78,10 @@ def test_shell_env_drops_key_variables_by_name_and_pattern() -> None:
         "AWS_REGION": "eu-west-1",
         "HTTP_PROXY": "http://proxy.local:3128",
         "PATHOLOGY": "not a PAT",
+        "GIT_AUTHOR_NAME": "Jane Doe",
+        "GOPRIVATE": "github.com/acme/*",
+        "TOKENIZERS_PARALLELISM": "false",
+        "GIT_ASKPASS": "/usr/bin/true",
     }
 
 

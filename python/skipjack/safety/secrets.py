@@ -13,13 +13,18 @@ from collections.abc import Iterable, Mapping
 from fnmatch import fnmatchcase
 
 SECRET_NAME = re.compile(
-    r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|AUTH|COOKIE|PRIVATE|(?:^|_)PAT(?:$|_)|(?:^|_)PASS(?:$|_)",
+    r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|AUTH(?!ORS?(?:_|$))|COOKIE|(?:^|_)PAT(?:$|_)|(?:^|_)PASS(?:$|_)",
     re.IGNORECASE,
 )
 """Variable names that look like they hold a credential: `*KEY*` (AWS_ACCESS_KEY_ID,
 OPENAI_API_KEY), `*TOKEN*` (GITHUB_TOKEN, AWS_SESSION_TOKEN), `*SECRET*`, `*PASSWORD*` and
-`*PASSWD*`, `*_CREDENTIALS` (GOOGLE_APPLICATION_CREDENTIALS), `*AUTH*` (SSH_AUTH_SOCK reaches
-the user's SSH agent, NPM_CONFIG__AUTH), personal access tokens (`*_PAT`)."""
+`*PASSWD*`, `*_CREDENTIALS` (GOOGLE_APPLICATION_CREDENTIALS), `*AUTH*` (AUTHORIZATION too) but not `*AUTHOR_*`
+(SSH_AUTH_SOCK reaches the user's SSH agent; GIT_AUTHOR_NAME is no secret), personal access
+tokens (`*_PAT`), `*_PASS`. Not `*PRIVATE*`: GOPRIVATE is a module pattern, and a private key's
+variable says KEY anyway."""
+
+HARMLESS_NAMES = frozenset({"TOKENIZERS_PARALLELISM"})
+"""Names the patterns catch that configure a tool rather than hold a secret."""
 
 _URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE)
 """A value like `postgres://user:pw@host/db` carries a password whatever its name."""
@@ -29,7 +34,7 @@ MIN_SECRET_LEN = 8
 
 
 def is_secret_name(name: str, key_vars: Iterable[str] = ()) -> bool:
-    return name in set(key_vars) or SECRET_NAME.search(name) is not None
+    return name in set(key_vars) or (name not in HARMLESS_NAMES and SECRET_NAME.search(name) is not None)
 
 
 def _passes(name: str, passthrough: Iterable[str]) -> bool:
@@ -44,7 +49,7 @@ def shell_env(env: Mapping[str, str], *, key_vars: Iterable[str], passthrough: I
     return {
         name: value
         for name, value in env.items()
-        if _passes(name, allowed) or not (name in keys or SECRET_NAME.search(name) or _URL_WITH_PASSWORD.search(value))
+        if _passes(name, allowed) or not (is_secret_name(name, keys) or _URL_WITH_PASSWORD.search(value))
     }
 
 
@@ -57,7 +62,7 @@ def secret_values(
     keys = set(key_vars)
     out: dict[str, str] = {}
     for name, value in env.items():
-        if name in keys or SECRET_NAME.search(name) or _URL_WITH_PASSWORD.search(value):
+        if is_secret_name(name, keys) or _URL_WITH_PASSWORD.search(value):
             out[name] = value
     for provider, value in config_keys.items():
         out[f"keys.{provider}"] = value
