@@ -83,6 +83,7 @@ class Redactor:
         ordered = sorted(by_value, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
         self.longest = len(ordered[0]) if ordered else 0
+        self.first_chars = frozenset(v[0] for v in ordered)
 
     def __bool__(self) -> bool:
         return self._pattern is not None
@@ -126,8 +127,8 @@ class StreamRedactor:
     def _partial_suffix(self, text: str) -> int:
         """Length of the longest suffix of `text` that is a proper prefix of a secret, or that
         would be cut by redacting now (a match ending at the very end could grow longer)."""
-        longest = min(len(text), self._r.longest)
-        for n in range(longest, 0, -1):
-            if self._r.could_start(text[-n:]):
-                return n
+        firsts = self._r.first_chars
+        for i in range(max(0, len(text) - self._r.longest), len(text)):
+            if text[i] in firsts and self._r.could_start(text[i:]):
+                return len(text) - i
         return 0
