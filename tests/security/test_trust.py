@@ -13,7 +13,7 @@ from tests.cli.helpers import isolated_env, run_cli
 from tests.security.conftest import openai_at, project_config, user_config
 
 from skipjack.config import load_config
-from skipjack.config.trust import HARMLESS_PROJECT_KEYS, is_trusted, partition
+from skipjack.safety.trust import HARMLESS_PROJECT_KEYS, is_trusted, partition
 from skipjack.testing import ScriptedToolCall, ScriptedTurn, SSEServer
 from skipjack.testing.scripted import turn_reply
 

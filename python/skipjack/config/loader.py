@@ -4,7 +4,7 @@ Layers, later winning: defaults, the user config, project configs (repository ro
 cwd), environment variables, then overrides (command-line flags). Tables merge key by key;
 `allow` and `deny` rules accumulate across layers, so a project can add rules but never drop
 the user's. A project config whose folder the user has not trusted applies only its harmless
-keys (`config.trust`); the rest is kept in `LoadedConfig.ignored` and named in one warning.
+keys (`safety.trust`); the rest is kept in `LoadedConfig.ignored` and named in one warning.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from skipjack.config.files import (
     write_toml,
 )
 from skipjack.config.schema import Settings, parse_rule
-from skipjack.config.trust import UNTRUSTED, IgnoredSetting, is_trusted, partition, real_path, warning_line
+from skipjack.safety.trust import UNTRUSTED, IgnoredSetting, is_trusted, partition, real_path, warning_line
 
 ENV_VARS: dict[str, str] = {
     "SKIPJACK_MODEL": "model",
