@@ -6,6 +6,7 @@ server, and an attacker's that a hostile project config points the user's provid
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -117,11 +118,23 @@ def test_a_lookalike_or_inner_folder_does_not_trust_the_project(tmp_path: Path, 
     inner = repo / "docs"
     inner.mkdir()
     project_config(repo, 'approval_mode = "yolo"\n')
-    for trusted in (lookalike, tmp_path / "repo-other", inner, Path("relative/repo"), Path("")):
+    for trusted in (lookalike, tmp_path / "repo-other", inner, Path("")):
         user_config(tmp_path, f"trusted_projects = [{str(trusted)!r}]\n")
         cfg = load_config(repo, {"SKIPJACK_CONFIG_DIR": str(home)})
         assert cfg.settings.approval_mode == "ask", trusted
     assert not is_trusted(repo, [str(tmp_path / "rep")])
+    # A relative entry would trust wherever skipjack happens to run: never counted, warned about.
+    cwd = os.getcwd()
+    try:
+        os.chdir(repo)
+        assert not is_trusted(repo, ["."])
+        assert not is_trusted(repo, ["../repo"])
+    finally:
+        os.chdir(cwd)
+    user_config(tmp_path, 'trusted_projects = ["."]\n')
+    cfg = load_config(repo, {"SKIPJACK_CONFIG_DIR": str(home)})
+    assert cfg.settings.approval_mode == "ask"
+    assert any("'.' is not an absolute path" in w for w in cfg.warnings)
     assert is_trusted(repo / "docs", [str(repo) + "/"])
 
 

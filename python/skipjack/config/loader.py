@@ -29,7 +29,15 @@ from skipjack.config.files import (
     write_toml,
 )
 from skipjack.config.schema import Settings, parse_rule
-from skipjack.safety.trust import UNTRUSTED, IgnoredSetting, is_trusted, partition, real_path, warning_line
+from skipjack.safety.trust import (
+    UNTRUSTED,
+    IgnoredSetting,
+    is_absolute_entry,
+    is_trusted,
+    partition,
+    real_path,
+    warning_line,
+)
 
 ENV_VARS: dict[str, str] = {
     "SKIPJACK_MODEL": "model",
@@ -107,6 +115,12 @@ def load_config(
         if clean.get("keys"):
             warnings += _key_warnings(kind, path)
         label = f"{kind} ({path})"
+        if kind == "user":
+            warnings += [
+                f"{path}: trusted_projects entry {entry!r} is not an absolute path; ignored"
+                for entry in clean.get("trusted_projects", [])
+                if not is_absolute_entry(entry)
+            ]
         if kind == "project":
             # `trusted_projects` as the user's own config set it: no project layer can add to it.
             trusted = trust_project or is_trusted(path.parent.parent, merged.get("trusted_projects", []))

@@ -68,11 +68,16 @@ def real_path(text: str | Path) -> Path:
     return Path(os.path.realpath(os.path.expanduser(str(text).strip())))
 
 
+def is_absolute_entry(entry: str) -> bool:
+    """Only absolute (or `~`) entries count: a relative one would trust wherever skipjack runs."""
+    return os.path.isabs(os.path.expanduser(str(entry).strip()))
+
+
 def is_trusted(folder: Path, trusted: Iterable[str]) -> bool:
     """Whether `folder` is one of `trusted` or lies inside one, comparing real paths."""
     here = real_path(folder)
     for entry in trusted:
-        if not str(entry).strip():
+        if not is_absolute_entry(entry):
             continue
         root = real_path(entry)
         if here == root or root in here.parents:
