@@ -19,6 +19,8 @@ from skipjack.config.files import find_repo_root
 from skipjack.config.schema import ApprovalMode, Settings
 from skipjack.llm.stream import StreamOptions
 from skipjack.llm.types import Api, Model, ReasoningEffort
+from skipjack.safety.redaction import with_redaction
+from skipjack.safety.secrets import Redactor, secret_values, shell_env
 from skipjack.system_prompt import build_system_prompt
 from skipjack.tools import default_tools
 
@@ -42,6 +44,8 @@ class RunOptions:
     max_cost: float | None = None
     system_prompt_file: Path | None = None
     reasoning: ReasoningEffort | None = None
+    trust_project: bool = False
+    """Apply the project config's privileged settings for this run (`--trust-project`)."""
 
 
 @dataclass
@@ -55,11 +59,13 @@ class Runtime:
     """Set once a session is attached (`attach_session`)."""
     summary_model: Model | None = None
     """The model `compaction.model` names for compaction summaries, if any."""
+    redactor: Redactor | None = None
+    """Scrubs known secret values from tool output (already wired into the agent's hooks)."""
 
 
-def load_settings(cwd: Path, env: Mapping[str, str]) -> LoadedConfig:
+def load_settings(cwd: Path, env: Mapping[str, str], *, trust_project: bool = False) -> LoadedConfig:
     try:
-        return load_config(cwd, env)
+        return load_config(cwd, env, trust_project=trust_project)
     except ConfigError as e:
         raise UserError(str(e)) from e
 
@@ -143,14 +149,17 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
     env = os.environ if env is None else env
     if not opts.cwd.is_dir():
         raise UserError(f"--cwd {opts.cwd} is not a directory")
-    config = load_settings(opts.cwd, env)
+    config = load_settings(opts.cwd, env, trust_project=opts.trust_project)
     settings = config.settings
     warnings = list(config.warnings)
     model = resolve_model(opts, settings, env, warnings)
     key = resolve_api_key(model, settings, env)
     if key is None and model.api_key_env and opts.base_url is None:
         raise UserError(missing_key_hint(model))
-    tools = default_tools(opts.cwd)
+    key_vars = provider_key_vars(settings, model)
+    passthrough = settings.shell.env_passthrough
+    tools = default_tools(opts.cwd, shell_env=shell_env(env, key_vars=key_vars, passthrough=passthrough))
+    redactor = Redactor(secret_values(env, key_vars=key_vars, config_keys=settings.keys))
     if opts.system_prompt_file is not None:
         system_prompt = read_system_prompt_file(opts.system_prompt_file)
     else:
@@ -168,7 +177,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         system_prompt=system_prompt,
         tools=tools,
         options=options,
-        hooks=hooks,
+        hooks=with_redaction(hooks or Hooks(), redactor),
         limits=Limits(max_turns=opts.max_turns, max_cost=opts.max_cost),
         cwd=opts.cwd,
     )
@@ -180,6 +189,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         approval_mode=mode,
         warnings=warnings,
         summary_model=_summary_model(settings, env),
+        redactor=redactor,
     )
 
 
@@ -196,6 +206,18 @@ def read_system_prompt_file(path: Path) -> str:
         raise UserError(f"--system-prompt-file {path} {e}") from e
     except UnicodeDecodeError as e:
         raise UserError(f"--system-prompt-file {path} is not UTF-8 text ({e.reason} at byte {e.start})") from e
+
+
+def provider_key_vars(settings: Settings, model: Model) -> set[str]:
+    """Every variable that holds a provider's API key: the registry's and config's providers',
+    and the chosen model's own (`--api-key-env`)."""
+    from skipjack.models import registry_for
+
+    names = {p.api_key_env for p in registry_for(settings).providers() if p.api_key_env}
+    names |= {p.api_key_env for p in settings.providers.values() if p.api_key_env}
+    if model.api_key_env:
+        names.add(model.api_key_env)
+    return names
 
 
 def _summary_model(settings: Settings, env: Mapping[str, str]) -> Model | None:

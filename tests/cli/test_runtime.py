@@ -28,7 +28,7 @@ def test_configured_summary_model_reaches_the_compactor(tmp_path: Path) -> None:
     (tmp_path / ".skipjack").mkdir()
     (tmp_path / ".skipjack" / "config.toml").write_text(CONFIG)
     env = isolated_env(tmp_path)
-    runtime = build_runtime(RunOptions(cwd=tmp_path), env=env)
+    runtime = build_runtime(RunOptions(cwd=tmp_path, trust_project=True), env=env)
     assert runtime.summary_model is not None
     assert runtime.summary_model.id == "cheap"
     session = SessionStore(env=env).create(tmp_path, "local/big")
@@ -45,4 +45,4 @@ def test_unknown_summary_model_is_a_user_error(tmp_path: Path) -> None:
     (tmp_path / ".skipjack").mkdir()
     (tmp_path / ".skipjack" / "config.toml").write_text(CONFIG.replace('model = "local/cheap"', 'model = "local/nope"'))
     with pytest.raises(UserError, match=r"compaction\.model"):
-        build_runtime(RunOptions(cwd=tmp_path), env=isolated_env(tmp_path))
+        build_runtime(RunOptions(cwd=tmp_path, trust_project=True), env=isolated_env(tmp_path))

@@ -57,6 +57,8 @@ def test_defaults_without_any_file(home: Path, repo: Path) -> None:
 def test_layers_merge_in_order_and_say_where_each_value_came_from(home: Path, repo: Path) -> None:
     user = _write(
         home / "config.toml",
+        # The project may set its approval mode only once trusted (tests/security/test_trust.py).
+        f"trusted_projects = [{str(repo)!r}]\n"
         'model = "anthropic/claude-sonnet-4-5"\napproval_mode = "auto-edit"\n'
         "[compaction]\nreserve_tokens = 8000\n[retry]\nmax_retries = 2\n",
     )
@@ -99,7 +101,10 @@ def test_layers_merge_in_order_and_say_where_each_value_came_from(home: Path, re
 def test_rules_accumulate_so_a_project_cannot_drop_the_users_denials(home: Path, repo: Path) -> None:
     user = _write(home / "config.toml", 'deny = ["bash: rm -rf *"]\nallow = ["read: *"]\n')
     proj = _write(repo / ".skipjack/config.toml", 'deny = ["bash: curl *"]\nallow = ["bash: git status", "read: *"]\n')
-    cfg = load_config(repo, _env(home))
+    untrusted = load_config(repo, _env(home))
+    assert untrusted.settings.deny == ["bash: rm -rf *", "bash: curl *"]
+    assert untrusted.settings.allow == ["read: *"], "an untrusted project adds no allow rule"
+    cfg = load_config(repo, _env(home), trust_project=True)
     assert cfg.settings.deny == ["bash: rm -rf *", "bash: curl *"]
     assert cfg.settings.allow == ["read: *", "bash: git status"]
     assert cfg.source("deny") == f"user ({user}), project ({proj})"
@@ -115,7 +120,7 @@ def test_outside_a_repository_only_the_cwd_project_config_counts(home: Path, tmp
     _write(tmp_path / "plain/.skipjack/config.toml", 'model = "a/b"\n')
     own = _write(cwd / ".skipjack/config.toml", 'model = "c/d"\n')
     assert project_config_paths(cwd, None) == [own]
-    assert load_config(cwd, _env(home)).settings.model == "c/d"
+    assert load_config(cwd, _env(home), trust_project=True).settings.model == "c/d"
 
 
 def test_malformed_toml_reports_file_line_and_column(home: Path, repo: Path) -> None:
@@ -175,7 +180,7 @@ def test_unknown_keys_warn_and_are_kept(home: Path, repo: Path) -> None:
         repo / ".skipjack/config.toml",
         'theme = "light"\n[providers.local]\nbase_url = "http://x/v1"\napi = "openai-chat"\ncolour = "red"\n',
     )
-    cfg = load_config(repo, _env(home))
+    cfg = load_config(repo, _env(home), trust_project=True)  # an untrusted project's are ignored
     assert cfg.settings.extra == {"theme": "light", "compaction.reserv_tokens": 1, "providers.local.colour": "red"}
     assert cfg.settings.providers["local"].base_url == "http://x/v1"
     assert len(cfg.warnings) == 4
@@ -193,7 +198,8 @@ def test_keys_in_config_files_are_warned_about(home: Path, repo: Path) -> None:
     assert "chmod 600" in warning
     os.chmod(user, 0o600)
     _write(repo / ".skipjack/config.toml", '[keys]\nopenai = "sk-2"\n')
-    cfg = load_config(repo, _env(home))
+    assert load_config(repo, _env(home)).settings.keys == {"anthropic": "sk-ant-1"}, "untrusted: ignored"
+    cfg = load_config(repo, _env(home), trust_project=True)
     assert cfg.settings.keys == {"anthropic": "sk-ant-1", "openai": "sk-2"}
     # `config show` must not print them.
     assert cfg.flat()["keys.anthropic"] == "…"

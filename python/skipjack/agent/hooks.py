@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from skipjack.agent.tool import ToolOutput
 from skipjack.llm.errors import LLMError
@@ -43,9 +43,27 @@ OnContextOverflow: TypeAlias = Callable[[list[Message], LLMError], Awaitable[lis
 adopt and retry the same model call with, or None to end the run with the error."""
 
 
+class UpdateFilter(Protocol):
+    """Rewrites one call's streamed output chunks (e.g. to scrub secrets) before they are emitted."""
+
+    def feed(self, chunk: str) -> str:
+        """The text to emit now for `chunk` (may hold part of it back for the next one)."""
+        ...
+
+    def flush(self) -> str:
+        """What is still held back, once the call has finished."""
+        ...
+
+
+ToolUpdateFilter: TypeAlias = Callable[[ToolCall], UpdateFilter]
+"""A fresh filter for each call's `tool_execution_update` chunks. `after_tool_call` is where
+the final output is rewritten; this one only sees what streams before it."""
+
+
 @dataclass(frozen=True)
 class Hooks:
     before_tool_call: BeforeToolCall | None = None
     after_tool_call: AfterToolCall | None = None
     transform_context: TransformContext | None = None
     on_context_overflow: OnContextOverflow | None = None
+    tool_update_filter: ToolUpdateFilter | None = None

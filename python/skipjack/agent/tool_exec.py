@@ -164,17 +164,22 @@ class ToolExecutor:
 
     async def _execute(self, tool: Tool[Any], call: ToolCall, args: Any) -> ToolOutput:
         hooks = self._hooks
-        ctx = ToolContext(
-            cwd=self._cwd,
-            tool_call_id=call.id,
-            on_update=lambda chunk: self._emit(ToolExecutionUpdate(call.id, chunk)),
-            state=self._state,
-        )
+        update_filter = hooks.tool_update_filter(call) if hooks.tool_update_filter else None
+
+        def on_update(chunk: str) -> None:
+            if update_filter is not None:
+                chunk = update_filter.feed(chunk)
+            if chunk:
+                self._emit(ToolExecutionUpdate(call.id, chunk))
+
+        ctx = ToolContext(cwd=self._cwd, tool_call_id=call.id, on_update=on_update, state=self._state)
         try:
             decision = await hooks.before_tool_call(call, args) if hooks.before_tool_call else None
             if isinstance(decision, Deny):
                 return ToolOutput.error(f"denied: {decision.reason}")
             output = decision.output if isinstance(decision, Replace) else await _guarded_execute(tool, args, ctx)
+            if update_filter is not None and (rest := update_filter.flush()):
+                self._emit(ToolExecutionUpdate(call.id, rest))
             if hooks.after_tool_call is not None:
                 output = await hooks.after_tool_call(call, output)
         except Exception as e:  # a failing hook must not break the run; the model is told

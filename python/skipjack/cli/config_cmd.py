@@ -67,4 +67,6 @@ def run(args: argparse.Namespace, cwd: Path) -> int:
         print(f"warning: {warning}")
     for key, value in sorted(loaded.flat().items()):
         print(f"{key} = {value!r}    # {loaded.source(key)}")
+    for item, value in loaded.ignored_flat():
+        print(f"{item.key} = {value!r}    # {item.source}; ignored: {item.reason}")
     return 0

@@ -35,6 +35,11 @@ def add_agent_flags(p: argparse._ActionsContainer) -> None:
     p.add_argument("--system-prompt-file", type=Path, help="replace the system prompt with this file's text")
     p.add_argument("--reasoning", choices=["minimal", "low", "medium", "high"], help="reasoning effort")
     p.add_argument("--cwd", type=Path, help="work in this directory")
+    p.add_argument(
+        "--trust-project",
+        action="store_true",
+        help="apply this folder's .skipjack/config.toml in full for this run (approval mode, allow rules, providers)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,7 +3,8 @@
 Layers, later winning: defaults, the user config, project configs (repository root down to
 cwd), environment variables, then overrides (command-line flags). Tables merge key by key;
 `allow` and `deny` rules accumulate across layers, so a project can add rules but never drop
-the user's.
+the user's. A project config whose folder the user has not trusted applies only its harmless
+keys (`safety.trust`); the rest is kept in `LoadedConfig.ignored` and named in one warning.
 """
 
 from __future__ import annotations
@@ -29,6 +30,15 @@ from skipjack.config.files import (
     write_toml,
 )
 from skipjack.config.schema import Settings, parse_rule
+from skipjack.safety.trust import (
+    UNTRUSTED,
+    IgnoredSetting,
+    is_absolute_entry,
+    is_trusted,
+    partition,
+    real_path,
+    warning_line,
+)
 
 ENV_VARS: dict[str, str] = {
     "SKIPJACK_MODEL": "model",
@@ -48,6 +58,8 @@ class LoadedConfig:
     warnings: list[str]
     files: list[Path] = field(default_factory=list)
     """The config files read, in merge order."""
+    ignored: list[IgnoredSetting] = field(default_factory=list)
+    """Project settings that were not applied, with why (untrusted folder, user-only key)."""
 
     def source(self, key: str) -> str:
         return self.sources.get(key, _DEFAULT)
@@ -61,6 +73,21 @@ class LoadedConfig:
                     out[k] = v[:4] + "…" if len(v) > 12 else "…"
         return out
 
+    def ignored_flat(self, *, redact: bool = True) -> list[tuple[IgnoredSetting, Any]]:
+        """Each ignored setting with its value for display (API keys masked unless asked not to)."""
+        out = []
+        for item in self.ignored:
+            value = item.value
+            if redact and item.key.startswith("keys.") and isinstance(value, str):
+                value = value[:4] + "…" if len(value) > 12 else "…"
+            out.append((item, value))
+        return out
+
+    @property
+    def untrusted_privileged(self) -> list[IgnoredSetting]:
+        """The ignored settings that trusting the project folder would apply."""
+        return [i for i in self.ignored if i.reason.startswith(UNTRUSTED)]
+
 
 def load_config(
     cwd: Path,
@@ -68,13 +95,17 @@ def load_config(
     overrides: Mapping[str, Any] | None = None,
     *,
     repo_root: Path | None = None,
+    trust_project: bool = False,
 ) -> LoadedConfig:
+    """`trust_project` trusts every project config of this load (`--trust-project`); otherwise
+    a project config is trusted when its folder is in the user config's `trusted_projects`."""
     env = os.environ if env is None else env
     root = repo_root or find_repo_root(cwd)
     merged: dict[str, Any] = {}
     sources: dict[str, str] = {}
     warnings: list[str] = []
     files: list[Path] = []
+    ignored: list[IgnoredSetting] = []
 
     user = user_config_path(env)
     layers: list[tuple[str, Path]] = [("user", user)] if config_present(user) else []
@@ -84,8 +115,27 @@ def load_config(
         clean = _check_layer(raw, f"{kind} ({path})", warnings, path=path, text=text)
         if clean.get("keys"):
             warnings += _key_warnings(kind, path)
-        _merge(merged, clean, sources, f"{kind} ({path})")
+        label = f"{kind} ({path})"
+        if kind == "user":
+            warnings += [
+                f"{path}: trusted_projects entry {entry!r} is not an absolute path; ignored"
+                for entry in clean.get("trusted_projects", [])
+                if not is_absolute_entry(entry)
+            ]
+        if kind == "project":
+            # `trusted_projects` as the user's own config set it: no project layer can add to it.
+            trusted = trust_project or is_trusted(path.parent.parent, merged.get("trusted_projects", []))
+            clean, dropped = partition(clean, trusted=trusted)
+            if not trusted:
+                dropped.update(_unknown_providers(clean, merged))
+            ignored += [IgnoredSetting(k, v, label, path, why) for k, (v, why) in dropped.items()]
+        _merge(merged, clean, sources, label)
         files.append(path)
+    if line := warning_line([i for i in ignored if i.reason.startswith(UNTRUSTED)], user):
+        warnings.append(line)
+    for item in ignored:
+        if not item.reason.startswith(UNTRUSTED):
+            warnings.append(f"{item.path}: {item.key} ignored ({item.reason})")
 
     for var, key in ENV_VARS.items():
         if env.get(var):
@@ -106,7 +156,23 @@ def load_config(
     except msgspec.ValidationError as e:  # each layer passed alone, so only a mix can fail here
         raise ConfigError(str(e)) from e
     settings = msgspec.structs.replace(settings, extra=extra)
-    return LoadedConfig(settings=settings, sources=sources, warnings=warnings, files=files)
+    return LoadedConfig(settings=settings, sources=sources, warnings=warnings, files=files, ignored=ignored)
+
+
+def _unknown_providers(layer: dict[str, Any], merged: dict[str, Any]) -> dict[str, tuple[Any, str]]:
+    """Drop from an untrusted layer a model whose provider neither the registry nor a trusted
+    layer defines: an untrusted project picks among providers, it never brings one."""
+    from skipjack.models import default_registry  # lazy: the registry imports this package
+
+    known = set(default_registry().data.providers) | set(merged.get("providers", {}))
+    out: dict[str, tuple[Any, str]] = {}
+    for table, key in ((layer, "model"), (layer.get("compaction", {}), "model")):
+        ref = table.get(key)
+        if isinstance(ref, str) and ref.partition("/")[0] not in known:
+            del table[key]
+            dotted = "model" if table is layer else "compaction.model"
+            out[dotted] = (ref, f"{UNTRUSTED}: provider {ref.partition('/')[0]!r} is not in the registry")
+    return out
 
 
 def set_config_value(path: Path, key: str, value: Any) -> None:
@@ -115,6 +181,18 @@ def set_config_value(path: Path, key: str, value: Any) -> None:
     _set_dotted(data, key, value)
     _check_layer(data, str(path), [], path=path)
     write_toml(path, data)
+
+
+def add_trusted_project(user_config: Path, folder: Path) -> Path:
+    """Remember `folder` (its real path) in the user config's `trusted_projects`; the file is
+    kept at mode 0600 since it may hold keys. Returns the path written."""
+    data = read_toml(user_config)[0] if user_config.exists() else {}
+    current = data.get("trusted_projects", [])
+    entry = str(real_path(folder))
+    if not isinstance(current, list) or entry not in current:
+        set_config_value(user_config, "trusted_projects", [*(current if isinstance(current, list) else []), entry])
+    os.chmod(user_config, 0o600)
+    return Path(entry)
 
 
 # -- validation ------------------------------------------------------------------------------

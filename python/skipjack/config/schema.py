@@ -53,6 +53,12 @@ class ProviderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     models: dict[str, ModelConfig] = msgspec.field(default_factory=dict)
 
 
+class ShellSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    env_passthrough: list[str] = msgspec.field(default_factory=list)
+    """Environment variables the model's shell keeps although their names look like secrets
+    (`*KEY*`, `*TOKEN*`, ...) or they hold a provider's API key. User config only."""
+
+
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     model: ModelRef | None = None
     """The default model, `provider/model-id`."""
@@ -67,6 +73,10 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     providers: dict[str, ProviderConfig] = msgspec.field(default_factory=dict)
     keys: dict[str, str] = msgspec.field(default_factory=dict)
     """API keys by provider id. Discouraged (a file is easier to leak than an env var) but supported."""
+    shell: ShellSettings = ShellSettings()
+    trusted_projects: list[str] = msgspec.field(default_factory=list)
+    """Folders whose `.skipjack/config.toml` may set privileged keys (their subfolders too).
+    Read from the user config only."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Keys this version does not know, by dotted path; kept so nothing a user wrote is lost."""
 

@@ -7,6 +7,7 @@ arguments: it must turn `a.py` and `./a.py` into the same key before any context
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +34,15 @@ __all__ = [
 ]
 
 
-def default_tools(cwd: Path) -> list[Tool[Any]]:
-    """One instance of every built-in tool, for an agent working in `cwd`."""
+def default_tools(cwd: Path, *, shell_env: Mapping[str, str] | None = None) -> list[Tool[Any]]:
+    """One instance of every built-in tool, for an agent working in `cwd`; `shell_env` is the
+    bash tool's environment (see `BashTool`)."""
     root = cwd.resolve()
     return [
         ReadTool(),
         EditTool(root),
         WriteTool(root),
-        BashTool(),
+        BashTool(shell_env),
         GrepTool(),
         FindTool(),
         WebFetchTool(),

@@ -7,13 +7,14 @@ import codecs
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, ClassVar
 
 import msgspec
 
 from skipjack.agent.tool import Tool, ToolContext, ToolOutput
+from skipjack.safety.secrets import shell_env
 from skipjack.tools._output import SpooledOutput
 from skipjack.tools._paths import resolve_path
 from skipjack.tools._procgroup import stop_group
@@ -66,6 +67,12 @@ class BashTool(Tool[BashArgs]):
     )
     Args = BashArgs
 
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        # The model's shell never sees credentials: the runtime passes the environment with
+        # every provider key variable dropped; without one, secret-looking names are dropped
+        # from the environment as it is at each call.
+        self.env = env
+
     async def execute(self, args: BashArgs, ctx: ToolContext) -> ToolOutput:
         timeout = min(args.timeout or DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S)
         cwd = ctx.cwd if args.cwd is None else resolve_path(ctx.cwd, args.cwd)
@@ -87,7 +94,8 @@ class BashTool(Tool[BashArgs]):
                 stdout=write_fd,
                 stderr=write_fd,
                 cwd=cwd,
-                env=os.environ | _ENV_OVERRIDES,
+                env=dict(self.env if self.env is not None else shell_env(os.environ, key_vars=(), passthrough=()))
+                | _ENV_OVERRIDES,
                 start_new_session=True,
             )
         except BaseException:

@@ -85,6 +85,7 @@ class SkipjackApp(App[int]):
         self.shell_count = 0
         self._last_ctrl_c = 0.0
         self._run_result: RunResult | None = None
+        self._trust_asked = options.trust_project
 
     # -- layout ------------------------------------------------------------------------
 
@@ -149,6 +150,33 @@ class SkipjackApp(App[int]):
         self.status.mode = runtime.approval_mode
         for warning in runtime.warnings:
             self.chat.notice(warning, "warning")
+        if runtime.config.untrusted_privileged and not self._trust_asked:
+            from skipjack.tui.trust import TrustScreen
+
+            self._trust_asked = True
+            self.push_screen(TrustScreen(str(root), runtime.config), callback=self._after_trust)
+            return
+        self._start()
+
+    def _after_trust(self, trusted: bool | None) -> None:
+        """Trust: remember the folder and reload with the project's settings; else go on."""
+        if trusted:
+            from skipjack.config import user_config_path
+            from skipjack.config.loader import add_trusted_project
+
+            folder = add_trusted_project(user_config_path(self.env), find_repo_root(self.cwd) or self.cwd)
+            try:
+                runtime = build_runtime(self.options, env=self.env)
+            except UserError as e:
+                self.chat.notice(f"{e}; the project's settings were not applied", "error")
+            else:
+                self.chat.notice(f"trusted {folder}; its project settings now apply", "info")
+                self.attach(runtime)
+                return
+        self._start()
+
+    def _start(self) -> None:
+        """Resume the asked-for session and send the first prompt, once the runtime is settled."""
         if self.resume is not None:
             commands.resume_session(self, self.resume)
             self.resume = None
