@@ -15,11 +15,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 
 from skipjack.agent import Agent, RunResult
-from skipjack.approvals import Answer, ApprovalPolicy, Verdict, approval_hook
 from skipjack.cli.errors import UserError
-from skipjack.config.files import find_repo_root
 from skipjack.llm.types import ToolCall
 from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime
+from skipjack.safety.hook import Answer, approval_hook
+from skipjack.safety.policy import ApprovalPolicy, Verdict
 from skipjack.tui import commands
 from skipjack.tui.approval import ApprovalScreen
 from skipjack.tui.bridge import AgentView
@@ -139,9 +139,7 @@ class SkipjackApp(App[int]):
         """Start using `runtime`'s agent: approvals, events, status; resume and first prompt."""
         self.runtime = runtime
         agent = runtime.agent
-        settings = runtime.config.settings
-        root = find_repo_root(self.cwd) or self.cwd
-        self.policy = ApprovalPolicy(runtime.approval_mode, root, allow=settings.allow, deny=settings.deny)
+        self.policy = runtime.policy
         agent.hooks = dataclasses.replace(agent.hooks, before_tool_call=approval_hook(self.policy, self.ask_approval))
         agent.subscribe(self.view.handle)
         self.compactor = install_compactor(self)

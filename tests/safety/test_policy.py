@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from skipjack.agent.hooks import Deny
-from skipjack.approvals import Answer, ApprovalPolicy, Decision, Verdict, approval_hook
-from skipjack.approvals.shell import is_read_only
 from skipjack.llm.types import ToolCall
+from skipjack.safety import Answer, ApprovalPolicy, Decision, Verdict, approval_hook
 from skipjack.tools.bash import BashArgs
 from skipjack.tools.edit import EditArgs
 from skipjack.tools.read import ReadArgs
@@ -26,10 +25,10 @@ CASES = [
     ("yolo", "bash", BashArgs(command="rm -rf build"), Decision.ALLOW),
     ("yolo", "write", {"path": "/etc/hosts", "content": ""}, Decision.ALLOW),
     ("plan", "edit", EditArgs(path="a.py", old_text="x", new_text="y"), Decision.DENY),
+    # Plan mode with a sandbox: any command runs, the sandbox keeps it read-only.
     ("plan", "bash", BashArgs(command="git status && ls -la"), Decision.ALLOW),
-    ("plan", "bash", BashArgs(command="git commit -m x"), Decision.DENY),
-    ("plan", "bash", BashArgs(command="cat a > b"), Decision.DENY),
-    ("plan", "bash", BashArgs(command="find . -delete"), Decision.DENY),
+    ("plan", "bash", BashArgs(command="git commit -m x"), Decision.ALLOW),
+    ("plan", "bash", BashArgs(command="find . -delete"), Decision.ALLOW),
     ("plan", "web_fetch", {"url": "https://example.com"}, Decision.DENY),
     ("plan", "grep", {"pattern": "x"}, Decision.ALLOW),
 ]
@@ -37,11 +36,11 @@ CASES = [
 
 @pytest.mark.parametrize(("mode", "tool", "args", "expected"), CASES)
 def test_mode_decisions(tmp_path: Path, mode, tool, args, expected) -> None:  # type: ignore[no-untyped-def]
-    assert ApprovalPolicy(mode, tmp_path).check(tool, args).decision is expected
+    assert ApprovalPolicy(mode, tmp_path, sandboxed=True).check(tool, args).decision is expected
 
 
 def test_allow_rules_must_cover_every_chained_command(tmp_path: Path) -> None:
-    policy = ApprovalPolicy("ask", tmp_path, allow=["bash: git status*", "bash: pytest *"])
+    policy = ApprovalPolicy("ask", tmp_path, sandboxed=True, allow=["bash: git status*", "bash: pytest *"])
     assert policy.check("bash", BashArgs(command="git status --short")).decision is Decision.ALLOW
     assert policy.check("bash", BashArgs(command="git status && pytest -q")).decision is Decision.ALLOW
     assert policy.check("bash", BashArgs(command="git status && rm -rf /")).decision is Decision.ASK
@@ -49,34 +48,35 @@ def test_allow_rules_must_cover_every_chained_command(tmp_path: Path) -> None:
 
 
 def test_deny_wins_even_in_yolo(tmp_path: Path) -> None:
-    policy = ApprovalPolicy("yolo", tmp_path, allow=["bash: *"], deny=["bash: rm -rf *"])
+    policy = ApprovalPolicy("yolo", tmp_path, sandboxed=True, allow=["bash: *"], deny=["bash: rm -rf *"])
     verdict = policy.check("bash", BashArgs(command="rm -rf /"))
     assert verdict.decision is Decision.DENY
     assert "deny rule" in verdict.reason
 
 
 def test_writes_outside_the_project_ask_even_with_a_rule(tmp_path: Path) -> None:
-    policy = ApprovalPolicy("auto-edit", tmp_path / "proj", allow=["write: *"])
+    policy = ApprovalPolicy("auto-edit", tmp_path / "proj", sandboxed=True, allow=["write: *"])
     assert policy.check("write", {"path": "../elsewhere.txt"}).decision is Decision.ASK
 
 
-def test_read_only_shell_classifier() -> None:
-    assert is_read_only("rg -n foo src | head -20")
-    assert is_read_only("git log --oneline -5; git diff HEAD~1")
-    assert not is_read_only("sed -i s/a/b/ f")
-    assert not is_read_only("echo hi >> f")
-    assert not is_read_only("python -c 'print(1)'")
+def test_without_a_sandbox_every_command_asks_even_when_allowed(tmp_path: Path) -> None:
+    for mode in ("ask", "auto-edit", "plan"):
+        policy = ApprovalPolicy(mode, tmp_path, sandboxed=False, allow=["bash: ls *"])  # type: ignore[arg-type]
+        verdict = policy.check("bash", BashArgs(command="ls -la"))
+        assert verdict.decision is Decision.ASK, mode
+        assert "sandbox" in verdict.reason
 
 
 CALL = ToolCall("c1", "bash", {"command": "make"})
 
 
 async def test_headless_hook_denies_with_a_way_forward(tmp_path: Path) -> None:
-    hook = approval_hook(ApprovalPolicy("ask", tmp_path))
+    hook = approval_hook(ApprovalPolicy("ask", tmp_path, sandboxed=True))
     result = await hook(CALL, BashArgs(command="make"))
     assert isinstance(result, Deny)
     assert "--approval" in result.reason
-    assert "bash: make *" in result.reason
+    assert "bash: make" in result.reason
+    assert "bash: make *" not in result.reason, "a suggestion names the target, not every make run"
 
 
 async def test_always_allow_answer_adds_a_session_rule(tmp_path: Path) -> None:
@@ -86,15 +86,18 @@ async def test_always_allow_answer_adds_a_session_rule(tmp_path: Path) -> None:
         asked.append(verdict)
         return Answer("always")
 
-    hook = approval_hook(ApprovalPolicy("ask", tmp_path), ask)
+    hook = approval_hook(ApprovalPolicy("ask", tmp_path, sandboxed=True), ask)
     assert await hook(CALL, BashArgs(command="make test")) is None
-    assert await hook(CALL, BashArgs(command="make lint")) is None
+    assert await hook(CALL, BashArgs(command="make test -j2")) is None
     assert len(asked) == 1, "the second call matched the rule the first answer added"
+    assert asked[0].suggested_rules == ("bash: make test *",)
+    assert await hook(CALL, BashArgs(command="make lint")) is None
+    assert len(asked) == 2, "another make target is another question"
 
 
 async def test_deny_answer_carries_the_users_reason(tmp_path: Path) -> None:
     async def ask(call: ToolCall, verdict: Verdict) -> Answer:
         return Answer("deny", reason="use the Makefile target instead")
 
-    result = await approval_hook(ApprovalPolicy("ask", tmp_path), ask)(CALL, BashArgs(command="cc x.c"))
+    result = await approval_hook(ApprovalPolicy("ask", tmp_path, sandboxed=True), ask)(CALL, BashArgs(command="cc x.c"))
     assert result == Deny("use the Makefile target instead")
