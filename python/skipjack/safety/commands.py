@@ -159,8 +159,8 @@ def _walk(node: tree_sitter.Node, acc: _Acc, via: tuple[str, ...], depth: int) -
         acc.commands.append(SimpleCommand(argv=(name, *(w.text for w in words[1:])), via=via))
     elif kind == "file_redirect":
         acc.redirects.append(_redirect(node))
-    elif kind == "herestring_redirect" or kind == "heredoc_redirect":
-        pass  # reads only; a nested file_redirect or substitution is found below
+    elif kind == "heredoc_redirect":
+        _heredoc(node, acc)  # reads only; a nested file_redirect or substitution is found below
     elif kind == "ERROR":
         acc.opaque.append("the command does not parse as bash")
     for child in node.children:
@@ -191,10 +191,22 @@ def _inside_command(node: tree_sitter.Node, acc: _Acc, via: tuple[str, ...], dep
         return
     if node.type == "file_redirect":
         acc.redirects.append(_redirect(node))
+    elif node.type == "heredoc_redirect":
+        _heredoc(node, acc)
     elif node.type == "ERROR":
         acc.opaque.append("the command does not parse as bash")
     for child in node.children:
         _inside_command(child, acc, via, depth)
+
+
+def _heredoc(node: tree_sitter.Node, acc: _Acc) -> None:
+    # The grammar parses `$(…)` in a here-doc body but not backticks, which bash runs too
+    # (unless the delimiter is quoted): a body holding one cannot be read.
+    start = next((_text(c) for c in node.children if c.type == "heredoc_start"), "")
+    if any(q in start for q in "'\"\\"):
+        return
+    if any("`" in _text(c) for c in node.children if c.type == "heredoc_body"):
+        acc.opaque.append("a here-doc with backticks")
 
 
 def _simple(words: list[_Word], assignments: tuple[str, ...], acc: _Acc, via: tuple[str, ...], depth: int) -> None:

@@ -58,6 +58,17 @@ TRANSPARENT_WRAPPERS = frozenset(
 )  # fmt: skip
 
 
+# Environment variables that make an allowed program run other code (a preloaded library, a
+# git directory whose config names an fsmonitor, a shell startup file): a command carrying
+# one is not allowed by a rule naming only the program.
+RISKY_ASSIGNMENTS = re.compile(
+    r"^(LD_\w*|DYLD_\w*|GIT_\w*|BASH_ENV|ENV|PATH|PROMPT_COMMAND|SHELLOPTS|BASHOPTS|PS4|IFS|"
+    r"\w*PAGER|EDITOR|VISUAL|PYTHONSTARTUP|PERL5OPT|RUBYOPT|NODE_OPTIONS|BASH_FUNC_\w*)="
+)
+# git options that load configuration or a repository from elsewhere (`-c core.fsmonitor=…`).
+RISKY_GIT_OPTIONS = ("-c", "--config-env", "--git-dir", "--work-tree", "--exec-path", "--namespace", "-C")
+
+
 class Decision(Enum):
     ALLOW = "allow"
     ASK = "ask"
@@ -267,7 +278,7 @@ class ApprovalPolicy:
             reason = f"shell commands need approval ({names})"
         else:
             reason = "the command writes to " + ", ".join(r.target or "a file decided at run time" for r in bad_writes)
-        suggestions = [suggest_rule(c) for c in unallowed]
+        suggestions = [None if _risky(c) else suggest_rule(c) for c in unallowed]
         rules = () if bad_writes or None in suggestions else tuple(dict.fromkeys(s for s in suggestions if s))
         return Verdict(Decision.ASK, reason, subject, rules)
 
@@ -290,6 +301,8 @@ class ApprovalPolicy:
         return None
 
     def _command_allowed(self, command: SimpleCommand) -> bool:
+        if _risky(command):
+            return False
         if command.wrapper and command.name in TRANSPARENT_WRAPPERS:
             return True
         return any(pattern.matches(command) for _, pattern in self._allow_cmd)
@@ -308,6 +321,23 @@ class ApprovalPolicy:
         if self.boundary(path) is not None:
             return False
         return self.mode == "auto-edit" or _matches(self._allow, "write", self._shown(path))
+
+
+def _risky(command: SimpleCommand) -> bool:
+    """The command changes what the program loads (see RISKY_*): no plain rule covers it."""
+    if any(RISKY_ASSIGNMENTS.match(a) for a in command.assignments):
+        return True
+    return command.name == "git" and bool(_git_global_options(command.argv[1:]) & set(RISKY_GIT_OPTIONS))
+
+
+def _git_global_options(args: tuple[str, ...]) -> set[str]:
+    """The options before git's subcommand (`git -c x=y status` → {"-c"})."""
+    found = set()
+    for arg in args:
+        if not arg.startswith("-"):
+            break
+        found.add(arg.split("=", 1)[0] if arg.startswith("--") else arg[:2])
+    return found
 
 
 def _compile(rule: Rule) -> CommandPattern:
