@@ -28,7 +28,7 @@ def test_substitutions_and_compound_commands_are_walked() -> None:
 def test_names_are_normalised_and_quotes_removed() -> None:
     for line in ("/bin/rm a", "/usr/bin/rm a", "\\rm a", "'rm' a", '"rm" a', "r'm' a", "  rm a", "\trm 'a'"):
         assert argvs(line) == [("rm", "a")], line
-    assert argvs("echo $'a\\tb' \"c\\\"d\"") == [("echo", "a\tb", 'c"d')]
+    assert argvs('echo $\'a\\tb\' "c\\"d"') == [("echo", "a\tb", 'c"d')]
 
 
 def test_assignments_are_split_off() -> None:
