@@ -92,7 +92,8 @@ def test_a_literal_tilde_directory_is_inside_and_both_agree(world: tuple[Path, P
     policy = ApprovalPolicy("auto-edit", project, sandboxed=True)
     assert policy.check("write", {"path": "./~/.bashrc"}).decision is Decision.ALLOW
     ok, where = write(project, "./~/.bashrc", "inside\n")
-    assert ok and Path(where) == project / "~" / ".bashrc" == policy.target("./~/.bashrc")
+    assert ok
+    assert Path(where) == project / "~" / ".bashrc" == policy.target("./~/.bashrc")
     assert (home / ".bashrc").read_text() == "# user's\n"
 
 
@@ -103,7 +104,8 @@ def test_a_dangling_symlink_is_judged_by_where_the_write_lands(world: tuple[Path
     assert policy.check("write", {"path": "dangling"}).decision is Decision.ASK
     assert policy.check("write", {"path": "inner-dangling"}).decision is Decision.ALLOW
     ok, where = write(project, "inner-dangling", "via link\n")
-    assert ok and Path(where) == policy.target("inner-dangling") == project / "src" / "made-by-link.txt"
+    assert ok
+    assert Path(where) == policy.target("inner-dangling") == project / "src" / "made-by-link.txt"
 
 
 @pytest.mark.parametrize(
@@ -135,7 +137,7 @@ def test_a_git_file_points_at_a_protected_gitdir(tmp_path: Path) -> None:
 
 
 def test_bash_cwd_uses_the_same_function(world: tuple[Path, Path]) -> None:
-    project, home = world
+    project, _ = world
     for raw in (" src ", "\tsrc", "src/up/project/src", "home-link", "~", " ~/dir", "../home"):
         out = asyncio.run(BashTool().execute(BashArgs(command="pwd", cwd=raw), ToolContext(cwd=project)))
         policy = ApprovalPolicy("auto-edit", project, sandboxed=True, allow=["bash: pwd"])
