@@ -116,7 +116,7 @@ class _Acc:
 
 
 def _text(node: tree_sitter.Node) -> str:
-    return (node.text or b"").decode("utf-8", "surrogateescape")
+    return (node.text or b"").decode("utf-8", "surrogatepass")
 
 
 @cache
@@ -142,7 +142,7 @@ def _parse_into(line: str, acc: _Acc, via: tuple[str, ...], depth: int) -> None:
     if "\x00" in line:
         acc.opaque.append("a NUL byte in the command")
         return
-    tree = _parser().parse(line.encode("utf-8", "surrogateescape"))
+    tree = _parser().parse(line.encode("utf-8", "surrogatepass"))
     if tree.root_node.has_error:
         acc.opaque.append("the command does not parse as bash")
     _walk(tree.root_node, acc, via, depth)

@@ -74,7 +74,6 @@ class SkipjackApp(App[int]):
         self._store = store
         self.session: Session | None = None
         self._unrecord: Callable[[], None] | None = None
-        self.policy: ApprovalPolicy | None = None
         self.compactor: Compactor | None = None
         self.chat = ChatView()
         self.pending = Vertical(id="pending")
@@ -97,6 +96,11 @@ class SkipjackApp(App[int]):
     @property
     def input(self) -> PromptInput:
         return self.prompt_box.input
+
+    @property
+    def policy(self) -> ApprovalPolicy | None:
+        """The runtime's one policy: `/approval` switches its mode."""
+        return self.runtime.policy if self.runtime is not None else None
 
     @property
     def agent(self) -> Agent | None:
@@ -139,8 +143,8 @@ class SkipjackApp(App[int]):
         """Start using `runtime`'s agent: approvals, events, status; resume and first prompt."""
         self.runtime = runtime
         agent = runtime.agent
-        self.policy = runtime.policy
-        agent.hooks = dataclasses.replace(agent.hooks, before_tool_call=approval_hook(self.policy, self.ask_approval))
+        hook = approval_hook(runtime.policy, self.ask_approval)
+        agent.hooks = dataclasses.replace(agent.hooks, before_tool_call=hook)
         agent.subscribe(self.view.handle)
         self.compactor = install_compactor(self)
         self.status.model = agent.model
