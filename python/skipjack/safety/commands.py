@@ -28,6 +28,7 @@ import codecs
 import os
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -65,6 +66,9 @@ class SimpleCommand:
     """The wrappers this command was found inside, outermost first (`sudo`, `bash -c`)."""
     wrapper: bool = False
     """True for the wrapper itself (`timeout 5` of `timeout 5 make`); its command follows."""
+    dynamic: bool = False
+    """Some argument is decided at run time (`$F`, `$(…)`, an unquoted glob such as `*`,
+    which a file named `-rf` turns into a flag): the real argv may differ from `argv`."""
 
     @property
     def name(self) -> str:
@@ -220,15 +224,16 @@ def _simple(words: list[_Word], assignments: tuple[str, ...], acc: _Acc, via: tu
     if not name or _GLOB.search(name):
         acc.opaque.append(f"the command name {head.raw!r} is a pattern")
     argv = (name, *(w.text for w in words[1:]))
+    dynamic = any(_dynamic(w) for w in words[1:])
     if name in OPAQUE_COMMANDS:
         acc.opaque.append(OPAQUE_COMMANDS[name])
     if name in CHANGES_DIR:
         acc.changes_dir = True
     unwrap = _UNWRAPPERS.get(name)
     if unwrap is None:
-        acc.commands.append(SimpleCommand(argv=argv, assignments=assignments, via=via))
+        acc.commands.append(SimpleCommand(argv, assignments, via, dynamic=dynamic))
         return
-    acc.commands.append(SimpleCommand(argv=argv, assignments=assignments, via=via, wrapper=name != "find"))
+    acc.commands.append(SimpleCommand(argv, assignments, via, wrapper=name != "find", dynamic=dynamic))
     unwrap(words[1:], acc, (*via, name), depth)
 
 
@@ -315,22 +320,22 @@ def _run_rest(
     *,
     skip: int = 0,
     default: str | None = None,
-) -> list[tuple[str, str | None]] | None:
-    """Parse the wrapper's options, skip `skip` operands, record what runs after them."""
+    no_run: str = "",
+) -> None:
+    """Parse the wrapper's options, skip `skip` operands (`timeout`'s duration), and record
+    the command that runs after them (`default` when none is given)."""
     parsed = _split_options(args, opts)
     if isinstance(parsed, str):
         acc.opaque.append(f"{via[-1]}: {parsed}")
-        return None
+        return
     found, start = parsed
+    if any(opt in no_run for opt, _ in found if len(opt) == 1):
+        return  # e.g. `command -v x` only looks x up
     rest = args[start + skip :]
-    if len(args) < start + skip:
-        return found
     if rest:
-        assignments: list[str] = []
-        _simple(rest, tuple(assignments), acc, via, depth)
-    elif default is not None:
+        _simple(rest, (), acc, via, depth)
+    elif default is not None and len(args) >= start + skip:
         _simple([_Word(default, default)], (), acc, via, depth)
-    return found
 
 
 def _env(args: list[_Word], acc: _Acc, via: tuple[str, ...], depth: int) -> None:
@@ -366,16 +371,12 @@ def _env(args: list[_Word], acc: _Acc, via: tuple[str, ...], depth: int) -> None
         _simple(rest, tuple(assignments), acc, via, depth)
 
 
-def _simple_wrapper(opts: _Opts, *, skip: int = 0, default: str | None = None, no_run: str = ""):  # type: ignore[no-untyped-def]
+_Unwrap = Callable[[list[_Word], _Acc, tuple[str, ...], int], None]
+
+
+def _simple_wrapper(opts: _Opts, *, skip: int = 0, default: str | None = None, no_run: str = "") -> _Unwrap:
     def unwrap(args: list[_Word], acc: _Acc, via: tuple[str, ...], depth: int) -> None:
-        parsed = _split_options(args, opts)
-        if isinstance(parsed, str):
-            acc.opaque.append(f"{via[-1]}: {parsed}")
-            return
-        found, _ = parsed
-        if any(opt in no_run for opt, _ in found if len(opt) == 1):
-            return  # e.g. `command -v x` only looks x up
-        _run_rest(args, opts, acc, via, depth, skip=skip, default=default)
+        _run_rest(args, opts, acc, via, depth, skip=skip, default=default, no_run=no_run)
 
     return unwrap
 
@@ -480,7 +481,7 @@ def _shell(args: list[_Word], acc: _Acc, via: tuple[str, ...], depth: int) -> No
     _parse_into(script, acc, (*via[:-1], f"{name} -c"), depth + 1)
 
 
-_UNWRAPPERS = {
+_UNWRAPPERS: dict[str, _Unwrap] = {
     "env": _env,
     "sudo": _sudo,
     "doas": _simple_wrapper(_Opts(short_flag="Lns", short_arg="Cu")),
@@ -554,6 +555,17 @@ def _value(node: tree_sitter.Node) -> str | None:
             return None
         return "".join(v for v in values if v is not None)
     return None
+
+
+_BRACES = re.compile(r"\{[^{}]*(?:,|\.\.)[^{}]*\}")
+_QUOTED = re.compile(r"\\.|'[^']*'|\"(?:[^\"\\]|\\.)*\"", re.S)
+
+
+def _dynamic(word: _Word) -> bool:
+    if word.value is None:
+        return True
+    bare = _QUOTED.sub("", word.raw)
+    return bool(_GLOB.search(bare) or _BRACES.search(bare))
 
 
 def _unescape_unquoted(text: str) -> str:

@@ -249,6 +249,9 @@ class ApprovalPolicy:
         denied = self._denied_by(parsed, run_cwd)
         if denied is not None:
             return Verdict(Decision.DENY, denied, subject)
+        maybe = self._maybe_denied(parsed)
+        if maybe is not None:
+            return Verdict(Decision.ASK, maybe, subject)
         if self.mode == "yolo":
             if self._deny_cmd and parsed.opaque:
                 return Verdict(Decision.ASK, _opaque_reason(parsed) + ", so the deny rules cannot be checked", subject)
@@ -298,6 +301,15 @@ class ApprovalPolicy:
             for tool in ("write", "edit"):
                 if _matches(self._deny, tool, name) or _matches(self._deny, tool, redirect.target.strip()):
                     return f"a deny rule forbids writing {name}"
+        return None
+
+    def _maybe_denied(self, parsed: ParsedLine) -> str | None:
+        """`F=-rf; rm $F x` or `rm *` beside a file named `-rf`: what runs may be what a
+        deny rule forbids, so no mode runs it without asking."""
+        for command in parsed.commands:
+            for text, pattern in self._deny_cmd:
+                if pattern.could_match(command):
+                    return f"`{' '.join(command.argv)}` may expand to what the deny rule `{text}` forbids"
         return None
 
     def _command_allowed(self, command: SimpleCommand) -> bool:

@@ -69,6 +69,13 @@ class CommandPattern:
             return True
         return flags == self.flags and len(args) == len(self.args)
 
+    def could_match(self, command: SimpleCommand) -> bool:
+        """The command might match once its run-time arguments are known: same program, and
+        some argument comes from an expansion or glob the pattern's words could depend on."""
+        if not command.dynamic or not fnmatch.fnmatchcase(command.name, self.name):
+            return False
+        return bool(self.flags or self.args) and not self.matches(command)
+
 
 def compile_pattern(pattern: str) -> CommandPattern:
     """Raises ValueError for a pattern that does not split like a shell line."""
