@@ -91,6 +91,8 @@ class ParsedLine:
     opaque_reasons: tuple[str, ...]
     changes_dir: bool
     """The line changes directory (`cd`, `env -C`), so relative redirect targets are unknown."""
+    assignments: tuple[str, ...] = ()
+    """Every variable assignment anywhere in the line (`A=1 cmd`, `A=1;`, `export A=1`)."""
 
     @property
     def opaque(self) -> bool:
@@ -117,6 +119,7 @@ class _Acc:
     redirects: list[Redirect] = field(default_factory=list)
     opaque: list[str] = field(default_factory=list)
     changes_dir: bool = False
+    assignments: list[str] = field(default_factory=list)
 
 
 def _text(node: tree_sitter.Node) -> str:
@@ -131,7 +134,13 @@ def _parser() -> tree_sitter.Parser:
 def parse_command_line(line: str) -> ParsedLine:
     acc = _Acc()
     _parse_into(line, acc, via=(), depth=0)
-    return ParsedLine(tuple(acc.commands), tuple(acc.redirects), tuple(dict.fromkeys(acc.opaque)), acc.changes_dir)
+    return ParsedLine(
+        tuple(acc.commands),
+        tuple(acc.redirects),
+        tuple(dict.fromkeys(acc.opaque)),
+        acc.changes_dir,
+        tuple(acc.assignments),
+    )
 
 
 def normalize_name(name: str) -> str:
@@ -161,6 +170,8 @@ def _walk(node: tree_sitter.Node, acc: _Acc, via: tuple[str, ...], depth: int) -
         words = [_Word(_text(c), _text(c)) for c in node.children]
         name = words[0].text if words else kind
         acc.commands.append(SimpleCommand(argv=(name, *(w.text for w in words[1:])), via=via))
+    elif kind == "variable_assignment":
+        acc.assignments.append(_text(node))
     elif kind == "file_redirect":
         acc.redirects.append(_redirect(node))
     elif kind == "heredoc_redirect":
@@ -176,6 +187,7 @@ def _command(node: tree_sitter.Node, acc: _Acc, via: tuple[str, ...], depth: int
     words: list[_Word] = []
     for child in node.children:
         if child.type == "variable_assignment":
+            acc.assignments.append(_text(child))
             assignments.append(_text(child))
         elif child.type == "command_name":
             words.append(_word(child.children[0] if child.children else child))
@@ -600,5 +612,7 @@ def _redirect(node: tree_sitter.Node) -> Redirect:
         return Redirect(op, fd, target, writes=False)
     if op == ">&":
         op = "&>"  # `>&file` sends both streams to the file
+    if target is not None and target.startswith(("/dev/tcp/", "/dev/udp/")):
+        return Redirect(op, fd, target, writes=True)  # bash opens a network connection
     writes = op in _WRITE_OPS and (target is None or os.path.normpath(target) not in HARMLESS_TARGETS)
     return Redirect(op, fd, target, writes=writes)

@@ -272,6 +272,11 @@ class ApprovalPolicy:
             return Verdict(Decision.ASK, "no OS sandbox is available, so every command needs approval", subject)
         if parsed.opaque:
             return Verdict(Decision.ASK, _opaque_reason(parsed), subject)
+        risky = [a.split("=", 1)[0] for a in parsed.assignments if RISKY_ASSIGNMENTS.match(a)]
+        if risky:
+            return Verdict(
+                Decision.ASK, f"the command sets {', '.join(risky)}, which changes what programs run", subject
+            )
         unallowed = [c for c in parsed.commands if not self._command_allowed(c)]
         bad_writes = [r for r in parsed.writes if not self._redirect_allowed(r, run_cwd, parsed.changes_dir)]
         if not unallowed and not bad_writes:
