@@ -149,3 +149,8 @@ def test_flag_spellings_are_one_flag() -> None:
     assert split_flags("rm", ["-Rf", "x"]) == split_flags("rm", ["--recursive", "--force", "x"])
     assert split_flags("rm", ["--recur", "--fo", "x"])[0] == frozenset({"--recursive", "--force"})
     assert split_flags("ls", ["-la"])[0] == frozenset({"-l", "-a"})
+
+
+def test_absurd_nesting_is_opaque_not_a_crash() -> None:
+    assert parse_command_line("(" * 5000 + "ls" + ")" * 5000).opaque
+    assert parse_command_line("echo " + "$(" * 3000 + "ls" + ")" * 3000).opaque

@@ -133,7 +133,10 @@ def _parser() -> tree_sitter.Parser:
 
 def parse_command_line(line: str) -> ParsedLine:
     acc = _Acc()
-    _parse_into(line, acc, via=(), depth=0)
+    try:
+        _parse_into(line, acc, via=(), depth=0)
+    except RecursionError:  # thousands of nested parentheses: too deep to read, so opaque
+        acc.opaque.append("the command nests too deeply to check")
     return ParsedLine(
         tuple(acc.commands),
         tuple(acc.redirects),
