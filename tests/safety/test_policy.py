@@ -101,3 +101,57 @@ async def test_deny_answer_carries_the_users_reason(tmp_path: Path) -> None:
 
     result = await approval_hook(ApprovalPolicy("ask", tmp_path, sandboxed=True), ask)(CALL, BashArgs(command="cc x.c"))
     assert result == Deny("use the Makefile target instead")
+
+
+def test_patch_tools_are_judged_by_every_path_they_name(tmp_path: Path) -> None:
+    policy = ApprovalPolicy("auto-edit", tmp_path, sandboxed=True)
+    inside = "*** Begin Patch\n*** Update File: src/a.py\n@@\n-x\n+y\n*** End Patch\n"
+    git = "*** Begin Patch\n*** Update File: src/a.py\n*** Add File: .git/hooks/post-checkout\n+evil\n*** End Patch\n"
+    diff = "--- a/src/a.py\n+++ b/../../etc/x\n@@ -1 +1 @@\n-x\n+y\n"
+    assert policy.check("apply_patch", {"patch": inside}).decision is Decision.ALLOW
+    assert policy.check("apply_patch", {"patch": git}).decision is Decision.ASK
+    assert policy.check("apply_patch", {"input": diff}).decision is Decision.ASK
+    assert policy.check("apply_patch", {"patch": "no paths here"}).decision is Decision.ASK
+    assert ApprovalPolicy("plan", tmp_path, sandboxed=True).check("apply_patch", {"patch": inside}).decision is (
+        Decision.DENY
+    )
+
+
+def test_sandbox_false_asks_says_so_and_is_denied_in_plan(tmp_path: Path) -> None:
+    args = {"command": "ls", "sandbox": False}
+    verdict = ApprovalPolicy("ask", tmp_path, sandboxed=True, allow=["bash: ls"]).check("bash", args)
+    assert verdict.decision is Decision.ASK
+    assert "outside the sandbox" in verdict.subject
+    assert verdict.suggested_rules == ()
+    assert ApprovalPolicy("plan", tmp_path, sandboxed=True).check("bash", args).decision is Decision.DENY
+    assert ApprovalPolicy("yolo", tmp_path, sandboxed=False).check("bash", args).decision is Decision.ALLOW
+
+
+def test_cwd_is_part_of_the_subject(tmp_path: Path) -> None:
+    (tmp_path / "proj").mkdir()
+    policy = ApprovalPolicy("auto-edit", tmp_path / "proj", sandboxed=True, allow=["bash: ls"])
+    verdict = policy.check("bash", BashArgs(command="ls", cwd="../"))
+    assert verdict.decision is Decision.ASK
+    assert str(tmp_path) in verdict.subject
+    assert policy.check("bash", BashArgs(command="ls", cwd=".")).decision is Decision.ALLOW
+
+
+async def test_always_on_a_compound_line_adds_one_rule_per_command(tmp_path: Path) -> None:
+    asked: list[Verdict] = []
+
+    async def ask(call: ToolCall, verdict: Verdict) -> Answer:
+        asked.append(verdict)
+        return Answer("always")
+
+    policy = ApprovalPolicy("ask", tmp_path, sandboxed=True)
+    hook = approval_hook(policy, ask)
+    assert await hook(CALL, BashArgs(command="git status && cargo test")) is None
+    assert asked[0].suggested_rules == ("bash: git status *", "bash: cargo test *")
+    assert await hook(CALL, BashArgs(command="cargo test --release; git status -s")) is None
+    assert len(asked) == 1
+    assert policy.check("bash", BashArgs(command="cargo build")).decision is Decision.ASK
+
+
+def test_a_bad_bash_pattern_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="rm -rf 'x"):
+        ApprovalPolicy("ask", tmp_path, sandboxed=True, deny=["bash: rm -rf 'x"])
