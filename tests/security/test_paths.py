@@ -171,3 +171,15 @@ def test_policy_and_tool_agree_on_every_spelling(
     inside = project in predicted.parents
     assert (policy.check("write", {"path": raw}).decision is Decision.ALLOW) is inside
     predicted.unlink()
+
+
+def test_a_redirection_into_a_hard_link_asks(world: tuple[Path, Path]) -> None:
+    """Writing through a hard link changes the outside file; the file tools replace the link."""
+    project, home = world
+    os.link(home / ".bashrc", project / "src" / "innocent.txt")
+    policy = ApprovalPolicy("auto-edit", project, sandboxed=True, allow=["bash: echo *"])
+    assert policy.check("bash", {"command": "echo evil >> src/innocent.txt"}).decision is Decision.ASK
+    assert policy.check("bash", {"command": "echo fine >> src/other.txt"}).decision is Decision.ALLOW
+    ok, _ = write(project, "src/innocent.txt", "replaced\n")
+    assert not ok, "the write tool refuses an unread existing file"
+    assert (home / ".bashrc").read_text() == "# user's\n"

@@ -80,7 +80,7 @@ class Redirect:
     op: str
     fd: str | None
     target: str | None
-    """The file, or None when it depends on an expansion."""
+    """The file, or None when it depends on an expansion or a glob."""
     writes: bool
 
 
@@ -608,7 +608,9 @@ def _redirect(node: tree_sitter.Node) -> Redirect:
         elif not child.is_named:
             op = _text(child)
         elif target is None and op:
-            target = _value(child)
+            # A glob in a target expands when it matches one file (`> .gi?/config`): unknown.
+            word = _word(child)
+            target = None if _dynamic(word) else word.value
     if op in (">&", "<&", ">&-", "<&-") and (target is None or target == "-" or target.isdigit()):
         if target is None and op in (">&", "<&"):
             return Redirect(op, fd, None, writes=op == ">&")  # `>&$X`: a file or a descriptor

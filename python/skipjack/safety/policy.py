@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -331,13 +333,34 @@ class ApprovalPolicy:
             return False
         if changes_dir and not target.strip().startswith(("/", "~")):
             return False  # after `cd` a relative target is somewhere this check cannot see
+        if _shell_only_tilde(target):
+            return False
         try:
             path = self.target(target, run_cwd)
         except ValueError:
             return False
-        if self.boundary(path) is not None:
+        if self.boundary(path) is not None or _hard_linked(path):
             return False
         return self.mode == "auto-edit" or _matches(self._allow, "write", self._shown(path))
+
+
+def _shell_only_tilde(target: str) -> bool:
+    """`~+`, `~-`, `~2` mean $PWD, $OLDPWD and the directory stack to bash, but nothing to the
+    path function (a directory named `~-`); the shell's meaning is unknown here."""
+    if not target.startswith("~"):
+        return False
+    prefix = target[1:].split("/", 1)[0]
+    return bool(prefix) and os.path.expanduser("~" + prefix) == "~" + prefix
+
+
+def _hard_linked(path: Path) -> bool:
+    """A redirection writes through a hard link to wherever its other names are (the file
+    tools replace the file instead), so a linked file may really be outside the project."""
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_nlink > 1
 
 
 def _risky(command: SimpleCommand) -> bool:
