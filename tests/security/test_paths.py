@@ -183,3 +183,26 @@ def test_a_redirection_into_a_hard_link_asks(world: tuple[Path, Path]) -> None:
     ok, _ = write(project, "src/innocent.txt", "replaced\n")
     assert not ok, "the write tool refuses an unread existing file"
     assert (home / ".bashrc").read_text() == "# user's\n"
+
+
+def test_links_into_git_internals_are_git_internals(world: tuple[Path, Path]) -> None:
+    project, _ = world
+    (project / ".git" / "hooks").mkdir()
+    (project / ".git" / "config").write_text("[core]\n")
+    (project / "cfg").symlink_to(project / ".git" / "config")
+    (project / "src" / "hooks").symlink_to(Path("..") / ".git" / "hooks")
+    policy = ApprovalPolicy("auto-edit", project, sandboxed=True, allow=["bash: echo *"])
+    for raw in ("cfg", " cfg", "src/hooks/pre-commit", "./src/../src/hooks/post-checkout"):
+        assert policy.check("edit", {"path": raw}).decision is Decision.ASK, raw
+    assert policy.check("bash", {"command": "echo x >> cfg"}).decision is Decision.ASK
+    assert policy.check("bash", {"command": "echo x > src/hooks/pre-commit"}).decision is Decision.ASK
+
+
+def test_a_relative_project_root_is_taken_from_the_process_directory(
+    world: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, _ = world
+    monkeypatch.chdir(project.parent)
+    policy = ApprovalPolicy("auto-edit", Path("project"), sandboxed=True)
+    assert policy.project_root == project
+    assert policy.check("write", {"path": "src/x.py"}).decision is Decision.ALLOW

@@ -107,8 +107,9 @@ class ApprovalPolicy:
         """`cwd`: where the tools run (relative paths start there); the project root by default.
         `sandboxed`: shell commands run inside an OS sandbox (read-only in plan mode)."""
         self.mode: ApprovalMode = mode
-        self.project_root = resolve_path(Path("/"), str(project_root))
-        self.cwd = resolve_path(Path("/"), str(cwd)) if cwd is not None else self.project_root
+        # Relative roots are taken from the process's directory, as the tools' would be.
+        self.project_root = Path(os.path.realpath(project_root))
+        self.cwd = Path(os.path.realpath(cwd)) if cwd is not None else self.project_root
         self.sandboxed = sandboxed
         self._allow: list[Rule] = []
         self._deny: list[Rule] = []
