@@ -50,6 +50,26 @@ OPAQUE_COMMANDS = {
     "alias": "aliases change what later words mean",
     "enable": "enable changes what builtins mean",
 }
+# Programs that run another program after options this module does not parse: what they run
+# cannot be read, so a line using one is opaque rather than judged by a guess.
+OPAQUE_RUNNERS = frozenset(
+    {"strace", "ltrace", "flock", "unshare", "nsenter", "chrt", "taskset", "prlimit", "systemd-run", "runuser",
+     "firejail", "proot", "fakeroot", "faketime", "unbuffer", "parallel", "catchsegv", "torsocks", "proxychains",
+     "proxychains4", "pkexec", "sg", "newgrp", "systemd-nspawn"}
+)  # fmt: skip
+# git subcommands, and their options, that run a command given as a string.
+_GIT_RUNS: dict[str, re.Pattern[str]] = {
+    "submodule": re.compile(r"^foreach$"),
+    "bisect": re.compile(r"^run$"),
+    "rebase": re.compile(r"^(?:-\w*x\w*|--exec(?:=.*)?)$"),
+    "difftool": re.compile(r"^(?:-x|--extcmd(?:=.*)?)$"),
+    "filter-branch": re.compile(r""),
+    "filter-repo": re.compile(r""),
+    "fetch": re.compile(r"^--upload-pack(?:=.*)?$"),
+    "clone": re.compile(r"^(?:-u|--upload-pack(?:=.*)?)$"),
+    "ls-remote": re.compile(r"^--upload-pack(?:=.*)?$"),
+    "push": re.compile(r"^--receive-pack(?:=.*)?$"),
+}
 CHANGES_DIR = frozenset({"cd", "pushd", "popd"})
 HARMLESS_TARGETS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr"})
 _WRITE_OPS = frozenset({">", ">>", "&>", "&>>", ">|"})
@@ -218,6 +238,15 @@ def _inside_command(node: tree_sitter.Node, acc: _Acc, via: tuple[str, ...], dep
         _inside_command(child, acc, via, depth)
 
 
+def _git_runs_a_string(args: list[str]) -> bool:
+    # Any word may be the subcommand: git's global options take values (`-C dir`).
+    for i, word in enumerate(args):
+        pattern = _GIT_RUNS.get(word)
+        if pattern is not None and (not pattern.pattern or any(pattern.match(a) for a in args[i + 1 :])):
+            return True
+    return False
+
+
 def _heredoc(node: tree_sitter.Node, acc: _Acc) -> None:
     # The grammar parses `$(…)` in a here-doc body but not backticks, which bash runs too
     # (unless the delimiter is quoted): a body holding one cannot be read.
@@ -242,6 +271,10 @@ def _simple(words: list[_Word], assignments: tuple[str, ...], acc: _Acc, via: tu
     dynamic = any(_dynamic(w) for w in words[1:])
     if name in OPAQUE_COMMANDS:
         acc.opaque.append(OPAQUE_COMMANDS[name])
+    if name in OPAQUE_RUNNERS:
+        acc.opaque.append(f"{name} runs a program this check does not parse out")
+    if name == "git" and _git_runs_a_string([w.text for w in words[1:]]):
+        acc.opaque.append("git runs a command given as a string")
     if name in CHANGES_DIR:
         acc.changes_dir = True
     unwrap = _UNWRAPPERS.get(name)
