@@ -27,6 +27,7 @@ from skipjack.tools import default_tools
 if TYPE_CHECKING:
     from skipjack.compaction import Compactor
     from skipjack.models.registry import Registry
+    from skipjack.safety.policy import ApprovalPolicy
     from skipjack.sessions import Session
 
 
@@ -54,6 +55,8 @@ class Runtime:
     model: Model
     config: LoadedConfig
     approval_mode: ApprovalMode
+    policy: ApprovalPolicy
+    """The one approval policy of this run; front ends hook it in and switch its mode."""
     warnings: list[str] = field(default_factory=list)
     compactor: Compactor | None = None
     """Set once a session is attached (`attach_session`)."""
@@ -187,6 +190,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         model=model,
         config=config,
         approval_mode=mode,
+        policy=build_policy(opts.cwd, settings, mode),
         warnings=warnings,
         summary_model=_summary_model(settings, env),
         redactor=redactor,
@@ -218,6 +222,33 @@ def provider_key_vars(settings: Settings, model: Model) -> set[str]:
     if model.api_key_env:
         names.add(model.api_key_env)
     return names
+
+
+def build_policy(cwd: Path, settings: Settings, mode: ApprovalMode) -> ApprovalPolicy:
+    """The approval policy for a run in `cwd`: the repository (or `cwd`) is the project."""
+    from skipjack.safety.policy import ApprovalPolicy
+
+    root = find_repo_root(cwd) or cwd
+    try:
+        return ApprovalPolicy(
+            mode, root, cwd=cwd, sandboxed=sandbox_available(), allow=settings.allow, deny=settings.deny
+        )
+    except ValueError as e:
+        raise UserError(f"approval rules: {e}") from e
+
+
+def sandbox_available() -> bool:
+    """Whether shell commands run inside an OS sandbox (`safety.sandbox`, where present).
+    Without one the policy asks for every command rather than run it unconfined."""
+    import importlib
+
+    try:
+        sandbox = importlib.import_module("skipjack.safety.sandbox")
+    except ModuleNotFoundError as e:
+        if e.name != "skipjack.safety.sandbox":
+            raise
+        return False
+    return bool(sandbox.probe().available)
 
 
 def _summary_model(settings: Settings, env: Mapping[str, str]) -> Model | None:

@@ -14,6 +14,7 @@ from skipjack.config import LoadedConfig, Settings
 from skipjack.config.schema import ApprovalMode
 from skipjack.llm import RetryPolicy, StreamOptions, Timeouts
 from skipjack.runtime import RunOptions, Runtime
+from skipjack.safety.policy import ApprovalPolicy
 from skipjack.testing import ScriptedModel
 from skipjack.tools import default_tools
 from skipjack.tui import SkipjackApp
@@ -33,6 +34,7 @@ def make_app(
     mode: ApprovalMode = "yolo",
     tools: list[Tool[Any]] | None = None,
     settings: Settings | None = None,
+    sandboxed: bool = True,
     **kw: Any,
 ) -> SkipjackApp:
     agent = Agent(
@@ -42,8 +44,11 @@ def make_app(
         options=FAST,
         cwd=cwd,
     )
-    config = LoadedConfig(settings=settings or Settings(), sources={}, warnings=[])
-    runtime = Runtime(agent=agent, model=scripted.model, config=config, approval_mode=mode)
+    settings = settings or Settings()
+    config = LoadedConfig(settings=settings, sources={}, warnings=[])
+    # `sandboxed` stands in for the OS sandbox probe: these tests are about the prompts.
+    policy = ApprovalPolicy(mode, cwd, sandboxed=sandboxed, allow=settings.allow, deny=settings.deny)
+    runtime = Runtime(agent=agent, model=scripted.model, config=config, approval_mode=mode, policy=policy)
     return SkipjackApp(RunOptions(cwd=cwd), runtime=runtime, env=env, **kw)
 
 

@@ -58,18 +58,15 @@ def run_headless(args: argparse.Namespace, cwd: Path) -> int:
 
 
 async def _run(args: argparse.Namespace, cwd: Path, prompt: str) -> int:
-    from skipjack.approvals import ApprovalPolicy, approval_hook
     from skipjack.cli.session_setup import open_session
-    from skipjack.config.files import find_repo_root
     from skipjack.runtime import build_runtime
+    from skipjack.safety.hook import approval_hook
 
     runtime = build_runtime(options_from_args(args, cwd))
     for warning in runtime.warnings:
         print(f"skipjack: warning: {warning}", file=sys.stderr)
     agent = runtime.agent
-    settings = runtime.config.settings
-    policy = ApprovalPolicy(runtime.approval_mode, find_repo_root(cwd) or cwd, allow=settings.allow, deny=settings.deny)
-    agent.hooks = _with_approvals(agent.hooks, approval_hook(policy))
+    agent.hooks = _with_approvals(agent.hooks, approval_hook(runtime.policy))
     session = open_session(runtime, continue_latest=args.continue_session, session_id=args.session)
 
     out = sys.stdout

@@ -7,15 +7,28 @@ from pathlib import Path
 
 
 def resolve_path(cwd: Path, raw: str) -> Path:
-    """`raw` made absolute against `cwd` (with `~` expanded) and resolved through symlinks.
+    """The real target of `raw`, a path a model passed to a tool running in `cwd`.
 
-    Resolving makes one file have one key, whatever spelling reached it, so per-file locks
+    This is the one path function: the tools use it to decide where they read and write,
+    and the approval policy uses it to decide whether that place is inside the project, so
+    the two can never disagree about a spelling. The rules, in order:
+
+    - surrounding whitespace (spaces, tabs, newlines) is dropped: models pad paths by
+      accident, and a path the tools would strip must be judged stripped;
+    - a leading `~` or `~user` is the home directory, as in the shell (`os.path.expanduser`;
+      an unknown user stays literal); `./~/x` is a directory literally named `~`;
+    - a relative path is taken from `cwd`;
+    - `..` and symlinks are resolved (`os.path.realpath`), including a symlinked parent
+      and a dangling final symlink, which resolves to where a write would land: its target.
+
+    Resolving also gives one file one key, whatever spelling reached it, so per-file locks
     and read records agree between `a.py`, `./a.py` and a symlink to it.
     """
-    path = Path(raw.strip()).expanduser()
+    text = raw.strip()
+    path = Path(os.path.expanduser(text)) if text.startswith("~") else Path(text)
     if not path.is_absolute():
         path = cwd / path
-    return path.resolve()
+    return Path(os.path.realpath(path))
 
 
 def display_path(path: Path, cwd: Path) -> str:

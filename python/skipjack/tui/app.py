@@ -15,11 +15,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 
 from skipjack.agent import Agent, RunResult
-from skipjack.approvals import Answer, ApprovalPolicy, Verdict, approval_hook
 from skipjack.cli.errors import UserError
-from skipjack.config.files import find_repo_root
 from skipjack.llm.types import ToolCall
 from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime
+from skipjack.safety.hook import Answer, approval_hook
+from skipjack.safety.policy import ApprovalPolicy, Verdict
 from skipjack.tui import commands
 from skipjack.tui.approval import ApprovalScreen
 from skipjack.tui.bridge import AgentView
@@ -74,7 +74,6 @@ class SkipjackApp(App[int]):
         self._store = store
         self.session: Session | None = None
         self._unrecord: Callable[[], None] | None = None
-        self.policy: ApprovalPolicy | None = None
         self.compactor: Compactor | None = None
         self.chat = ChatView()
         self.pending = Vertical(id="pending")
@@ -98,6 +97,11 @@ class SkipjackApp(App[int]):
     @property
     def input(self) -> PromptInput:
         return self.prompt_box.input
+
+    @property
+    def policy(self) -> ApprovalPolicy | None:
+        """The runtime's one policy: `/approval` switches its mode."""
+        return self.runtime.policy if self.runtime is not None else None
 
     @property
     def agent(self) -> Agent | None:
@@ -140,10 +144,8 @@ class SkipjackApp(App[int]):
         """Start using `runtime`'s agent: approvals, events, status; resume and first prompt."""
         self.runtime = runtime
         agent = runtime.agent
-        settings = runtime.config.settings
-        root = find_repo_root(self.cwd) or self.cwd
-        self.policy = ApprovalPolicy(runtime.approval_mode, root, allow=settings.allow, deny=settings.deny)
-        agent.hooks = dataclasses.replace(agent.hooks, before_tool_call=approval_hook(self.policy, self.ask_approval))
+        hook = approval_hook(runtime.policy, self.ask_approval)
+        agent.hooks = dataclasses.replace(agent.hooks, before_tool_call=hook)
         agent.subscribe(self.view.handle)
         self.compactor = install_compactor(self)
         self.status.model = agent.model
@@ -154,7 +156,7 @@ class SkipjackApp(App[int]):
             from skipjack.tui.trust import TrustScreen
 
             self._trust_asked = True
-            self.push_screen(TrustScreen(str(root), runtime.config), callback=self._after_trust)
+            self.push_screen(TrustScreen(str(runtime.policy.project_root), runtime.config), callback=self._after_trust)
             return
         self._start()
 
@@ -164,7 +166,8 @@ class SkipjackApp(App[int]):
             from skipjack.config import user_config_path
             from skipjack.config.loader import add_trusted_project
 
-            folder = add_trusted_project(user_config_path(self.env), find_repo_root(self.cwd) or self.cwd)
+            root = self.runtime.policy.project_root if self.runtime is not None else self.cwd
+            folder = add_trusted_project(user_config_path(self.env), root)
             try:
                 runtime = build_runtime(self.options, env=self.env)
             except UserError as e:

@@ -12,8 +12,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from skipjack.approvals import Answer, Verdict
 from skipjack.llm.types import ToolCall
+from skipjack.safety.hook import Answer
+from skipjack.safety.policy import Verdict
 from skipjack.tui.formatting import tool_key_arg
 
 PREVIEW_CHARS = 600

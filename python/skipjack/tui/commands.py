@@ -102,6 +102,8 @@ async def _approval(app: SkipjackApp, arg: str) -> None:
         return
     mode = next(m for m in _MODES if m == arg)
     app.policy.mode = mode
+    if app.runtime is not None:
+        app.runtime.approval_mode = mode
     app.status.mode = mode
     app.status.redraw()
     app.chat.notice(f"approval mode: {arg}")

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from skipjack.agent.hooks import BeforeToolCall, Deny, Replace
-from skipjack.approvals.policy import ApprovalPolicy, Decision, Verdict
 from skipjack.llm.types import ToolCall
+from skipjack.safety.policy import ApprovalPolicy, Decision, Verdict
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,8 @@ class Answer:
     choice: Literal["once", "always", "deny"]
     reason: str = ""
     rule: str | None = None
-    """With "always": the allow rule to add (defaults to the verdict's suggestion)."""
+    """With "always": the allow rule(s) to add, `; `-separated (defaults to the verdict's
+    suggestions; with none, "always" allows this call once)."""
 
 
 AskUser = Callable[[ToolCall, Verdict], Awaitable[Answer]]
@@ -33,7 +34,7 @@ def approval_hook(policy: ApprovalPolicy, ask: AskUser | None = None) -> BeforeT
         if verdict.decision is Decision.DENY:
             return Deny(verdict.reason)
         if ask is None:
-            hint = f" or an allow rule like `{verdict.suggested_rule}`" if verdict.suggested_rule else ""
+            hint = f" or allow rules like `{verdict.suggested_rule}`" if verdict.suggested_rule else ""
             return Deny(f"{verdict.reason} and this run cannot ask (approval mode {policy.mode!r}; "
                         f"the user can rerun with --approval auto-edit or yolo{hint})")  # fmt: skip
         answer = await ask(call, verdict)

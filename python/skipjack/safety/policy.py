@@ -1,0 +1,433 @@
+"""The approval policy: mode + allow/deny rules → allow, ask, or deny for each tool call.
+
+Decisions, by mode (deny rules win over everything, in every mode):
+
+| action                                    | plan          | ask   | auto-edit | yolo  |
+|-------------------------------------------|---------------|-------|-----------|-------|
+| read, grep, find, todo                    | allow         | allow | allow     | allow |
+| edit/write inside the project             | deny          | ask¹  | allow     | allow |
+| edit/write in .git/ or .skipjack/         | deny          | ask   | ask       | allow |
+| edit/write outside the project            | deny          | ask   | ask       | allow |
+| shell, every command allowed by a rule²   | allow³        | allow | allow     | allow |
+| shell, other                              | allow³        | ask   | ask       | allow |
+| shell with `sandbox: false`               | deny          | ask   | ask       | allow |
+| shell with `cwd` outside the project      | deny          | ask   | ask       | allow |
+| web fetch and other tools                 | deny          | ask¹  | ask¹      | allow |
+
+¹ unless an allow rule matches. ² and no writing redirection the write rules would not
+allow, and nothing opaque (`eval`, `$CMD`, …; see `commands`). ³ only with an OS sandbox,
+which runs plan-mode commands read-only. Without a sandbox (`sandboxed=False`) every shell
+command asks in plan, ask and auto-edit: nothing would confine it, so an allow rule alone
+does not run it.
+
+Rules are `tool: pattern`. For `bash` the pattern is matched against every simple command
+of the parsed line (see `rules` for the pattern language); for file tools it is a glob over
+the target path, relative to the project root when inside it (absolute otherwise), after
+the one path function (`tools._paths.resolve_path`) has resolved `~`, whitespace, `..`
+and symlinks; for other tools it is a glob over the tool's main argument (the URL, …).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import os
+import re
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from skipjack.config.schema import ApprovalMode, Rule, parse_rule
+from skipjack.safety.commands import ParsedLine, Redirect, SimpleCommand, parse_command_line
+from skipjack.safety.rules import CommandPattern, compile_pattern
+from skipjack.safety.suggest import suggest_rule
+from skipjack.tools._paths import is_within, resolve_path
+
+READ_TOOLS = frozenset({"read", "grep", "find", "todo"})
+WRITE_TOOLS = frozenset({"edit", "write", "apply_patch"})
+PROTECTED_DIRS = frozenset({".git", ".skipjack"})
+"""Inside the project, but writing there can run programs (git hooks, `core.fsmonitor`) or
+change skipjack's own settings."""
+
+# Wrappers that only change how their command runs: the command they run is judged instead.
+# `sudo`, `doas` and `chroot` change who or where, so they need a rule of their own.
+TRANSPARENT_WRAPPERS = frozenset(
+    {"env", "nice", "nohup", "timeout", "time", "command", "builtin", "exec", "stdbuf", "ionice", "setsid", "xargs",
+     "bash", "sh", "zsh", "dash", "ksh", "mksh", "ash", "fish", "busybox"}
+)  # fmt: skip
+
+
+# Environment variables that make an allowed program run other code (a preloaded library, a
+# git directory whose config names an fsmonitor, a shell startup file): a command carrying
+# one is not allowed by a rule naming only the program.
+RISKY_ASSIGNMENTS = re.compile(
+    r"^(LD_\w*|DYLD_\w*|GIT_\w*|BASH_ENV|ENV|PATH|PROMPT_COMMAND|SHELLOPTS|BASHOPTS|PS4|IFS|"
+    r"\w*PAGER|EDITOR|VISUAL|PYTHONSTARTUP|PERL5OPT|RUBYOPT|NODE_OPTIONS|BASH_FUNC_\w*)="
+)
+# git options that load configuration or a repository from elsewhere (`-c core.fsmonitor=…`).
+RISKY_GIT_OPTIONS = ("-c", "--config-env", "--git-dir", "--work-tree", "--exec-path", "--namespace", "-C")
+
+
+class Decision(Enum):
+    ALLOW = "allow"
+    ASK = "ask"
+    DENY = "deny"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: Decision
+    reason: str
+    subject: str
+    """What was judged: the command line (with its `cwd` and sandbox choice), the path or the URL."""
+    suggested_rules: tuple[str, ...] = ()
+    """Allow rules that would let calls like this one run ("always allow"); empty when no
+    rule narrow enough exists."""
+
+    @property
+    def suggested_rule(self) -> str | None:
+        """The suggestions as one line for display; `allow_always` accepts it back."""
+        return "; ".join(self.suggested_rules) if self.suggested_rules else None
+
+
+class ApprovalPolicy:
+    def __init__(
+        self,
+        mode: ApprovalMode,
+        project_root: Path,
+        *,
+        sandboxed: bool,
+        cwd: Path | None = None,
+        allow: Sequence[str] = (),
+        deny: Sequence[str] = (),
+    ) -> None:
+        """`cwd`: where the tools run (relative paths start there); the project root by default.
+        `sandboxed`: shell commands run inside an OS sandbox (read-only in plan mode)."""
+        self.mode: ApprovalMode = mode
+        # Relative roots are taken from the process's directory, as the tools' would be.
+        self.project_root = Path(os.path.realpath(project_root))
+        self.cwd = Path(os.path.realpath(cwd)) if cwd is not None else self.project_root
+        self.sandboxed = sandboxed
+        self._allow: list[Rule] = []
+        self._deny: list[Rule] = []
+        self._allow_cmd: list[tuple[str, CommandPattern]] = []
+        self._deny_cmd: list[tuple[str, CommandPattern]] = []
+        for text in allow:
+            self.allow_always(text)
+        for text in deny:
+            rule = parse_rule(text)
+            self._deny.append(rule)
+            if rule.tool == "bash":
+                self._deny_cmd.append((text.strip(), _compile(rule)))
+        self._protected = self._protected_dirs()
+
+    def allow_always(self, rule: str) -> None:
+        """Add allow rules for the rest of the session (the user's "always allow"); several
+        may be given separated by `; ` (as `Verdict.suggested_rule` shows them)."""
+        for text in _split_rules(rule):
+            parsed = parse_rule(text)
+            self._allow.append(parsed)
+            if parsed.tool == "bash":
+                self._allow_cmd.append((text, _compile(parsed)))
+
+    # -- the one entry point ---------------------------------------------------------------
+
+    def check(self, tool: str, args: Any) -> Verdict:
+        if tool == "bash":
+            return self._check_shell(args)
+        if tool in WRITE_TOOLS:
+            return self._check_write(tool, _write_paths(tool, args))
+        subject = _field(args, "path", "url", "pattern", "command") or ""
+        if _matches(self._deny, tool, subject):
+            return Verdict(Decision.DENY, f"a deny rule forbids {tool}: {subject}", subject)
+        if self.mode == "yolo":
+            return Verdict(Decision.ALLOW, "yolo mode", subject)
+        if tool in READ_TOOLS:
+            return Verdict(Decision.ALLOW, "reads nothing outside what it is shown", subject)
+        if self.mode == "plan":
+            return Verdict(Decision.DENY, f"plan mode is read-only: {tool} is not allowed", subject)
+        if _matches(self._allow, tool, subject):
+            return Verdict(Decision.ALLOW, "an allow rule matches", subject)
+        return Verdict(Decision.ASK, f"{tool} needs approval", subject, (f"{tool}: {subject}",))
+
+    # -- paths -------------------------------------------------------------------------------
+
+    def target(self, raw: str, cwd: Path | None = None) -> Path:
+        """Where a tool given `raw` would write: the tools' own path function."""
+        return resolve_path(cwd or self.cwd, raw)
+
+    def boundary(self, path: Path) -> str | None:
+        """Why a write to the resolved `path` needs approval even in auto-edit, or None."""
+        if not is_within(path, self.project_root):
+            return f"{path} is outside the project"
+        parts = path.relative_to(self.project_root).parts
+        # Compared case-blind: on a case-insensitive file system `.GIT/config` is `.git/config`.
+        hit = next((p for p in parts if p.casefold() in PROTECTED_DIRS), None)
+        if hit is not None:
+            return f"{path} is inside {hit}/ (git hooks and config, and skipjack's settings, can run programs)"
+        for gitdir in self._protected:
+            if is_within(path, gitdir):
+                return f"{path} is inside the repository's git directory"
+        return None
+
+    def _protected_dirs(self) -> list[Path]:
+        """A `.git` *file* (worktree, submodule) points at the real git directory, and that
+        one's `commondir` at the shared one: writes to either are writes to `.git`."""
+        found: list[Path] = []
+        dotgit = self.project_root / ".git"
+        try:
+            if not dotgit.is_file():
+                return found
+            m = re.match(r"gitdir:\s*(.+)", dotgit.read_text(encoding="utf-8", errors="replace").strip())
+            if m is None:
+                return found
+            gitdir = resolve_path(self.project_root, m.group(1))
+            found.append(gitdir)
+            common = gitdir / "commondir"
+            if common.is_file():
+                found.append(resolve_path(gitdir, common.read_text(encoding="utf-8", errors="replace")))
+        except (OSError, ValueError):
+            pass
+        return found
+
+    def _shown(self, path: Path) -> str:
+        return str(path.relative_to(self.project_root)) if is_within(path, self.project_root) else str(path)
+
+    # -- file writes -------------------------------------------------------------------------
+
+    def _check_write(self, tool: str, raws: list[str]) -> Verdict:
+        if not raws:
+            subject = "(no path)"
+            if self.mode == "yolo":
+                return Verdict(Decision.ALLOW, "yolo mode", subject)
+            if self.mode == "plan":
+                return Verdict(Decision.DENY, "plan mode is read-only: no file changes", subject)
+            return Verdict(Decision.ASK, f"{tool}: cannot tell which files it changes", subject)
+        try:
+            paths = [self.target(raw) for raw in raws]
+        except ValueError as e:  # a NUL byte: no tool could write there either
+            return Verdict(Decision.DENY, f"{tool}: not a usable path ({e})", ", ".join(raws))
+        shown = [self._shown(p) for p in paths]
+        subject = ", ".join(shown)
+        for raw, name in zip(raws, shown, strict=True):
+            if _matches(self._deny, tool, name) or _matches(self._deny, tool, raw.strip()):
+                return Verdict(Decision.DENY, f"a deny rule forbids {tool}: {name}", subject)
+        if self.mode == "yolo":
+            return Verdict(Decision.ALLOW, "yolo mode", subject)
+        if self.mode == "plan":
+            return Verdict(Decision.DENY, "plan mode is read-only: no file changes", subject)
+        for path in paths:
+            why = self.boundary(path)
+            if why is not None:
+                return Verdict(Decision.ASK, why, subject)
+        if self.mode == "auto-edit":
+            return Verdict(Decision.ALLOW, "file changes inside the project are allowed", subject)
+        if all(_matches(self._allow, tool, name) for name in shown):
+            return Verdict(Decision.ALLOW, "an allow rule matches", subject)
+        return Verdict(
+            Decision.ASK, f"{tool} of {subject} needs approval", subject, tuple(f"{tool}: {n}" for n in shown)
+        )
+
+    # -- shell -------------------------------------------------------------------------------
+
+    def _check_shell(self, args: Any) -> Verdict:
+        command = _field(args, "command") or ""
+        cwd_raw = _field(args, "cwd")
+        sandbox = _field(args, "sandbox", kind=bool)
+        sandbox = True if sandbox is None else sandbox
+        try:
+            run_cwd = self.cwd if cwd_raw is None else self.target(cwd_raw)
+        except ValueError:
+            run_cwd = None
+        subject = command
+        if cwd_raw is not None:
+            subject += f"  (in {run_cwd if run_cwd is not None else cwd_raw!r})"
+        if not sandbox:
+            subject += "  (outside the sandbox)"
+        parsed = parse_command_line(command)
+
+        denied = self._denied_by(parsed, run_cwd)
+        if denied is not None:
+            return Verdict(Decision.DENY, denied, subject)
+        maybe = self._maybe_denied(parsed)
+        if maybe is not None:
+            return Verdict(Decision.ASK, maybe, subject)
+        if self.mode == "yolo":
+            if self._deny_cmd and parsed.opaque:
+                return Verdict(Decision.ASK, _opaque_reason(parsed) + ", so the deny rules cannot be checked", subject)
+            return Verdict(Decision.ALLOW, "yolo mode", subject)
+        if not sandbox:
+            if self.mode == "plan":
+                return Verdict(Decision.DENY, "plan mode runs commands only inside the sandbox", subject)
+            return Verdict(Decision.ASK, "the command asks to run outside the sandbox", subject)
+        if run_cwd is None or not is_within(run_cwd, self.project_root):
+            if self.mode == "plan":
+                return Verdict(Decision.DENY, f"plan mode: cwd {cwd_raw!r} is outside the project", subject)
+            return Verdict(Decision.ASK, f"cwd {cwd_raw!r} is outside the project", subject)
+        if self.mode == "plan":
+            if self.sandboxed:
+                return Verdict(Decision.ALLOW, "plan mode: the sandbox runs it read-only", subject)
+            return Verdict(Decision.ASK, "plan mode without an OS sandbox: every command needs approval", subject)
+        if not self.sandboxed:
+            return Verdict(Decision.ASK, "no OS sandbox is available, so every command needs approval", subject)
+        if parsed.opaque:
+            return Verdict(Decision.ASK, _opaque_reason(parsed), subject)
+        risky = [a.split("=", 1)[0] for a in parsed.assignments if RISKY_ASSIGNMENTS.match(a)]
+        if risky:
+            return Verdict(
+                Decision.ASK, f"the command sets {', '.join(risky)}, which changes what programs run", subject
+            )
+        unallowed = [c for c in parsed.commands if not self._command_allowed(c)]
+        bad_writes = [r for r in parsed.writes if not self._redirect_allowed(r, run_cwd, parsed.changes_dir)]
+        if not unallowed and not bad_writes:
+            return Verdict(Decision.ALLOW, "allow rules match every command", subject)
+        if unallowed:
+            names = ", ".join(dict.fromkeys(c.name for c in unallowed))
+            reason = f"shell commands need approval ({names})"
+        else:
+            reason = "the command writes to " + ", ".join(r.target or "a file decided at run time" for r in bad_writes)
+        suggestions = [None if _risky(c) else suggest_rule(c) for c in unallowed]
+        rules = () if bad_writes or None in suggestions else tuple(dict.fromkeys(s for s in suggestions if s))
+        return Verdict(Decision.ASK, reason, subject, rules)
+
+    def _denied_by(self, parsed: ParsedLine, run_cwd: Path | None) -> str | None:
+        for command in parsed.commands:
+            for text, pattern in self._deny_cmd:
+                if pattern.matches(command):
+                    where = f" (inside {' → '.join(command.via)})" if command.via else ""
+                    return f"the deny rule `{text}` forbids `{' '.join(command.argv)}`{where}"
+        for redirect in parsed.writes:
+            if redirect.target is None:
+                continue
+            name = redirect.target.strip()
+            if run_cwd is not None:
+                with contextlib.suppress(ValueError):
+                    name = self._shown(self.target(redirect.target, run_cwd))
+            for tool in ("write", "edit"):
+                if _matches(self._deny, tool, name) or _matches(self._deny, tool, redirect.target.strip()):
+                    return f"a deny rule forbids writing {name}"
+        return None
+
+    def _maybe_denied(self, parsed: ParsedLine) -> str | None:
+        """`F=-rf; rm $F x` or `rm *` beside a file named `-rf`: what runs may be what a
+        deny rule forbids, so no mode runs it without asking."""
+        for command in parsed.commands:
+            for text, pattern in self._deny_cmd:
+                if pattern.could_match(command):
+                    return f"`{' '.join(command.argv)}` may expand to what the deny rule `{text}` forbids"
+        return None
+
+    def _command_allowed(self, command: SimpleCommand) -> bool:
+        if _risky(command):
+            return False
+        if command.wrapper and command.name in TRANSPARENT_WRAPPERS:
+            return True
+        return any(pattern.matches(command) for _, pattern in self._allow_cmd)
+
+    def _redirect_allowed(self, redirect: Redirect, run_cwd: Path, changes_dir: bool) -> bool:
+        """A writing redirection is a file write: allowed where the write tool would be."""
+        target = redirect.target
+        if target is None:
+            return False
+        if changes_dir and not target.strip().startswith(("/", "~")):
+            return False  # after `cd` a relative target is somewhere this check cannot see
+        if _shell_only_tilde(target):
+            return False
+        try:
+            path = self.target(target, run_cwd)
+        except ValueError:
+            return False
+        if self.boundary(path) is not None or _hard_linked(path):
+            return False
+        return self.mode == "auto-edit" or _matches(self._allow, "write", self._shown(path))
+
+
+def _shell_only_tilde(target: str) -> bool:
+    """`~+`, `~-`, `~2` mean $PWD, $OLDPWD and the directory stack to bash, but nothing to the
+    path function (a directory named `~-`); the shell's meaning is unknown here."""
+    if not target.startswith("~"):
+        return False
+    prefix = target[1:].split("/", 1)[0]
+    return bool(prefix) and os.path.expanduser("~" + prefix) == "~" + prefix
+
+
+def _hard_linked(path: Path) -> bool:
+    """A redirection writes through a hard link to wherever its other names are (the file
+    tools replace the file instead), so a linked file may really be outside the project."""
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_nlink > 1
+
+
+def _risky(command: SimpleCommand) -> bool:
+    """The command changes what the program loads (see RISKY_*): no plain rule covers it."""
+    if any(RISKY_ASSIGNMENTS.match(a) for a in command.assignments):
+        return True
+    return command.name == "git" and bool(_git_global_options(command.argv[1:]) & set(RISKY_GIT_OPTIONS))
+
+
+def _git_global_options(args: tuple[str, ...]) -> set[str]:
+    """The options before git's subcommand (`git -c x=y status` → {"-c"})."""
+    found = set()
+    for arg in args:
+        if not arg.startswith("-"):
+            break
+        found.add(arg.split("=", 1)[0] if arg.startswith("--") else arg[:2])
+    return found
+
+
+def _compile(rule: Rule) -> CommandPattern:
+    try:
+        return compile_pattern(rule.pattern)
+    except ValueError as e:
+        raise ValueError(f"rule `bash: {rule.pattern}`: {e}") from e
+
+
+def _split_rules(text: str) -> list[str]:
+    # `; ` separates rules only where a new `tool:` starts, so a pattern may hold `;`.
+    parts = re.split(r";\s+(?=[A-Za-z_][\w.-]*\s*:)", text)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _opaque_reason(parsed: ParsedLine) -> str:
+    return "the command cannot be checked: " + "; ".join(parsed.opaque_reasons)
+
+
+def _field(args: Any, *names: str, kind: type = str) -> Any:
+    for name in names:
+        value = args.get(name) if isinstance(args, dict) else getattr(args, name, None)
+        if isinstance(value, kind):
+            return value
+    return None
+
+
+_PATCH_PATH = re.compile(r"^(?:\*\*\* (?:Add|Update|Delete) File:|\*\*\* Move to:|\+\+\+ |--- )\s*(.+?)\s*$", re.M)
+
+
+def _write_paths(tool: str, args: Any) -> list[str]:
+    """Every path a file-changing call names: `path`, `paths`, or those inside a patch."""
+    single = _field(args, "path")
+    if single is not None:
+        return [single]
+    many = args.get("paths") if isinstance(args, dict) else getattr(args, "paths", None)
+    if isinstance(many, list) and all(isinstance(p, str) for p in many):
+        return list(many)
+    patch = _field(args, "patch", "input")
+    if patch is None:
+        return []
+    found = []
+    for m in _PATCH_PATH.finditer(patch):
+        name = m.group(1)
+        if name == "/dev/null":
+            continue
+        found.append(name[2:] if name.startswith(("a/", "b/")) else name)
+    return list(dict.fromkeys(found))
+
+
+def _matches(rules: list[Rule], tool: str, subject: str) -> bool:
+    return any(r.tool == tool and fnmatch.fnmatchcase(subject, r.pattern) for r in rules)
