@@ -264,7 +264,8 @@ def test_bad_user_config(
 ) -> None:
     env = isolated_env(tmp_path)
     user = Path(env["SKIPJACK_CONFIG_DIR"]) / "config.toml"
-    user.parent.mkdir(parents=True)
+    user.parent.mkdir(parents=True, exist_ok=True)
+    user.unlink(missing_ok=True)  # the `repo` fixture's user config (trusting the repo) gives way
     make(user)
     for args in (["run", "hi"], ["config", "show"]):
         out = run_cli(*args, cwd=repo, env=env, timeout=TIMEOUT)
