@@ -11,7 +11,7 @@ use crate::events::StreamEvent;
 use crate::message::{
     now_millis, AssistantContent, AssistantMessage, CostSource, StopReason, TextContent, ThinkingContent, ToolCall,
 };
-use crate::model::Model;
+use crate::model::{Limits, Model};
 use crate::usage::{Price, TokenCounts, Usage};
 
 #[derive(Debug)]
@@ -31,11 +31,21 @@ pub struct MessageAssembler {
     open: Vec<bool>,
     started: bool,
     response_id: Option<String>,
+    limits: Limits,
+    /// Text and thinking held so far, against `limits.max_text_bytes`.
+    text_bytes: usize,
+    /// The first cap a server's output exceeded; the stream must end with it.
+    exceeded: Option<LlmError>,
 }
 
 impl MessageAssembler {
     #[must_use]
     pub fn new(model: &Model) -> Self {
+        Self::with_limits(model, Limits::default())
+    }
+
+    #[must_use]
+    pub fn with_limits(model: &Model, limits: Limits) -> Self {
         Self {
             api: model.api.as_str(),
             provider: model.provider.clone(),
@@ -45,6 +55,31 @@ impl MessageAssembler {
             open: Vec::new(),
             started: false,
             response_id: None,
+            limits,
+            text_bytes: 0,
+            exceeded: None,
+        }
+    }
+
+    /// The cap the server's output exceeded, if any (taken once).
+    pub fn take_exceeded(&mut self) -> Option<LlmError> {
+        self.exceeded.take()
+    }
+
+    /// Admit `len` more bytes of text or thinking, or record the overflow and refuse.
+    fn admit_text(&mut self, len: usize) -> bool {
+        let total = self.text_bytes.saturating_add(len);
+        if total > self.limits.max_text_bytes {
+            self.exceed(too_large("the message's text", self.limits.max_text_bytes, "limits.max_text_bytes"));
+            return false;
+        }
+        self.text_bytes = total;
+        true
+    }
+
+    fn exceed(&mut self, error: LlmError) {
+        if self.exceeded.is_none() {
+            self.exceeded = Some(error);
         }
     }
 
@@ -82,7 +117,10 @@ impl MessageAssembler {
     }
 
     pub fn push_text(&mut self, index: usize, delta: &str, out: &mut Vec<StreamEvent>) {
-        if delta.is_empty() {
+        if delta.is_empty() || !matches!(self.blocks.get(index), Some(Block::Text { .. })) {
+            return;
+        }
+        if !self.admit_text(delta.len()) {
             return;
         }
         if let Some(Block::Text { text }) = self.blocks.get_mut(index) {
@@ -111,7 +149,10 @@ impl MessageAssembler {
     }
 
     pub fn push_thinking(&mut self, index: usize, delta: &str, out: &mut Vec<StreamEvent>) {
-        if delta.is_empty() {
+        if delta.is_empty() || !matches!(self.blocks.get(index), Some(Block::Thinking { .. })) {
+            return;
+        }
+        if !self.admit_text(delta.len()) {
             return;
         }
         if let Some(Block::Thinking { thinking, .. }) = self.blocks.get_mut(index) {
@@ -122,8 +163,14 @@ impl MessageAssembler {
 
     /// Signatures may arrive in pieces; they are concatenated.
     pub fn push_signature(&mut self, index: usize, piece: &str) {
+        let limit = self.limits.max_text_bytes;
         if let Some(Block::Thinking { signature, .. }) = self.blocks.get_mut(index) {
-            signature.get_or_insert_with(String::new).push_str(piece);
+            let signature = signature.get_or_insert_with(String::new);
+            if signature.len().saturating_add(piece.len()) > limit {
+                self.exceed(too_large("a thinking signature", limit, "limits.max_text_bytes"));
+                return;
+            }
+            signature.push_str(piece);
         }
     }
 
@@ -154,7 +201,12 @@ impl MessageAssembler {
         if delta.is_empty() {
             return;
         }
+        let limit = self.limits.max_tool_args_bytes;
         if let Some(Block::ToolCall { args, .. }) = self.blocks.get_mut(index) {
+            if args.len().saturating_add(delta.len()) > limit {
+                self.exceed(too_large("a tool call's arguments", limit, "limits.max_tool_args_bytes"));
+                return;
+            }
             args.push_str(delta);
             out.push(StreamEvent::ToolCallDelta { index, delta: delta.to_owned() });
         }
@@ -232,6 +284,32 @@ impl MessageAssembler {
     }
 }
 
+/// The error for output past a size cap, naming the setting that raises it.
+#[must_use]
+pub fn too_large(what: &str, limit: usize, setting: &str) -> LlmError {
+    LlmError::new(
+        ErrorKind::InvalidResponse,
+        format!(
+            "{what} exceeded the {} limit; the server sent more than the client holds (raise {setting} to allow more)",
+            human_bytes(limit)
+        ),
+    )
+}
+
+/// `16 MiB`, `1.5 KiB`, `12 bytes`.
+#[must_use]
+pub fn human_bytes(n: usize) -> String {
+    let (unit, scale) = match n {
+        _ if n >= 1 << 30 => ("GiB", 1u64 << 30),
+        _ if n >= 1 << 20 => ("MiB", 1 << 20),
+        _ if n >= 1 << 10 => ("KiB", 1 << 10),
+        _ => return format!("{n} bytes"),
+    };
+    #[allow(clippy::cast_precision_loss)] // display only
+    let value = format!("{:.2}", n as f64 / scale as f64);
+    format!("{} {unit}", value.trim_end_matches('0').trim_end_matches('.'))
+}
+
 /// Parse streamed arguments. Empty text means no arguments; a JSON string holding JSON
 /// (double-encoded by some servers) is decoded; anything else that is not an object is
 /// reported on the call with the raw text kept, never replaced by `{}`.
@@ -282,5 +360,13 @@ mod tests {
         assert_eq!(v, Value::String(r#"{"a":"#.into()));
         assert!(e.unwrap_or_default().contains("not valid JSON"));
         assert!(parse_arguments("[1]").1.is_some());
+    }
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(human_bytes(16 << 20), "16 MiB");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(12), "12 bytes");
+        assert_eq!(human_bytes(4 << 30), "4 GiB");
     }
 }
