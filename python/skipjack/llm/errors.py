@@ -52,7 +52,7 @@ class NetworkError(LLMError):
 
 
 class LLMTimeoutError(LLMError):
-    """Connect, first-byte or idle timeout."""
+    """Connect, first-byte, idle or total timeout; the message names the timer that fired."""
 
     kind = "timeout"
 
