@@ -104,9 +104,9 @@ def test_a_1_gib_line_without_a_newline_ends_classified_with_bounded_memory(sse_
 
 async def test_text_past_the_configured_cap_ends_the_stream(sse_server: SSEServer) -> None:
     sse_server.enqueue(Reply(body=[chat_text("y" * 1000)] * 200))
-    events, message, error = await collect(model_for(sse_server.url), limits=StreamLimits(max_text_bytes=50_000))
+    events, message, error = await collect(model_for(sse_server.url), limits=StreamLimits(max_message_bytes=50_000))
     assert isinstance(error, InvalidResponseError)
-    assert "limits.max_text_bytes" in error.message
+    assert "limits.max_message_bytes" in error.message
     assert len(message.text) == 50_000
     assert message.stop_reason == "error"
     assert types(events)[-1] == "error"

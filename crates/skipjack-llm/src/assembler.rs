@@ -14,6 +14,13 @@ use crate::message::{
 use crate::model::{Limits, Model};
 use crate::usage::{Price, TokenCounts, Usage};
 
+/// Content blocks one message may open; real answers have a handful, parallel tool calls
+/// a few hundred.
+pub const MAX_BLOCKS: usize = 10_000;
+
+/// The index handed out for a block refused by a cap: it names no block.
+const NO_BLOCK: usize = usize::MAX;
+
 #[derive(Debug)]
 enum Block {
     Text { text: String },
@@ -32,8 +39,9 @@ pub struct MessageAssembler {
     started: bool,
     response_id: Option<String>,
     limits: Limits,
-    /// Text and thinking held so far, against `limits.max_text_bytes`.
-    text_bytes: usize,
+    /// Content held so far (text, thinking, signatures, tool calls), against
+    /// `limits.max_message_bytes`.
+    held_bytes: usize,
     /// The first cap a server's output exceeded; the stream must end with it.
     exceeded: Option<LlmError>,
 }
@@ -56,7 +64,7 @@ impl MessageAssembler {
             started: false,
             response_id: None,
             limits,
-            text_bytes: 0,
+            held_bytes: 0,
             exceeded: None,
         }
     }
@@ -66,14 +74,15 @@ impl MessageAssembler {
         self.exceeded.take()
     }
 
-    /// Admit `len` more bytes of text or thinking, or record the overflow and refuse.
-    fn admit_text(&mut self, len: usize) -> bool {
-        let total = self.text_bytes.saturating_add(len);
-        if total > self.limits.max_text_bytes {
-            self.exceed(too_large("the message's text", self.limits.max_text_bytes, "limits.max_text_bytes"));
+    /// Admit `len` more bytes of content, or record the overflow and refuse.
+    fn admit(&mut self, len: usize) -> bool {
+        let total = self.held_bytes.saturating_add(len);
+        if total > self.limits.max_message_bytes {
+            let limit = self.limits.max_message_bytes;
+            self.exceed(too_large("the message's content", limit, "limits.max_message_bytes"));
             return false;
         }
-        self.text_bytes = total;
+        self.held_bytes = total;
         true
     }
 
@@ -103,15 +112,28 @@ impl MessageAssembler {
         !self.blocks.is_empty()
     }
 
-    fn push_block(&mut self, block: Block) -> usize {
+    /// Add a block, or `None` once the message has `MAX_BLOCKS` (a server opening empty
+    /// blocks forever would otherwise grow memory without sending any content bytes).
+    fn push_block(&mut self, block: Block) -> Option<usize> {
+        if self.blocks.len() >= MAX_BLOCKS {
+            self.exceed(LlmError::new(
+                ErrorKind::InvalidResponse,
+                format!(
+                    "the message has more than {MAX_BLOCKS} content blocks; the server is not sending a real answer"
+                ),
+            ));
+            return None;
+        }
         self.blocks.push(block);
         self.open.push(true);
-        self.blocks.len() - 1
+        Some(self.blocks.len() - 1)
     }
 
+    /// Open a text block. Past a cap the returned index names no block, so what the
+    /// decoder sends to it is dropped (the stream is ended with the cap's error).
     pub fn open_text(&mut self, out: &mut Vec<StreamEvent>) -> usize {
         self.start(out);
-        let index = self.push_block(Block::Text { text: String::new() });
+        let Some(index) = self.push_block(Block::Text { text: String::new() }) else { return NO_BLOCK };
         out.push(StreamEvent::TextStart { index });
         index
     }
@@ -120,7 +142,7 @@ impl MessageAssembler {
         if delta.is_empty() || !matches!(self.blocks.get(index), Some(Block::Text { .. })) {
             return;
         }
-        if !self.admit_text(delta.len()) {
+        if !self.admit(delta.len()) {
             return;
         }
         if let Some(Block::Text { text }) = self.blocks.get_mut(index) {
@@ -131,7 +153,8 @@ impl MessageAssembler {
 
     pub fn open_thinking(&mut self, out: &mut Vec<StreamEvent>) -> usize {
         self.start(out);
-        let index = self.push_block(Block::Thinking { thinking: String::new(), signature: None, redacted: false });
+        let block = Block::Thinking { thinking: String::new(), signature: None, redacted: false };
+        let Some(index) = self.push_block(block) else { return NO_BLOCK };
         out.push(StreamEvent::ThinkingStart { index });
         index
     }
@@ -139,11 +162,11 @@ impl MessageAssembler {
     /// Redacted thinking arrives whole: its encrypted payload is kept as the signature.
     pub fn add_redacted_thinking(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> usize {
         self.start(out);
-        let index = self.push_block(Block::Thinking {
-            thinking: String::new(),
-            signature: Some(data.to_owned()),
-            redacted: true,
-        });
+        if !self.admit(data.len()) {
+            return NO_BLOCK;
+        }
+        let block = Block::Thinking { thinking: String::new(), signature: Some(data.to_owned()), redacted: true };
+        let Some(index) = self.push_block(block) else { return NO_BLOCK };
         out.push(StreamEvent::ThinkingStart { index });
         index
     }
@@ -152,7 +175,7 @@ impl MessageAssembler {
         if delta.is_empty() || !matches!(self.blocks.get(index), Some(Block::Thinking { .. })) {
             return;
         }
-        if !self.admit_text(delta.len()) {
+        if !self.admit(delta.len()) {
             return;
         }
         if let Some(Block::Thinking { thinking, .. }) = self.blocks.get_mut(index) {
@@ -163,26 +186,31 @@ impl MessageAssembler {
 
     /// Signatures may arrive in pieces; they are concatenated.
     pub fn push_signature(&mut self, index: usize, piece: &str) {
-        let limit = self.limits.max_text_bytes;
+        if !matches!(self.blocks.get(index), Some(Block::Thinking { .. })) || !self.admit(piece.len()) {
+            return;
+        }
         if let Some(Block::Thinking { signature, .. }) = self.blocks.get_mut(index) {
-            let signature = signature.get_or_insert_with(String::new);
-            if signature.len().saturating_add(piece.len()) > limit {
-                self.exceed(too_large("a thinking signature", limit, "limits.max_text_bytes"));
-                return;
-            }
-            signature.push_str(piece);
+            signature.get_or_insert_with(String::new).push_str(piece);
         }
     }
 
     pub fn open_tool_call(&mut self, id: &str, name: &str, out: &mut Vec<StreamEvent>) -> usize {
         self.start(out);
-        let index = self.push_block(Block::ToolCall { id: id.to_owned(), name: name.to_owned(), args: String::new() });
+        if !self.admit(id.len().saturating_add(name.len())) {
+            return NO_BLOCK;
+        }
+        let block = Block::ToolCall { id: id.to_owned(), name: name.to_owned(), args: String::new() };
+        let Some(index) = self.push_block(block) else { return NO_BLOCK };
         out.push(StreamEvent::ToolCallStart { index, id: id.to_owned(), name: name.to_owned() });
         index
     }
 
     /// Fill an id or name that was missing from the first fragment (never overwrite one).
     pub fn complete_tool_call_identity(&mut self, index: usize, new_id: Option<&str>, new_name: Option<&str>) {
+        let added = new_id.map_or(0, str::len).saturating_add(new_name.map_or(0, str::len));
+        if !self.admit(added) {
+            return;
+        }
         if let Some(Block::ToolCall { id, name, .. }) = self.blocks.get_mut(index) {
             if let Some(n) = new_id.filter(|s| !s.is_empty()) {
                 if id.is_empty() {
@@ -202,11 +230,15 @@ impl MessageAssembler {
             return;
         }
         let limit = self.limits.max_tool_args_bytes;
+        let Some(Block::ToolCall { args, .. }) = self.blocks.get(index) else { return };
+        if args.len().saturating_add(delta.len()) > limit {
+            self.exceed(too_large("a tool call's arguments", limit, "limits.max_tool_args_bytes"));
+            return;
+        }
+        if !self.admit(delta.len()) {
+            return;
+        }
         if let Some(Block::ToolCall { args, .. }) = self.blocks.get_mut(index) {
-            if args.len().saturating_add(delta.len()) > limit {
-                self.exceed(too_large("a tool call's arguments", limit, "limits.max_tool_args_bytes"));
-                return;
-            }
             args.push_str(delta);
             out.push(StreamEvent::ToolCallDelta { index, delta: delta.to_owned() });
         }

@@ -123,15 +123,16 @@ impl Default for Timeouts {
 pub struct Limits {
     /// One SSE line, and one event's `data` (its lines joined).
     pub max_event_bytes: usize,
-    /// A message's text and thinking together.
-    pub max_text_bytes: usize,
+    /// A message's whole content: text, thinking (and its signatures) and tool calls
+    /// together, so many blocks cannot add up past what one may hold.
+    pub max_message_bytes: usize,
     /// One tool call's arguments.
     pub max_tool_args_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_event_bytes: 16 << 20, max_text_bytes: 64 << 20, max_tool_args_bytes: 16 << 20 }
+        Self { max_event_bytes: 16 << 20, max_message_bytes: 64 << 20, max_tool_args_bytes: 16 << 20 }
     }
 }
 

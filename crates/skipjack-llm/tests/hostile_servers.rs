@@ -209,12 +209,16 @@ async fn many_data_lines_in_one_event_stop_at_the_event_cap() {
 async fn text_past_the_cap_ends_the_stream_keeping_what_fits() {
     let script = endless(Vec::new(), chat_text(&"y".repeat(1000)), Duration::ZERO, 64 << 20);
     let (addr, _) = serve(script).await;
-    let opts = StreamOptions { limits: Limits { max_text_bytes: 100_000, ..Limits::default() }, ..options() };
+    let opts = StreamOptions { limits: Limits { max_message_bytes: 100_000, ..Limits::default() }, ..options() };
     let (events, _) = run(&model(Api::OpenAiChat, addr), &opts).await;
     let (message, error) = terminal(&events);
     let error = error.expect("an error");
     assert_eq!(error.kind, ErrorKind::InvalidResponse);
-    assert!(error.message.contains("text") && error.message.contains("limits.max_text_bytes"), "{}", error.message);
+    assert!(
+        error.message.contains("content") && error.message.contains("limits.max_message_bytes"),
+        "{}",
+        error.message
+    );
     assert_eq!(text(message).len(), 100_000, "every delta that fits is kept, none past the cap");
 }
 
@@ -226,9 +230,9 @@ async fn thinking_counts_against_the_text_cap_too() {
         serde_json::json!({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"z".repeat(500)}})
     );
     let (addr, _) = serve(endless(start.to_vec(), unit.into_bytes(), Duration::ZERO, 64 << 20)).await;
-    let opts = StreamOptions { limits: Limits { max_text_bytes: 20_000, ..Limits::default() }, ..options() };
+    let opts = StreamOptions { limits: Limits { max_message_bytes: 20_000, ..Limits::default() }, ..options() };
     let (events, _) = run(&model(Api::AnthropicMessages, addr), &opts).await;
-    assert!(terminal(&events).1.expect("an error").message.contains("limits.max_text_bytes"));
+    assert!(terminal(&events).1.expect("an error").message.contains("limits.max_message_bytes"));
 }
 
 #[tokio::test]
@@ -262,12 +266,62 @@ async fn tool_arguments_past_the_cap_end_the_stream() {
 }
 
 #[tokio::test]
+async fn many_calls_each_under_their_cap_cannot_add_up_past_the_message_cap() {
+    // Every call's arguments fit `max_tool_args_bytes`; together they must not pass the message's.
+    let mut n = 0u64;
+    let mut parts = Vec::new();
+    while parts.len() < 400 {
+        let c = serde_json::json!({"choices":[{"index":0,"delta":{"tool_calls":[{"index":n,"id":format!("c{n}"),"type":"function","function":{"name":"read","arguments":"b".repeat(1000)}}]}}]});
+        parts.push(format!("data: {c}\n\n").into_bytes());
+        n += 1;
+    }
+    let (addr, _) = serve(body(parts)).await;
+    let opts = StreamOptions {
+        limits: Limits { max_message_bytes: 100_000, max_tool_args_bytes: 2_000, ..Limits::default() },
+        ..options()
+    };
+    let (events, _) = run(&model(Api::OpenAiChat, addr), &opts).await;
+    let error = terminal(&events).1.expect("an error");
+    assert!(error.message.contains("limits.max_message_bytes"), "{}", error.message);
+}
+
+#[tokio::test]
+async fn redacted_thinking_blocks_count_against_the_message_cap() {
+    let unit = format!(
+        "data: {}\n\n",
+        serde_json::json!({"type":"content_block_start","index":0,"content_block":{"type":"redacted_thinking","data":"r".repeat(5000)}})
+    );
+    let (addr, _) = serve(endless(Vec::new(), unit.into_bytes(), Duration::ZERO, 64 << 20)).await;
+    let opts = StreamOptions { limits: Limits { max_message_bytes: 200_000, ..Limits::default() }, ..options() };
+    let (events, _) = run(&model(Api::AnthropicMessages, addr), &opts).await;
+    assert!(terminal(&events).1.expect("an error").message.contains("limits.max_message_bytes"));
+}
+
+#[tokio::test]
+async fn empty_blocks_opened_forever_stop_at_the_block_cap() {
+    let (addr, _) = serve(endless(
+        Vec::new(),
+        b"data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n\
+          data: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+            .to_vec(),
+        Duration::ZERO,
+        256 << 20,
+    ))
+    .await;
+    let (events, elapsed) = run(&model(Api::AnthropicMessages, addr), &options()).await;
+    let (message, error) = terminal(&events);
+    assert!(error.expect("an error").message.contains("content blocks"));
+    assert_eq!(message.content.len(), skipjack_llm::assembler::MAX_BLOCKS);
+    assert!(elapsed < Duration::from_secs(15), "{elapsed:?}");
+}
+
+#[tokio::test]
 async fn a_large_but_allowed_stream_still_completes() {
     let mut parts: Vec<Vec<u8>> = (0..100).map(|_| chat_text(&"w".repeat(10_000))).collect();
     parts.push(CHAT_END.to_vec());
     let (addr, _) = serve(body(parts)).await;
     let opts = StreamOptions {
-        limits: Limits { max_text_bytes: 1_000_000, max_event_bytes: 10_100, ..Limits::default() },
+        limits: Limits { max_message_bytes: 1_000_000, max_event_bytes: 10_100, ..Limits::default() },
         ..options()
     };
     let (events, _) = run(&model(Api::OpenAiChat, addr), &opts).await;

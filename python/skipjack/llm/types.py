@@ -187,7 +187,7 @@ class StreamLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     max_event_bytes: ByteCount = 16 * MiB
     """One SSE line, and one event's data."""
-    max_text_bytes: ByteCount = 64 * MiB
-    """A message's text and thinking together."""
+    max_message_bytes: ByteCount = 64 * MiB
+    """A message's whole content: text, thinking and tool calls together."""
     max_tool_args_bytes: ByteCount = 16 * MiB
     """One tool call's arguments."""
