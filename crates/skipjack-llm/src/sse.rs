@@ -139,6 +139,10 @@ impl SseParser {
 
     fn fail_too_large(&mut self) {
         self.overflow = Some(EventTooLarge { limit: self.max_event_bytes });
+        // The refused line never counts, however much of it had arrived, so the count
+        // does not depend on how the bytes were cut into reads.
+        self.event_bytes -= self.line_counted as u64;
+        self.line_counted = 0;
         self.line = Vec::new();
         self.data = String::new();
     }
