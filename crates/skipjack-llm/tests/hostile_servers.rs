@@ -591,3 +591,47 @@ async fn the_connect_timeout_is_honoured_against_a_black_hole() {
         assert!(ms >= connect_ms && ms < connect_ms + 700, "connect_ms {connect_ms}: took {ms} ms");
     }
 }
+
+#[tokio::test]
+async fn a_slow_caller_is_not_a_silent_server() {
+    // The server sends everything at once; the caller takes events far slower than the idle
+    // timer. Back-pressure holds the reads, and that wait must not count as server silence.
+    let mut parts: Vec<Vec<u8>> = (0..6).map(|i| chat_text(&format!("{i}"))).collect();
+    parts.push(CHAT_END.to_vec());
+    let parts = Arc::new(parts);
+    let script: Script = Arc::new(move |mut sock, _| {
+        let parts = Arc::clone(&parts);
+        Box::pin(async move {
+            let _ = sock.write_all(HEAD).await;
+            for p in parts.iter() {
+                let _ = sock.write_all(p).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    });
+    let (addr, _) = serve(script).await;
+    let opts = StreamOptions { timeouts: Timeouts { idle_ms: 200, ..options().timeouts }, ..options() };
+    let queue = Arc::new(EventQueue::new(1));
+    let task = {
+        let (client, model, queue) =
+            (HttpClient::new(Duration::from_secs(2)).unwrap(), model(Api::OpenAiChat, addr), Arc::clone(&queue));
+        let context: Context =
+            serde_json::from_value(serde_json::json!({"messages": [{"role": "user", "content": "hi"}]})).unwrap();
+        tokio::spawn(async move {
+            transport::run(&client, &model, &context, &opts, &CancellationToken::new(), &queue).await;
+        })
+    };
+    let mut events = Vec::new();
+    loop {
+        queue.readable().await;
+        events.extend(queue.drain());
+        if queue.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(350)).await;
+    }
+    task.await.unwrap();
+    let (message, error) = terminal(&events);
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(text(message), "012345");
+}

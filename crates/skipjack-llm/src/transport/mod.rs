@@ -201,10 +201,8 @@ impl Io<'_> {
                 Some(Ok(bytes)) => bytes,
             };
             let finished = decoder.feed(&bytes, out);
-            if decoder.event_bytes() != seen {
-                seen = decoder.event_bytes();
-                idle_deadline = after(idle_ms);
-            }
+            let carried_events = decoder.event_bytes() != seen;
+            seen = decoder.event_bytes();
             if let BodyEnd::EarlyError(e) = self.early_or_finished(decoder) {
                 return BodyEnd::EarlyError(e);
             }
@@ -222,6 +220,11 @@ impl Io<'_> {
             }
             if finished || pushed.is_err() {
                 return BodyEnd::Finished;
+            }
+            // Restarted after the push, not on arrival: a caller slow to take events
+            // (back-pressure) is not the server being silent.
+            if carried_events {
+                idle_deadline = after(idle_ms);
             }
         }
     }
