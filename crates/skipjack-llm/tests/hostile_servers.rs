@@ -635,3 +635,32 @@ async fn a_slow_caller_is_not_a_silent_server() {
     assert!(error.is_none(), "{error:?}");
     assert_eq!(text(message), "012345");
 }
+
+#[tokio::test]
+async fn nothing_of_a_retried_body_survives_into_a_later_failure() {
+    let first = [
+        b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m0\",\"usage\":{\"input_tokens\":7}}}\n\n"
+            .to_vec(),
+        anthropic_error("overloaded_error"),
+    ]
+    .concat();
+    let first = Arc::new(first);
+    let script: Script = Arc::new(move |mut sock, n| {
+        let first = Arc::clone(&first);
+        Box::pin(async move {
+            if n == 0 {
+                let _ = sock.write_all(HEAD).await;
+                let _ = sock.write_all(&first).await;
+            } else {
+                let _ = sock.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 2\r\n\r\n{}").await;
+            }
+        })
+    });
+    let (addr, count) = serve(script).await;
+    let (events, _) = run(&model(Api::AnthropicMessages, addr), &options()).await;
+    let (message, error) = terminal(&events);
+    assert_eq!(error.expect("an error").status, Some(400));
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+    assert_eq!(message.response_id, None, "the retried body's message_start is forgotten");
+    assert_eq!(message.usage.input, 0);
+}

@@ -117,17 +117,19 @@ impl Io<'_> {
         loop {
             let error = match self.send().await {
                 Ok(response) => {
-                    if started {
-                        decoder.restart();
-                    } else {
+                    if !started {
                         decoder.start(out);
                         started = true;
                     }
                     match self.stream_body(response, decoder, out).await {
                         BodyEnd::Finished => return,
                         // An error event before any content is retried like the status it
-                        // stands for; anything else the server said ends the stream.
-                        BodyEnd::EarlyError(e) if retry::is_retryable_stream_error(&e) => e,
+                        // stands for, with nothing of the failed body kept; anything else
+                        // the server said ends the stream.
+                        BodyEnd::EarlyError(e) if retry::is_retryable_stream_error(&e) => {
+                            decoder.restart();
+                            e
+                        }
                         BodyEnd::EarlyError(e) => return decoder.fail(e, out),
                     }
                 }
