@@ -138,7 +138,7 @@ async def test_an_event_within_the_cap_passes_and_one_past_it_fails(sse_server: 
     assert isinstance(error, InvalidResponseError)
 
 
-@pytest.mark.parametrize("keep_alive", [b": keep-alive\n\n", b"\n", b"\r\n", b":\n", b": ping\r\r"])
+@pytest.mark.parametrize("keep_alive", [b": keep-alive\n\n", b"\n", b"\r\n", b":\n", b": ping\r\r", b"event: ping\n\n"])
 async def test_keep_alives_alone_do_not_hold_the_idle_timer_off(sse_server: SSEServer, keep_alive: bytes) -> None:
     sse_server.enqueue(Reply(body=[chat_text("before "), *[keep_alive, Pause(0.1)] * 200]))
     started = time.monotonic()

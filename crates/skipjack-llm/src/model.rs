@@ -101,9 +101,9 @@ pub struct Timeouts {
     pub first_byte_ms: u64,
     /// Longest silence between two reads of the body; generous, since reasoning models
     /// can think for minutes before their first token.
-    /// Longest wait for the next SSE event: only bytes that carry events (`data:`,
-    /// `event:`, `id:` lines) restart it, so a server sending nothing but `: keep-alive`
-    /// comments or blank lines still times out.
+    /// Longest wait for the next SSE event: only bytes that carry events (`data:` lines)
+    /// restart it, so a server sending nothing but `: keep-alive` comments, blank lines or
+    /// data-less `event:` lines still times out.
     pub idle_ms: u64,
     /// The whole request, retries and their waits included: a server that trickles events
     /// forever still ends here.

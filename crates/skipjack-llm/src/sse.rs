@@ -26,7 +26,7 @@ pub struct SseParser {
     /// Cap on one line and on one event's joined data; past it the parser stops.
     max_event_bytes: usize,
     overflow: Option<EventTooLarge>,
-    /// Bytes of lines that carry events (`data`, `event`, `id`), for the idle timer.
+    /// Bytes of `data:` lines, for the idle timer.
     event_bytes: u64,
     /// How many bytes of the unfinished `line` were already counted in `event_bytes`.
     line_counted: usize,
@@ -76,9 +76,10 @@ impl SseParser {
         self.overflow
     }
 
-    /// A running count of bytes that carry events. Comments (`: keep-alive`), blank lines
-    /// and unknown fields do not add to it, so a timer restarted only when it grows is not
-    /// fooled by a server that keeps the connection busy without sending anything.
+    /// A running count of bytes that carry events: `data:` lines, the only ones that make
+    /// an event. Comments (`: keep-alive`), blank lines and `event:`/`id:`/unknown fields
+    /// alone do not add to it, so a timer restarted only when it grows is not fooled by a
+    /// server that keeps the connection busy without sending anything.
     #[must_use]
     pub fn event_bytes(&self) -> u64 {
         self.event_bytes
@@ -210,12 +211,10 @@ impl SseParser {
     }
 }
 
-/// Whether a line (possibly unfinished) is a field that makes up an event.
+/// Whether a line (possibly unfinished) is a `data:` field, the one that makes an event.
 fn carries_event(line: &[u8]) -> bool {
     let line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
-    [&b"data"[..], b"event", b"id"]
-        .iter()
-        .any(|field| line.strip_prefix(*field).is_some_and(|rest| rest.first().is_some_and(|&b| b == b':')))
+    line.starts_with(b"data:")
 }
 
 #[cfg(test)]
@@ -309,7 +308,9 @@ mod tests {
         assert_eq!(partial, 7, "an unfinished data line counts once its field is known");
         p.feed(b"yz\n", &mut out);
         assert_eq!(p.event_bytes(), 9);
-        p.feed(b"event: e\nid: 1\n\n", &mut out);
-        assert_eq!(p.event_bytes(), 9 + 8 + 5);
+        p.feed(b"event: ping\nid: 1\n\nevent: e\n\n", &mut out);
+        assert_eq!(p.event_bytes(), 9, "event and id lines alone make no event");
+        p.feed(b"data\n", &mut out);
+        assert_eq!(p.event_bytes(), 9, "a bare `data` line is not counted (it has no colon)");
     }
 }

@@ -333,7 +333,17 @@ async fn a_large_but_allowed_stream_still_completes() {
 /// Keep-alive shapes that carry no event: each alone must not hold the idle timer off.
 #[tokio::test]
 async fn keep_alives_do_not_reset_the_idle_timer() {
-    for unit in [&b": keep-alive\n\n"[..], b"\n", b"\r\n", b":\r\n", b": ping\r", b"retry: 1000\n", b"   \n"] {
+    for unit in [
+        &b": keep-alive\n\n"[..],
+        b"\n",
+        b"\r\n",
+        b":\r\n",
+        b": ping\r",
+        b"retry: 1000\n",
+        b"   \n",
+        b"event: ping\n\n",
+        b"id: 7\n\n",
+    ] {
         let script = endless(chat_text("before "), unit.to_vec(), Duration::from_millis(50), usize::MAX);
         let (addr, _) = serve(script).await;
         let opts =

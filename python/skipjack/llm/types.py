@@ -171,8 +171,8 @@ class Timeouts(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     first_byte_ms: NonNegInt = 300_000
     """From sending the request to the response headers."""
     idle_ms: NonNegInt = 300_000
-    """Longest wait for the next SSE event. Only bytes that carry events restart it:
-    `: keep-alive` comments and blank lines do not."""
+    """Longest wait for the next SSE event. Only bytes that carry events (`data:` lines)
+    restart it: `: keep-alive` comments, blank lines and data-less `event:` lines do not."""
     total_ms: NonNegInt = 1_800_000
     """The whole request, retries and their waits included."""
 
