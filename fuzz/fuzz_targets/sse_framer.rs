@@ -1,8 +1,9 @@
-//! The SSE framer gives the same events however the bytes are cut into reads.
+//! The SSE framer gives the same events however the bytes are cut into reads, with and
+//! without a size cap (and never delivers an event past the cap).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use skipjack_llm_fuzz::{cut_points, frame, split, BYTEWISE_MAX};
+use skipjack_llm_fuzz::{check_capped_framer, cut_points, frame, split, BYTEWISE_MAX};
 
 fuzz_target!(|data: &[u8]| {
     let whole = frame(&[data]);
@@ -12,4 +13,5 @@ fuzz_target!(|data: &[u8]| {
         let bytes: Vec<&[u8]> = data.chunks(1).collect();
         assert_eq!(frame(&bytes), whole, "one byte per read");
     }
+    check_capped_framer(data);
 });

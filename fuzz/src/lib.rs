@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use skipjack_llm::pipeline::decode_chunks;
-use skipjack_llm::sse::{SseEvent, SseParser};
+use skipjack_llm::sse::{EventTooLarge, SseEvent, SseParser};
 use skipjack_llm::{Api, Model, Price, StreamEvent};
 
 /// Longest input that is also replayed one byte per read (every boundary at once); longer
@@ -50,6 +50,41 @@ pub fn frame(chunks: &[&[u8]]) -> Vec<SseEvent> {
     }
     parser.finish(&mut out);
     out
+}
+
+/// Framing under a size cap: the events, whether the cap was hit, and the count of bytes
+/// that carried events (what the idle timer watches).
+#[must_use]
+pub fn frame_capped(chunks: &[&[u8]], cap: usize) -> (Vec<SseEvent>, Option<EventTooLarge>, u64) {
+    let mut parser = SseParser::with_limit(cap);
+    let mut out = Vec::new();
+    for c in chunks {
+        parser.feed(c, &mut out);
+    }
+    parser.finish(&mut out);
+    (out, parser.overflow(), parser.event_bytes())
+}
+
+/// A cap chosen by the input's last byte, small enough that mutations cross it.
+#[must_use]
+pub fn cap_for(data: &[u8]) -> usize {
+    1 + usize::from(data.last().copied().unwrap_or(0)) * 4
+}
+
+/// Under a cap, the framer gives the same events, overflow and event-byte count however the
+/// bytes are cut, and no event it delivers is larger than the cap.
+pub fn check_capped_framer(data: &[u8]) {
+    let cap = cap_for(data);
+    let whole = frame_capped(&[data], cap);
+    let cut = frame_capped(&split(data, &cut_points(data)), cap);
+    assert!(cut == whole, "cut at {:?} with cap {cap}: {cut:?} vs {whole:?}", cut_points(data));
+    for e in &whole.0 {
+        assert!(e.data.len() <= cap, "an event of {} bytes passed a cap of {cap}", e.data.len());
+    }
+    // The uncapped count is the same unless the cap stopped the framer early.
+    if whole.1.is_none() {
+        assert_eq!(frame_capped(&[data], usize::MAX).2, whole.2);
+    }
 }
 
 #[must_use]

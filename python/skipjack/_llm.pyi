@@ -42,7 +42,8 @@ class NativeStream:
         """Abort the request; the stream ends with an `aborted` error event."""
 
 def start_stream(request: bytes) -> NativeStream:
-    """Start a request from the JSON of `{model, context, options}`; raises ValueError if malformed."""
+    """Start a request from the JSON of `{model, context, options}` (options as `StreamOptions`:
+    retry, timeouts incl. `total_ms`, size `limits`); raises ValueError if malformed."""
 
 @final
 class Start:

@@ -174,6 +174,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         reasoning=opts.reasoning if model.reasoning else None,
         retry=settings.retry,
         timeouts=settings.timeouts,
+        limits=settings.limits,
     )
     agent = Agent(
         model,

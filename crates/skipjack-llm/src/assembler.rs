@@ -11,8 +11,15 @@ use crate::events::StreamEvent;
 use crate::message::{
     now_millis, AssistantContent, AssistantMessage, CostSource, StopReason, TextContent, ThinkingContent, ToolCall,
 };
-use crate::model::Model;
+use crate::model::{Limits, Model};
 use crate::usage::{Price, TokenCounts, Usage};
+
+/// Content blocks one message may open; real answers have a handful, parallel tool calls
+/// a few hundred.
+pub const MAX_BLOCKS: usize = 10_000;
+
+/// The index handed out for a block refused by a cap: it names no block.
+const NO_BLOCK: usize = usize::MAX;
 
 #[derive(Debug)]
 enum Block {
@@ -31,11 +38,22 @@ pub struct MessageAssembler {
     open: Vec<bool>,
     started: bool,
     response_id: Option<String>,
+    limits: Limits,
+    /// Content held so far (text, thinking, signatures, tool calls), against
+    /// `limits.max_message_bytes`.
+    held_bytes: usize,
+    /// The first cap a server's output exceeded; the stream must end with it.
+    exceeded: Option<LlmError>,
 }
 
 impl MessageAssembler {
     #[must_use]
     pub fn new(model: &Model) -> Self {
+        Self::with_limits(model, Limits::default())
+    }
+
+    #[must_use]
+    pub fn with_limits(model: &Model, limits: Limits) -> Self {
         Self {
             api: model.api.as_str(),
             provider: model.provider.clone(),
@@ -45,6 +63,32 @@ impl MessageAssembler {
             open: Vec::new(),
             started: false,
             response_id: None,
+            limits,
+            held_bytes: 0,
+            exceeded: None,
+        }
+    }
+
+    /// The cap the server's output exceeded, if any (taken once).
+    pub fn take_exceeded(&mut self) -> Option<LlmError> {
+        self.exceeded.take()
+    }
+
+    /// Admit `len` more bytes of content, or record the overflow and refuse.
+    fn admit(&mut self, len: usize) -> bool {
+        let total = self.held_bytes.saturating_add(len);
+        if total > self.limits.max_message_bytes {
+            let limit = self.limits.max_message_bytes;
+            self.exceed(too_large("the message's content", limit, "limits.max_message_bytes"));
+            return false;
+        }
+        self.held_bytes = total;
+        true
+    }
+
+    fn exceed(&mut self, error: LlmError) {
+        if self.exceeded.is_none() {
+            self.exceeded = Some(error);
         }
     }
 
@@ -68,21 +112,37 @@ impl MessageAssembler {
         !self.blocks.is_empty()
     }
 
-    fn push_block(&mut self, block: Block) -> usize {
+    /// Add a block, or `None` once the message has `MAX_BLOCKS` (a server opening empty
+    /// blocks forever would otherwise grow memory without sending any content bytes).
+    fn push_block(&mut self, block: Block) -> Option<usize> {
+        if self.blocks.len() >= MAX_BLOCKS {
+            self.exceed(LlmError::new(
+                ErrorKind::InvalidResponse,
+                format!(
+                    "the message has more than {MAX_BLOCKS} content blocks; the server is not sending a real answer"
+                ),
+            ));
+            return None;
+        }
         self.blocks.push(block);
         self.open.push(true);
-        self.blocks.len() - 1
+        Some(self.blocks.len() - 1)
     }
 
+    /// Open a text block. Past a cap the returned index names no block, so what the
+    /// decoder sends to it is dropped (the stream is ended with the cap's error).
     pub fn open_text(&mut self, out: &mut Vec<StreamEvent>) -> usize {
         self.start(out);
-        let index = self.push_block(Block::Text { text: String::new() });
+        let Some(index) = self.push_block(Block::Text { text: String::new() }) else { return NO_BLOCK };
         out.push(StreamEvent::TextStart { index });
         index
     }
 
     pub fn push_text(&mut self, index: usize, delta: &str, out: &mut Vec<StreamEvent>) {
-        if delta.is_empty() {
+        if delta.is_empty() || !matches!(self.blocks.get(index), Some(Block::Text { .. })) {
+            return;
+        }
+        if !self.admit(delta.len()) {
             return;
         }
         if let Some(Block::Text { text }) = self.blocks.get_mut(index) {
@@ -93,7 +153,8 @@ impl MessageAssembler {
 
     pub fn open_thinking(&mut self, out: &mut Vec<StreamEvent>) -> usize {
         self.start(out);
-        let index = self.push_block(Block::Thinking { thinking: String::new(), signature: None, redacted: false });
+        let block = Block::Thinking { thinking: String::new(), signature: None, redacted: false };
+        let Some(index) = self.push_block(block) else { return NO_BLOCK };
         out.push(StreamEvent::ThinkingStart { index });
         index
     }
@@ -101,17 +162,20 @@ impl MessageAssembler {
     /// Redacted thinking arrives whole: its encrypted payload is kept as the signature.
     pub fn add_redacted_thinking(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> usize {
         self.start(out);
-        let index = self.push_block(Block::Thinking {
-            thinking: String::new(),
-            signature: Some(data.to_owned()),
-            redacted: true,
-        });
+        if !self.admit(data.len()) {
+            return NO_BLOCK;
+        }
+        let block = Block::Thinking { thinking: String::new(), signature: Some(data.to_owned()), redacted: true };
+        let Some(index) = self.push_block(block) else { return NO_BLOCK };
         out.push(StreamEvent::ThinkingStart { index });
         index
     }
 
     pub fn push_thinking(&mut self, index: usize, delta: &str, out: &mut Vec<StreamEvent>) {
-        if delta.is_empty() {
+        if delta.is_empty() || !matches!(self.blocks.get(index), Some(Block::Thinking { .. })) {
+            return;
+        }
+        if !self.admit(delta.len()) {
             return;
         }
         if let Some(Block::Thinking { thinking, .. }) = self.blocks.get_mut(index) {
@@ -122,6 +186,9 @@ impl MessageAssembler {
 
     /// Signatures may arrive in pieces; they are concatenated.
     pub fn push_signature(&mut self, index: usize, piece: &str) {
+        if !matches!(self.blocks.get(index), Some(Block::Thinking { .. })) || !self.admit(piece.len()) {
+            return;
+        }
         if let Some(Block::Thinking { signature, .. }) = self.blocks.get_mut(index) {
             signature.get_or_insert_with(String::new).push_str(piece);
         }
@@ -129,13 +196,21 @@ impl MessageAssembler {
 
     pub fn open_tool_call(&mut self, id: &str, name: &str, out: &mut Vec<StreamEvent>) -> usize {
         self.start(out);
-        let index = self.push_block(Block::ToolCall { id: id.to_owned(), name: name.to_owned(), args: String::new() });
+        if !self.admit(id.len().saturating_add(name.len())) {
+            return NO_BLOCK;
+        }
+        let block = Block::ToolCall { id: id.to_owned(), name: name.to_owned(), args: String::new() };
+        let Some(index) = self.push_block(block) else { return NO_BLOCK };
         out.push(StreamEvent::ToolCallStart { index, id: id.to_owned(), name: name.to_owned() });
         index
     }
 
     /// Fill an id or name that was missing from the first fragment (never overwrite one).
     pub fn complete_tool_call_identity(&mut self, index: usize, new_id: Option<&str>, new_name: Option<&str>) {
+        let added = new_id.map_or(0, str::len).saturating_add(new_name.map_or(0, str::len));
+        if !self.admit(added) {
+            return;
+        }
         if let Some(Block::ToolCall { id, name, .. }) = self.blocks.get_mut(index) {
             if let Some(n) = new_id.filter(|s| !s.is_empty()) {
                 if id.is_empty() {
@@ -152,6 +227,15 @@ impl MessageAssembler {
 
     pub fn push_tool_args(&mut self, index: usize, delta: &str, out: &mut Vec<StreamEvent>) {
         if delta.is_empty() {
+            return;
+        }
+        let limit = self.limits.max_tool_args_bytes;
+        let Some(Block::ToolCall { args, .. }) = self.blocks.get(index) else { return };
+        if args.len().saturating_add(delta.len()) > limit {
+            self.exceed(too_large("a tool call's arguments", limit, "limits.max_tool_args_bytes"));
+            return;
+        }
+        if !self.admit(delta.len()) {
             return;
         }
         if let Some(Block::ToolCall { args, .. }) = self.blocks.get_mut(index) {
@@ -232,6 +316,32 @@ impl MessageAssembler {
     }
 }
 
+/// The error for output past a size cap, naming the setting that raises it.
+#[must_use]
+pub fn too_large(what: &str, limit: usize, setting: &str) -> LlmError {
+    LlmError::new(
+        ErrorKind::InvalidResponse,
+        format!(
+            "{what} exceeded the {} limit; the server sent more than the client holds (raise {setting} to allow more)",
+            human_bytes(limit)
+        ),
+    )
+}
+
+/// `16 MiB`, `1.5 KiB`, `12 bytes`.
+#[must_use]
+pub fn human_bytes(n: usize) -> String {
+    let (unit, scale) = match n {
+        _ if n >= 1 << 30 => ("GiB", 1u64 << 30),
+        _ if n >= 1 << 20 => ("MiB", 1 << 20),
+        _ if n >= 1 << 10 => ("KiB", 1 << 10),
+        _ => return format!("{n} bytes"),
+    };
+    #[allow(clippy::cast_precision_loss)] // display only
+    let value = format!("{:.2}", n as f64 / scale as f64);
+    format!("{} {unit}", value.trim_end_matches('0').trim_end_matches('.'))
+}
+
 /// Parse streamed arguments. Empty text means no arguments; a JSON string holding JSON
 /// (double-encoded by some servers) is decoded; anything else that is not an object is
 /// reported on the call with the raw text kept, never replaced by `{}`.
@@ -282,5 +392,13 @@ mod tests {
         assert_eq!(v, Value::String(r#"{"a":"#.into()));
         assert!(e.unwrap_or_default().contains("not valid JSON"));
         assert!(parse_arguments("[1]").1.is_some());
+    }
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(human_bytes(16 << 20), "16 MiB");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(12), "12 bytes");
+        assert_eq!(human_bytes(4 << 30), "4 GiB");
     }
 }

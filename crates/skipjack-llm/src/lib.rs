@@ -19,5 +19,5 @@ pub mod usage;
 pub use error::{ErrorKind, LlmError};
 pub use events::StreamEvent;
 pub use message::{AssistantMessage, Context, Message, StopReason};
-pub use model::{Api, Model, StreamOptions};
+pub use model::{Api, Limits, Model, StreamOptions, Timeouts};
 pub use usage::{Cost, Price, Usage};

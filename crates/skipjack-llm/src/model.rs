@@ -95,17 +95,44 @@ impl Default for RetryPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Timeouts {
+    /// Opening the TCP (and TLS) connection, per attempt.
     pub connect_ms: u64,
     /// From sending the request to the response headers.
     pub first_byte_ms: u64,
     /// Longest silence between two reads of the body; generous, since reasoning models
     /// can think for minutes before their first token.
+    /// Longest wait for the next SSE event: only bytes that carry events (`data:` lines)
+    /// restart it, so a server sending nothing but `: keep-alive` comments, blank lines or
+    /// data-less `event:` lines still times out.
     pub idle_ms: u64,
+    /// The whole request, retries and their waits included: a server that trickles events
+    /// forever still ends here.
+    pub total_ms: u64,
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Self { connect_ms: 15_000, first_byte_ms: 300_000, idle_ms: 300_000 }
+        Self { connect_ms: 15_000, first_byte_ms: 300_000, idle_ms: 300_000, total_ms: 1_800_000 }
+    }
+}
+
+/// Size caps on what a server may make the client hold, so a hostile or broken server
+/// ends the stream with a classified error instead of exhausting memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// One SSE line, and one event's `data` (its lines joined).
+    pub max_event_bytes: usize,
+    /// A message's whole content: text, thinking (and its signatures) and tool calls
+    /// together, so many blocks cannot add up past what one may hold.
+    pub max_message_bytes: usize,
+    /// One tool call's arguments.
+    pub max_tool_args_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_event_bytes: 16 << 20, max_message_bytes: 64 << 20, max_tool_args_bytes: 16 << 20 }
     }
 }
 
@@ -122,4 +149,5 @@ pub struct StreamOptions {
     pub session_id: Option<String>,
     pub retry: RetryPolicy,
     pub timeouts: Timeouts,
+    pub limits: Limits,
 }

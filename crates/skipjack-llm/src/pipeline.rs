@@ -1,10 +1,10 @@
 //! Response body bytes → canonical events: the SSE framer, a wire decoder and the
 //! assembler in one place, shared by the HTTP transport, fixture tests and fuzzers.
 
-use crate::assembler::MessageAssembler;
+use crate::assembler::{too_large, MessageAssembler};
 use crate::error::{ErrorKind, LlmError};
 use crate::events::StreamEvent;
-use crate::model::Model;
+use crate::model::{Limits, Model};
 use crate::providers::{self, Decoder, Progress};
 use crate::sse::{SseEvent, SseParser};
 
@@ -14,17 +14,60 @@ pub struct BodyDecoder {
     /// `None` once a terminal event was emitted.
     asm: Option<MessageAssembler>,
     frames: Vec<SseEvent>,
+    model: Model,
+    limits: Limits,
+    /// Hold back an in-stream error that arrives before any content instead of ending
+    /// with it, so the transport can retry (see [`BodyDecoder::take_retryable`]).
+    hold_early_errors: bool,
+    held: Option<LlmError>,
 }
 
 impl BodyDecoder {
     #[must_use]
     pub fn new(model: &Model) -> Self {
+        Self::with_limits(model, Limits::default())
+    }
+
+    #[must_use]
+    pub fn with_limits(model: &Model, limits: Limits) -> Self {
         Self {
-            sse: SseParser::new(),
+            sse: SseParser::with_limit(limits.max_event_bytes),
             decoder: providers::decoder(model),
-            asm: Some(MessageAssembler::new(model)),
+            asm: Some(MessageAssembler::with_limits(model, limits)),
             frames: Vec::new(),
+            model: model.clone(),
+            limits,
+            hold_early_errors: false,
+            held: None,
         }
+    }
+
+    /// Hold back an error event that arrives before any content rather than ending the
+    /// stream with it: `feed` then returns true and `take_early_error` hands it over, so
+    /// the transport can retry (after `restart`) or end with it (`fail`).
+    pub fn hold_early_errors(&mut self, hold: bool) {
+        self.hold_early_errors = hold;
+    }
+
+    pub fn take_early_error(&mut self) -> Option<LlmError> {
+        self.held.take()
+    }
+
+    /// Forget the body so far, ready for a new attempt's body. `start` was emitted already
+    /// and is not emitted again.
+    pub fn restart(&mut self) {
+        let mut asm = MessageAssembler::with_limits(&self.model, self.limits);
+        asm.start(&mut Vec::new());
+        self.sse = SseParser::with_limit(self.limits.max_event_bytes);
+        self.decoder = providers::decoder(&self.model);
+        self.asm = Some(asm);
+        self.held = None;
+    }
+
+    /// Bytes of the body that carried events so far (comments and blank lines excluded).
+    #[must_use]
+    pub fn event_bytes(&self) -> u64 {
+        self.sse.event_bytes()
     }
 
     /// Emit `start` (when the response was accepted).
@@ -46,16 +89,23 @@ impl BodyDecoder {
 
     /// Feed body bytes. Returns true once a terminal event has been emitted.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<StreamEvent>) -> bool {
-        if self.asm.is_none() {
+        if self.asm.is_none() || self.held.is_some() {
             return true;
         }
         self.sse.feed(bytes, &mut self.frames);
-        self.drain_frames(out)
+        // Events framed before an overflow are still delivered, then the stream fails.
+        if self.drain_frames(out) {
+            return true;
+        }
+        if let Some(over) = self.sse.overflow() {
+            self.fail(too_large("one SSE line or event", over.limit, "limits.max_event_bytes"), out);
+        }
+        self.asm.is_none()
     }
 
     /// The body ended.
     pub fn finish(&mut self, out: &mut Vec<StreamEvent>) {
-        if self.asm.is_none() {
+        if self.asm.is_none() || self.held.is_some() {
             return;
         }
         self.sse.finish(&mut self.frames);
@@ -75,10 +125,19 @@ impl BodyDecoder {
         let frames = std::mem::take(&mut self.frames);
         for frame in &frames {
             let Some(asm) = self.asm.as_mut() else { break };
-            match self.decoder.on_event(frame, asm, out) {
+            let progress = self.decoder.on_event(frame, asm, out);
+            if let Some(e) = asm.take_exceeded() {
+                self.fail(e, out);
+                break;
+            }
+            match progress {
                 Ok(Progress::More) => {}
                 Ok(Progress::Complete) => {
                     self.end(out);
+                    break;
+                }
+                Err(e) if self.hold_early_errors && !asm.has_content() => {
+                    self.held = Some(e);
                     break;
                 }
                 Err(e) => {
@@ -89,7 +148,7 @@ impl BodyDecoder {
         }
         self.frames = frames;
         self.frames.clear();
-        self.asm.is_none()
+        self.asm.is_none() || self.held.is_some()
     }
 
     fn end(&mut self, out: &mut Vec<StreamEvent>) {

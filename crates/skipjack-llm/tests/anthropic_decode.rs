@@ -106,7 +106,15 @@ fn error_events_are_classified_by_type_then_message() {
             (Some("error"), &error),
         ]);
         let (m, e) = failed(&body);
-        assert_eq!(e, LlmError::new(want, format!("{kind}: {message}")), "{kind}");
+        // The status an error type stands for is kept, so the transport can retry the
+        // retryable ones like the HTTP status (see tests/hostile_servers.rs).
+        let status = match kind {
+            "overloaded_error" => Some(529),
+            "rate_limit_error" => Some(429),
+            "api_error" => Some(500),
+            _ => None,
+        };
+        assert_eq!(e, LlmError { status, ..LlmError::new(want, format!("{kind}: {message}")) }, "{kind}");
         assert_eq!(m.content, vec![text("partial")]);
         assert_eq!(m.error_kind.as_deref(), Some(want.as_str()));
         // Also without the `event:` line: the `type` field alone decides.
@@ -122,7 +130,8 @@ fn error_events_in_gateway_shapes() {
         (Some("message_start"), START),
         (Some("error"), r#"{"error":{"type":"rate_limit_error","message":"slow down"}}"#),
     ]);
-    assert_eq!(failed(&body).1, LlmError::new(ErrorKind::RateLimited, "rate_limit_error: slow down"));
+    let want = LlmError { status: Some(429), ..LlmError::new(ErrorKind::RateLimited, "rate_limit_error: slow down") };
+    assert_eq!(failed(&body).1, want);
     let body = sse(&[(Some("error"), r#"{"message":"upstream connect error"}"#)]);
     assert_eq!(failed(&body).1, LlmError::new(ErrorKind::Server, "upstream connect error"));
     // Not JSON at all.

@@ -304,7 +304,11 @@ fn overloaded_error_after_text_keeps_the_partial_message() {
         events,
         vec![StreamEvent::Start, StreamEvent::TextStart { index: 0 }, td(0, "Let me think"), td(0, " about")]
     );
-    assert_eq!(error, LlmError::new(ErrorKind::Server, "overloaded_error: Overloaded"));
+    // 529 is the status Anthropic documents for overloaded_error.
+    assert_eq!(
+        error,
+        LlmError { status: Some(529), ..LlmError::new(ErrorKind::Server, "overloaded_error: Overloaded") }
+    );
     assert_identity(&m, "msg_01Overload5Qw");
     assert_eq!(m.content, vec![text("Let me think about")]);
     assert_eq!(m.stop_reason, StopReason::Error);

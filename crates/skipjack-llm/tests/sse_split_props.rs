@@ -11,6 +11,7 @@ use std::sync::LazyLock;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use skipjack_llm::pipeline::decode_chunks;
+use skipjack_llm::sse::{EventTooLarge, SseEvent, SseParser};
 use skipjack_llm::{Api, Model, Price, StreamEvent};
 
 struct Fixture {
@@ -263,4 +264,42 @@ proptest! {
         // The split must not matter here either.
         prop_assert_eq!(events, normalized(decode_chunks(&model(api), &[&bytes])));
     }
+
+    /// Under a size cap the framer is as split-blind as without one, never delivers an
+    /// event past the cap, and counts the same event-carrying bytes however the body is cut
+    /// (the idle timer must not depend on how the network chunks a stream).
+    #[test]
+    fn capped_framing_is_split_blind_and_bounded(
+        bytes in prop_oneof![prop::collection::vec(any::<u8>(), 0..1024), pieces()],
+        cap in 1usize..300,
+        picks in prop::collection::vec(any::<Index>(), 0..16),
+    ) {
+        let whole = frame_capped(&[&bytes], cap);
+        let mut points = cut_points(bytes.len(), &picks);
+        points.sort_unstable();
+        let mut chunks = Vec::new();
+        let mut at = 0;
+        for p in points {
+            chunks.push(&bytes[at..p]);
+            at = p;
+        }
+        chunks.push(&bytes[at..]);
+        prop_assert_eq!(frame_capped(&chunks, cap), whole.clone());
+        for e in &whole.0 {
+            prop_assert!(e.data.len() <= cap);
+        }
+        if whole.1.is_none() {
+            prop_assert_eq!(frame_capped(&[&bytes], usize::MAX), whole);
+        }
+    }
+}
+
+fn frame_capped(chunks: &[&[u8]], cap: usize) -> (Vec<SseEvent>, Option<EventTooLarge>, u64) {
+    let mut parser = SseParser::with_limit(cap);
+    let mut out = Vec::new();
+    for c in chunks {
+        parser.feed(c, &mut out);
+    }
+    parser.finish(&mut out);
+    (out, parser.overflow(), parser.event_bytes())
 }

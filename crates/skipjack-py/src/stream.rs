@@ -6,10 +6,11 @@
 //! the interpreter (as `call_soon_threadsafe` from a worker does) can race interpreter
 //! shutdown and abort the process; a byte on a socket cannot.
 
+use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
@@ -27,9 +28,13 @@ use crate::events;
 /// Events a request may queue before it waits for Python to drain them.
 const QUEUE_CAPACITY: usize = 4096;
 
-/// One runtime and one HTTP client (so one connection pool) per process.
+/// One runtime per process, and one HTTP client (so one connection pool) per connect
+/// timeout: reqwest fixes the connect timeout when a client is built, so requests asking
+/// for another one get their own client. Configurations use one or two values, so the map
+/// stays tiny; it is still bounded in case a caller varies it per request.
 static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
-static CLIENT: OnceLock<Result<HttpClient, String>> = OnceLock::new();
+static CLIENTS: Mutex<BTreeMap<u64, HttpClient>> = Mutex::new(BTreeMap::new());
+const MAX_CLIENTS: usize = 16;
 
 fn runtime() -> PyResult<&'static Runtime> {
     RUNTIME
@@ -45,11 +50,18 @@ fn runtime() -> PyResult<&'static Runtime> {
         .map_err(|e| PyRuntimeError::new_err(e.clone()))
 }
 
-fn client() -> PyResult<HttpClient> {
-    CLIENT
-        .get_or_init(|| HttpClient::new(Duration::from_secs(15)).map_err(|e| e.message))
-        .clone()
-        .map_err(PyRuntimeError::new_err)
+fn client(connect_ms: u64) -> PyResult<HttpClient> {
+    let mut clients = CLIENTS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(client) = clients.get(&connect_ms) {
+        return Ok(client.clone());
+    }
+    let client = HttpClient::new(Duration::from_millis(connect_ms)).map_err(|e| PyRuntimeError::new_err(e.message))?;
+    if clients.len() >= MAX_CLIENTS {
+        // Dropping a client only drops its idle pool; requests in flight hold their own handle.
+        clients.clear();
+    }
+    clients.insert(connect_ms, client.clone());
+    Ok(client)
 }
 
 #[derive(Deserialize)]
@@ -74,7 +86,7 @@ pub fn start_stream(py: Python<'_>, request: &[u8]) -> PyResult<NativeStream> {
     let parsed: Request = py
         .detach(|| serde_json::from_slice(request))
         .map_err(|e| PyValueError::new_err(format!("invalid stream request: {e}")))?;
-    let (client, runtime) = (client()?, runtime()?);
+    let (client, runtime) = (client(parsed.options.timeouts.connect_ms)?, runtime()?);
     let (wake, signal) = UnixStream::pair().map_err(|e| PyOSError::new_err(e.to_string()))?;
     wake.set_nonblocking(true).map_err(|e| PyOSError::new_err(e.to_string()))?;
     signal.set_nonblocking(true).map_err(|e| PyOSError::new_err(e.to_string()))?;

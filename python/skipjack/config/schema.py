@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
 
-from skipjack.llm.types import Api, Price, RetryPolicy, Timeouts
+from skipjack.llm.types import Api, Price, RetryPolicy, StreamLimits, Timeouts
 
 NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
 ApprovalMode: TypeAlias = Literal["ask", "auto-edit", "yolo", "plan"]
@@ -70,6 +70,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     compaction: CompactionSettings = CompactionSettings()
     retry: RetryPolicy = RetryPolicy()
     timeouts: Timeouts = Timeouts()
+    limits: StreamLimits = StreamLimits()
+    """`[limits]`: size caps on a model's response (see `StreamLimits`)."""
     providers: dict[str, ProviderConfig] = msgspec.field(default_factory=dict)
     keys: dict[str, str] = msgspec.field(default_factory=dict)
     """API keys by provider id. Discouraged (a file is easier to leak than an env var) but supported."""

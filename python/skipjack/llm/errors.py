@@ -16,7 +16,8 @@ class LLMError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
-        """The HTTP status, when the failure came from one."""
+        """The HTTP status, when the failure came from one; for an error event inside a 200
+        stream, the status its type or code stands for (529 for `overloaded_error`)."""
         self.retry_after = retry_after
         """Seconds the server asked us to wait, if it said."""
 
@@ -52,7 +53,7 @@ class NetworkError(LLMError):
 
 
 class LLMTimeoutError(LLMError):
-    """Connect, first-byte or idle timeout."""
+    """Connect, first-byte, idle or total timeout; the message names the timer that fired."""
 
     kind = "timeout"
 

@@ -13,7 +13,15 @@ import msgspec
 from skipjack import _llm
 from skipjack.llm.errors import AuthError, LLMError
 from skipjack.llm.events import Done, Error, StreamEvent
-from skipjack.llm.types import AssistantMessage, Context, Model, ReasoningEffort, RetryPolicy, Timeouts
+from skipjack.llm.types import (
+    AssistantMessage,
+    Context,
+    Model,
+    ReasoningEffort,
+    RetryPolicy,
+    StreamLimits,
+    Timeouts,
+)
 
 _encoder = msgspec.json.Encoder()
 
@@ -30,6 +38,7 @@ class StreamOptions(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Stable id (the session's) used as a prompt-cache key where the server accepts one."""
     retry: RetryPolicy = RetryPolicy()
     timeouts: Timeouts = Timeouts()
+    limits: StreamLimits = StreamLimits()
 
 
 class _Request(msgspec.Struct, frozen=True):
@@ -140,6 +149,7 @@ def stream(
     session_id: str | None = None,
     retry: RetryPolicy | None = None,
     timeouts: Timeouts | None = None,
+    limits: StreamLimits | None = None,
     require_key: bool = False,
 ) -> AssistantStream:
     """Start one request and return its event stream.
@@ -160,6 +170,7 @@ def stream(
         session_id=session_id,
         retry=retry or RetryPolicy(),
         timeouts=timeouts or Timeouts(),
+        limits=limits or StreamLimits(),
     )
     payload = _encoder.encode(_Request(model, context, options))
     return AssistantStream(_llm.start_stream(payload))

@@ -167,5 +167,27 @@ class RetryPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class Timeouts(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     connect_ms: NonNegInt = 15_000
+    """Opening the connection, per attempt."""
     first_byte_ms: NonNegInt = 300_000
+    """From sending the request to the response headers."""
     idle_ms: NonNegInt = 300_000
+    """Longest wait for the next SSE event. Only bytes that carry events (`data:` lines)
+    restart it: `: keep-alive` comments, blank lines and data-less `event:` lines do not."""
+    total_ms: NonNegInt = 1_800_000
+    """The whole request, retries and their waits included."""
+
+
+ByteCount = Annotated[int, msgspec.Meta(ge=1, le=2**62)]
+MiB = 1 << 20
+
+
+class StreamLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Caps on what a server may make the client hold. Past one, the stream ends with an
+    `InvalidResponseError` naming the cap, and memory stays bounded."""
+
+    max_event_bytes: ByteCount = 16 * MiB
+    """One SSE line, and one event's data."""
+    max_message_bytes: ByteCount = 64 * MiB
+    """A message's whole content: text, thinking and tool calls together."""
+    max_tool_args_bytes: ByteCount = 16 * MiB
+    """One tool call's arguments."""

@@ -1,5 +1,6 @@
-//! One request, start to finish: send, retry before the body, stream the body through the
-//! pipeline with idle timeouts, and stop at once on cancellation.
+//! One request, start to finish: send, retry before any content (a failed status, or an
+//! error event at the start of a 200 body), stream the body through the pipeline under an
+//! idle timer and a total deadline, and stop at once on cancellation.
 
 mod client;
 pub mod queue;
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use client::HttpClient;
@@ -39,10 +41,15 @@ pub async fn run(
     cancel: &CancellationToken,
     queue: &Arc<EventQueue>,
 ) {
-    let mut decoder = BodyDecoder::new(model);
+    let mut decoder = BodyDecoder::with_limits(model, options.limits);
+    decoder.hold_early_errors(true);
     let mut out = Vec::new();
     match providers::build_request(model, context, options) {
-        Ok(request) => drive(client, &request, options, cancel, queue, &mut decoder, &mut out).await,
+        Ok(request) => {
+            let deadline = after(options.timeouts.total_ms);
+            let mut io = Io { client, request: &request, options, cancel, queue, deadline };
+            io.drive(&mut decoder, &mut out).await;
+        }
         Err(e) => decoder.fail(e, &mut out),
     }
     // After an abandon the push fails, which is fine: nobody is listening.
@@ -50,87 +57,258 @@ pub async fn run(
     queue.close();
 }
 
-async fn drive(
-    client: &HttpClient,
-    request: &HttpRequest,
-    options: &StreamOptions,
-    cancel: &CancellationToken,
-    queue: &EventQueue,
-    decoder: &mut BodyDecoder,
-    out: &mut Vec<StreamEvent>,
-) {
-    let mut attempt: u32 = 0;
-    let response = loop {
-        let error = match send(client, request, options, cancel).await {
-            Ok(response) => break response,
-            Err(Attempt::Fatal(e)) => return decoder.fail(e, out),
-            Err(Attempt::Retryable(e)) => e,
-        };
-        let delay = match retry::decide(&options.retry, attempt, error.retry_after_ms) {
-            Decision::RetryAfter(d) => d,
-            Decision::TooLong(d) => {
-                let message = format!(
-                    "{} (the server asked to wait {} s, more than the {} s retry cap)",
-                    error.message,
-                    d.as_secs(),
-                    options.retry.max_delay_ms / 1000
-                );
-                return decoder.fail(LlmError { message, ..error }, out);
-            }
-            Decision::GiveUp => return decoder.fail(error, out),
-        };
-        attempt += 1;
-        let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-        out.push(StreamEvent::Retry { attempt, delay_ms, error });
-        if queue.push_batch(out).await.is_err() {
-            return;
-        }
-        tokio::select! {
-            biased;
-            () = cancel.cancelled() => return decoder.fail(aborted(), out),
-            () = tokio::time::sleep(delay) => {}
-        }
-    };
+/// `ms` from now; `None` when that is too far to represent (no deadline in practice).
+fn after(ms: u64) -> Option<Instant> {
+    Instant::now().checked_add(Duration::from_millis(ms))
+}
 
-    decoder.start(out);
-    let idle = Duration::from_millis(options.timeouts.idle_ms);
-    let mut body = response.bytes_stream();
-    loop {
-        let next = tokio::select! {
-            biased;
-            () = cancel.cancelled() => return decoder.fail(aborted(), out),
-            next = tokio::time::timeout(idle, body.next()) => next,
-        };
-        match next {
-            Err(_) => {
-                let msg = format!("no data from the server for {} s", idle.as_secs());
-                return decoder.fail(LlmError::new(ErrorKind::Timeout, msg), out);
-            }
-            Ok(None) => return decoder.finish(out),
-            Ok(Some(Err(e))) => {
-                let msg = format!("the connection broke mid-stream: {}", error_chain(&e));
-                return decoder.fail(LlmError::new(ErrorKind::Network, msg), out);
-            }
-            Ok(Some(Ok(bytes))) => {
-                let finished = decoder.feed(&bytes, out);
-                // Read the body's last bytes (the chunked terminator, normally already here)
-                // before reporting the end, so the connection is back in the pool when the
-                // caller's next request looks for one; a slow terminator is still read after.
-                let drained = finished && tokio::time::timeout(DRAIN_BEFORE_END, read_to_end(&mut body)).await.is_ok();
-                let pushed = tokio::select! {
-                    biased;
-                    () = cancel.cancelled() => return decoder.fail(aborted(), out),
-                    pushed = queue.push_batch(out) => pushed,
-                };
-                if finished && !drained {
-                    let _ = tokio::time::timeout(DRAIN_AFTER_END, read_to_end(&mut body)).await;
+/// Sleep until `deadline`, or forever without one.
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// `2 s`, `0.3 s`, `30 min`: timer values as users configured them.
+fn seconds(ms: u64) -> String {
+    if ms >= 120_000 && ms % 60_000 == 0 {
+        format!("{} min", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{} s", ms / 1000)
+    } else {
+        #[allow(clippy::cast_precision_loss)] // display only
+        let s = ms as f64 / 1000.0;
+        format!("{s} s")
+    }
+}
+
+fn total_timeout(options: &StreamOptions) -> LlmError {
+    let msg = format!(
+        "the request did not finish within its total deadline of {} (timeouts.total_ms)",
+        seconds(options.timeouts.total_ms)
+    );
+    LlmError::new(ErrorKind::Timeout, msg)
+}
+
+/// How one response body ended.
+enum BodyEnd {
+    /// A terminal event was emitted (or the consumer went away).
+    Finished,
+    /// The server reported an error before any content: a retry may replace it.
+    EarlyError(LlmError),
+}
+
+/// What one request needs at every step.
+struct Io<'a> {
+    client: &'a HttpClient,
+    request: &'a HttpRequest,
+    options: &'a StreamOptions,
+    cancel: &'a CancellationToken,
+    queue: &'a EventQueue,
+    /// The total deadline (`timeouts.total_ms`), across attempts.
+    deadline: Option<Instant>,
+}
+
+impl Io<'_> {
+    async fn drive(&mut self, decoder: &mut BodyDecoder, out: &mut Vec<StreamEvent>) {
+        let mut attempt: u32 = 0;
+        let mut started = false;
+        loop {
+            let error = match self.send().await {
+                Ok(response) => {
+                    if !started {
+                        decoder.start(out);
+                        started = true;
+                    }
+                    match self.stream_body(response, decoder, out).await {
+                        BodyEnd::Finished => return,
+                        // An error event before any content is retried like the status it
+                        // stands for, with nothing of the failed body kept; anything else
+                        // the server said ends the stream.
+                        BodyEnd::EarlyError(e) if retry::is_retryable_stream_error(&e) => {
+                            decoder.restart();
+                            e
+                        }
+                        BodyEnd::EarlyError(e) => return decoder.fail(e, out),
+                    }
                 }
-                if finished || pushed.is_err() {
-                    return;
+                Err(Attempt::Fatal(e)) => return decoder.fail(e, out),
+                Err(Attempt::Retryable(e)) => e,
+            };
+            let delay = match retry::decide(&self.options.retry, attempt, error.retry_after_ms) {
+                Decision::RetryAfter(d) => d,
+                Decision::TooLong(d) => {
+                    let message = format!(
+                        "{} (the server asked to wait {} s, more than the {} s retry cap)",
+                        error.message,
+                        d.as_secs(),
+                        self.options.retry.max_delay_ms / 1000
+                    );
+                    return decoder.fail(LlmError { message, ..error }, out);
                 }
+                Decision::GiveUp => return decoder.fail(error, out),
+            };
+            attempt += 1;
+            let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+            out.push(StreamEvent::Retry { attempt, delay_ms, error });
+            if self.queue.push_batch(out).await.is_err() {
+                return;
+            }
+            tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => return decoder.fail(aborted(), out),
+                () = until(self.deadline) => return decoder.fail(total_timeout(self.options), out),
+                () = tokio::time::sleep(delay) => {}
             }
         }
     }
+
+    /// Stream one accepted body through the decoder to its end.
+    async fn stream_body(
+        &self,
+        response: reqwest::Response,
+        decoder: &mut BodyDecoder,
+        out: &mut Vec<StreamEvent>,
+    ) -> BodyEnd {
+        let idle_ms = self.options.timeouts.idle_ms;
+        // The idle timer restarts only when bytes that carry events arrive: a server that
+        // sends nothing but keep-alive comments is idle, however busy its socket.
+        let mut idle_deadline = after(idle_ms);
+        let mut seen = decoder.event_bytes();
+        let mut body = response.bytes_stream();
+        loop {
+            let next = tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => return self.end(decoder, aborted(), out),
+                () = until(self.deadline) => return self.end(decoder, total_timeout(self.options), out),
+                () = until(idle_deadline) => {
+                    let msg = format!(
+                        "no event from the server for {} (timeouts.idle_ms; keep-alive comments do not count)",
+                        seconds(idle_ms)
+                    );
+                    return self.end(decoder, LlmError::new(ErrorKind::Timeout, msg), out);
+                }
+                next = body.next() => next,
+            };
+            let bytes = match next {
+                None => {
+                    decoder.finish(out);
+                    return self.early_or_finished(decoder);
+                }
+                Some(Err(e)) => {
+                    let msg = format!("the connection broke mid-stream: {}", error_chain(&e));
+                    return self.end(decoder, LlmError::new(ErrorKind::Network, msg), out);
+                }
+                Some(Ok(bytes)) => bytes,
+            };
+            let finished = decoder.feed(&bytes, out);
+            let carried_events = decoder.event_bytes() != seen;
+            seen = decoder.event_bytes();
+            if let BodyEnd::EarlyError(e) = self.early_or_finished(decoder) {
+                return BodyEnd::EarlyError(e);
+            }
+            // Read the body's last bytes (the chunked terminator, normally already here)
+            // before reporting the end, so the connection is back in the pool when the
+            // caller's next request looks for one; a slow terminator is still read after.
+            let drained = finished && tokio::time::timeout(DRAIN_BEFORE_END, read_to_end(&mut body)).await.is_ok();
+            let pushed = tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => return self.end(decoder, aborted(), out),
+                pushed = self.queue.push_batch(out) => pushed,
+            };
+            if finished && !drained {
+                let _ = tokio::time::timeout(DRAIN_AFTER_END, read_to_end(&mut body)).await;
+            }
+            if finished || pushed.is_err() {
+                return BodyEnd::Finished;
+            }
+            // Restarted after the push, not on arrival: a caller slow to take events
+            // (back-pressure) is not the server being silent.
+            if carried_events {
+                idle_deadline = after(idle_ms);
+            }
+        }
+    }
+
+    fn early_or_finished(&self, decoder: &mut BodyDecoder) -> BodyEnd {
+        decoder.take_early_error().map_or(BodyEnd::Finished, BodyEnd::EarlyError)
+    }
+
+    fn end(&self, decoder: &mut BodyDecoder, error: LlmError, out: &mut Vec<StreamEvent>) -> BodyEnd {
+        decoder.fail(error, out);
+        BodyEnd::Finished
+    }
+
+    /// Send the request and wait for a 2xx response's headers.
+    async fn send(&self) -> Result<reqwest::Response, Attempt> {
+        let (request, options) = (self.request, self.options);
+        let mut builder = self.client.inner.post(&request.url).body(request.body.clone());
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let first_byte_ms = options.timeouts.first_byte_ms;
+        let first_byte = Duration::from_millis(first_byte_ms);
+        let result = tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => return Err(Attempt::Fatal(aborted())),
+            () = until(self.deadline) => return Err(Attempt::Fatal(total_timeout(options))),
+            r = tokio::time::timeout(first_byte, builder.send()) => r,
+        };
+        let response = match result {
+            Err(_) => {
+                let msg =
+                    format!("no response from the server within {} (timeouts.first_byte_ms)", seconds(first_byte_ms));
+                return Err(Attempt::Retryable(LlmError::new(ErrorKind::Timeout, msg)));
+            }
+            Ok(Err(e)) if e.is_connect() && is_timeout(&e) => {
+                let msg = format!(
+                    "could not connect to {} within {} (timeouts.connect_ms)",
+                    request.url,
+                    seconds(options.timeouts.connect_ms)
+                );
+                return Err(Attempt::Retryable(LlmError::new(ErrorKind::Timeout, msg)));
+            }
+            Ok(Err(e)) => {
+                let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Network };
+                let retryable = e.is_connect() || e.is_timeout() || e.is_request();
+                let err = LlmError::new(kind, format!("request to {} failed: {}", request.url, error_chain(&e)));
+                return Err(if retryable { Attempt::Retryable(err) } else { Attempt::Fatal(err) });
+            }
+            Ok(Ok(r)) => r,
+        };
+        let status = response.status().as_u16();
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let wait = retry::retry_after_ms(response.headers());
+        let body = tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => return Err(Attempt::Fatal(aborted())),
+            body = read_capped(response, first_byte) => body,
+        };
+        let error = classify_http(status, &body, wait);
+        if retry::is_retryable_status(status) && !(status == 429 && retry::is_quota_exhausted(&body)) {
+            Err(Attempt::Retryable(error))
+        } else {
+            Err(Attempt::Fatal(error))
+        }
+    }
+}
+
+/// reqwest marks a connect timeout on the error or only on its cause, by version.
+fn is_timeout(e: &reqwest::Error) -> bool {
+    if e.is_timeout() {
+        return true;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.to_string().to_ascii_lowercase().contains("timed out") {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 async fn read_to_end<S>(body: &mut S)
@@ -143,54 +321,6 @@ where
 enum Attempt {
     Retryable(LlmError),
     Fatal(LlmError),
-}
-
-/// Send the request and wait for a 2xx response's headers.
-async fn send(
-    client: &HttpClient,
-    request: &HttpRequest,
-    options: &StreamOptions,
-    cancel: &CancellationToken,
-) -> Result<reqwest::Response, Attempt> {
-    let mut builder = client.inner.post(&request.url).body(request.body.clone());
-    for (name, value) in &request.headers {
-        builder = builder.header(name, value);
-    }
-    let first_byte = Duration::from_millis(options.timeouts.first_byte_ms);
-    let result = tokio::select! {
-        biased;
-        () = cancel.cancelled() => return Err(Attempt::Fatal(aborted())),
-        r = tokio::time::timeout(first_byte, builder.send()) => r,
-    };
-    let response = match result {
-        Err(_) => {
-            let msg = format!("no response from the server within {} s", first_byte.as_secs());
-            return Err(Attempt::Retryable(LlmError::new(ErrorKind::Timeout, msg)));
-        }
-        Ok(Err(e)) => {
-            let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Network };
-            let retryable = e.is_connect() || e.is_timeout() || e.is_request();
-            let err = LlmError::new(kind, format!("request to {} failed: {}", request.url, error_chain(&e)));
-            return Err(if retryable { Attempt::Retryable(err) } else { Attempt::Fatal(err) });
-        }
-        Ok(Ok(r)) => r,
-    };
-    let status = response.status().as_u16();
-    if response.status().is_success() {
-        return Ok(response);
-    }
-    let wait = retry::retry_after_ms(response.headers());
-    let body = tokio::select! {
-        biased;
-        () = cancel.cancelled() => return Err(Attempt::Fatal(aborted())),
-        body = read_capped(response, first_byte) => body,
-    };
-    let error = classify_http(status, &body, wait);
-    if retry::is_retryable_status(status) && !(status == 429 && retry::is_quota_exhausted(&body)) {
-        Err(Attempt::Retryable(error))
-    } else {
-        Err(Attempt::Fatal(error))
-    }
 }
 
 async fn read_capped(mut response: reqwest::Response, limit: Duration) -> String {

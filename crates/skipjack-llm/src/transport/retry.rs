@@ -4,6 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
 
+use crate::error::{ErrorKind, LlmError};
 use crate::model::RetryPolicy;
 
 /// Statuses worth another attempt: timeouts, conflicts, too-early, rate limits, server
@@ -11,6 +12,16 @@ use crate::model::RetryPolicy;
 #[must_use]
 pub fn is_retryable_status(status: u16) -> bool {
     matches!(status, 408 | 409 | 425 | 429 | 500 | 502 | 503 | 504 | 529)
+}
+
+/// An error event that arrived before any content is worth another attempt when the
+/// status it stands for would be (the providers' decoders set it from the event's type or
+/// code); a message about exhausted credit is not.
+#[must_use]
+pub fn is_retryable_stream_error(error: &LlmError) -> bool {
+    let by_status = error.status.is_some_and(is_retryable_status);
+    let rate_limited = error.kind == ErrorKind::RateLimited;
+    (by_status || rate_limited) && !is_quota_exhausted(&error.message)
 }
 
 /// A 429 that means "out of credit" will not get better by waiting.

@@ -366,7 +366,16 @@ fn stream_error(kind: &str, message: &str) -> LlmError {
         (false, true) => kind.to_owned(),
         (false, false) => format!("{kind}: {message}"),
     };
-    LlmError::new(class, text)
+    // The HTTP status Anthropic documents for each error type, so an error event is
+    // retried exactly as the same error sent as a status would be.
+    let status = match kind {
+        "overloaded_error" => Some(529),
+        "rate_limit_error" => Some(429),
+        "api_error" => Some(500),
+        "timeout_error" => Some(504),
+        _ => None,
+    };
+    LlmError { status, ..LlmError::new(class, text) }
 }
 
 fn bare_error(data: &str) -> LlmError {

@@ -448,11 +448,34 @@ fn stream_error(error: &Value) -> LlmError {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     });
+    let status = code.as_deref().and_then(status_of_code).or_else(|| {
+        let kind = error.get("type").and_then(Value::as_str);
+        kind.and_then(status_of_code)
+    });
     let text = match code {
         Some(code) => format!("{message} (code: {code})"),
         None => message,
     };
-    LlmError::new(classify_stream_error(&text), text)
+    let kind = match status {
+        Some(429) => ErrorKind::RateLimited,
+        Some(s) if s >= 500 => ErrorKind::Server,
+        _ => classify_stream_error(&text),
+    };
+    LlmError { status, ..LlmError::new(kind, text) }
+}
+
+/// The HTTP status an in-stream error code stands for: a number (`429`, `"503"`), or the
+/// names OpenAI-compatible servers and gateways use for rate limits and server faults.
+fn status_of_code(code: &str) -> Option<u16> {
+    if let Ok(n) = code.trim().parse::<u16>() {
+        return (100..600).contains(&n).then_some(n);
+    }
+    match code.trim().to_ascii_lowercase().as_str() {
+        "rate_limit_exceeded" | "rate_limit_error" | "too_many_requests" => Some(429),
+        "server_error" | "internal_error" | "internal_server_error" | "api_error" => Some(500),
+        "overloaded" | "overloaded_error" | "service_unavailable" | "server_overloaded" => Some(503),
+        _ => None,
+    }
 }
 
 fn excerpt(s: &str, max: usize) -> &str {
