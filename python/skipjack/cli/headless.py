@@ -2,13 +2,19 @@
 
 Text mode: the assistant's text on stdout; tool activity, retries and the final usage on
 stderr, one line each. `--json`: one JSON object per agent event on stdout, then a
-`result` object. Ctrl-C aborts the run cleanly (exit 130).
+`result` object.
+
+Ctrl-C, SIGTERM and SIGHUP abort the run cleanly (running commands stopped, the session left
+resumable) and exit 128 + the signal (130, 143, 129); a second one forces the exit at once.
+A session write that fails (a full disk) ends the run with one sentence on stderr saying what
+was not saved, and exit 1 (`SESSION_NOT_SAVED`), whatever the run's own outcome.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -16,7 +22,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from skipjack.cli.errors import ExitCode, UserError
+from skipjack.cli.stop_signals import StopSignals
 from skipjack.runtime import RunOptions
+from skipjack.sessions import Session
+from skipjack.sessions.session import unsaved_summary
 
 EXIT_CODES = {
     "completed": ExitCode.OK,
@@ -26,6 +35,8 @@ EXIT_CODES = {
     "max_cost": ExitCode.LIMIT,
     "max_tokens": ExitCode.LIMIT,
 }
+SESSION_NOT_SAVED = 1
+"""Exit status when the session file is missing part of the run (e.g. the disk was full)."""
 
 
 def options_from_args(args: argparse.Namespace, cwd: Path) -> RunOptions:
@@ -72,14 +83,18 @@ async def _run(args: argparse.Namespace, cwd: Path, prompt: str) -> int:
     out = sys.stdout
     printer = _JsonPrinter(out) if args.json else _TextPrinter(out, sys.stderr)
     unsubscribe = agent.subscribe(printer.on_event)
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, agent.abort)
+    stop = StopSignals(
+        asyncio.get_running_loop(),
+        agent.abort,
+        before_exit=lambda: _forced_exit_record(session),
+        on_first=lambda sig: _say(f"stopping on {signal.Signals(sig).name}: aborting the run (send it again to force)"),
+    )
     try:
-        result = await agent.prompt(prompt)
+        with stop:
+            result = await agent.prompt(prompt)
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
         unsubscribe()
-        session.close()
+        _close_session(session)
     summary: dict[str, Any] = {
         "type": "result",
         "stop_reason": result.stop_reason,
@@ -91,10 +106,41 @@ async def _run(args: argparse.Namespace, cwd: Path, prompt: str) -> int:
         "error_kind": result.error_kind,
         "error_message": result.error_message,
     }
-    printer.finish(summary)
+    unsaved = unsaved_summary(session)
+    if unsaved is not None:
+        summary["session_error"] = unsaved
+    with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
+        printer.finish(summary)
     if result.stop_reason == "error":
-        print(f"skipjack: {_explain(result.error_kind, result.error_message, runtime.model.base_url)}", file=sys.stderr)
+        _say(_explain(result.error_kind, result.error_message, runtime.model.base_url))
+    compactor = runtime.compactor
+    for failure in compactor.errors if compactor is not None else []:
+        _say(f"warning: automatic compaction failed: {failure}")
+    if unsaved is not None:
+        _say(f"error: {unsaved}")
+        return SESSION_NOT_SAVED
+    if stop.exit_code is not None:
+        return stop.exit_code
     return int(EXIT_CODES.get(result.stop_reason, ExitCode.MODEL_ERROR))
+
+
+def _say(text: str) -> None:
+    with contextlib.suppress(OSError):
+        print(f"skipjack: {text}", file=sys.stderr, flush=True)
+
+
+def _close_session(session: Session) -> None:
+    """Answer any call the run left open (a no-op after a clean abort), then close; a failure
+    is kept in `session.write_failures` and reported."""
+    with contextlib.suppress(OSError):
+        session.answer_open_calls()
+    with contextlib.suppress(OSError):
+        session.close()
+
+
+def _forced_exit_record(session: Session) -> None:
+    _close_session(session)
+    _say("forced exit: running commands were killed; the session can be resumed with --continue")
 
 
 def _with_approvals(hooks: Any, before: Any) -> Any:
