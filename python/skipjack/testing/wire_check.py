@@ -38,7 +38,7 @@ def openai_chat_problem(body: Any) -> str | None:
         if open_ids:
             return UNANSWERED.format(ids=", ".join(open_ids))
         calls = m.get("tool_calls") if role == "assistant" else None
-        open_ids = [c.get("id") for c in calls or [] if isinstance(c, dict)]
+        open_ids = [str(c.get("id")) for c in calls or [] if isinstance(c, dict)]
         answering = bool(open_ids)
     if open_ids:
         return UNANSWERED.format(ids=", ".join(open_ids))
