@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from skipjack.cli.errors import ExitCode, UserError
-from skipjack.cli.stop_signals import StopSignals
+from skipjack.cli.stop_signals import STOP_SIGNALS, StopSignals
 from skipjack.runtime import RunOptions
 from skipjack.sessions import Session
 from skipjack.sessions.session import unsaved_summary
@@ -62,10 +62,48 @@ def run_headless(args: argparse.Namespace, cwd: Path) -> int:
         prompt = sys.stdin.read()
     if not prompt.strip():
         raise UserError("the prompt is empty")
-    return asyncio.run(_run(args, cwd, prompt))
+    try:
+        return asyncio.run(_run(args, cwd, prompt))
+    finally:
+        # The run is over and its session closed; a stop signal now (the loop has given its
+        # handlers back) would only turn the run's exit status into a signal death.
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
 
 
 async def _run(args: argparse.Namespace, cwd: Path, prompt: str) -> int:
+
+    # Installed before anything is set up: a signal is then acted on at the loop's next turn,
+    # which is inside the run once it has started (and ends it), or sets the exit code.
+    target = _StopTarget()
+    stop = StopSignals(
+        asyncio.get_running_loop(),
+        target.abort,
+        before_exit=target.before_exit,
+        on_first=lambda sig: _say(f"stopping on {signal.Signals(sig).name}: aborting the run (send it again to force)"),
+    )
+    with stop:
+        return await _run_with(args, cwd, prompt, stop, target)
+
+
+class _StopTarget:
+    """What a stop signal reaches, once it exists."""
+
+    def __init__(self) -> None:
+        self.agent: Any = None
+        self.session: Session | None = None
+
+    def abort(self) -> None:
+        if self.agent is not None:
+            self.agent.abort()
+
+    def before_exit(self) -> None:
+        if self.session is not None:
+            _close_session(self.session)
+            _say("forced exit: running commands were killed; the session can be resumed with --continue")
+
+
+async def _run_with(args: argparse.Namespace, cwd: Path, prompt: str, stop: StopSignals, target: _StopTarget) -> int:
     from skipjack.approvals import ApprovalPolicy, approval_hook
     from skipjack.cli.session_setup import open_session
     from skipjack.config.files import find_repo_root
@@ -79,19 +117,13 @@ async def _run(args: argparse.Namespace, cwd: Path, prompt: str) -> int:
     policy = ApprovalPolicy(runtime.approval_mode, find_repo_root(cwd) or cwd, allow=settings.allow, deny=settings.deny)
     agent.hooks = _with_approvals(agent.hooks, approval_hook(policy))
     session = open_session(runtime, continue_latest=args.continue_session, session_id=args.session)
+    target.agent, target.session = agent, session
 
     out = sys.stdout
     printer = _JsonPrinter(out) if args.json else _TextPrinter(out, sys.stderr)
     unsubscribe = agent.subscribe(printer.on_event)
-    stop = StopSignals(
-        asyncio.get_running_loop(),
-        agent.abort,
-        before_exit=lambda: _forced_exit_record(session),
-        on_first=lambda sig: _say(f"stopping on {signal.Signals(sig).name}: aborting the run (send it again to force)"),
-    )
     try:
-        with stop:
-            result = await agent.prompt(prompt)
+        result = await agent.prompt(prompt)
     finally:
         unsubscribe()
         _close_session(session)
@@ -136,11 +168,6 @@ def _close_session(session: Session) -> None:
         session.answer_open_calls()
     with contextlib.suppress(OSError):
         session.close()
-
-
-def _forced_exit_record(session: Session) -> None:
-    _close_session(session)
-    _say("forced exit: running commands were killed; the session can be resumed with --continue")
 
 
 def _with_approvals(hooks: Any, before: Any) -> Any:
