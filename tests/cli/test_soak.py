@@ -4,7 +4,8 @@ server that rejects an invalid history with HTTP 400 as OpenAI does. Every run c
 same session, so by the end it holds every interruption and each request re-sends them all.
 
 Bounded: each run has a timeout and the whole test a time budget (~3 minutes on 2 busy
-cores). `SKIPJACK_SOAK_SEED` replays a failing sequence; the seed is printed.
+cores). `SKIPJACK_SOAK_SEED` replays a failing sequence; the seed is printed. `SKIPJACK_SOAK_FRESH=1`
+starts each round in a new session (each kill then counts on its own, for measuring).
 """
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ def test_soak_random_kills_always_resume(tmp_path: Path, repo: Path, server: SSE
     env = isolated_env(tmp_path)
     started = time.monotonic()
     landed: Counter[str] = Counter()
+    fresh = os.environ.get("SKIPJACK_SOAK_FRESH") == "1"
     failures: list[str] = []
+    bad_exits: list[str] = []
     leftovers: list[str] = []
     for n in range(ROUNDS):
         assert time.monotonic() - started < BUDGET_S, f"over budget after {n} rounds"
@@ -89,7 +92,7 @@ def test_soak_random_kills_always_resume(tmp_path: Path, repo: Path, server: SSE
         marker = new_marker()
         script_task(server, n)
         events = tmp_path / f"events{n}.jsonl"
-        cont = ["--continue"] if n else []
+        cont = ["--continue"] if n and not fresh else []
         with events.open("w") as out:
             proc = subprocess.Popen(
                 [str(SKIPJACK), "run", "--json", "--approval", "yolo", *cont, f"task {n}"],
@@ -119,7 +122,7 @@ def test_soak_random_kills_always_resume(tmp_path: Path, repo: Path, server: SSE
             want = {signal.SIGTERM: 143, signal.SIGHUP: 129}[sig]
             # Exit 0: the run had just finished when the signal came.
             if proc.returncode not in (want, 0):
-                failures.append(f"round {n}: {sig.name} exit {proc.returncode}: {err.strip()[-300:]}")
+                bad_exits.append(f"round {n}: {sig.name} exit {proc.returncode}: {err.strip()[-300:]}")
         if left:
             leftovers.append(f"round {n}: {sig.name} left {left}")
             kill_marked(marker)
@@ -134,8 +137,12 @@ def test_soak_random_kills_always_resume(tmp_path: Path, repo: Path, server: SSE
             failures.append(f"round {n}: --continue did not finish: {resumed.stdout[-300:]}")
     elapsed = time.monotonic() - started
     print(f"soak: {ROUNDS} rounds in {elapsed:.0f} s; kills landed {dict(landed)}")
-    print(f"resumable after kill: {ROUNDS - len(failures)}/{ROUNDS}; leftovers: {len(leftovers)}")
+    print(
+        f"resumable after kill: {ROUNDS - len(failures)}/{ROUNDS}; processes left behind in "
+        f"{len(leftovers)} rounds; wrong exit status in {len(bad_exits)}"
+    )
     assert failures == [], "\n".join(failures)
+    assert bad_exits == [], "\n".join(bad_exits)
     assert leftovers == [], "\n".join(leftovers)
     assert elapsed < BUDGET_S
 
