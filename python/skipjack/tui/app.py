@@ -89,6 +89,7 @@ class SkipjackApp(App[int]):
         self._run_result: RunResult | None = None
         self._stop_signals: StopSignals | None = None
         self._reported_unsaved: str | None = None
+        self._reported_compaction_errors = 0
 
     # -- layout ------------------------------------------------------------------------
 
@@ -187,6 +188,12 @@ class SkipjackApp(App[int]):
             return
         # The same attachment as headless runs: recording, compaction through the session,
         # and the session id as the prompt-cache key.
+        if resume:
+            from skipjack.sessions import SessionError
+
+            # What a killed run left unanswered gets its "interrupted" result in the file too.
+            with contextlib.suppress(OSError, SessionError):
+                session.answer_open_calls()
         self._unrecord = attach_session(runtime, session, resume=resume)
         self.compactor = runtime.compactor
         if self.compactor is not None:
@@ -259,7 +266,7 @@ class SkipjackApp(App[int]):
         finally:
             self._expect_echo = 0
             self._run_result = result
-        self._report_unsaved()
+        self._report_lost_work()
         code = self._stop_signals.exit_code if self._stop_signals is not None else None
         if code is not None:
             self.exit(code)
@@ -272,9 +279,15 @@ class SkipjackApp(App[int]):
             code = self._stop_signals.exit_code if self._stop_signals is not None else None
             self.exit(code if code is not None else 0)
 
-    def _report_unsaved(self) -> None:
+    def _report_lost_work(self) -> None:
+        """Failures the run went on past, which would otherwise only reach the log: automatic
+        compactions that failed, and session writes that failed (a full disk)."""
         from skipjack.sessions.session import unsaved_summary
 
+        errors = self.compactor.errors if self.compactor is not None else []
+        for error in errors[self._reported_compaction_errors :]:
+            self.chat.notice(f"automatic compaction failed: {error}", "warning")
+        self._reported_compaction_errors = len(errors)
         if self.session is None:
             return
         unsaved = unsaved_summary(self.session)
