@@ -1,10 +1,12 @@
 """SIGTERM and SIGHUP reach the UI like Esc: the command is killed, the session stays
-resumable, and the app leaves with 128 + the signal."""
+resumable, and the app leaves with 128 + the signal. A session write that fails is shown."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from skipjack.sessions import MessageEntry, Session
 from skipjack.testing import ScriptedModel, ScriptedToolCall, ScriptedTurn
 
 from .helpers import SIZE, make_app, type_and_send, until
-from .test_abort import MARK, sleepers
+from .test_abort import MARK, notices, sleepers
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
@@ -50,3 +52,30 @@ async def test_a_stop_signal_on_an_idle_app_leaves_at_once(
         os.kill(os.getpid(), signal.SIGTERM)
         await until(pilot, lambda: app.return_value is not None, limit=5, what="the app to leave")
     assert app.return_value == 143
+
+
+@pytest.fixture
+def full_data_dir(env: dict[str, str]) -> Iterator[Path]:
+    """The data dir as a real 64 KiB tmpfs."""
+    data = Path(env["SKIPJACK_DATA_DIR"])
+    data.mkdir(parents=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(data)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield data
+    finally:
+        subprocess.run(["umount", "-l", str(data)], check=False)
+
+
+async def test_a_session_the_disk_cannot_hold_is_reported(
+    scripted: ScriptedModel, project: Path, env: dict[str, str], full_data_dir: Path
+) -> None:
+    scripted.enqueue(ScriptedTurn(text="y" * (200 * 1024)))  # does not fit in the data dir
+    app = make_app(scripted, project, env)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, app, "write a lot")
+        await until(pilot, lambda: any("not fully saved" in n for n in notices(app)), what="the notice")
+        (notice,) = [n for n in notices(app) if "not fully saved" in n]
+        assert "an assistant message could not be written" in notice
+        assert "No space left on device" in notice
