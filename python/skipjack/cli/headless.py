@@ -19,13 +19,16 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from skipjack.cli.errors import ExitCode, UserError
 from skipjack.cli.stop_signals import STOP_SIGNALS, StopSignals
 from skipjack.runtime import RunOptions
-from skipjack.sessions import Session
+from skipjack.sessions import Session, SessionError
 from skipjack.sessions.session import unsaved_summary
+
+if TYPE_CHECKING:
+    from skipjack.agent import Agent
 
 EXIT_CODES = {
     "completed": ExitCode.OK,
@@ -72,7 +75,6 @@ def run_headless(args: argparse.Namespace, cwd: Path) -> int:
 
 
 async def _run(args: argparse.Namespace, cwd: Path, prompt: str) -> int:
-
     # Installed before anything is set up: a signal is then acted on at the loop's next turn,
     # which is inside the run once it has started (and ends it), or sets the exit code.
     target = _StopTarget()
@@ -90,7 +92,7 @@ class _StopTarget:
     """What a stop signal reaches, once it exists."""
 
     def __init__(self) -> None:
-        self.agent: Any = None
+        self.agent: Agent | None = None
         self.session: Session | None = None
 
     def abort(self) -> None:
@@ -164,7 +166,7 @@ def _say(text: str) -> None:
 def _close_session(session: Session) -> None:
     """Answer any call the run left open (a no-op after a clean abort), then close; a failure
     is kept in `session.write_failures` and reported."""
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, SessionError):
         session.answer_open_calls()
     with contextlib.suppress(OSError):
         session.close()

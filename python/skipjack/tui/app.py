@@ -405,7 +405,9 @@ class SkipjackApp(App[int]):
         session = self.session
         if session is None:
             return
-        with contextlib.suppress(OSError):
+        from skipjack.sessions import SessionError
+
+        with contextlib.suppress(OSError, SessionError):
             session.answer_open_calls()
         with contextlib.suppress(OSError):
             session.close()
