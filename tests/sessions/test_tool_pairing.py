@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from skipjack.agent import Agent
 from skipjack.agent.tool_pairing import INTERRUPTED, pair_tool_results
 from skipjack.llm import AssistantMessage, Message, TextContent, ToolCall, ToolResultMessage, UserMessage
@@ -152,3 +155,43 @@ def test_answer_open_calls_makes_the_file_itself_whole(store: SessionStore, proj
     recorded = [e.message for e in again.all_entries() if hasattr(e, "message")]
     assert texts(recorded) == ["U:go", "A[a,b]", "a:A", "b:INTERRUPTED"]
     assert again.messages() == recorded
+
+
+# -- any history a crash, a compaction or a hand edit could leave --------------------------
+
+_IDS = st.sampled_from(["a", "b", "c"])
+_MESSAGE = st.one_of(
+    st.builds(lambda t: UserMessage(t), st.sampled_from(["u1", "u2"])),
+    st.builds(lambda ids: assistant(calls=[call(i) for i in ids]), st.lists(_IDS, max_size=3)),
+    st.builds(lambda i, t: result(i, t), _IDS, st.sampled_from(["r1", "r2"])),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_MESSAGE, max_size=12))
+def test_any_history_comes_out_valid_and_keeps_what_it_can(messages: list[Message]) -> None:
+    repaired = pair_tool_results(messages)
+    assert openai_chat_problem(wire(repaired)) is None
+    assert pair_tool_results(repaired) == repaired
+    # User and assistant messages all stay, in their order.
+    assert [m for m in repaired if not isinstance(m, ToolResultMessage)] == [
+        m for m in messages if not isinstance(m, ToolResultMessage)
+    ]
+    # Every kept result is one that was recorded, and nothing recorded for a call is replaced
+    # by a synthesized one when it sat between its call and the next assistant message.
+    recorded = [m for m in messages if isinstance(m, ToolResultMessage)]
+    for m in repaired:
+        if isinstance(m, ToolResultMessage) and m.content != [TextContent(INTERRUPTED)]:
+            assert m in recorded
+    for i, m in enumerate(messages):
+        if not isinstance(m, AssistantMessage) or not m.tool_calls:
+            continue
+        end = next((j for j in range(i + 1, len(messages)) if isinstance(messages[j], AssistantMessage)), len(messages))
+        answered = {r.tool_call_id for r in messages[i + 1 : end] if isinstance(r, ToolResultMessage)}
+        at = next(k for k, r in enumerate(repaired) if r is m)
+        for k, c in enumerate(m.tool_calls):
+            got = repaired[at + 1 + k]
+            assert isinstance(got, ToolResultMessage)
+            assert got.tool_call_id == c.id
+            if c.id in answered and [x.id for x in m.tool_calls].count(c.id) == 1:
+                assert got.content != [TextContent(INTERRUPTED)], "a recorded result was thrown away"
