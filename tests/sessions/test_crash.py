@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from skipjack.agent.tool_pairing import INTERRUPTED
 from skipjack.llm import AssistantMessage, TextContent, ToolResultMessage, UserMessage
 from skipjack.sessions import Session
 
@@ -85,6 +86,12 @@ def check_reload(path: Path) -> bool:
             assert m.tool_call_id == f"c{n}"
             assert isinstance(m.content, list)
             assert isinstance(m.content[0], TextContent)
+            if m.content[0].text == INTERRUPTED:
+                # The kill landed before this result was written whole: loading answers the
+                # call as interrupted, so the history stays valid for every provider.
+                assert i == len(messages) - 2, "only the last call can lack its result"
+                assert m.is_error
+                continue
             assert m.content[0].text == blob(n), "a loaded result is complete, never a fragment"
     if s.warnings:
         # A kill inside the write of a result leaves a fragment; the results before it load.

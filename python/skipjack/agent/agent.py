@@ -14,6 +14,7 @@ from skipjack.agent.loop import Inbox, Run, RunConfig, RunResult
 from skipjack.agent.subscription import EventStream
 from skipjack.agent.tool import Tool
 from skipjack.agent.tool_exec import DEFAULT_CONCURRENCY, ToolExecutor
+from skipjack.agent.tool_pairing import pair_tool_results
 from skipjack.llm.stream import StreamOptions
 from skipjack.llm.types import AssistantMessage, InputContent, Message, Model, Usage, UserMessage
 from skipjack.llm.usage import add_usage, messages_usage
@@ -54,7 +55,7 @@ class Agent:
         self.tool_concurrency = tool_concurrency
         self.tool_state: dict[str, Any] = {}
         """Shared by every tool call of this agent (`ToolContext.state`)."""
-        self._messages: list[Message] = list(messages or ())
+        self._messages: list[Message] = pair_tool_results(list(messages or ()))
         self._usage = messages_usage(self._messages)
         self._inbox = Inbox()
         self._listeners: list[Listener] = []
@@ -68,9 +69,11 @@ class Agent:
         return list(self._messages)
 
     def replace_messages(self, messages: Iterable[Message]) -> None:
-        """Swap the conversation (e.g. a loaded session); not while a run is going."""
+        """Swap the conversation (e.g. a loaded session); not while a run is going. Tool calls
+        left unanswered by an interrupted run get an "interrupted" result, so every provider
+        accepts the history."""
         self._require_idle()
-        self._messages = list(messages)
+        self._messages = pair_tool_results(list(messages))
 
     @property
     def is_running(self) -> bool:

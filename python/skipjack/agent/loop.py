@@ -38,6 +38,7 @@ from skipjack.agent.tool_exec import (
     ToolExecutor,
     not_run_after_failure,
 )
+from skipjack.agent.tool_pairing import pair_tool_results
 from skipjack.llm.errors import ContextOverflowError, LLMError
 from skipjack.llm.events import Done, Error, Retry, Start
 from skipjack.llm.stream import StreamOptions, stream
@@ -214,7 +215,7 @@ class Run:
                         # Retry the same call on the new history: the prompt is already in
                         # it and no tool runs again.
                         recoveries += 1
-                        self.history[:] = replacement
+                        self.history[:] = pair_tool_results(replacement)
                         continue
             except _Aborted:
                 message, streamed = self._failed("aborted", "the user stopped the run", "aborted"), False

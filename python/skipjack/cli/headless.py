@@ -2,21 +2,33 @@
 
 Text mode: the assistant's text on stdout; tool activity, retries and the final usage on
 stderr, one line each. `--json`: one JSON object per agent event on stdout, then a
-`result` object. Ctrl-C aborts the run cleanly (exit 130).
+`result` object.
+
+Ctrl-C, SIGTERM and SIGHUP abort the run cleanly (running commands stopped, the session left
+resumable) and exit 128 + the signal (130, 143, 129); a second one forces the exit at once.
+A session write that fails (a full disk) ends the run with one sentence on stderr saying what
+was not saved, and exit 1 (`SESSION_NOT_SAVED`), whatever the run's own outcome.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from skipjack.cli.errors import ExitCode, UserError
+from skipjack.cli.stop_signals import STOP_SIGNALS, StopSignals
 from skipjack.runtime import RunOptions
+from skipjack.sessions import Session, SessionError
+from skipjack.sessions.session import unsaved_summary
+
+if TYPE_CHECKING:
+    from skipjack.agent import Agent
 
 EXIT_CODES = {
     "completed": ExitCode.OK,
@@ -26,6 +38,8 @@ EXIT_CODES = {
     "max_cost": ExitCode.LIMIT,
     "max_tokens": ExitCode.LIMIT,
 }
+SESSION_NOT_SAVED = 1
+"""Exit status when the session file is missing part of the run (e.g. the disk was full)."""
 
 
 def options_from_args(args: argparse.Namespace, cwd: Path) -> RunOptions:
@@ -54,10 +68,47 @@ def run_headless(args: argparse.Namespace, cwd: Path) -> int:
         prompt = read_prompt(sys.stdin.buffer)
     if not prompt.strip():
         raise UserError("the prompt is empty")
-    return asyncio.run(_run(args, cwd, prompt))
+    try:
+        return asyncio.run(_run(args, cwd, prompt))
+    finally:
+        # The run is over and its session closed; a stop signal now (the loop has given its
+        # handlers back) would only turn the run's exit status into a signal death.
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
 
 
 async def _run(args: argparse.Namespace, cwd: Path, prompt: str) -> int:
+    # Installed before anything is set up: a signal is then acted on at the loop's next turn,
+    # which is inside the run once it has started (and ends it), or sets the exit code.
+    target = _StopTarget()
+    stop = StopSignals(
+        asyncio.get_running_loop(),
+        target.abort,
+        before_exit=target.before_exit,
+        on_first=lambda sig: _say(f"stopping on {signal.Signals(sig).name}: aborting the run (send it again to force)"),
+    )
+    with stop:
+        return await _run_with(args, cwd, prompt, stop, target)
+
+
+class _StopTarget:
+    """What a stop signal reaches, once it exists."""
+
+    def __init__(self) -> None:
+        self.agent: Agent | None = None
+        self.session: Session | None = None
+
+    def abort(self) -> None:
+        if self.agent is not None:
+            self.agent.abort()
+
+    def before_exit(self) -> None:
+        if self.session is not None:
+            _close_session(self.session)
+            _say("forced exit: running commands were killed; the session can be resumed with --continue")
+
+
+async def _run_with(args: argparse.Namespace, cwd: Path, prompt: str, stop: StopSignals, target: _StopTarget) -> int:
     from skipjack.cli.session_setup import open_session
     from skipjack.runtime import build_runtime
     from skipjack.safety.hook import approval_hook
@@ -68,18 +119,16 @@ async def _run(args: argparse.Namespace, cwd: Path, prompt: str) -> int:
     agent = runtime.agent
     agent.hooks = _with_approvals(agent.hooks, approval_hook(runtime.policy))
     session = open_session(runtime, continue_latest=args.continue_session, session_id=args.session)
+    target.agent, target.session = agent, session
 
     out = sys.stdout
     printer = _JsonPrinter(out) if args.json else _TextPrinter(out, sys.stderr)
     unsubscribe = agent.subscribe(printer.on_event)
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, agent.abort)
     try:
         result = await agent.prompt(prompt)
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
         unsubscribe()
-        session.close()
+        _close_session(session)
     summary: dict[str, Any] = {
         "type": "result",
         "stop_reason": result.stop_reason,
@@ -91,10 +140,36 @@ async def _run(args: argparse.Namespace, cwd: Path, prompt: str) -> int:
         "error_kind": result.error_kind,
         "error_message": result.error_message,
     }
-    printer.finish(summary)
+    unsaved = unsaved_summary(session)
+    if unsaved is not None:
+        summary["session_error"] = unsaved
+    with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
+        printer.finish(summary)
     if result.stop_reason == "error":
-        print(f"skipjack: {_explain(result.error_kind, result.error_message, runtime.model.base_url)}", file=sys.stderr)
+        _say(_explain(result.error_kind, result.error_message, runtime.model.base_url))
+    compactor = runtime.compactor
+    for failure in compactor.errors if compactor is not None else []:
+        _say(f"warning: automatic compaction failed: {failure}")
+    if unsaved is not None:
+        _say(f"error: {unsaved}")
+        return SESSION_NOT_SAVED
+    if stop.exit_code is not None:
+        return stop.exit_code
     return int(EXIT_CODES.get(result.stop_reason, ExitCode.MODEL_ERROR))
+
+
+def _say(text: str) -> None:
+    with contextlib.suppress(OSError):
+        print(f"skipjack: {text}", file=sys.stderr, flush=True)
+
+
+def _close_session(session: Session) -> None:
+    """Answer any call the run left open (a no-op after a clean abort), then close; a failure
+    is kept in `session.write_failures` and reported."""
+    with contextlib.suppress(OSError, SessionError):
+        session.answer_open_calls()
+    with contextlib.suppress(OSError):
+        session.close()
 
 
 def _with_approvals(hooks: Any, before: Any) -> Any:

@@ -25,5 +25,16 @@ def open_session(runtime: Runtime, *, continue_latest: bool, session_id: str | N
         raise UserError(f"{e}; `skipjack sessions` lists this project's sessions") from e
     except SessionError as e:
         raise UserError(str(e)) from e
-    attach_session(runtime, session, resume=session_id is not None or continue_latest)
+    resume = session_id is not None or continue_latest
+    if resume:
+        # A run that was killed may have left tool calls without results: record their
+        # "interrupted" results now, so the file itself is whole (loading mends it anyway).
+        try:
+            session.answer_open_calls()
+        except SessionError as e:
+            session.close()
+            raise UserError(str(e)) from e
+        except OSError:
+            pass  # kept in session.write_failures; the run reports it
+    attach_session(runtime, session, resume=resume)
     return session

@@ -4,15 +4,22 @@
 synchronously as the loop emits, so a message is on disk (one `write`) when `message_end`
 returns, before the loop goes on to the next model call or tool; the turn's lines are
 fsynced at `turn_end`. A crash or kill therefore loses at most the line being written.
+
+A write that fails (disk full, I/O error) stops the run: going on would spend tokens and run
+tools whose record is lost. The failure is kept on the session (`Session.write_failures`) for
+the front end to report, and the agent is aborted.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Protocol
 
 from skipjack.agent.events import AgentEnd, AgentEvent, MessageEnd, TurnEnd
 from skipjack.sessions.session import Session
+
+log = logging.getLogger(__name__)
 
 Listener = Callable[[AgentEvent], None]
 
@@ -22,17 +29,26 @@ class Subscribable(Protocol):
 
 
 class SessionRecorder:
-    """The listener itself: usable with `Agent.subscribe` or fed events by hand."""
+    """The listener itself: usable with `Agent.subscribe` or fed events by hand.
 
-    def __init__(self, session: Session) -> None:
+    `on_failure` is called once, at the first failed write (`record` passes the agent's
+    `abort`)."""
+
+    def __init__(self, session: Session, on_failure: Callable[[], None] | None = None) -> None:
         self.session = session
+        self.on_failure = on_failure
         self.errors: list[BaseException] = []
-        """Writes that failed (e.g. disk full). The agent logs and skips a failing listener,
-        so the failure is kept here for the UI to report as well."""
+        """Writes that failed (e.g. disk full), also in `session.write_failures`."""
 
     def __call__(self, event: AgentEvent) -> None:
         try:
             self._handle(event)
+        except OSError as e:
+            # Expected (a full disk): reported to the user by the front end, not a traceback.
+            log.warning("session %s: %s", self.session.id, e)
+            self.errors.append(e)
+            if len(self.errors) == 1 and self.on_failure is not None:
+                self.on_failure()
         except BaseException as e:
             self.errors.append(e)
             raise
@@ -53,5 +69,7 @@ class SessionRecorder:
 
 
 def record(agent: Subscribable, session: Session) -> Callable[[], None]:
-    """Append the agent's messages to `session` from now on; returns the unsubscribe function."""
-    return agent.subscribe(SessionRecorder(session))
+    """Append the agent's messages to `session` from now on, aborting the agent's run if a
+    write fails; returns the unsubscribe function."""
+    abort = getattr(agent, "abort", None)
+    return agent.subscribe(SessionRecorder(session, abort if callable(abort) else None))

@@ -15,7 +15,17 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from skipjack.llm.types import AssistantMessage, InputContent, Message, TextContent, Usage, UserMessage, now_ms
+from skipjack.agent.tool_pairing import interrupted_result, pair_items, unanswered_calls
+from skipjack.llm.types import (
+    AssistantMessage,
+    InputContent,
+    Message,
+    TextContent,
+    ToolResultMessage,
+    Usage,
+    UserMessage,
+    now_ms,
+)
 from skipjack.llm.usage import sum_usage
 from skipjack.sessions.errors import LoadWarning, SessionChangedError, SessionError, SessionLockedError
 from skipjack.sessions.format import (
@@ -54,6 +64,9 @@ class Session:
         self._size = loaded.size
         self._good_size = loaded.good_size
         self._fd = fd
+        self.write_failures: list[WriteFailure] = []
+        """Entries that could not be written (disk full, I/O error, ...), in order: a front end
+        must tell the user, since the file no longer holds everything that happened."""
 
     # -- opening -------------------------------------------------------------------------
 
@@ -140,7 +153,17 @@ class Session:
     # -- the model's context -------------------------------------------------------------
 
     def context_entries(self) -> list[tuple[str, Message]]:
-        """`messages()` with the id of the entry each came from (a summary: its compaction)."""
+        """`messages()` with the id of the entry each came from (a summary: its compaction; a
+        result synthesized for a call the file has none for: the call's assistant message)."""
+        return pair_items(
+            self._recorded_context(),
+            lambda item: item[1],
+            lambda asked, call: (asked[0], interrupted_result(call, _as_assistant(asked[1]))),
+        )
+
+    def _recorded_context(self) -> list[tuple[str, Message]]:
+        """The context exactly as written, which a killed run may have left with tool calls
+        unanswered (see `skipjack.agent.tool_pairing`)."""
         compaction = self.latest_compaction()
         if compaction is None:
             return [(e.id, e.message) for e in self._entries if isinstance(e, MessageEntry)]
@@ -227,10 +250,23 @@ class Session:
         self._add(entry)
         return entry
 
+    def answer_open_calls(self) -> list[ToolResultMessage]:
+        """Append an "interrupted" result for each call of the last assistant message that has
+        none in the file (a run that was killed, or stopped without waiting for its tools), so
+        the file itself is whole again. Returns what was appended."""
+        added = [interrupted_result(c) for c in unanswered_calls([m for _, m in self._recorded_context()])]
+        for result in added:
+            self.append_message(result)
+        return added
+
     def sync(self) -> None:
         """fsync: what was appended survives a power cut, not just a crash."""
         if self._fd is not None:
-            os.fsync(self._fd)
+            try:
+                os.fsync(self._fd)
+            except OSError as e:
+                self.write_failures.append(WriteFailure("the entries written since the last sync", e))
+                raise
 
     def close(self) -> None:
         if self._fd is not None:
@@ -255,7 +291,11 @@ class Session:
     def _add(self, entry: Entry) -> None:
         if entry.id in self._index:
             raise SessionError(f"entry id {entry.id!r} already in session {self.id}")
-        self._write(encoder.encode(entry) + b"\n")
+        try:
+            self._write(encoder.encode(entry) + b"\n")
+        except OSError as e:
+            self.write_failures.append(WriteFailure(describe_entry(entry), e))
+            raise
         self._index[entry.id] = len(self._entries)
         self._entries.append(entry)
 
@@ -329,6 +369,50 @@ class Session:
         self.header = header
         self._version = FORMAT_VERSION
         self._size = self._good_size = len(body)
+
+
+def _as_assistant(message: Message) -> AssistantMessage | None:
+    return message if isinstance(message, AssistantMessage) else None
+
+
+class WriteFailure:
+    """An entry that was not saved, and why."""
+
+    def __init__(self, what: str, error: OSError) -> None:
+        self.what = what
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"WriteFailure({self.what!r}, {self.error!r})"
+
+
+def describe_entry(entry: Entry) -> str:
+    """What an entry is, for a user told it was not saved ("the assistant's reply")."""
+    if isinstance(entry, MessageEntry):
+        m = entry.message
+        if isinstance(m, AssistantMessage):
+            return "an assistant message" + (" with tool calls" if m.tool_calls else "")
+        if isinstance(m, ToolResultMessage):
+            return f"the result of a {m.tool_name} call"
+        return "a user message"
+    if isinstance(entry, CompactionEntry):
+        return "a compaction summary"
+    if isinstance(entry, ModelChangeEntry):
+        return "a model change"
+    if isinstance(entry, UsageEntry):
+        return "a usage record"
+    return f"the {entry.name} event"
+
+
+def unsaved_summary(session: Session) -> str | None:
+    """One sentence on what the session file is missing, or None when every write succeeded."""
+    failures = session.write_failures
+    if not failures:
+        return None
+    first = failures[0]
+    more = f" and {len(failures) - 1} later entr{'y' if len(failures) == 2 else 'ies'}" if len(failures) > 1 else ""
+    reason = first.error.strerror or str(first.error)
+    return f"the session was not fully saved: {first.what}{more} could not be written to {session.path} ({reason})"
 
 
 def content_text(content: str | list[InputContent]) -> str:

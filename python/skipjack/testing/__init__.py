@@ -11,6 +11,7 @@ from skipjack.testing.sse_server import (
     Stall,
     sse_body,
 )
+from skipjack.testing.wire_check import check_openai_chat_request, openai_chat_problem
 
 __all__ = [
     "SCRIPTED_PRICE",
@@ -23,6 +24,8 @@ __all__ = [
     "ScriptedToolCall",
     "ScriptedTurn",
     "Stall",
+    "check_openai_chat_request",
+    "openai_chat_problem",
     "openai_turn",
     "scripted_model",
     "sse_body",

@@ -16,7 +16,7 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,9 +86,16 @@ class RecordedRequest:
 class SSEServer:
     """`with SSEServer() as server: server.enqueue(Reply.sse(...)); use server.url`."""
 
-    def __init__(self, *, default: Reply | None = None) -> None:
+    def __init__(
+        self, *, default: Reply | None = None, validate: Callable[[RecordedRequest], str | None] | None = None
+    ) -> None:
+        """`validate(request)` returns why a request is invalid (None: valid); an invalid one
+        is answered with HTTP 400 and that message, like a provider would, without using a
+        scripted reply, and is listed in `rejected`."""
         self._replies: deque[Reply] = deque()
         self._default = default
+        self._validate = validate
+        self.rejected: list[tuple[RecordedRequest, str]] = []
         self._lock = threading.Lock()
         self.requests: list[RecordedRequest] = []
         self.connections_opened = 0
@@ -112,6 +119,11 @@ class SSEServer:
     def enqueue(self, *replies: Reply) -> None:
         with self._lock:
             self._replies.extend(replies)
+
+    def clear(self) -> None:
+        """Drop the scripted replies not used yet."""
+        with self._lock:
+            self._replies.clear()
 
     def pending(self) -> int:
         with self._lock:
@@ -175,7 +187,14 @@ class SSEServer:
                     break
                 with self._lock:
                     self.requests.append(request)
-                if not await self._respond(self._next_reply(), reader, writer):
+                problem = self._validate(request) if self._validate is not None else None
+                if problem is not None:
+                    with self._lock:
+                        self.rejected.append((request, problem))
+                    reply = Reply.error(400, {"error": {"message": problem, "type": "invalid_request_error"}})
+                else:
+                    reply = self._next_reply()
+                if not await self._respond(reply, reader, writer):
                     break
         except (ConnectionError, asyncio.IncompleteReadError):
             pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -16,6 +17,7 @@ from textual.containers import Vertical
 
 from skipjack.agent import Agent, RunResult
 from skipjack.cli.errors import UserError
+from skipjack.cli.stop_signals import StopSignals
 from skipjack.llm.types import ToolCall
 from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime
 from skipjack.safety.hook import Answer, approval_hook
@@ -85,6 +87,9 @@ class SkipjackApp(App[int]):
         self._last_ctrl_c = 0.0
         self._run_result: RunResult | None = None
         self._trust_asked = options.trust_project
+        self._stop_signals: StopSignals | None = None
+        self._reported_unsaved: str | None = None
+        self._reported_compaction_errors = 0
 
     # -- layout ------------------------------------------------------------------------
 
@@ -117,6 +122,13 @@ class SkipjackApp(App[int]):
 
     async def on_mount(self) -> None:
         self.input.focus()
+        # Outside the terminal's own keys (Ctrl+C arrives as a key in raw mode): `kill`,
+        # closing the terminal (SIGHUP), a service manager's SIGTERM. The first stops the run
+        # like Esc does and then leaves; a second one forces the exit (see cli.stop_signals).
+        self._stop_signals = StopSignals(
+            asyncio.get_running_loop(), self._leave_on_signal, before_exit=self._close_session
+        )
+        self._stop_signals.install()
         if self.runtime is not None:
             self.attach(self.runtime)
             return
@@ -207,6 +219,12 @@ class SkipjackApp(App[int]):
             return
         # The same attachment as headless runs: recording, compaction through the session,
         # and the session id as the prompt-cache key.
+        if resume:
+            from skipjack.sessions import SessionError
+
+            # What a killed run left unanswered gets its "interrupted" result in the file too.
+            with contextlib.suppress(OSError, SessionError):
+                session.answer_open_calls()
         self._unrecord = attach_session(runtime, session, resume=resume)
         self.compactor = runtime.compactor
         if self.compactor is not None:
@@ -279,7 +297,34 @@ class SkipjackApp(App[int]):
         finally:
             self._expect_echo = 0
             self._run_result = result
+        self._report_lost_work()
+        code = self._stop_signals.exit_code if self._stop_signals is not None else None
+        if code is not None:
+            self.exit(code)
+            return
         self._after_run(result)
+
+    def _leave_on_signal(self) -> None:
+        """The first stop signal: abort a run (the app leaves when it has ended), or leave now."""
+        if not self.abort_run():
+            code = self._stop_signals.exit_code if self._stop_signals is not None else None
+            self.exit(code if code is not None else 0)
+
+    def _report_lost_work(self) -> None:
+        """Failures the run went on past, which would otherwise only reach the log: automatic
+        compactions that failed, and session writes that failed (a full disk)."""
+        from skipjack.sessions.session import unsaved_summary
+
+        errors = self.compactor.errors if self.compactor is not None else []
+        for error in errors[self._reported_compaction_errors :]:
+            self.chat.notice(f"automatic compaction failed: {error}", "warning")
+        self._reported_compaction_errors = len(errors)
+        if self.session is None:
+            return
+        unsaved = unsaved_summary(self.session)
+        if unsaved is not None and unsaved != self._reported_unsaved:
+            self._reported_unsaved = unsaved
+            self.chat.notice(f"{unsaved}; free some space, then /resume to go on", "error")
 
     def _after_run(self, result: RunResult | None) -> None:
         """Steering that arrived too late for the run: sent as the next prompt after a clean
@@ -379,8 +424,21 @@ class SkipjackApp(App[int]):
 
     def on_unmount(self) -> None:
         self.abort_run()
+        if self._stop_signals is not None:
+            self._stop_signals.remove()
         if self._unrecord is not None:
             self._unrecord()
             self._unrecord = None
-        if self.session is not None:
-            self.session.close()
+        self._close_session()
+
+    def _close_session(self) -> None:
+        """Answer the calls an unfinished run left open, so the session resumes, then close it."""
+        session = self.session
+        if session is None:
+            return
+        from skipjack.sessions import SessionError
+
+        with contextlib.suppress(OSError, SessionError):
+            session.answer_open_calls()
+        with contextlib.suppress(OSError):
+            session.close()

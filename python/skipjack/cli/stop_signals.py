@@ -1,0 +1,132 @@
+"""SIGINT, SIGTERM and SIGHUP while the agent runs: abort cleanly, and force on the second.
+
+The first of these signals aborts the run the way Ctrl-C always did: the model request is
+cancelled, the tools' process groups are stopped (SIGTERM, a grace period, SIGKILL), and every
+open tool call gets its result recorded, so the session can be resumed. Without this, SIGTERM
+and SIGHUP (closing the terminal) killed skipjack at once and left the commands it started
+running, and the session with tool calls that no result answers.
+
+A second signal while the abort is under way means "now": the process groups of every child
+are killed with SIGKILL, `before_exit` gets a last chance to record what is missing, and the
+process exits with 128 + the first signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP), as a
+shell reports a process killed by that signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def exit_code_for(sig: int) -> int:
+    return 128 + sig
+
+
+class StopSignals:
+    """`with StopSignals(loop, agent.abort, before_exit=...) as stop: ...`; afterwards
+    `stop.received` is the first signal (or None)."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        abort: Callable[[], None],
+        *,
+        before_exit: Callable[[], None] | None = None,
+        on_first: Callable[[int], None] | None = None,
+    ) -> None:
+        self._loop = loop
+        self._abort = abort
+        self._before_exit = before_exit
+        self._on_first = on_first
+        self.received: int | None = None
+        self._installed: list[int] = []
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.received is None else exit_code_for(self.received)
+
+    def install(self) -> None:
+        for sig in STOP_SIGNALS:
+            self._loop.add_signal_handler(sig, self._on_signal, sig)
+            self._installed.append(sig)
+
+    def remove(self) -> None:
+        for sig in self._installed:
+            self._loop.remove_signal_handler(sig)
+        self._installed.clear()
+
+    def __enter__(self) -> StopSignals:
+        self.install()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+    def _on_signal(self, sig: int) -> None:
+        if self.received is None:
+            self.received = sig
+            if self._on_first is not None:
+                with contextlib.suppress(Exception):
+                    self._on_first(sig)
+            self._abort()
+            return
+        force_exit(exit_code_for(self.received), self._before_exit)
+
+
+def force_exit(code: int, before_exit: Callable[[], None] | None = None) -> None:
+    """Kill the children's process groups, run `before_exit`, and leave without unwinding
+    (the event loop may be stuck in whatever the abort was waiting for)."""
+    kill_child_groups()
+    if before_exit is not None:
+        with contextlib.suppress(BaseException):
+            before_exit()
+    with contextlib.suppress(BaseException):
+        sys.stdout.flush()
+    with contextlib.suppress(BaseException):
+        sys.stderr.flush()
+    os._exit(code)
+
+
+def child_pids(parent: int | None = None) -> list[int]:
+    """The live children of `parent` (default: this process), from /proc."""
+    parent = os.getpid() if parent is None else parent
+    found: list[int] = []
+    with contextlib.suppress(OSError), os.scandir("/proc") as entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_bytes()
+            except OSError:
+                continue
+            # After the parenthesised command name: state, ppid, pgrp, ...
+            fields = stat[stat.rfind(b")") + 2 :].split()
+            if len(fields) > 2 and int(fields[1]) == parent and fields[0] not in (b"Z", b"X"):
+                found.append(int(entry.name))
+    return found
+
+
+def kill_child_groups() -> int:
+    """SIGKILL every child's process group (the tools start each command as a group leader,
+    `start_new_session=True`); a child still in our own group is killed alone. Returns how
+    many were signalled."""
+    own_group = os.getpgrp()
+    count = 0
+    for pid in child_pids():
+        try:
+            pgid = os.getpgid(pid)
+            if pgid != own_group:
+                os.killpg(pgid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+            count += 1
+        except (ProcessLookupError, PermissionError):
+            continue
+    return count
