@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from skipjack.agent.tool import Tool
-from skipjack.tools.bash import BashTool
+from skipjack.tools.bash import BashTool, SandboxProvider
 from skipjack.tools.edit import EditTool
 from skipjack.tools.find import FindTool
 from skipjack.tools.grep import GrepTool
@@ -33,14 +33,15 @@ __all__ = [
 ]
 
 
-def default_tools(cwd: Path) -> list[Tool[Any]]:
-    """One instance of every built-in tool, for an agent working in `cwd`."""
+def default_tools(cwd: Path, *, sandbox: SandboxProvider | None = None) -> list[Tool[Any]]:
+    """One instance of every built-in tool, for an agent working in `cwd`; `sandbox` gives the
+    policy bash commands run under (read at each call)."""
     root = cwd.resolve()
     return [
         ReadTool(),
         EditTool(root),
         WriteTool(root),
-        BashTool(),
+        BashTool(sandbox=sandbox),
         GrepTool(),
         FindTool(),
         WebFetchTool(),

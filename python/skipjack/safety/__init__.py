@@ -1,0 +1,1 @@
+"""Safety layers: trust of project folders, the OS sandbox for commands, approvals."""

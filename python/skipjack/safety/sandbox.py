@@ -1,0 +1,361 @@
+"""The OS sandbox for shell commands: bubblewrap namespaces that enforce what approvals decide.
+
+Why bubblewrap and not Landlock: Landlock rules only ever *grant* access beneath a directory, so
+once the project is writable nothing below it (`.git/config`, `.git/hooks`, `.skipjack/`) can be
+made read-only again, and it has no PID namespace to keep track of `setsid`/`nohup` children.
+bubblewrap gives a mount namespace (a read-only `/`, writable binds of the allowed roots,
+read-only re-binds of the protected paths inside them), a network namespace (network off), and a
+PID namespace whose end kills everything started inside it (`--die-with-parent`).
+
+Modes:
+- read-only (plan): nothing is writable but a private `/tmp`.
+- workspace-write (ask, auto-edit): the project and a private `/tmp` are writable; `.git/config`,
+  `.git/hooks`, `.git/modules`, `.skipjack/` and the user's skipjack config stay read-only.
+- full-access (yolo, or a command the user let out of the sandbox): `/` writable, network on, but
+  still in a PID namespace so nothing the command starts outlives it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+SandboxMode: TypeAlias = Literal["read-only", "workspace-write", "full-access"]
+SANDBOX_MODES: tuple[SandboxMode, ...] = ("read-only", "workspace-write", "full-access")
+
+_APPROVAL_TO_MODE: dict[str, SandboxMode] = {
+    "plan": "read-only",
+    "ask": "workspace-write",
+    "auto-edit": "workspace-write",
+    "yolo": "full-access",
+}
+
+# Secrets a command never needs to read; masked in every mode but full access. Root keeps read
+# access to root-owned files inside the sandbox, so hiding them is the only way.
+_SENSITIVE_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-")
+_SENSITIVE_HOME = (
+    ".ssh",
+    ".aws",
+    ".azure",
+    ".gnupg",
+    ".kube",
+    ".docker",
+    ".password-store",
+    ".config/gcloud",
+    ".config/gh",
+    ".netrc",
+    ".git-credentials",
+    ".pgpass",
+)
+
+PROBE_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class SandboxSupport:
+    available: bool
+    reason: str
+    """Why it is not available (or "bubblewrap works" when it is)."""
+
+
+@dataclass(frozen=True)
+class SandboxPolicy:
+    """Where a command may write and whether it may use the network."""
+
+    mode: SandboxMode
+    project_root: Path
+    writable_roots: tuple[Path, ...] = ()
+    network: bool = False
+    protected: tuple[Path, ...] = field(default=())
+    """Extra paths kept read-only if they are inside a writable root, and hidden otherwise
+    (the user's skipjack config dir)."""
+
+    @property
+    def confined(self) -> bool:
+        return self.mode != "full-access"
+
+    def unavailable_reason(self) -> str | None:
+        """Why this policy cannot be enforced here; None when it can (or need not be)."""
+        if not self.confined:
+            return None
+        support = probe()
+        return None if support.available else support.reason
+
+    def outside(self) -> SandboxPolicy:
+        """The policy for a command the user lets out of the sandbox: full access, still in a
+        PID namespace so nothing it starts outlives it."""
+        return replace(self, mode="full-access", writable_roots=(Path("/"),), network=True)
+
+    @contextlib.contextmanager
+    def command(self, argv: Sequence[str], cwd: Path) -> Iterator[list[str]]:
+        """The command line that runs `argv` under this policy, valid inside the `with`.
+
+        A protected path that does not exist yet is blocked by mounting an empty read-only
+        placeholder there; bwrap has to create it as a mount point in the user's tree, so it is
+        removed again (if still empty) when the last command using it ends.
+        """
+        if not self.confined and not probe().available:
+            # yolo is the user's choice: without bwrap it runs plainly.
+            yield list(argv)
+            return
+        created = _acquire_placeholders(_missing_protected(self))
+        try:
+            yield wrap(argv, self, cwd)
+        finally:
+            _release_placeholders(created)
+
+    def denial(self, output: str) -> str | None:
+        """What the sandbox most likely blocked, judging by a failed command's output."""
+        return sandbox_denial(output, self)
+
+
+def sandbox_for(
+    approval_mode: str,
+    project_root: Path,
+    *,
+    network: bool | None = None,
+    mode: SandboxMode | None = None,
+    user_config_dir: Path | None = None,
+) -> SandboxPolicy:
+    """The sandbox an approval mode runs commands in: plan → read-only, ask/auto-edit →
+    workspace-write, yolo → full access. `mode` overrides that (the user's `[sandbox] mode`).
+    Network is off by default except in full access."""
+    chosen = mode or _APPROVAL_TO_MODE.get(approval_mode, "workspace-write")
+    root = _real(project_root)
+    writable: tuple[Path, ...]
+    if chosen == "read-only":
+        writable = ()
+    elif chosen == "workspace-write":
+        writable = (root,)
+    else:
+        writable = (Path("/"),)
+    net = (chosen == "full-access") if network is None else network
+    protected = (_real(user_config_dir),) if user_config_dir is not None else ()
+    return SandboxPolicy(mode=chosen, project_root=root, writable_roots=writable, network=net, protected=protected)
+
+
+# -- support -------------------------------------------------------------------------------
+
+
+@functools.cache
+def probe() -> SandboxSupport:
+    """Whether bubblewrap can start a sandbox here (tried once per process)."""
+    return check_support()
+
+
+def check_support(bwrap: str | None = None) -> SandboxSupport:
+    """Start one real sandbox with every namespace the policies use, uncached."""
+    exe = bwrap or shutil.which("bwrap")
+    if exe is None:
+        return SandboxSupport(False, "bubblewrap (bwrap) is not installed or not on PATH")
+    argv = [
+        exe,
+        *("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"),
+        *("--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent", "--cap-drop", "ALL"),
+        "--",
+        "true",
+    ]
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return SandboxSupport(False, f"bubblewrap did not start a sandbox within {PROBE_TIMEOUT_S:g} s")
+    except OSError as e:
+        return SandboxSupport(False, f"bubblewrap could not be run: {e.strerror or e}")
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip().splitlines()
+        detail = message[-1] if message else f"exit code {done.returncode}"
+        return SandboxSupport(False, f"bubblewrap cannot create a sandbox here ({detail})")
+    return SandboxSupport(True, "bubblewrap works")
+
+
+# -- the command line ----------------------------------------------------------------------
+
+
+def wrap(argv: Sequence[str], policy: SandboxPolicy, cwd: Path) -> list[str]:
+    """The bwrap command line that runs `argv` in `cwd` under `policy`."""
+    exe = shutil.which("bwrap") or "bwrap"
+    workdir = _real(cwd)
+    out: list[str] = [exe]
+    if not policy.confined:
+        # Host devices and a writable /; only a fresh /proc for the new PID namespace.
+        out += ["--dev-bind", "/", "/", "--proc", "/proc"]
+    else:
+        out += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+        # The private /tmp hides whatever lived under the host's /tmp: bring back, read-only,
+        # what a command needs to see (home, the project, its cwd); writable binds come after.
+        for path in dict.fromkeys((_home(), policy.project_root, workdir)):
+            if _under(path, Path("/tmp")) and path != Path("/tmp"):
+                out += ["--ro-bind-try", str(path), str(path)]
+        for root in policy.writable_roots:
+            out += ["--bind", str(root), str(root)]
+        for root in policy.writable_roots:
+            out += _protect_inside(root, policy)
+        out += _masks(policy)
+        out += ["--setenv", "TMPDIR", "/tmp", "--cap-drop", "ALL", "--unshare-ipc", "--unshare-uts"]
+        if not policy.network:
+            out.append("--unshare-net")
+    out += ["--unshare-pid", "--die-with-parent", "--new-session", "--chdir", str(workdir), "--", *argv]
+    return out
+
+
+def _protect_inside(root: Path, policy: SandboxPolicy) -> list[str]:
+    args: list[str] = []
+    git = root / ".git"
+    if git.is_dir() and not git.is_symlink():
+        # Binding .git onto itself makes it a mount point, which cannot be renamed or removed:
+        # otherwise `mv .git x && mkdir .git` would swap in a repository with hostile hooks.
+        args += ["--bind", str(git), str(git)]
+        for name in ("config", "config.worktree", "hooks", "modules"):
+            path = git / name
+            if path.exists() or path.is_symlink():
+                args += ["--ro-bind", str(path), str(path)]
+        if not (git / "config").exists():
+            args += _placeholder(git / "config", is_dir=False)
+        if not (git / "hooks").exists():
+            args += _placeholder(git / "hooks", is_dir=True)
+    elif git.exists() or git.is_symlink():
+        # A worktree's or submodule's `.git` file: its pointer stays put; the git dir it points
+        # to is outside the project, so read-only.
+        args += ["--ro-bind", str(git), str(git)]
+    else:
+        args += _placeholder(git, is_dir=True)
+    skipjack = root / ".skipjack"
+    if skipjack.exists() or skipjack.is_symlink():
+        args += ["--ro-bind", str(skipjack), str(skipjack)]
+    else:
+        args += _placeholder(skipjack, is_dir=True)
+    for path in policy.protected:
+        if _under(path, root):
+            if path.exists():
+                args += ["--ro-bind", str(path), str(path)]
+            else:
+                args += _placeholder(path, is_dir=True)
+    return args
+
+
+def _placeholder(path: Path, *, is_dir: bool) -> list[str]:
+    if is_dir:
+        return ["--tmpfs", str(path), "--remount-ro", str(path)]
+    return ["--ro-bind", str(_empty_file()), str(path)]
+
+
+def _masks(policy: SandboxPolicy) -> list[str]:
+    home = _home()
+    args: list[str] = []
+    candidates = [Path(p) for p in _SENSITIVE_FILES] + [home / p for p in _SENSITIVE_HOME] + list(policy.protected)
+    for path in candidates:
+        if any(_under(path, root) for root in policy.writable_roots):
+            continue  # kept read-only by _protect_inside instead of hidden
+        if path.is_dir():
+            args += ["--tmpfs", str(path), "--remount-ro", str(path)]
+        elif path.exists():
+            args += ["--ro-bind", str(_empty_file()), str(path)]
+    return args
+
+
+def _missing_protected(policy: SandboxPolicy) -> list[Path]:
+    """The placeholders `wrap` will have bwrap create, so they can be removed afterwards."""
+    if not policy.confined:
+        return []
+    missing: list[Path] = []
+    for root in policy.writable_roots:
+        git = root / ".git"
+        candidates = [git, root / ".skipjack", *(p for p in policy.protected if _under(p, root))]
+        if git.is_dir() and not git.is_symlink():
+            candidates += [git / "config", git / "hooks"]
+        missing += [p for p in candidates if not p.exists() and not p.is_symlink()]
+    return missing
+
+
+# Placeholders in use by running commands, so one command's cleanup does not pull the mount
+# point out from under another (removing a mount point detaches it in every namespace).
+_placeholders_lock = threading.Lock()
+_placeholder_users: dict[Path, int] = {}
+
+
+def _acquire_placeholders(paths: list[Path]) -> list[Path]:
+    with _placeholders_lock:
+        for path in paths:
+            _placeholder_users[path] = _placeholder_users.get(path, 0) + 1
+    return paths
+
+
+def _release_placeholders(paths: list[Path]) -> None:
+    with _placeholders_lock:
+        for path in paths:
+            left = _placeholder_users.get(path, 1) - 1
+            if left > 0:
+                _placeholder_users[path] = left
+                continue
+            _placeholder_users.pop(path, None)
+            # Only an empty placeholder is ours to remove; anything else the user made since.
+            with contextlib.suppress(OSError):
+                if path.is_dir() and not path.is_symlink():
+                    path.rmdir()
+                elif path.is_file() and not path.is_symlink() and path.stat().st_size == 0:
+                    path.unlink()
+
+
+@functools.cache
+def _empty_file() -> Path:
+    """An empty read-only file to mount over secrets and missing protected files."""
+    directory = Path(tempfile.mkdtemp(prefix="skipjack-sandbox-"))
+    path = directory / "empty"
+    path.touch(mode=0o444)
+    atexit.register(shutil.rmtree, directory, True)
+    return path
+
+
+# -- denials -------------------------------------------------------------------------------
+
+_FS_DENIAL = re.compile(r"Read-only file system|EROFS")
+_PERM_DENIAL = re.compile(r"Permission denied|Operation not permitted|Device or resource busy|EACCES|EPERM|EBUSY")
+_NET_DENIAL = re.compile(
+    r"Network is unreachable|Temporary failure in name resolution|Could not resolve host|"
+    r"Name or service not known|No address associated with hostname|getaddrinfo|Connection refused|"
+    r"ENETUNREACH|EAI_AGAIN|nodename nor servname"
+)
+
+
+def sandbox_denial(output: str, policy: SandboxPolicy) -> str | None:
+    """What the sandbox most likely blocked, judging by a failed command's output; None when
+    the output shows no sign of it."""
+    if not policy.confined:
+        return None
+    if _FS_DENIAL.search(output):
+        where = "the project and /tmp" if policy.mode == "workspace-write" else "only /tmp"
+        return f"a write outside what it allows ({where} are writable)".replace("only /tmp are", "only /tmp is")
+    if not policy.network and _NET_DENIAL.search(output):
+        return "network access (the network is off inside the sandbox)"
+    if _PERM_DENIAL.search(output):
+        return (
+            "a protected path or a privileged action (secrets are hidden; .git/config, .git/hooks "
+            "and .skipjack/ are read-only; capabilities are dropped)"
+        )
+    return None
+
+
+# -- paths ---------------------------------------------------------------------------------
+
+
+def _real(path: Path) -> Path:
+    return Path(os.path.realpath(os.path.expanduser(path)))
+
+
+def _home() -> Path:
+    return _real(Path(os.environ.get("HOME") or Path.home()))
+
+
+def _under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
