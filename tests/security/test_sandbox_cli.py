@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,11 @@ from tests.cli.helpers import isolated_env, run_cli
 from skipjack.safety.sandbox import probe
 from skipjack.testing import ScriptedToolCall, ScriptedTurn, SSEServer
 from skipjack.testing.scripted import turn_reply
+
+needs_sandbox = pytest.mark.skipif(
+    not probe().available and os.environ.get("SKIPJACK_REQUIRE_SANDBOX") != "1",
+    reason=f"no sandbox here: {probe().reason}",
+)
 
 
 @pytest.fixture
@@ -61,7 +67,7 @@ def tool_result(server: SSEServer) -> str:
     return str(message["content"])
 
 
-@pytest.mark.skipif(not probe().available, reason=f"no sandbox here: {probe().reason}")
+@needs_sandbox
 def test_plan_mode_run_cannot_delete_through_an_allowed_command(tmp_path: Path, repo: Path, server: SSEServer) -> None:
     # `env rm ...` is what the plan policy's string matching let through (issue 12).
     script_bash(server, "env rm -f hello.py")
@@ -73,7 +79,7 @@ def test_plan_mode_run_cannot_delete_through_an_allowed_command(tmp_path: Path, 
     assert "sandbox=false" in result
 
 
-@pytest.mark.skipif(not probe().available, reason=f"no sandbox here: {probe().reason}")
+@needs_sandbox
 def test_yolo_run_writes(tmp_path: Path, repo: Path, server: SSEServer) -> None:
     script_bash(server, "echo changed > hello.py && echo ok")
     out = run_cli("run", "--approval", "yolo", "go", cwd=repo, env=user_config(tmp_path, server))
