@@ -236,6 +236,20 @@ async def test_secrets_are_hidden(mode: str, project: Path, home: Path) -> None:
     assert "id_ed25519" not in text.splitlines()  # `ls -a ~/.ssh` lists nothing
 
 
+async def test_secrets_stay_hidden_when_the_project_is_home(home: Path) -> None:
+    git(home, "init", "-q")
+    policy = sandbox_for("ask", home, user_config_dir=user_config_dir(home))
+    command = (
+        "cat ~/.ssh/id_ed25519 ~/.config/skipjack/config.toml; echo k > ~/.ssh/authorized_keys; "
+        "echo x > ~/.config/skipjack/config.toml; echo ok > ~/notes.txt"
+    )
+    out = await run(policy, command, home)
+    assert SECRET not in text_of(out)
+    assert (home / "notes.txt").read_text() == "ok\n"  # the project itself is writable
+    assert not (home / ".ssh" / "authorized_keys").exists()
+    assert SECRET in (home / ".config" / "skipjack" / "config.toml").read_text()
+
+
 # -- workspace-write -----------------------------------------------------------------------
 
 

@@ -78,8 +78,8 @@ class SandboxPolicy:
     writable_roots: tuple[Path, ...] = ()
     network: bool = False
     protected: tuple[Path, ...] = field(default=())
-    """Extra paths kept read-only if they are inside a writable root, and hidden otherwise
-    (the user's skipjack config dir)."""
+    """Extra paths hidden from commands, and not creatable inside a writable root (the user's
+    skipjack config dir: it may hold keys)."""
 
     @property
     def confined(self) -> bool:
@@ -236,11 +236,9 @@ def _protect_inside(root: Path, policy: SandboxPolicy) -> list[str]:
     else:
         args += _placeholder(skipjack, is_dir=True)
     for path in policy.protected:
-        if _under(path, root):
-            if path.exists():
-                args += ["--ro-bind", str(path), str(path)]
-            else:
-                args += _placeholder(path, is_dir=True)
+        # Existing ones are hidden by _masks; a missing one must not be creatable.
+        if _under(path, root) and not path.exists():
+            args += _placeholder(path, is_dir=True)
     return args
 
 
@@ -254,9 +252,9 @@ def _masks(policy: SandboxPolicy) -> list[str]:
     home = _home()
     args: list[str] = []
     candidates = [Path(p) for p in _SENSITIVE_FILES] + [home / p for p in _SENSITIVE_HOME] + list(policy.protected)
+    # Hidden even inside a writable root (a project that is $HOME): read-only is not enough
+    # for a secret.
     for path in candidates:
-        if any(_under(path, root) for root in policy.writable_roots):
-            continue  # kept read-only by _protect_inside instead of hidden
         if path.is_dir():
             args += ["--tmpfs", str(path), "--remount-ro", str(path)]
         elif path.exists():
