@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import os
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -399,6 +400,29 @@ async def test_network_where_allowed(policy_of: str, project: Path, home: Path, 
     assert listener.accepted == 1
 
 
+@pytest.mark.skipif(not os.access("/run", os.W_OK), reason="needs a writable /run to place a socket")
+@pytest.mark.parametrize("mode", ["plan", "ask", "yolo"])
+async def test_host_sockets_under_run_are_out_of_reach(mode: str, project: Path, home: Path) -> None:
+    """A read-only mount does not stop connect(): /run's sockets (docker, systemd, D-Bus) would
+    run anything as anyone, so confined commands must not see them at all."""
+    path = Path("/run", f"skipjack-test-{uuid.uuid4().hex[:12]}.sock")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen()
+    try:
+        code = f"import socket; s = socket.socket(socket.AF_UNIX); s.connect({str(path)!r}); print('connected')"
+        policy = sandbox_for(mode, project, user_config_dir=user_config_dir(home))
+        out = await run(policy, f'python3 -c "{code}"', project)
+        if mode == "yolo":  # the control: the same connection works with full access
+            assert "connected" in text_of(out), text_of(out)
+        else:
+            assert out.is_error
+            assert "connected" not in text_of(out)
+    finally:
+        server.close()
+        path.unlink()
+
+
 # -- denial notes and sandbox=false --------------------------------------------------------
 
 
@@ -561,6 +585,41 @@ def test_killing_the_bwrap_group_kills_everything_inside(project: Path, home: Pa
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("mode", ["ask", "yolo"])
+def test_nothing_outlives_a_killed_skipjack(sig: signal.Signals, mode: str, project: Path, home: Path) -> None:
+    """skipjack itself dies mid-command (kill -9, or a signal it does not handle): bwrap dies
+    with its parent and takes every process of the sandbox with it."""
+    marker = unique_marker()
+    code = f"""
+import asyncio
+from pathlib import Path
+from skipjack.agent.tool import ToolContext
+from skipjack.safety.sandbox import sandbox_for
+from skipjack.tools.bash import BashArgs, BashTool
+root = Path({str(project)!r})
+tool = BashTool(sandbox=lambda: sandbox_for({mode!r}, root))
+asyncio.run(tool.execute(BashArgs(command={escapers(marker) + "; sleep 100"!r}, timeout=100), ToolContext(cwd=root)))
+"""
+    agent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            if len(sleepers(marker)) == 5:
+                break
+            time.sleep(0.05)
+        assert len(sleepers(marker)) == 5
+        agent.send_signal(sig)
+        agent.wait(10)
+        for _ in range(100):
+            if not live_with(marker):
+                break
+            time.sleep(0.02)
+        assert live_with(marker) == []
+    finally:
+        if agent.poll() is None:
+            agent.kill()
 
 
 # -- support ---------------------------------------------------------------------------------

@@ -59,6 +59,12 @@ _SENSITIVE_HOME = (
     ".pgpass",
 )
 
+_HIDDEN_DIRS = (
+    Path("/tmp"),
+    *(Path(p) for p in ("/run", "/var/run", "/var/tmp") if os.path.isdir(p) and not os.path.islink(p)),
+)
+"""Replaced by empty private dirs in every mode but full access."""
+
 PROBE_TIMEOUT_S = 10.0
 
 
@@ -191,11 +197,18 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, cwd: Path) -> list[str]:
         # Host devices and a writable /; only a fresh /proc for the new PID namespace.
         out += ["--dev-bind", "/", "/", "--proc", "/proc"]
     else:
-        out += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-        # The private /tmp hides whatever lived under the host's /tmp: bring back, read-only,
-        # what a command needs to see (home, the project, its cwd); writable binds come after.
+        out += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        # A private /tmp, and a private /run: a read-only mount does not stop connect() to a
+        # unix socket, and /run holds the ones that run anything as anyone (docker, systemd,
+        # D-Bus, the user's session bus and agents).
+        for hidden in _HIDDEN_DIRS:
+            out += ["--tmpfs", str(hidden)]
+        if policy.network:
+            out += ["--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve"]  # resolv.conf's target
+        # Bring back, read-only, what a command needs to see under those (home, the project,
+        # its cwd); writable binds come after.
         for path in dict.fromkeys((_home(), policy.project_root, workdir)):
-            if _under(path, Path("/tmp")) and path != Path("/tmp"):
+            if any(_under(path, hidden) and path != hidden for hidden in _HIDDEN_DIRS):
                 out += ["--ro-bind-try", str(path), str(path)]
         for root in policy.writable_roots:
             out += ["--bind", str(root), str(root)]
