@@ -445,10 +445,28 @@ async def test_protected_path_denial_and_read_only_denial_carry_the_note(project
     assert "the sandbox (read-only) blocked this" in text_of(out)
 
 
-async def test_ordinary_failures_get_no_note(project: Path, home: Path) -> None:
-    out = await run(workspace(project, home), "echo nope; exit 3", project)
+@pytest.mark.parametrize(
+    "command",
+    [
+        "echo nope; exit 3",
+        "printf '#!/bin/sh\\n' > s.sh && chmod -x s.sh && ./s.sh",  # Permission denied, not the sandbox
+        "cat does-not-exist",
+        "git checkout no-such-branch",
+    ],
+)
+async def test_ordinary_failures_get_no_note(command: str, project: Path, home: Path) -> None:
+    out = await run(workspace(project, home), command, project)
     assert out.is_error
     assert "sandbox" not in text_of(out)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root loses capabilities to the sandbox")
+async def test_a_dropped_capability_carries_the_note(project: Path, home: Path) -> None:
+    out = await run(read_only(project, home), "date -s '2001-01-01 00:00:00'", project)
+    assert "the sandbox (read-only) blocked this: a privileged action" in text_of(out)
+
+
+async def test_ordinary_success_gets_no_note(project: Path, home: Path) -> None:
     out = await run(workspace(project, home), "echo x > a.txt", project)
     assert not out.is_error
     assert "sandbox" not in text_of(out)

@@ -330,8 +330,10 @@ def _empty_file() -> Path:
 
 # -- denials -------------------------------------------------------------------------------
 
-_FS_DENIAL = re.compile(r"Read-only file system|EROFS")
-_PERM_DENIAL = re.compile(r"Permission denied|Operation not permitted|Device or resource busy|EACCES|EPERM|EBUSY")
+_FS_DENIAL = re.compile(r"Read-only file system|EROFS|Device or resource busy|EBUSY")
+# Outside the sandbox root has every capability; inside it has none, so EPERM as root is the
+# sandbox's doing. For other users it is ordinary and says nothing about the sandbox.
+_PRIV_DENIAL = re.compile(r"Operation not permitted|EPERM")
 _NET_DENIAL = re.compile(
     r"Network is unreachable|Temporary failure in name resolution|Could not resolve host|"
     r"Name or service not known|No address associated with hostname|getaddrinfo|Connection refused|"
@@ -341,19 +343,20 @@ _NET_DENIAL = re.compile(
 
 def sandbox_denial(output: str, policy: SandboxPolicy) -> str | None:
     """What the sandbox most likely blocked, judging by a failed command's output; None when
-    the output shows no sign of it."""
+    the output shows no sign of it. ("Permission denied" is not taken as a sign: the sandbox
+    answers writes with EROFS and hides secrets rather than refusing them.)"""
     if not policy.confined:
         return None
     if _FS_DENIAL.search(output):
-        where = "the project and /tmp" if policy.mode == "workspace-write" else "only /tmp"
-        return f"a write outside what it allows ({where} are writable)".replace("only /tmp are", "only /tmp is")
+        if policy.mode == "workspace-write":
+            writable = "only the project (but not .git/config, .git/hooks, .skipjack/) and /tmp are writable"
+        else:
+            writable = "only /tmp is writable"
+        return f"a write to a read-only path ({writable})"
     if not policy.network and _NET_DENIAL.search(output):
         return "network access (the network is off inside the sandbox)"
-    if _PERM_DENIAL.search(output):
-        return (
-            "a protected path or a privileged action (secrets are hidden; .git/config, .git/hooks "
-            "and .skipjack/ are read-only; capabilities are dropped)"
-        )
+    if os.geteuid() == 0 and _PRIV_DENIAL.search(output):
+        return "a privileged action (capabilities are dropped inside the sandbox)"
     return None
 
 
