@@ -322,6 +322,20 @@ async def test_missing_protected_dirs_cannot_be_created_and_leave_no_trace(
     assert not target.exists()
 
 
+async def test_a_placeholder_outlives_the_first_of_two_concurrent_commands(project: Path, home: Path) -> None:
+    shutil.rmtree(project / ".skipjack")
+    policy = workspace(project, home)
+    # The first command creates the placeholder and ends while the second still runs.
+    first = asyncio.create_task(run(policy, "sleep 1", project))
+    await asyncio.sleep(0.4)
+    long = asyncio.create_task(run(policy, "sleep 2; mkdir -p .skipjack; echo x > .skipjack/config.toml", project))
+    out = await first
+    assert not out.is_error
+    out = await long
+    assert out.is_error
+    assert not (project / ".skipjack").exists(), text_of(out)
+
+
 async def test_a_project_without_git_cannot_plant_a_repository(tmp_path: Path, home: Path) -> None:
     proj = tmp_path / "plain"
     proj.mkdir()

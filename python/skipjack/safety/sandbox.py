@@ -115,7 +115,7 @@ class SandboxPolicy:
             # yolo is the user's choice: without bwrap it runs plainly.
             yield list(argv)
             return
-        created = _acquire_placeholders(_missing_protected(self))
+        created = _acquire_placeholders(self)
         try:
             yield wrap(argv, self, cwd)
         finally:
@@ -275,31 +275,37 @@ def _masks(policy: SandboxPolicy) -> list[str]:
     return args
 
 
-def _missing_protected(policy: SandboxPolicy) -> list[Path]:
-    """The placeholders `wrap` will have bwrap create, so they can be removed afterwards."""
+def _protected_candidates(policy: SandboxPolicy) -> list[Path]:
+    """Every path `wrap` mounts a placeholder on when it is missing."""
     if not policy.confined:
         return []
-    missing: list[Path] = []
+    candidates: list[Path] = []
     for root in policy.writable_roots:
         git = root / ".git"
-        candidates = [git, root / ".skipjack", *(p for p in policy.protected if _under(p, root))]
+        candidates += [git, root / ".skipjack", *(p for p in policy.protected if _under(p, root))]
         if git.is_dir() and not git.is_symlink():
             candidates += [git / "config", git / "hooks"]
-        missing += [p for p in candidates if not p.exists() and not p.is_symlink()]
-    return missing
+    return candidates
 
 
-# Placeholders in use by running commands, so one command's cleanup does not pull the mount
-# point out from under another (removing a mount point detaches it in every namespace).
+# Placeholders in use by running commands, counted, so one command's cleanup does not pull the
+# mount point out from under another still running (removing a directory that is a mount point
+# in another namespace detaches that mount).
 _placeholders_lock = threading.Lock()
 _placeholder_users: dict[Path, int] = {}
 
 
-def _acquire_placeholders(paths: list[Path]) -> list[Path]:
+def _acquire_placeholders(policy: SandboxPolicy) -> list[Path]:
+    """The placeholders this command's bwrap creates or shares, so they can be removed after."""
     with _placeholders_lock:
-        for path in paths:
+        ours = [
+            p
+            for p in _protected_candidates(policy)
+            if p in _placeholder_users or (not p.exists() and not p.is_symlink())
+        ]
+        for path in ours:
             _placeholder_users[path] = _placeholder_users.get(path, 0) + 1
-    return paths
+    return ours
 
 
 def _release_placeholders(paths: list[Path]) -> None:
