@@ -8,6 +8,7 @@ git itself still works; and nothing a command starts may outlive it, in any mode
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import shutil
@@ -264,11 +265,14 @@ async def test_workspace_write_edits_the_project_and_commits(project: Path, home
     assert git(project, "status", "--porcelain") == ""
 
 
+# Prints a git config whose fsmonitor runs a command on the next `git status`.
+PLANT_FSMONITOR = "printf '[core]\\n\\tfsmonitor = \"touch pwned; false\"\\n'"
+
 PROTECTED_WRITES = [
     "echo '[core]' >> .git/config",
     "git config core.fsmonitor 'touch pwned'",
     "git config --local core.hooksPath /tmp",
-    "sed -i 's/main/evil/' .git/config",
+    "sed -i 's/bare/evil/' .git/config",
     "cp .git/config c && echo '[core] fsmonitor = x' >> c && mv -f c .git/config",
     "rm -f .git/config",
     "ln -sf /tmp/x .git/config",
@@ -279,6 +283,12 @@ PROTECTED_WRITES = [
     "rm -rf .git/hooks",
     "mv .git/hooks .git/hooks2 && mkdir .git/hooks && echo x > .git/hooks/pre-commit",
     "mv .git .git2 && mkdir .git && cp -r .git2/* .git/ && echo x > .git/hooks/post-checkout",
+    "mkdir ../evil && " + PLANT_FSMONITOR + " > ../evil/config; echo ../evil > .git/commondir",
+    "mkdir evil && cp -r .git/objects .git/refs .git/HEAD evil/ && "
+    + PLANT_FSMONITOR
+    + " > evil/config && echo ../evil > .git/commondir",
+    PLANT_FSMONITOR + " > .git/config.worktree",
+    "mkdir -p .git/worktrees/w && echo /tmp > .git/worktrees/w/commondir",
     "echo 'approval_mode = \"yolo\"' > .skipjack/config.toml",
     "rm -rf .skipjack",
     "mv .skipjack .sk && mkdir .skipjack && echo x > .skipjack/config.toml",
@@ -294,16 +304,40 @@ PROTECTED_WRITES = [
 @pytest.mark.parametrize("command", PROTECTED_WRITES)
 async def test_workspace_write_keeps_protected_paths(command: str, project: Path, home: Path, outside: Path) -> None:
     tag = uuid.uuid4().hex
-    protected = (project / ".git" / "config", project / ".git" / "hooks", project / ".skipjack")
+    git_dir = project / ".git"
+    protected = (git_dir / "config", git_dir / "hooks", project / ".skipjack")
     before = snapshot(*protected, home, outside)
     config = (project / ".git" / "config").read_bytes()
     out = await run(workspace(project, home), command.format(tag=tag), project)
     assert (project / ".git" / "config").read_bytes() == config, text_of(out)
     assert snapshot(*protected, home, outside) == before, text_of(out)
     assert not (project / "pwned").exists()
+    for name in ("commondir", "config.worktree"):
+        assert not (git_dir / name).exists(), text_of(out)  # not written, and no placeholder left
+    git(project, "status")  # would run an fsmonitor planted through commondir or config.worktree
+    assert not (project / "pwned").exists()
     assert not Path(f"/etc/skipjack-{tag}").exists()
     assert not (project.parent / f"escape-{tag}").exists()
     assert git(project, "log", "--oneline")  # still a working repository
+
+
+@pytest.mark.parametrize("command", PROTECTED_WRITES)
+async def test_each_protected_write_does_write_with_full_access(
+    command: str, project: Path, home: Path, outside: Path
+) -> None:
+    """The control for the test above: unconfined, each command line changes what it aims at."""
+    tag = uuid.uuid4().hex
+    before = snapshot(project / ".git", project / ".skipjack", home, outside)
+    out = await run(sandbox_for("yolo", project), command.format(tag=tag), project)
+    stray = [Path(f"/etc/skipjack-{tag}"), project.parent / f"escape-{tag}"]
+    try:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            git(project, "status")
+        changed = snapshot(project / ".git", project / ".skipjack", home, outside) != before
+        assert changed or (project / "pwned").exists() or any(p.exists() for p in stray), text_of(out)
+    finally:
+        for path in stray:
+            path.unlink(missing_ok=True)
 
 
 @pytest.mark.parametrize("missing", [".git/hooks", ".skipjack"])

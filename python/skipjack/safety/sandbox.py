@@ -229,36 +229,40 @@ def _protect_inside(root: Path, policy: SandboxPolicy) -> list[str]:
         # Binding .git onto itself makes it a mount point, which cannot be renamed or removed:
         # otherwise `mv .git x && mkdir .git` would swap in a repository with hostile hooks.
         args += ["--bind", str(git), str(git)]
-        for name in ("config", "config.worktree", "hooks", "modules"):
+        for name in ("config", "config.worktree", "commondir", "hooks", "modules", "worktrees"):
             path = git / name
             if path.exists() or path.is_symlink():
                 args += ["--ro-bind", str(path), str(path)]
-        if not (git / "config").exists():
-            args += _placeholder(git / "config", is_dir=False)
-        if not (git / "hooks").exists():
-            args += _placeholder(git / "hooks", is_dir=True)
+            elif name in _GIT_FILE_PLACEHOLDERS:
+                args += ["--ro-bind", str(_placeholder_file(_GIT_FILE_PLACEHOLDERS[name])), str(path)]
+            elif name == "hooks":
+                args += _placeholder_dir(path)
     elif git.exists() or git.is_symlink():
         # A worktree's or submodule's `.git` file: its pointer stays put; the git dir it points
         # to is outside the project, so read-only.
         args += ["--ro-bind", str(git), str(git)]
     else:
-        args += _placeholder(git, is_dir=True)
+        args += _placeholder_dir(git)
     skipjack = root / ".skipjack"
     if skipjack.exists() or skipjack.is_symlink():
         args += ["--ro-bind", str(skipjack), str(skipjack)]
     else:
-        args += _placeholder(skipjack, is_dir=True)
+        args += _placeholder_dir(skipjack)
     for path in policy.protected:
         # Existing ones are hidden by _masks; a missing one must not be creatable.
         if _under(path, root) and not path.exists():
-            args += _placeholder(path, is_dir=True)
+            args += _placeholder_dir(path)
     return args
 
 
-def _placeholder(path: Path, *, is_dir: bool) -> list[str]:
-    if is_dir:
-        return ["--tmpfs", str(path), "--remount-ro", str(path)]
-    return ["--ro-bind", str(_empty_file()), str(path)]
+# Files git reads from its dir that would hand it a hostile config if the agent could create
+# them, with a harmless content for a read-only placeholder: an empty config, and a commondir
+# of "." (the git dir itself; any other value makes git read config and hooks from there).
+_GIT_FILE_PLACEHOLDERS = {"config": b"", "config.worktree": b"", "commondir": b".\n"}
+
+
+def _placeholder_dir(path: Path) -> list[str]:
+    return ["--tmpfs", str(path), "--remount-ro", str(path)]
 
 
 def _masks(policy: SandboxPolicy) -> list[str]:
@@ -284,7 +288,7 @@ def _protected_candidates(policy: SandboxPolicy) -> list[Path]:
         git = root / ".git"
         candidates += [git, root / ".skipjack", *(p for p in policy.protected if _under(p, root))]
         if git.is_dir() and not git.is_symlink():
-            candidates += [git / "config", git / "hooks"]
+            candidates += [git / name for name in (*_GIT_FILE_PLACEHOLDERS, "hooks")]
     return candidates
 
 
@@ -320,18 +324,32 @@ def _release_placeholders(paths: list[Path]) -> None:
             with contextlib.suppress(OSError):
                 if path.is_dir() and not path.is_symlink():
                     path.rmdir()
-                elif path.is_file() and not path.is_symlink() and path.stat().st_size == 0:
+                elif path.is_file() and not path.is_symlink() and path.read_bytes() in _PLACEHOLDER_CONTENTS:
                     path.unlink()
 
 
-@functools.cache
+_PLACEHOLDER_CONTENTS = frozenset(_GIT_FILE_PLACEHOLDERS.values())
+
+
 def _empty_file() -> Path:
-    """An empty read-only file to mount over secrets and missing protected files."""
-    directory = Path(tempfile.mkdtemp(prefix="skipjack-sandbox-"))
-    path = directory / "empty"
-    path.touch(mode=0o444)
-    atexit.register(shutil.rmtree, directory, True)
+    """An empty read-only file to mount over secrets."""
+    return _placeholder_file(b"")
+
+
+@functools.cache
+def _placeholder_file(content: bytes) -> Path:
+    """A read-only file holding `content`, the source of placeholder mounts (one per process)."""
+    path = _source_dir() / f"placeholder-{content.hex() or 'empty'}"
+    path.write_bytes(content)
+    path.chmod(0o444)
     return path
+
+
+@functools.cache
+def _source_dir() -> Path:
+    directory = Path(tempfile.mkdtemp(prefix="skipjack-sandbox-"))
+    atexit.register(shutil.rmtree, directory, True)
+    return directory
 
 
 # -- denials -------------------------------------------------------------------------------
