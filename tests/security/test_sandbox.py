@@ -356,6 +356,22 @@ async def test_missing_protected_dirs_cannot_be_created_and_leave_no_trace(
     assert not target.exists()
 
 
+@pytest.mark.parametrize("exists", [True, False])
+async def test_a_hooks_path_in_the_work_tree_stays_read_only(exists: bool, project: Path, home: Path) -> None:
+    """husky's setup: `core.hooksPath = .husky`, hooks as files of the work tree."""
+    git(project, "config", "core.hooksPath", ".husky")
+    if exists:
+        (project / ".husky").mkdir()
+    command = "mkdir -p .husky; echo 'touch pwned' > .husky/pre-commit; chmod +x .husky/pre-commit"
+    out = await run(workspace(project, home), command, project)
+    assert out.is_error
+    assert not (project / ".husky" / "pre-commit").exists(), text_of(out)
+    assert (project / ".husky").exists() == exists  # no placeholder left behind
+    out = await run(workspace(project, home), "echo y >> a.txt && git commit -qam y && echo ok", project)
+    assert not out.is_error, text_of(out)
+    assert not (project / "pwned").exists()
+
+
 async def test_a_placeholder_outlives_the_first_of_two_concurrent_commands(project: Path, home: Path) -> None:
     shutil.rmtree(project / ".skipjack")
     policy = workspace(project, home)

@@ -243,6 +243,9 @@ def _protect_inside(root: Path, policy: SandboxPolicy) -> list[str]:
         args += ["--ro-bind", str(git), str(git)]
     else:
         args += _placeholder_dir(git)
+    hooks = _hooks_path(root)
+    if hooks is not None and _under(hooks, root) and hooks != root:
+        args += ["--ro-bind", str(hooks), str(hooks)] if hooks.exists() else _placeholder_dir(hooks)
     skipjack = root / ".skipjack"
     if skipjack.exists() or skipjack.is_symlink():
         args += ["--ro-bind", str(skipjack), str(skipjack)]
@@ -259,6 +262,43 @@ def _protect_inside(root: Path, policy: SandboxPolicy) -> list[str]:
 # them, with a harmless content for a read-only placeholder: an empty config, and a commondir
 # of "." (the git dir itself; any other value makes git read config and hooks from there).
 _GIT_FILE_PLACEHOLDERS = {"config": b"", "config.worktree": b"", "commondir": b".\n"}
+
+
+def _hooks_path(root: Path) -> Path | None:
+    """Where git runs this repository's hooks from when `core.hooksPath` moves them (husky
+    puts them in the work tree, e.g. `.husky/`): those must stay read-only like `.git/hooks`."""
+    git = root / ".git"
+    stamps = tuple(_mtime(p) for p in (git / "config", _home() / ".gitconfig", Path("/etc/gitconfig")))
+    return _hooks_path_cached(root, stamps)
+
+
+@functools.lru_cache(maxsize=64)
+def _hooks_path_cached(root: Path, _stamps: tuple[float, ...]) -> Path | None:
+    exe = shutil.which("git")
+    if exe is None or not (root / ".git").exists():
+        return None
+    try:
+        done = subprocess.run(
+            [exe, "-C", str(root), "config", "--get", "core.hooksPath"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    value = done.stdout.strip()
+    if done.returncode != 0 or not value:
+        return None
+    # A relative hooksPath is relative to the work tree's top, where hooks run.
+    return Path(os.path.normpath(root / os.path.expanduser(value)))
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _placeholder_dir(path: Path) -> list[str]:
@@ -289,6 +329,9 @@ def _protected_candidates(policy: SandboxPolicy) -> list[Path]:
         candidates += [git, root / ".skipjack", *(p for p in policy.protected if _under(p, root))]
         if git.is_dir() and not git.is_symlink():
             candidates += [git / name for name in (*_GIT_FILE_PLACEHOLDERS, "hooks")]
+        hooks = _hooks_path(root)
+        if hooks is not None and _under(hooks, root) and hooks != root:
+            candidates.append(hooks)
     return candidates
 
 
