@@ -26,6 +26,8 @@ from pathlib import Path
 import pytest
 
 from skipjack.agent.tool import ToolContext, ToolOutput
+from skipjack.approvals.policy import ApprovalPolicy, Decision
+from skipjack.config.schema import ApprovalMode
 from skipjack.llm.types import TextContent
 from skipjack.safety.sandbox import SandboxPolicy, check_support, probe, sandbox_for, wrap
 from skipjack.tools._rg import rg_binary
@@ -544,6 +546,18 @@ async def test_sandbox_false_runs_outside(project: Path, home: Path, outside: Pa
     assert (outside / "new.txt").read_text() == "x\n"
     assert out.details is not None
     assert out.details["sandbox"] == "full-access"
+
+
+@pytest.mark.parametrize("mode", ["plan", "ask", "auto-edit"])
+def test_the_approval_policy_always_asks_before_leaving_the_sandbox(mode: ApprovalMode, project: Path) -> None:
+    policy = ApprovalPolicy(mode, project, allow=["bash: *", "bash: env *"])
+    for args in ({"command": "env rm -f a.txt", "sandbox": False}, BashArgs(command="ls", sandbox=False)):
+        verdict = policy.check("bash", args)
+        assert verdict.decision is Decision.ASK
+        assert verdict.suggested_rule is None
+    assert policy.check("bash", BashArgs(command="ls")).decision is Decision.ALLOW
+    denied = ApprovalPolicy(mode, project, deny=["bash: env *"]).check("bash", {"command": "env x", "sandbox": False})
+    assert denied.decision is Decision.DENY
 
 
 async def test_the_provider_is_read_at_each_call(project: Path, home: Path) -> None:

@@ -69,6 +69,10 @@ class ApprovalPolicy:
             return Verdict(Decision.ALLOW, "reads nothing outside what it is shown", subject)
         if tool in WRITE_TOOLS:
             return self._check_write(tool, subject)
+        if tool == "bash" and _field(args, "sandbox") is False:
+            # Out of the OS sandbox nothing but the user stands between the command and the
+            # machine: always ask, in plan mode too, and never offer an "always allow".
+            return Verdict(Decision.ASK, "runs outside the sandbox (sandbox=false)", subject)
         if tool == "bash":
             return self._check_shell(subject)
         if self.mode == "plan":
@@ -104,12 +108,17 @@ class ApprovalPolicy:
 
 def _subject(tool: str, args: Any) -> str:
     for field in ("command", "path", "url", "pattern"):
-        value = getattr(args, field, None)
-        if value is None and isinstance(args, dict):
-            value = args.get(field)
+        value = _field(args, field)
         if isinstance(value, str):
             return value
     return ""
+
+
+def _field(args: Any, name: str) -> Any:
+    value = getattr(args, name, None)
+    if value is None and isinstance(args, dict):
+        value = args.get(name)
+    return value
 
 
 def _matches(rules: list[Rule], tool: str, subject: str) -> bool:
