@@ -57,6 +57,15 @@ _SENSITIVE_HOME = (
     ".netrc",
     ".git-credentials",
     ".pgpass",
+    ".npmrc",
+    ".pypirc",
+    ".gem/credentials",
+    ".cargo/credentials",
+    ".cargo/credentials.toml",
+    ".vault-token",
+    ".terraform.d/credentials.tfrc.json",
+    ".config/hub",
+    ".local/share/keyrings",
 )
 
 _HIDDEN_DIRS = (
