@@ -17,6 +17,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -781,3 +782,34 @@ def test_sandbox_for_maps_approval_modes() -> None:
     assert sandbox_for("ask", root, network=True).network
     assert sandbox_for("plan", root).writable_roots == ()
     assert sandbox_for("ask", root).writable_roots == (root.resolve(),)
+
+
+def test_placeholder_sources_are_not_taken_from_a_dir_others_can_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from skipjack.safety import sandbox
+
+    shared = tmp_path / f"skipjack-sandbox-{os.getuid()}"
+    shared.mkdir()
+    shared.chmod(0o777)  # as another user could leave it in a shared /tmp
+    (shared / "placeholder-2e0a").write_bytes(b"../evil\n")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    sandbox._source_dir.cache_clear()
+    sandbox._placeholder_file.cache_clear()
+    try:
+        path = sandbox._placeholder_file(b".\n")
+        assert path.parent != shared
+        assert path.read_bytes() == b".\n"
+    finally:
+        sandbox._source_dir.cache_clear()
+        sandbox._placeholder_file.cache_clear()
+
+
+def test_placeholder_sources_are_reused_across_processes() -> None:
+    code = "from skipjack.safety.sandbox import _placeholder_file; print(_placeholder_file(b'.\\n'))"
+    paths = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True).stdout
+        for _ in range(2)
+    }
+    assert len(paths) == 1
+    assert Path(paths.pop().strip()).read_bytes() == b".\n"

@@ -23,6 +23,7 @@ import functools
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import threading
@@ -390,17 +391,32 @@ def _empty_file() -> Path:
 
 @functools.cache
 def _placeholder_file(content: bytes) -> Path:
-    """A read-only file holding `content`, the source of placeholder mounts (one per process)."""
+    """A read-only file holding `content`, the source of placeholder mounts."""
     path = _source_dir() / f"placeholder-{content.hex() or 'empty'}"
-    path.write_bytes(content)
-    path.chmod(0o444)
+    with contextlib.suppress(OSError):
+        if path.read_bytes() == content:
+            return path
+    # Written aside and renamed, so a concurrent skipjack never mounts a half-written file.
+    fd, tmp = tempfile.mkstemp(dir=path.parent)
+    with os.fdopen(fd, "wb") as f:
+        f.write(content)
+    os.chmod(tmp, 0o444)
+    os.replace(tmp, path)
     return path
 
 
 @functools.cache
 def _source_dir() -> Path:
-    directory = Path(tempfile.mkdtemp(prefix="skipjack-sandbox-"))
-    atexit.register(shutil.rmtree, directory, True)
+    """One private dir per user, reused by every process: a per-process one would be left
+    behind by each skipjack that is killed."""
+    directory = Path(tempfile.gettempdir()) / f"skipjack-sandbox-{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        directory.mkdir(mode=0o700)
+    st = directory.lstat()
+    # Someone else's dir (or a symlink) in a shared /tmp could feed us placeholder contents.
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        directory = Path(tempfile.mkdtemp(prefix="skipjack-sandbox-"))
+        atexit.register(shutil.rmtree, directory, True)
     return directory
 
 
