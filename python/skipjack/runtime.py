@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 from skipjack.agent import Agent, Hooks, Limits
 from skipjack.cli.errors import UserError
 from skipjack.config import ConfigError, LoadedConfig, load_config, load_instructions, missing_key_hint, resolve_api_key
-from skipjack.config.files import find_repo_root
-from skipjack.config.schema import ApprovalMode, Settings
+from skipjack.config.files import find_repo_root, user_config_path
+from skipjack.config.schema import ApprovalMode, SandboxSettings, Settings
 from skipjack.llm.stream import StreamOptions
 from skipjack.llm.types import Api, Model, ReasoningEffort
 from skipjack.safety.redaction import with_redaction
+from skipjack.safety.sandbox import SandboxPolicy, probe, sandbox_for
 from skipjack.safety.secrets import Redactor, secret_values, shell_env
 from skipjack.system_prompt import build_system_prompt
 from skipjack.tools import default_tools
@@ -64,6 +65,20 @@ class Runtime:
     """The model `compaction.model` names for compaction summaries, if any."""
     redactor: Redactor | None = None
     """Scrubs known secret values from tool output (already wired into the agent's hooks)."""
+    sandbox_settings: SandboxSettings = field(default_factory=SandboxSettings)
+    """The user's `[sandbox]` settings (a project's are ignored)."""
+    project_root: Path | None = None
+    user_config_dir: Path | None = None
+
+    def sandbox_policy(self) -> SandboxPolicy:
+        """The sandbox the next shell command runs in, for the current approval mode."""
+        settings = self.sandbox_settings
+        root = self.project_root or self.agent.cwd
+        # Plan mode is read-only whatever the override says: it is what plan promises.
+        override = None if self.policy.mode == "plan" else settings.mode
+        return sandbox_for(
+            self.policy.mode, root, network=settings.network, mode=override, user_config_dir=self.user_config_dir
+        )
 
 
 def load_settings(cwd: Path, env: Mapping[str, str], *, trust_project: bool = False) -> LoadedConfig:
@@ -161,8 +176,15 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         raise UserError(missing_key_hint(model))
     key_vars = provider_key_vars(settings, model)
     passthrough = settings.shell.env_passthrough
-    tools = default_tools(opts.cwd, shell_env=shell_env(env, key_vars=key_vars, passthrough=passthrough))
     redactor = Redactor(secret_values(env, key_vars=key_vars, config_keys=settings.keys))
+    # The bash tool reads the sandbox policy at each call, from the runtime built below, so a
+    # change of approval mode applies to the next command.
+    built: list[Runtime] = []
+    tools = default_tools(
+        opts.cwd,
+        shell_env=shell_env(env, key_vars=key_vars, passthrough=passthrough),
+        sandbox=lambda: built[0].sandbox_policy() if built else None,
+    )
     if opts.system_prompt_file is not None:
         system_prompt = read_system_prompt_file(opts.system_prompt_file)
     else:
@@ -186,7 +208,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         cwd=opts.cwd,
     )
     mode: ApprovalMode = opts.approval or settings.approval_mode
-    return Runtime(
+    runtime = Runtime(
         agent=agent,
         model=model,
         config=config,
@@ -195,7 +217,37 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         warnings=warnings,
         summary_model=_summary_model(settings, env),
         redactor=redactor,
+        sandbox_settings=_user_sandbox_settings(config, env, warnings),
+        project_root=find_repo_root(opts.cwd) or opts.cwd.resolve(),
+        user_config_dir=user_config_path(env).parent,
     )
+    built.append(runtime)
+    if runtime.sandbox_policy().confined and not (support := probe()).available:
+        warnings.append(
+            f"shell commands cannot be sandboxed: {support.reason}; each command will need your approval "
+            "to run unsandboxed (install bubblewrap to fix this)"
+        )
+    return runtime
+
+
+def _user_sandbox_settings(config: LoadedConfig, env: Mapping[str, str], warnings: list[str]) -> SandboxSettings:
+    """`[sandbox]` as the user set it: a repository must not loosen its own sandbox."""
+    from_project = [k for k in ("sandbox.mode", "sandbox.network") if config.source(k).startswith("project")]
+    if not from_project:
+        return config.settings.sandbox
+    ignored = ", ".join(from_project)
+    warnings.append(f"ignored {ignored} from the project config: only your user config sets the sandbox")
+    import msgspec
+
+    from skipjack.config.files import read_toml
+
+    user_file = user_config_path(env)
+    if not user_file.is_file():
+        return SandboxSettings()
+    try:
+        return msgspec.convert(read_toml(user_file)[0].get("sandbox", {}), SandboxSettings)
+    except (ConfigError, msgspec.ValidationError):
+        return SandboxSettings()
 
 
 MAX_SYSTEM_PROMPT_BYTES = 1024 * 1024

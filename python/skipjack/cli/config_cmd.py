@@ -21,6 +21,11 @@ TEMPLATE = """\
 # allow = ["bash: git status*", "bash: pytest *"]
 # deny = ["bash: rm -rf *"]
 
+# The OS sandbox shell commands run in (bubblewrap). Only this user file may set it.
+# [sandbox]
+# mode = "workspace-write"   # read-only | workspace-write | full-access (default: from approval_mode)
+# network = false            # network inside the sandbox (default: off unless full-access)
+
 # A local or self-hosted OpenAI-compatible server:
 # [providers.local]
 # base_url = "http://127.0.0.1:8080/v1"

@@ -12,6 +12,7 @@ from skipjack.llm.types import Api, Price, RetryPolicy, StreamLimits, Timeouts
 
 NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
 ApprovalMode: TypeAlias = Literal["ask", "auto-edit", "yolo", "plan"]
+SandboxModeSetting: TypeAlias = Literal["read-only", "workspace-write", "full-access"]
 ModelRef = Annotated[str, msgspec.Meta(pattern=r"^[^/\s]+/\S+$")]
 """`provider/model-id`."""
 
@@ -24,6 +25,15 @@ class CompactionSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     """How much of the most recent conversation is kept verbatim when compacting."""
     model: ModelRef | None = None
     """A cheaper model for the summaries, `provider/model-id` (default: the conversation's)."""
+
+
+class SandboxSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`[sandbox]`: how shell commands are confined. Honoured from the user's config only."""
+
+    mode: SandboxModeSetting | None = None
+    """Override the sandbox the approval mode picks (plan always stays read-only)."""
+    network: bool | None = None
+    """Network inside the sandbox (default: off, except in full access)."""
 
 
 class ModelConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -68,6 +78,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     deny: list[str] = msgspec.field(default_factory=list)
     """`tool: pattern` rules never run; deny wins over allow."""
     compaction: CompactionSettings = CompactionSettings()
+    sandbox: SandboxSettings = SandboxSettings()
     retry: RetryPolicy = RetryPolicy()
     timeouts: Timeouts = Timeouts()
     limits: StreamLimits = StreamLimits()

@@ -5,6 +5,7 @@ before it runs.
 - `secrets`, `redaction`: the shell's environment without credentials; key values scrubbed from
   tool output.
 - `commands`: a shell command line parsed into the commands and redirections it would run.
+- `sandbox`: the OS sandbox (bubblewrap) shell commands run in, by approval mode.
 - `policy`: approval mode + allow/deny rules → allow, ask or deny for each tool call.
 - `hook` (`approval_hook`): the policy as the agent loop's `before_tool_call` hook. The terminal UI
   passes an `ask` callback; headless runs pass none, so a call that needs approval becomes a

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from skipjack.agent.tool import Tool
-from skipjack.tools.bash import BashTool
+from skipjack.tools.bash import BashTool, SandboxProvider
 from skipjack.tools.edit import EditTool
 from skipjack.tools.find import FindTool
 from skipjack.tools.grep import GrepTool
@@ -34,15 +34,18 @@ __all__ = [
 ]
 
 
-def default_tools(cwd: Path, *, shell_env: Mapping[str, str] | None = None) -> list[Tool[Any]]:
+def default_tools(
+    cwd: Path, *, shell_env: Mapping[str, str] | None = None, sandbox: SandboxProvider | None = None
+) -> list[Tool[Any]]:
     """One instance of every built-in tool, for an agent working in `cwd`; `shell_env` is the
-    bash tool's environment (see `BashTool`)."""
+    bash tool's environment (see `BashTool`), `sandbox` gives the policy bash commands run
+    under (read at each call)."""
     root = cwd.resolve()
     return [
         ReadTool(),
         EditTool(root),
         WriteTool(root),
-        BashTool(shell_env),
+        BashTool(shell_env, sandbox=sandbox),
         GrepTool(),
         FindTool(),
         WebFetchTool(),

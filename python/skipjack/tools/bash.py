@@ -1,4 +1,9 @@
-"""The bash tool: run a command in its own process group, streaming and spooling its output."""
+"""The bash tool: run a command in its own process group, streaming and spooling its output.
+
+With a sandbox provider the command runs inside the OS sandbox the provider's policy describes
+(`skipjack.safety.sandbox`, wired by the runtime). The tool sees the policy only through the
+`CommandSandbox` protocol below, so this layer does not import the safety layer above it.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,10 @@ import codecs
 import os
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Protocol
 
 import msgspec
 
@@ -53,6 +59,38 @@ class BashArgs(msgspec.Struct, forbid_unknown_fields=True):
         | None
     ) = None
     cwd: Annotated[str, msgspec.Meta(description="Directory to run in, relative to the working one")] | None = None
+    sandbox: Annotated[
+        bool,
+        msgspec.Meta(description="false to ask the user to run this command outside the sandbox"),
+    ] = True
+
+
+class CommandSandbox(Protocol):
+    """What the bash tool needs of a sandbox policy (`skipjack.safety.sandbox.SandboxPolicy`)."""
+
+    @property
+    def mode(self) -> str: ...
+
+    @property
+    def confined(self) -> bool:
+        """False for full access: the command may write anywhere (still process-tracked)."""
+        ...
+
+    def unavailable_reason(self) -> str | None: ...
+
+    def outside(self) -> CommandSandbox:
+        """The policy for a command the user let out of the sandbox."""
+        ...
+
+    def command(self, argv: Sequence[str], cwd: Path) -> AbstractContextManager[list[str]]: ...
+
+    def denial(self, output: str) -> str | None:
+        """What the sandbox most likely blocked, judging by a failed command's output."""
+        ...
+
+
+SandboxProvider = Callable[[], CommandSandbox | None]
+"""Read at every call, so a change of approval mode applies to the next command."""
 
 
 class BashTool(Tool[BashArgs]):
@@ -63,15 +101,19 @@ class BashTool(Tool[BashArgs]):
         f"no-ops. The default timeout is {DEFAULT_TIMEOUT_S:g} s (max {MAX_TIMEOUT_S:g}); on "
         "timeout the command and all its children are stopped. Background processes are "
         "stopped when the command ends. Long output shows its first and last 200 lines; the "
-        "full output is saved to a file whose path is given (read it or grep it)."
+        "full output is saved to a file whose path is given (read it or grep it). Commands "
+        "run in a sandbox that may block writes outside the project and network access; if "
+        "the result says the sandbox blocked a command that needs it, call again with "
+        "sandbox=false to ask the user to run it outside the sandbox."
     )
     Args = BashArgs
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, env: Mapping[str, str] | None = None, *, sandbox: SandboxProvider | None = None) -> None:
         # The model's shell never sees credentials: the runtime passes the environment with
         # every provider key variable dropped; without one, secret-looking names are dropped
         # from the environment as it is at each call.
         self.env = env
+        self._sandbox = sandbox
 
     async def execute(self, args: BashArgs, ctx: ToolContext) -> ToolOutput:
         timeout = min(args.timeout or DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S)
@@ -79,6 +121,30 @@ class BashTool(Tool[BashArgs]):
         if not cwd.is_dir():
             return ToolOutput.error(f"cwd {args.cwd!r} is not a directory.")
 
+        policy = self._sandbox() if self._sandbox is not None else None
+        if policy is not None and not args.sandbox:
+            policy = policy.outside()
+        if policy is not None and (reason := policy.unavailable_reason()) is not None:
+            return ToolOutput.error(
+                f"The {policy.mode} sandbox cannot run here: {reason}. Nothing was run. To run "
+                "this command without a sandbox, call bash again with sandbox=false (the user "
+                "will be asked)."
+            )
+        argv = ["bash", "-c", args.command]
+        if policy is None:
+            return await self._run(argv, args, ctx, cwd, timeout, None)
+        with policy.command(argv, cwd) as wrapped:
+            return await self._run(wrapped, args, ctx, cwd, timeout, policy)
+
+    async def _run(
+        self,
+        argv: list[str],
+        args: BashArgs,
+        ctx: ToolContext,
+        cwd: Path,
+        limit_s: float,
+        policy: CommandSandbox | None,
+    ) -> ToolOutput:
         started = time.monotonic()
         loop = asyncio.get_running_loop()
         # The output pipe is ours, not the subprocess transport's: `Process.wait()` waits for
@@ -87,9 +153,7 @@ class BashTool(Tool[BashArgs]):
         read_fd, write_fd = os.pipe()
         try:
             proc = await asyncio.create_subprocess_exec(
-                "bash",
-                "-c",
-                args.command,
+                *argv,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=write_fd,
                 stderr=write_fd,
@@ -110,7 +174,7 @@ class BashTool(Tool[BashArgs]):
         try:
             transport, pump = await loop.connect_read_pipe(lambda: _Pump(output, ctx.on_update), pipe)
             try:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(limit_s):
                     await proc.wait()
                     # A background child may still hold stdout open; don't wait on it for long.
                     await asyncio.wait({pump.eof}, timeout=EOF_GRACE_S)
@@ -131,7 +195,7 @@ class BashTool(Tool[BashArgs]):
         if pump.error is not None:
             output.close()
             raise pump.error
-        return _result(proc, output, args.command, cwd, timeout, timed_out, time.monotonic() - started)
+        return _result(proc, output, args.command, cwd, limit_s, timed_out, time.monotonic() - started, policy)
 
 
 class _Pump(asyncio.Protocol):
@@ -171,6 +235,7 @@ def _result(
     timeout: float,
     timed_out: bool,
     duration: float,
+    policy: CommandSandbox | None,
 ) -> ToolOutput:
     collected = output.finish()
     code = proc.returncode
@@ -190,6 +255,14 @@ def _result(
     footer = f"[{status} · {duration:.2f} s]"
     if collected.truncated:
         footer += f"\n[output cut; {collected.file_note}]"
+    blocked = None
+    if policy is not None and policy.confined and code != 0 and not timed_out:
+        blocked = policy.denial(collected.text)
+        if blocked is not None:
+            footer += (
+                f"\n[the sandbox ({policy.mode}) blocked this: {blocked}; to run it outside the "
+                "sandbox, call bash again with sandbox=false (the user will be asked)]"
+            )
     return ToolOutput.text(
         f"{body}\n{footer}",
         is_error=timed_out or code != 0,
@@ -205,5 +278,7 @@ def _result(
             "output_bytes": collected.total_bytes,
             "output_lines": collected.total_lines,
             "full_output_path": collected.full_output_path,
+            "sandbox": None if policy is None else policy.mode,
+            "sandbox_blocked": blocked,
         },
     )
