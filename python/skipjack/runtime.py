@@ -55,7 +55,6 @@ class Runtime:
     agent: Agent
     model: Model
     config: LoadedConfig
-    approval_mode: ApprovalMode
     policy: ApprovalPolicy
     """The one approval policy of this run; front ends hook it in and switch its mode."""
     warnings: list[str] = field(default_factory=list)
@@ -69,6 +68,15 @@ class Runtime:
     """The user's `[sandbox]` settings (a project's are ignored)."""
     project_root: Path | None = None
     user_config_dir: Path | None = None
+
+    @property
+    def approval_mode(self) -> ApprovalMode:
+        """The policy's mode: one source of truth for approvals and the sandbox."""
+        return self.policy.mode
+
+    @approval_mode.setter
+    def approval_mode(self, mode: ApprovalMode) -> None:
+        self.policy.mode = mode
 
     def sandbox_policy(self) -> SandboxPolicy:
         """The sandbox the next shell command runs in, for the current approval mode."""
@@ -212,7 +220,6 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         agent=agent,
         model=model,
         config=config,
-        approval_mode=mode,
         policy=build_policy(opts.cwd, settings, mode),
         warnings=warnings,
         summary_model=_summary_model(settings, env),

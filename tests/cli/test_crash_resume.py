@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -41,8 +42,19 @@ def script_tools(server: SSEServer, command: str) -> None:
     )
 
 
-def start_run(repo: Path, tmp: Path, marker: str) -> subprocess.Popen[str]:
+def start_run(repo: Path, tmp: Path, marker: str, *, unsandboxed: bool = False) -> subprocess.Popen[str]:
     env = {**os.environ, **isolated_env(tmp), MARKER_VAR: marker}
+    if unsandboxed:
+        # yolo without bubblewrap on PATH runs commands plainly, in their own process group,
+        # so a command that ignores SIGTERM holds the clean abort for the kill grace period
+        # (inside the sandbox, SIGTERM to bwrap ends the whole PID namespace at once).
+        bin_dir = tmp / "bin-without-bwrap"
+        bin_dir.mkdir(exist_ok=True)
+        for tool in ("bash", "sleep"):
+            found = shutil.which(tool)
+            assert found is not None
+            (bin_dir / tool).symlink_to(found)
+        env["PATH"] = str(bin_dir)
     return subprocess.Popen(
         [str(SKIPJACK), "run", "--json", "--approval", "yolo", "go"],
         cwd=repo,
@@ -174,7 +186,7 @@ def test_a_second_signal_while_aborting_forces_the_exit(
     second signal does not wait: the groups get SIGKILL and skipjack exits at once."""
     marker = new_marker()
     script_tools(server, "trap '' TERM; sleep 30")
-    proc = start_run(repo, tmp_path, marker)
+    proc = start_run(repo, tmp_path, marker, unsandboxed=True)
     try:
         wait_for_bash(proc, marker)
         started = time.monotonic()

@@ -13,8 +13,10 @@ from skipjack.testing import Pause, Reply, ScriptedTurn, SSEServer, openai_turn
 
 def _user_config(tmp_path: Path, text: str) -> dict[str, str]:
     env = isolated_env(tmp_path)
-    Path(env["SKIPJACK_CONFIG_DIR"]).mkdir(parents=True, exist_ok=True)
-    (Path(env["SKIPJACK_CONFIG_DIR"]) / "config.toml").write_text(text)
+    config = Path(env["SKIPJACK_CONFIG_DIR"]) / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    # After what the `repo` fixture wrote there (it trusts the repository).
+    config.write_text((config.read_text() if config.exists() else "") + text)
     return env
 
 

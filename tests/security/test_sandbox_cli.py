@@ -90,8 +90,15 @@ def test_yolo_run_writes(tmp_path: Path, repo: Path, server: SSEServer) -> None:
 def test_a_project_config_cannot_loosen_the_sandbox(tmp_path: Path, repo: Path, server: SSEServer) -> None:
     (repo / ".skipjack").mkdir()
     (repo / ".skipjack" / "config.toml").write_text('[sandbox]\nmode = "full-access"\nnetwork = true\n')
-    server.enqueue(turn_reply(ScriptedTurn(text="hi")))
-    out = run_cli("run", "--approval", "plan", "hi", cwd=repo, env=user_config(tmp_path, server))
+    server.enqueue(turn_reply(ScriptedTurn(text="hi")), turn_reply(ScriptedTurn(text="hi")))
+    env = user_config(tmp_path, server)
+    # Untrusted, the project's [sandbox] is ignored with the other privileged keys ...
+    out = run_cli("run", "--approval", "plan", "hi", cwd=repo, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "ignored untrusted project settings" in out.stderr
+    assert "sandbox.mode" in out.stderr
+    # ... and trusting the folder still does not let it choose its own sandbox.
+    out = run_cli("run", "--approval", "plan", "--trust-project", "hi", cwd=repo, env=env)
     assert out.returncode == 0, out.stderr
     assert "ignored sandbox.mode, sandbox.network from the project config" in out.stderr
 
@@ -110,7 +117,9 @@ def test_without_bwrap_the_run_says_so_once(tmp_path: Path, repo: Path, server: 
     assert "bwrap" in out.stderr
     # Never silently unsandboxed: the command did not run.
     assert not (repo / "made.txt").exists()
-    assert "sandbox=false" in tool_result(server)
+    result = tool_result(server)
+    assert "no OS sandbox" in result
+    assert "install bubblewrap" in result
 
 
 def test_the_runtime_hands_bash_the_approval_modes_sandbox(tmp_path: Path, repo: Path, server: SSEServer) -> None:
@@ -124,7 +133,8 @@ def test_the_runtime_hands_bash_the_approval_modes_sandbox(tmp_path: Path, repo:
     assert policy.network
     assert policy.project_root == repo.resolve()
     assert Path(env["SKIPJACK_CONFIG_DIR"]).resolve() in policy.protected
-    runtime.approval_mode = "auto-edit"
+    runtime.approval_mode = "auto-edit"  # one source of truth: the policy's mode
+    assert runtime.policy.mode == "auto-edit"
     assert runtime.sandbox_policy().mode == "workspace-write"
     bash = next(t for t in runtime.agent.tools if isinstance(t, BashTool))
     assert bash._sandbox is not None

@@ -174,14 +174,17 @@ def _everything_written(tmp_path: Path, stdout: str, stderr: str, server: SSESer
 
 
 def test_env_grep_key_prints_no_key_anywhere(tmp_path: Path) -> None:
-    """The issue's reproduction: `env | grep KEY` via a scripted model in `--json --approval yolo`,
-    and the same values read back from skipjack's own `/proc/<pid>/environ`."""
+    """The issue's reproduction: `env | grep KEY` via a scripted model in `--json --approval yolo`;
+    the same values printed from a file the command can read come back redacted; and skipjack's
+    own `/proc/<pid>/environ` is out of reach (the command runs in its own PID namespace)."""
     repo = tmp_path / "repo"
     repo.mkdir()
+    (repo / "leaked.env").write_text("".join(f"{k}={v}\n" for k, v in SECRETS.items()))
     with SSEServer() as server:
         user_config(tmp_path, openai_at(server.url))
         command = (
             "env | grep -i -e key -e token -e secret -e passw -e credential -e postgres; echo ---; "
+            "grep -e _KEY= -e _TOKEN= -e DATABASE_URL= leaked.env; echo ---; "
             "tr '\\0' '\\n' < /proc/$PPID/environ | grep -e _KEY= -e _TOKEN= -e DATABASE_URL="
         )
         _script_leak(server, command)
@@ -190,12 +193,14 @@ def test_env_grep_key_prints_no_key_anywhere(tmp_path: Path) -> None:
         everything = _everything_written(tmp_path, out.stdout, out.stderr, server)
         assert _leaked(everything) == []
         tool_text = server.requests[1].json()["messages"][-1]["content"]
-    shell_part, _, proc_part = tool_text.partition("---")
+    shell_part, file_part, proc_part = tool_text.split("---")
     assert "OPENAI_API_KEY" not in shell_part, "the variable is not in the shell's environment"
-    # skipjack's own environment still has them; reading it gets the redacted form only.
-    assert "OPENAI_API_KEY=[redacted: OPENAI_API_KEY]" in proc_part
-    assert "GITHUB_TOKEN=[redacted: GITHUB_TOKEN]" in proc_part
-    assert "DATABASE_URL=[redacted: DATABASE_URL]" in proc_part
+    # Values that reach the output another way come back in their redacted form only.
+    assert "OPENAI_API_KEY=[redacted: OPENAI_API_KEY]" in file_part
+    assert "GITHUB_TOKEN=[redacted: GITHUB_TOKEN]" in file_part
+    assert "DATABASE_URL=[redacted: DATABASE_URL]" in file_part
+    # The command's parent is the sandbox's init, not skipjack: its environment holds no key.
+    assert "OPENAI_API_KEY" not in proc_part
     events = [json.loads(line) for line in out.stdout.splitlines()]
     end = next(e for e in events if e["type"] == "tool_execution_end")
     assert "[redacted: OPENAI_API_KEY]" in json.dumps(end)

@@ -48,7 +48,7 @@ def make_app(
     config = LoadedConfig(settings=settings, sources={}, warnings=[])
     # `sandboxed` stands in for the OS sandbox probe: these tests are about the prompts.
     policy = ApprovalPolicy(mode, cwd, sandboxed=sandboxed, allow=settings.allow, deny=settings.deny)
-    runtime = Runtime(agent=agent, model=scripted.model, config=config, approval_mode=mode, policy=policy)
+    runtime = Runtime(agent=agent, model=scripted.model, config=config, policy=policy)
     return SkipjackApp(RunOptions(cwd=cwd), runtime=runtime, env=env, **kw)
 
 

@@ -34,9 +34,8 @@ def approval_hook(policy: ApprovalPolicy, ask: AskUser | None = None) -> BeforeT
         if verdict.decision is Decision.DENY:
             return Deny(verdict.reason)
         if ask is None:
-            hint = f" or allow rules like `{verdict.suggested_rule}`" if verdict.suggested_rule else ""
             return Deny(f"{verdict.reason} and this run cannot ask (approval mode {policy.mode!r}; "
-                        f"the user can rerun with --approval auto-edit or yolo{hint})")  # fmt: skip
+                        f"{_how_to_allow(policy, call, verdict)})")  # fmt: skip
         answer = await ask(call, verdict)
         if answer.choice == "deny":
             return Deny(answer.reason or "the user declined")
@@ -44,6 +43,18 @@ def approval_hook(policy: ApprovalPolicy, ask: AskUser | None = None) -> BeforeT
             rule = answer.rule or verdict.suggested_rule
             if rule:
                 policy.allow_always(rule)
+        if call.name == "bash" and not policy.sandboxed and getattr(args, "sandbox", None) is True:
+            # No OS sandbox here, so the policy asked about this very command: what the user
+            # approved is running it unconfined (the bash tool refuses a sandbox it cannot set up).
+            args.sandbox = False
         return None
 
     return before_tool_call
+
+
+def _how_to_allow(policy: ApprovalPolicy, call: ToolCall, verdict: Verdict) -> str:
+    """What the user could change so a headless rerun may do this, for the case at hand."""
+    if call.name == "bash" and not policy.sandboxed:
+        return "install bubblewrap so commands run sandboxed, or rerun with --approval yolo"
+    rule = f" or allow rules like `{verdict.suggested_rule}`" if verdict.suggested_rule else ""
+    return f"the user can rerun with --approval auto-edit or yolo{rule}"

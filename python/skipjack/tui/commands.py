@@ -101,9 +101,7 @@ async def _approval(app: SkipjackApp, arg: str) -> None:
         app.chat.notice(f"unknown mode {arg!r}: one of {', '.join(_MODES)}", "error")
         return
     mode = next(m for m in _MODES if m == arg)
-    app.policy.mode = mode
-    if app.runtime is not None:
-        app.runtime.approval_mode = mode
+    app.policy.mode = mode  # the runtime's one policy: the sandbox follows it at the next command
     app.status.mode = mode
     app.status.redraw()
     app.chat.notice(f"approval mode: {arg}")
