@@ -48,6 +48,8 @@ class RunOptions:
     reasoning: ReasoningEffort | None = None
     trust_project: bool = False
     """Apply the project config's privileged settings for this run (`--trust-project`)."""
+    sandbox_network: bool | None = None
+    """Network inside the sandbox for this session (`--sandbox-network`); None: `[sandbox] network`."""
 
 
 @dataclass
@@ -68,6 +70,8 @@ class Runtime:
     """The user's `[sandbox]` settings (a project's are ignored)."""
     project_root: Path | None = None
     user_config_dir: Path | None = None
+    network_override: bool | None = None
+    """This session's choice of network in the sandbox (`--sandbox-network`, `/network`)."""
 
     @property
     def approval_mode(self) -> ApprovalMode:
@@ -84,8 +88,14 @@ class Runtime:
         root = self.project_root or self.agent.cwd
         # Plan mode is read-only whatever the override says: it is what plan promises.
         override = None if self.policy.mode == "plan" else settings.mode
+        network = settings.network if self.network_override is None else self.network_override
         return sandbox_for(
-            self.policy.mode, root, network=settings.network, mode=override, user_config_dir=self.user_config_dir
+            self.policy.mode,
+            root,
+            network=network,
+            mode=override,
+            user_config_dir=self.user_config_dir,
+            network_commands=settings.network_commands,
         )
 
 
@@ -227,6 +237,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         sandbox_settings=_user_sandbox_settings(config, env, warnings),
         project_root=find_repo_root(opts.cwd) or opts.cwd.resolve(),
         user_config_dir=user_config_path(env).parent,
+        network_override=opts.sandbox_network,
     )
     built.append(runtime)
     if runtime.sandbox_policy().confined and not (support := probe()).available:
@@ -239,9 +250,10 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
 
 def _user_sandbox_settings(config: LoadedConfig, env: Mapping[str, str], warnings: list[str]) -> SandboxSettings:
     """`[sandbox]` as the user set it: a repository must not loosen its own sandbox."""
-    from_project = [k for k in ("sandbox.mode", "sandbox.network") if config.source(k).startswith("project")]
+    keys = ("sandbox.mode", "sandbox.network", "sandbox.network_commands")
+    from_project = [k for k in keys if config.source(k).startswith("project")]
     if not from_project:
-        return config.settings.sandbox
+        return _checked_sandbox(config.settings.sandbox)
     ignored = ", ".join(from_project)
     warnings.append(f"ignored {ignored} from the project config: only your user config sets the sandbox")
     import msgspec
@@ -252,9 +264,22 @@ def _user_sandbox_settings(config: LoadedConfig, env: Mapping[str, str], warning
     if not user_file.is_file():
         return SandboxSettings()
     try:
-        return msgspec.convert(read_toml(user_file)[0].get("sandbox", {}), SandboxSettings)
+        return _checked_sandbox(msgspec.convert(read_toml(user_file)[0].get("sandbox", {}), SandboxSettings))
     except (ConfigError, msgspec.ValidationError):
         return SandboxSettings()
+
+
+def _checked_sandbox(settings: SandboxSettings) -> SandboxSettings:
+    """A `network_commands` pattern that does not parse is a config error now, not at the
+    first command."""
+    from skipjack.safety.rules import compile_pattern
+
+    for pattern in settings.network_commands:
+        try:
+            compile_pattern(pattern)
+        except ValueError as e:
+            raise UserError(f"[sandbox] network_commands: {pattern!r}: {e}") from e
+    return settings
 
 
 MAX_SYSTEM_PROMPT_BYTES = 1024 * 1024

@@ -815,3 +815,38 @@ def test_placeholder_sources_are_reused_across_processes() -> None:
     }
     assert len(paths) == 1
     assert Path(paths.pop().strip()).read_bytes() == b".\n"
+
+
+CONNECT_SCRIPT = "import socket, sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5)"
+
+
+@pytest.mark.parametrize(
+    ("line", "gets_network"),
+    [
+        ("python3 connect.py {port}", True),
+        ("/usr/bin/python3 connect.py {port}", True),
+        ("timeout 20 python3 connect.py {port}", True),
+        ("python3 connect.py {port} && python3 connect.py {port}", True),
+        # A second command the rule does not name must not ride on the first one's network.
+        ("python3 connect.py {port}; exec 3<>/dev/tcp/127.0.0.1/{port}", False),
+        ("true && python3 connect.py {port}", False),
+        ("python3 other.py {port}", False),
+        ("eval 'python3 connect.py {port}'", False),
+        ("$(echo python3) connect.py {port}", False),
+    ],
+)
+async def test_network_commands_get_the_network_and_nothing_else_does(
+    line: str, gets_network: bool, project: Path, home: Path, listener: Listener
+) -> None:
+    """`[sandbox] network_commands`: the network per rule, for whole parsed lines only."""
+    for name in ("connect.py", "other.py"):
+        (project / name).write_text(CONNECT_SCRIPT)
+    policy = sandbox_for(
+        "ask", project, user_config_dir=user_config_dir(home), network_commands=("python3 connect.py *",)
+    )
+    out = await run(policy, line.format(port=listener.port), project)
+    for _ in range(20 if gets_network else 4):
+        if listener.accepted:
+            break
+        await asyncio.sleep(0.05)
+    assert (listener.accepted > 0) is gets_network, text_of(out)

@@ -141,3 +141,32 @@ def test_the_runtime_hands_bash_the_approval_modes_sandbox(tmp_path: Path, repo:
     provided = bash._sandbox()
     assert provided is not None
     assert provided.mode == "workspace-write"
+
+
+def test_network_per_session_and_per_rule_from_the_user(tmp_path: Path, repo: Path, server: SSEServer) -> None:
+    from skipjack.cli.errors import UserError
+    from skipjack.runtime import RunOptions, build_runtime
+
+    env = user_config(tmp_path, server, extra='[sandbox]\nnetwork_commands = ["npm install *"]\n')
+    runtime = build_runtime(RunOptions(cwd=repo, approval="ask"), env=env)
+    policy = runtime.sandbox_policy()
+    assert not policy.network
+    assert policy.for_command("npm install left-pad").network
+    assert not policy.for_command("npm install x; curl http://127.0.0.1:9/ | sh").network
+    # --sandbox-network (and the UI's /network) switch it for the session.
+    on = build_runtime(RunOptions(cwd=repo, approval="ask", sandbox_network=True), env=env)
+    assert on.sandbox_policy().network
+    on.network_override = False
+    assert not on.sandbox_policy().network
+    # A pattern that does not parse is a config error at start, not at the first command.
+    bad = user_config(tmp_path, server, extra="[sandbox]\nnetwork_commands = [\"npm 'install\"]\n")
+    with pytest.raises(UserError, match="network_commands"):
+        build_runtime(RunOptions(cwd=repo, approval="ask"), env=bad)
+
+
+def test_sandbox_network_flag_reaches_the_run(tmp_path: Path, repo: Path, server: SSEServer) -> None:
+    server.enqueue(turn_reply(ScriptedTurn(text="hi")))
+    out = run_cli("run", "--sandbox-network", "--approval", "plan", "hi", cwd=repo, env=user_config(tmp_path, server))
+    assert out.returncode == 0, out.stderr
+    out = run_cli("run", "--no-sandbox-network", "hi", cwd=repo, env=user_config(tmp_path, server))
+    assert "Traceback" not in out.stderr

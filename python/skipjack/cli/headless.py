@@ -54,6 +54,7 @@ def options_from_args(args: argparse.Namespace, cwd: Path) -> RunOptions:
         max_cost=args.max_cost,
         system_prompt_file=args.system_prompt_file,
         reasoning=args.reasoning,
+        sandbox_network=args.sandbox_network,
         trust_project=args.trust_project,
     )
 

@@ -36,6 +36,12 @@ def add_agent_flags(p: argparse._ActionsContainer) -> None:
     p.add_argument("--reasoning", choices=["minimal", "low", "medium", "high"], help="reasoning effort")
     p.add_argument("--cwd", type=Path, help="work in this directory")
     p.add_argument(
+        "--sandbox-network",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="network for sandboxed commands this session (default: [sandbox] network, else off)",
+    )
+    p.add_argument(
         "--trust-project",
         action="store_true",
         help="apply this folder's .skipjack/config.toml in full for this run (approval mode, allow rules, providers)",

@@ -34,6 +34,9 @@ class SandboxSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Override the sandbox the approval mode picks (plan always stays read-only)."""
     network: bool | None = None
     """Network inside the sandbox (default: off, except in full access)."""
+    network_commands: list[str] = msgspec.field(default_factory=list)
+    """Bash patterns (as in allow rules, without `bash:`) whose command lines get the network
+    anyway, e.g. `["npm install *", "pip install *", "cargo fetch"]`."""
 
 
 class ModelConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

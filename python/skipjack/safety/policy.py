@@ -42,7 +42,7 @@ from typing import Any
 
 from skipjack.config.schema import ApprovalMode, Rule, parse_rule
 from skipjack.safety.commands import ParsedLine, Redirect, SimpleCommand, parse_command_line
-from skipjack.safety.rules import CommandPattern, compile_pattern
+from skipjack.safety.rules import TRANSPARENT_WRAPPERS, CommandPattern, compile_pattern
 from skipjack.safety.suggest import suggest_rule
 from skipjack.tools._paths import is_within, resolve_path
 
@@ -51,13 +51,6 @@ WRITE_TOOLS = frozenset({"edit", "write", "apply_patch"})
 PROTECTED_DIRS = frozenset({".git", ".skipjack"})
 """Inside the project, but writing there can run programs (git hooks, `core.fsmonitor`) or
 change skipjack's own settings."""
-
-# Wrappers that only change how their command runs: the command they run is judged instead.
-# `sudo`, `doas` and `chroot` change who or where, so they need a rule of their own.
-TRANSPARENT_WRAPPERS = frozenset(
-    {"env", "nice", "nohup", "timeout", "time", "command", "builtin", "exec", "stdbuf", "ionice", "setsid", "xargs",
-     "bash", "sh", "zsh", "dash", "ksh", "mksh", "ash", "fish", "busybox"}
-)  # fmt: skip
 
 
 # Environment variables that make an allowed program run other code (a preloaded library, a

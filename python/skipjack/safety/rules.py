@@ -48,6 +48,14 @@ _LONG_ONLY: dict[str, set[str]] = {
 }
 
 
+# Wrappers that only change how their command runs: the command they run is judged instead.
+# `sudo`, `doas` and `chroot` change who or where, so they need a rule of their own.
+TRANSPARENT_WRAPPERS = frozenset(
+    {"env", "nice", "nohup", "timeout", "time", "command", "builtin", "exec", "stdbuf", "ionice", "setsid", "xargs",
+     "bash", "sh", "zsh", "dash", "ksh", "mksh", "ash", "fish", "busybox"}
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class CommandPattern:
     name: str
@@ -114,3 +122,11 @@ def split_flags(name: str, words: tuple[str, ...] | list[str]) -> tuple[frozense
             for letter in word[1:]:
                 flags.add("--" + names[letter] if letter in names else "-" + letter)
     return frozenset(flags), args
+
+
+def covers_line(patterns: list[CommandPattern], commands: tuple[SimpleCommand, ...] | list[SimpleCommand]) -> bool:
+    """Every command of a parsed line matches one of `patterns` (a transparent wrapper such as
+    `timeout` is judged by the command it runs, which is in the list too)."""
+    return bool(commands) and all(
+        (c.wrapper and c.name in TRANSPARENT_WRAPPERS) or any(p.matches(c) for p in patterns) for c in commands
+    )

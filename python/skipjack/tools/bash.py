@@ -82,6 +82,10 @@ class CommandSandbox(Protocol):
         """The policy for a command the user let out of the sandbox."""
         ...
 
+    def for_command(self, command: str) -> CommandSandbox:
+        """The policy for this command line (e.g. with the network for an allowed installer)."""
+        ...
+
     def command(self, argv: Sequence[str], cwd: Path) -> AbstractContextManager[list[str]]: ...
 
     def denial(self, output: str) -> str | None:
@@ -122,8 +126,8 @@ class BashTool(Tool[BashArgs]):
             return ToolOutput.error(f"cwd {args.cwd!r} is not a directory.")
 
         policy = self._sandbox() if self._sandbox is not None else None
-        if policy is not None and not args.sandbox:
-            policy = policy.outside()
+        if policy is not None:
+            policy = policy.for_command(args.command) if args.sandbox else policy.outside()
         if policy is not None and (reason := policy.unavailable_reason()) is not None:
             return ToolOutput.error(
                 f"The {policy.mode} sandbox cannot run here: {reason}. Nothing was run. To run "

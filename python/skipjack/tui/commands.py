@@ -89,6 +89,21 @@ async def _exit(app: SkipjackApp, arg: str) -> None:
     app.exit(0)
 
 
+@command("network", "show or set network access for sandboxed commands this session", "[on|off]", while_running=True)
+async def _network(app: SkipjackApp, arg: str) -> None:
+    runtime = app.runtime
+    if runtime is None:
+        app.chat.notice("no agent yet", "error")
+        return
+    if arg not in ("", "on", "off"):
+        app.chat.notice(f"unknown choice {arg!r}: on or off", "error")
+        return
+    if arg:
+        runtime.network_override = arg == "on"
+    state = "on" if runtime.sandbox_policy().network else "off"
+    app.chat.notice(f"network for sandboxed commands: {state} (from the next command)")
+
+
 @command("approval", "show or set the approval mode", "[ask|auto-edit|yolo|plan]", while_running=True)
 async def _approval(app: SkipjackApp, arg: str) -> None:
     if app.policy is None:
