@@ -35,10 +35,10 @@ build_server() {
 
     # The build tree (~250 MB) lives in the cache, not /tmp, and any earlier one is removed
     # first: a build killed by a time cap never runs its cleanup.
-    local work="$CACHE/build-tree"
+    work="$CACHE/build-tree"  # global: the EXIT trap runs after this function's locals are gone
     rm -rf "$work"
     mkdir -p "$work"
-    trap 'rm -rf "$work"' RETURN EXIT
+    trap 'rm -rf "$work"' EXIT
     export CCACHE_DIR="$CACHE/ccache"
 
     # --no-binary for this one package only: its build dependencies may come as wheels.
