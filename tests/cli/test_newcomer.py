@@ -132,3 +132,33 @@ def test_a_repeated_retry_cause_is_printed_once() -> None:
     assert sum("dns lookup failed" in line for line in lines) == 1
     assert lines[1] == "retrying in 1.0 s (network)"
     assert "slow down" in lines[3]
+
+
+def _resolver_says_no_such_name(host: str) -> bool:
+    import socket
+
+    try:
+        socket.getaddrinfo(host, 80)
+    except socket.gaierror as e:
+        return e.errno == socket.EAI_NONAME
+    return False
+
+
+def test_a_name_that_does_not_resolve_fails_at_once_with_one_cause(tmp_path: Path) -> None:
+    import time
+
+    import pytest
+
+    host = "skipjack-test.invalid"  # RFC 2606: never resolves
+    if not _resolver_says_no_such_name(host):
+        pytest.skip("this machine's resolver does not answer 'no such name' for .invalid")
+    started = time.monotonic()
+    out = run_cli(
+        "run", "--model", "x/m", "--base-url", f"http://{host}/v1", "hi", cwd=tmp_path, env=isolated_env(tmp_path)
+    )
+    elapsed = time.monotonic() - started
+    assert out.returncode == 1
+    assert "retrying" not in out.stderr  # no four retries of a typo (it took 9-14 s)
+    assert f"cannot resolve {host}" in out.stderr
+    assert out.stderr.count("Name or service not known") <= 1
+    assert elapsed < 5, elapsed

@@ -269,6 +269,18 @@ impl Io<'_> {
                 );
                 return Err(Attempt::Retryable(LlmError::new(ErrorKind::Timeout, msg)));
             }
+            Ok(Err(e)) if e.is_connect() && dns_failure(&e).is_some() => {
+                // A name that does not resolve is a typo or no network: retrying it four
+                // times only delays the answer. A resolver's own temporary failure is retried.
+                let cause = dns_failure(&e).unwrap_or_default();
+                let host = reqwest::Url::parse(&request.url).ok().and_then(|u| u.host_str().map(str::to_owned));
+                let err = LlmError::new(
+                    ErrorKind::Network,
+                    format!("cannot resolve {} ({cause})", host.as_deref().unwrap_or(&request.url)),
+                );
+                let temporary = cause.contains("Temporary failure") || cause.contains("try again");
+                return Err(if temporary { Attempt::Retryable(err) } else { Attempt::Fatal(err) });
+            }
             Ok(Err(e)) => {
                 let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Network };
                 let retryable = e.is_connect() || e.is_timeout() || e.is_request();
@@ -343,6 +355,24 @@ fn aborted() -> LlmError {
 }
 
 /// reqwest's Display hides the cause ("error sending request"); users need the cause.
+/// The resolver's message when `e` is a name-resolution failure (hyper's `dns error: ...`).
+fn dns_failure(e: &dyn std::error::Error) -> Option<String> {
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if let Some(rest) = text.strip_prefix("dns error") {
+            // The resolver's words are either after the colon or in the next source.
+            let rest = rest.trim_start_matches(':').trim();
+            let inner = s.source().map(|i| i.to_string()).unwrap_or_default();
+            let cause = if rest.is_empty() { inner.as_str() } else { rest };
+            let cause = cause.strip_prefix("failed to lookup address information: ").unwrap_or(cause);
+            return Some(cause.to_owned());
+        }
+        source = s.source();
+    }
+    None
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
