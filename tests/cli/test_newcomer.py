@@ -162,3 +162,29 @@ def test_a_name_that_does_not_resolve_fails_at_once_with_one_cause(tmp_path: Pat
     assert f"cannot resolve {host}" in out.stderr
     assert out.stderr.count("Name or service not known") <= 1
     assert elapsed < 5, elapsed
+
+
+def test_config_show_is_toml_that_reads_back(tmp_path: Path) -> None:
+    import tomllib
+
+    env = isolated_env(tmp_path)
+    config = Path(env["SKIPJACK_CONFIG_DIR"])
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text(
+        'model = "local/gpt-4.1"\nallow = ["bash: git status *"]\n'
+        '[providers.local]\nbase_url = "http://127.0.0.1:9/v1"\napi = "openai-chat"\n'
+        '[providers.local.models."gpt-4.1"]\ncontext_window = 1000\nreasoning = true\n'
+        '[keys]\nlocal = "sk-0123456789abcdef"\n'
+    )
+    out = run_cli("config", "show", cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    data = tomllib.loads(out.stdout)  # Python's `True`/`None` would not parse
+    assert data["model"] == "local/gpt-4.1"
+    assert data["allow"] == ["bash: git status *"]
+    model = data["providers"]["local"]["models"]["gpt-4.1"]  # a dotted id stays one key
+    assert model["context_window"] == 1000
+    assert model["reasoning"] is True
+    assert data["compaction"]["enabled"] is True
+    assert data["keys"]["local"] == "sk-0…"  # masked
+    assert "0123456789abcdef" not in out.stdout
+    assert "# compaction.model = (not set)" in out.stdout

@@ -159,7 +159,7 @@ def test_network_per_session_and_per_rule_from_the_user(tmp_path: Path, repo: Pa
     on.network_override = False
     assert not on.sandbox_policy().network
     # A pattern that does not parse is a config error at start, not at the first command.
-    bad = user_config(tmp_path, server, extra="[sandbox]\nnetwork_commands = [\"npm 'install\"]\n")
+    bad = user_config(tmp_path, server, extra='[sandbox]\nnetwork_commands = ["npm \'install"]\n')
     with pytest.raises(UserError, match="network_commands"):
         build_runtime(RunOptions(cwd=repo, approval="ask"), env=bad)
 

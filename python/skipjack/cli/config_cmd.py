@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from skipjack.cli.errors import UserError
+
+if TYPE_CHECKING:
+    from skipjack.config import LoadedConfig
 
 TEMPLATE = """\
 # skipjack user configuration. Project settings go in .skipjack/config.toml in a repository.
@@ -68,10 +74,57 @@ def run(args: argparse.Namespace, cwd: Path) -> int:
         loaded = load_config(cwd)
     except ConfigError as e:
         raise UserError(str(e)) from e
-    for warning in loaded.warnings:
-        print(f"warning: {warning}")
-    for key, value in sorted(loaded.flat().items()):
-        print(f"{key} = {value!r}    # {loaded.source(key)}")
-    for item, value in loaded.ignored_flat():
-        print(f"{item.key} = {value!r}    # {item.source}; ignored: {item.reason}")
+    for line in show_lines(loaded):
+        print(line)
     return 0
+
+
+def show_lines(loaded: LoadedConfig) -> list[str]:
+    """The merged settings as TOML that reads back to the same values, each line commented
+    with where it came from; unset and ignored settings are commented out."""
+    import msgspec
+
+    lines = [f"# warning: {w}" for w in loaded.warnings]
+    for parts, value in _leaves(msgspec.to_builtins(loaded.settings), ()):
+        dotted = ".".join(parts)
+        if parts[0] == "keys" and isinstance(value, str):
+            value = _mask(value)
+        key = ".".join(_toml_key(p) for p in parts)
+        if value is None:
+            lines.append(f"# {key} = (not set)    # {loaded.source(dotted)}")
+        else:
+            lines.append(f"{key} = {_toml_value(value)}    # {loaded.source(dotted)}")
+    for item, ignored in loaded.ignored_flat():
+        shown = "(not set)" if ignored is None else _toml_value(ignored)
+        lines.append(f"# {item.key} = {shown}    # {item.source}; ignored: {item.reason}")
+    return lines
+
+
+def _leaves(value: Any, parts: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:
+    if isinstance(value, dict) and value:
+        out: list[tuple[tuple[str, ...], Any]] = []
+        for k in sorted(value):
+            out += _leaves(value[k], (*parts, str(k)))
+        return out
+    return [(parts, value)]
+
+
+def _toml_key(part: str) -> str:
+    # A model id such as `gpt-4.1` must stay one key, not two tables.
+    return part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else json.dumps(part, ensure_ascii=False)
+
+
+def _toml_value(value: Any) -> str:
+    import tomli_w
+
+    if isinstance(value, dict):
+        return (
+            "{}"
+            if not value
+            else "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+        )
+    return tomli_w.dumps({"v": value}).strip().removeprefix("v = ")
+
+
+def _mask(key: str) -> str:
+    return key[:4] + "…" if len(key) > 12 else "…"
