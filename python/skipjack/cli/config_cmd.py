@@ -123,6 +123,8 @@ def _toml_value(value: Any) -> str:
             if not value
             else "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
         )
+    if isinstance(value, list):  # on one line, so each setting stays one line
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return tomli_w.dumps({"v": value}).strip().removeprefix("v = ")
 
 
