@@ -188,3 +188,28 @@ def test_config_show_is_toml_that_reads_back(tmp_path: Path) -> None:
     assert data["keys"]["local"] == "sk-0…"  # masked
     assert "0123456789abcdef" not in out.stdout
     assert "# compaction.model = (not set)" in out.stdout
+
+
+def test_a_run_that_never_reached_a_model_leaves_no_session(tmp_path: Path) -> None:
+    import json
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = isolated_env(tmp_path)
+    out = run_cli(
+        "run", "--json", "--model", "x/m", "--base-url", f"http://127.0.0.1:{port}/v1", "hi", cwd=tmp_path, env=env
+    )
+    assert out.returncode == 1
+    assert json.loads(out.stdout.splitlines()[-1])["session_id"] is None
+    data = Path(env["SKIPJACK_DATA_DIR"])
+    assert list(data.rglob("*.jsonl")) == []
+    listed = run_cli("sessions", "list", cwd=tmp_path, env=env)
+    assert "no sessions yet" in listed.stdout
+    # A run the model answered keeps its session.
+    with SSEServer() as server:
+        server.enqueue(turn_reply(ScriptedTurn(text="Hello.")))
+        ok = run_cli("run", "--model", "x/m", "--base-url", server.url, "hi", cwd=tmp_path, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert len(list(data.rglob("*.jsonl"))) == 1

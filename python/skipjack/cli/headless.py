@@ -130,6 +130,12 @@ async def _run_with(args: argparse.Namespace, cwd: Path, prompt: str, stop: Stop
     finally:
         unsubscribe()
         _close_session(session)
+    new_session = not (args.continue_session or args.session)
+    discarded = new_session and result.stop_reason == "error" and not _answered(session)
+    if discarded:
+        # Nothing came back (no server, a refused key): a session holding only the prompt is
+        # clutter in `sessions list` and a trap for `--continue`.
+        _discard(session)
     summary: dict[str, Any] = {
         "type": "result",
         "stop_reason": result.stop_reason,
@@ -137,7 +143,7 @@ async def _run_with(args: argparse.Namespace, cwd: Path, prompt: str, stop: Stop
         "turns": result.turns,
         "usage": _to_builtins(result.usage),
         "cost": result.usage.cost.total,
-        "session_id": session.id,
+        "session_id": None if discarded else session.id,
         "error_kind": result.error_kind,
         "error_message": result.error_message,
     }
@@ -171,6 +177,22 @@ def _close_session(session: Session) -> None:
         session.answer_open_calls()
     with contextlib.suppress(OSError):
         session.close()
+
+
+def _answered(session: Session) -> bool:
+    """Whether the model said anything in `session` (text, thinking or a tool call)."""
+    from skipjack.llm.types import AssistantMessage
+
+    with contextlib.suppress(OSError, SessionError):
+        return any(isinstance(m, AssistantMessage) and m.content for m in session.messages())
+    return True  # unreadable: keep it
+
+
+def _discard(session: Session) -> None:
+    from skipjack.sessions import SessionStore
+
+    with contextlib.suppress(OSError, SessionError):
+        SessionStore().delete(session.id)
 
 
 def _with_approvals(hooks: Any, before: Any) -> Any:
