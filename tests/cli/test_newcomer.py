@@ -213,3 +213,13 @@ def test_a_run_that_never_reached_a_model_leaves_no_session(tmp_path: Path) -> N
         ok = run_cli("run", "--model", "x/m", "--base-url", server.url, "hi", cwd=tmp_path, env=env)
     assert ok.returncode == 0, ok.stderr
     assert len(list(data.rglob("*.jsonl"))) == 1
+
+
+def test_a_wrong_type_in_a_table_names_the_key_and_line(tmp_path: Path) -> None:
+    env = isolated_env(tmp_path)
+    config = Path(env["SKIPJACK_CONFIG_DIR"])
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text('[keys]\nanthropic = "sk-fine"\nopenai = 5\n')
+    out = run_cli("run", "--model", "openai/gpt-4o", "hi", cwd=tmp_path, env=env)
+    assert out.returncode == 2
+    assert "config.toml:3: keys.openai: Expected str, got int" in out.stderr

@@ -213,7 +213,7 @@ def _check_layer(
         clean: dict[str, Any] = _split_unknown(raw, msgspec.inspect.type_info(Settings), "", unknown)
         typed = msgspec.convert(clean, Settings, strict=path is not None)
     except msgspec.ValidationError as e:
-        raise _type_error(e, path, text, key_prefix) from e
+        raise _type_error(e, path, text, key_prefix, raw) from e
     if path is None:
         # Environment values and flags arrive as text; merge what they were converted to.
         clean = _typed_like(clean, msgspec.to_builtins(typed))
@@ -279,14 +279,40 @@ class _Nested(msgspec.ValidationError):
 _AT = re.compile(r"^(.*?)(?: - at `\$\.?(.*)`)?$", re.S)
 
 
-def _type_error(e: msgspec.ValidationError, path: Path | None, text: str, key_prefix: str | None) -> ConfigError:
+def _type_error(
+    e: msgspec.ValidationError, path: Path | None, text: str, key_prefix: str | None, raw: dict[str, Any]
+) -> ConfigError:
     m = _AT.match(str(e))
     msg, dotted = (m.group(1), m.group(2) or "") if m else (str(e), "")
+    if "[...]" in dotted:  # msgspec does not name a table's entry (`keys[...]`): find it
+        dotted = _bad_entry(raw, dotted)
     msg = msg.replace("`", "")
     if dotted == "model" and "regex" in msg:
         msg = "expected provider/model-id, e.g. anthropic/claude-sonnet-4-5"
     line = locate_key(text, dotted) if text and dotted else None
     return ConfigError(msg, path=path, key=key_prefix or dotted or None, line=line)
+
+
+def _bad_entry(raw: dict[str, Any], dotted: str) -> str:
+    """`keys[...]` → `keys.openai`: the first entry of that table which alone fails to convert."""
+    head, _, rest = dotted.partition("[...]")
+    parts = head.split(".")
+    table: Any = raw
+    for part in parts:
+        table = table.get(part) if isinstance(table, dict) else None
+    if not isinstance(table, dict):
+        return dotted.replace("[...]", "")
+    for name, value in table.items():
+        trial: dict[str, Any] = {}
+        node = trial
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = {name: value}
+        try:
+            msgspec.convert(trial, Settings, strict=True)
+        except msgspec.ValidationError:
+            return f"{head}.{name}{rest}"
+    return dotted.replace("[...]", "")
 
 
 def _did_you_mean(dotted: str) -> str:
