@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skipjack.tools._atomic import create_new, needs_in_place, replace_file, write_in_place
+from skipjack.tools._files import MAX_EDIT_BYTES
 
 _POLL_FIRST = 0.002
 _POLL_MAX = 0.05
@@ -86,16 +87,18 @@ def open_regular(path: Path) -> int:
     return fd
 
 
-def read_fd(fd: int, size: int) -> bytes:
-    """The whole content of regular file `fd` from its start (`size` is the expected length)."""
+def read_fd(fd: int, size: int, limit: int) -> bytes:
+    """The content of regular file `fd` from its start (`size` is the expected length), cut
+    after `limit` bytes so a file that keeps growing cannot exhaust memory."""
     chunks: list[bytes] = []
     at = 0
-    while True:
-        chunk = os.pread(fd, max(size - at, 0) + 65536, at)
+    while at <= limit:
+        chunk = os.pread(fd, min(max(size - at, 0) + 65536, limit + 1 - at), at)
         if not chunk:
-            return b"".join(chunks)
+            break
         chunks.append(chunk)
         at += len(chunk)
+    return b"".join(chunks)
 
 
 @dataclass
@@ -109,7 +112,7 @@ class LockedFile:
     def read(self) -> bytes:
         assert self.fd is not None
         assert self.st is not None
-        return read_fd(self.fd, self.st.st_size)
+        return read_fd(self.fd, self.st.st_size, MAX_EDIT_BYTES)
 
     def check_unchanged(self) -> None:
         """Raise `ChangedMeanwhileError` if the file is not the version locked and read."""

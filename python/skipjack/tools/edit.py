@@ -80,6 +80,8 @@ class EditTool(Tool[EditArgs]):
                     return ToolOutput.error(f"{shown}: no such file. Use the write tool to create a file.")
                 if (refusal := refuse_rewrite(path, held.st, shown)) is not None:
                     return ToolOutput.error(refusal)
+                if held.st.st_size > MAX_EDIT_BYTES:
+                    return ToolOutput.error(f"{shown}: " + too_large(held.st.st_size, "the file"))
                 # Read under the lock: tags and text are checked against the file as it is now.
                 data = await run_cancellable(lambda _flag: held.read())
                 if len(data) > MAX_EDIT_BYTES:

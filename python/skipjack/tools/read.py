@@ -162,7 +162,8 @@ class _Lines:
         return self._result(sha.hexdigest())
 
     def _feed(self, text: str) -> None:
-        ends = text.count("\n") + text.count("\r") - text.count("\r\n")
+        has_cr = "\r" in text
+        ends = text.count("\n") + (text.count("\r") - text.count("\r\n") if has_cr else 0)
         if self.digests is None and (
             self.budget <= 0 or self.done + ends + 1 < self.offset or self.done + 1 > self.last_wanted
         ):
@@ -174,13 +175,15 @@ class _Lines:
             else:
                 self.chars += len(text)
             return
-        pos = 0
-        for match in _EOL.finditer(text):
-            self._add(text[pos : match.start()])
+        if not ends:
+            self._add(text)
+            return
+        # str.split is several times faster than a regex; \r only needs the regex.
+        parts = _EOL.split(text) if has_cr else text.split("\n")
+        for part in parts[:-1]:
+            self._add(part)
             self._end_line()
-            pos = match.end()
-        if pos < len(text):
-            self._add(text[pos:])
+        self._add(parts[-1])
 
     def _add(self, piece: str) -> None:
         if not piece:

@@ -58,6 +58,8 @@ class WriteTool(Tool[WriteArgs]):
                     if held.st.st_size > MAX_EDIT_BYTES:
                         return ToolOutput.error(f"{shown}: " + too_large(held.st.st_size, "the existing file"))
                     old = await run_cancellable(lambda _flag: held.read())
+                    if len(old) > MAX_EDIT_BYTES:
+                        return ToolOutput.error(f"{shown}: " + too_large(len(old), "the existing file"))
                     record = reads(ctx.state).get(str(path))
                     if record is None or record.sha256 != content_hash(old):
                         why = "has not been read" if record is None else "has changed since you read it"
