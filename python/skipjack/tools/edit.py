@@ -83,7 +83,7 @@ class EditTool(Tool[EditArgs]):
                 if held.st.st_size > MAX_EDIT_BYTES:
                     return ToolOutput.error(f"{shown}: " + too_large(held.st.st_size, "the file"))
                 # Read under the lock: tags and text are checked against the file as it is now.
-                data = await run_cancellable(lambda _flag: held.read())
+                data = await run_to_completion(held.read)
                 if len(data) > MAX_EDIT_BYTES:
                     return ToolOutput.error(f"{shown}: " + too_large(len(data), "the file"))
                 record = reads(ctx.state).get(str(path))

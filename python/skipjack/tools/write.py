@@ -57,7 +57,7 @@ class WriteTool(Tool[WriteArgs]):
                         return ToolOutput.error(refusal)
                     if held.st.st_size > MAX_EDIT_BYTES:
                         return ToolOutput.error(f"{shown}: " + too_large(held.st.st_size, "the existing file"))
-                    old = await run_cancellable(lambda _flag: held.read())
+                    old = await run_to_completion(held.read)
                     if len(old) > MAX_EDIT_BYTES:
                         return ToolOutput.error(f"{shown}: " + too_large(len(old), "the existing file"))
                     record = reads(ctx.state).get(str(path))
