@@ -345,3 +345,15 @@ def test_reading_a_huge_single_line_uses_bounded_memory(tmp_path: Path) -> None:
     peak_mib, _, tail = run.stdout.partition("\n")
     assert int(peak_mib) < 150, f"peak RSS {peak_mib} MiB reading a 256 MiB line"
     assert f"[line cut: {256 << 20} characters]" in tail
+
+
+async def test_own_edit_says_how_lines_below_moved(ctx: ToolContext, tmp_path: Path) -> None:
+    p = tmp_path / "f.txt"
+    p.write_text("a\nb\nc\n")
+    t = tags_by_line(text_of(await read(ctx, "f.txt")))
+    out = await tagged(ctx, "f.txt", InsertAfter(after=t[1], text="x\ny"))
+    assert "Lines below old line 1 moved down by 2" in text_of(out)
+    line, digest = t[3].split(":")
+    out = await tagged(ctx, "f.txt", Replace(start=f"{int(line) + 2}:{digest}", text="C"))
+    assert not out.is_error, text_of(out)
+    assert p.read_text() == "a\nx\ny\nb\nC\n"

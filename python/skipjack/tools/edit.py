@@ -47,12 +47,14 @@ class EditTool(Tool[EditArgs]):
         "tool shows (e.g. `12:k4q`): {op: replace, start, end?, text}, {op: insert_after, "
         "after, text} (after `0` = at the top), {op: delete, start, end?}. Ranges are inclusive. "
         "All tags refer to the file as you read it; operations must not overlap and apply "
-        "together or not at all. A tag whose line has changed is refused, with the current lines "
-        "shown so you can retry.\n"
+        "together or not at all. Every line a range covers must be unchanged since you read it "
+        "(lines others moved meanwhile are followed); otherwise the edit is refused, with the "
+        "current lines shown so you can retry.\n"
         "Exact-text mode (`old_text`, `new_text`): replaces old_text, which must occur exactly "
         "once in the file.\n"
-        "The file keeps its encoding, BOM and line endings. Returns a diff and the new tags of the "
-        "changed lines."
+        "The file keeps its encoding, BOM, line endings, mode and hard links. Read-only files, "
+        "files that are not regular files and files over 64 MiB are refused. Returns a diff and "
+        "the new tags of the changed lines."
     )
     Args = EditArgs
 
@@ -113,6 +115,8 @@ class EditTool(Tool[EditArgs]):
         text = f"Edited {shown}.\n\n{change.diff}"
         if change.tags:
             text += "\n\nCurrent tags of the changed lines:\n" + change.tags
+        if change.moved:
+            text += "\n\n" + change.moved
         return ToolOutput.text(text, details={"path": str(path), "diff": change.diff})
 
     @staticmethod
