@@ -357,3 +357,19 @@ async def test_own_edit_says_how_lines_below_moved(ctx: ToolContext, tmp_path: P
     out = await tagged(ctx, "f.txt", Replace(start=f"{int(line) + 2}:{digest}", text="C"))
     assert not out.is_error, text_of(out)
     assert p.read_text() == "a\nx\ny\nb\nC\n"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may add files to any directory")
+async def test_writable_file_in_a_read_only_directory_is_edited_in_place(ctx: ToolContext, tmp_path: Path) -> None:
+    d = tmp_path / "ro"
+    d.mkdir()
+    p = d / "f.txt"
+    p.write_text("a\n")
+    os.chmod(d, 0o555)
+    try:
+        out = await exact(ctx, "ro/f.txt", "a", "b")
+        assert not out.is_error, text_of(out)
+        assert p.read_text() == "b\n"
+        assert [x.name for x in d.iterdir()] == ["f.txt"]
+    finally:
+        os.chmod(d, 0o755)

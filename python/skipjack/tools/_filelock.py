@@ -142,8 +142,11 @@ class LockedFile:
                 raise ChangedMeanwhileError("it was created by another program meanwhile") from None
             return
         if needs_in_place(self.st) is None:
-            replace_file(self.path, data, self.st, before_rename=self.check_unchanged)
-            return
+            try:
+                replace_file(self.path, data, self.st, before_rename=self.check_unchanged)
+                return
+            except PermissionError:
+                pass  # a writable file in a directory we may not add to: write it in place
         self.check_unchanged()
         fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
         try:
