@@ -8,12 +8,15 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from _tool_helpers import tags_by_line, text_of
 
 from skipjack.agent.tool import ToolContext, ToolOutput
@@ -373,3 +376,26 @@ async def test_writable_file_in_a_read_only_directory_is_edited_in_place(ctx: To
         assert [x.name for x in d.iterdir()] == ["f.txt"]
     finally:
         os.chmod(d, 0o755)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.lists(st.sampled_from(["a", "é", "\r", "\n", "\r\n", "€", " ", "\t", "\x0c"]), max_size=60).map("".join),
+    chunk=st.integers(min_value=1, max_value=9),
+    bom=st.sampled_from(["", "utf-8-sig", "utf-16"]),
+)
+def test_streamed_read_numbers_and_hashes_lines_like_edit(text: str, chunk: int, bom: str) -> None:
+    import skipjack.tools.read as read_module
+    from skipjack.tools._files import CancelFlag
+    from skipjack.tools._text import line_digests, split_lines, tagged_lines
+
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "f.txt"
+        p.write_bytes(text.encode(bom) if bom else text.encode())
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(read_module, "_CHUNK", chunk)
+            result = read_module._read_file(p, 1, 10_000, CancelFlag())
+    assert result.lines == line_digests(text)
+    lines = split_lines(text)
+    expected = "\n".join(tagged_lines(lines, 1, len(lines))) if lines else "(empty file)"
+    assert result.text.split("\n\n[")[0] == expected
