@@ -15,9 +15,9 @@ from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
+from _tool_helpers import tags_by_line, text_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from _tool_helpers import tags_by_line, text_of
 
 from skipjack.agent.tool import ToolContext, ToolOutput
 from skipjack.tools._filelock import ChangedMeanwhileError, locked_file
