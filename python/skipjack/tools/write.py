@@ -34,7 +34,9 @@ class WriteTool(Tool[WriteArgs]):
         "Create a file with the given content (missing parent directories are created). "
         "Overwriting an existing file is allowed only after you have read its current version "
         "with the read tool; prefer the edit tool for changes to existing files. An overwritten "
-        "file keeps its encoding, BOM and line-ending style."
+        "file keeps its encoding, BOM, line-ending style, mode and hard links. Read-only files, "
+        "files that are not regular files (pipes, devices, sockets) and content over 64 MiB are "
+        "refused."
     )
     Args = WriteArgs
 
