@@ -20,6 +20,8 @@ class Change:
     diff: str
     tags: str
     """`LINE:HASH|text` of each changed region of the new file, one line of context around."""
+    moved: str = ""
+    """How the line numbers below the last change moved, so old tags can be renumbered."""
 
 
 def describe_change(before: str, after: str, shown: str) -> Change:
@@ -61,7 +63,15 @@ def describe_change(before: str, after: str, shown: str) -> Change:
         if len(tags) > MAX_TAGGED_LINES:
             tags = [*tags[:MAX_TAGGED_LINES], "[more changed lines not shown; read the file]"]
             break
-    return Change("\n".join(diff), "\n".join(tags))
+    delta = len(new) - len(old)
+    moved = ""
+    if delta and tail:
+        below = len(old) - tail
+        moved = (
+            f"Lines below old line {below} moved {'down' if delta > 0 else 'up'} by {abs(delta)}: "
+            f"a tag N:HASH you read for them is now {'N+' if delta > 0 else 'N-'}{abs(delta)}:HASH."
+        )
+    return Change("\n".join(diff), "\n".join(tags), moved)
 
 
 def _shift(line: str, by: int) -> str:

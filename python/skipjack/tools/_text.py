@@ -34,10 +34,28 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 )
 
 
+DIGEST_SIZE = 5
+"""Bytes of a line's digest: the tag shows 15 bits of it; read records keep all 40 per line."""
+
+
+def line_digest(text: str) -> bytes:
+    """The digest of one line's text (line ending excluded) that its tag is cut from."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=DIGEST_SIZE).digest()
+
+
+def short_hash(digest: bytes) -> str:
+    """The tag's hash characters from a line digest."""
+    return base64.b32encode(digest).decode("ascii")[:HASH_CHARS].lower()
+
+
 def line_hash(text: str) -> str:
     """Short hash of one line's text, line ending excluded."""
-    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=5).digest()
-    return base64.b32encode(digest).decode("ascii")[:HASH_CHARS].lower()
+    return short_hash(line_digest(text))
+
+
+def line_digests(text: str) -> bytes:
+    """Every line's digest, concatenated (`DIGEST_SIZE` bytes a line)."""
+    return b"".join(line_digest(line) for line in line_texts(text))
 
 
 def tag(lineno: int, text: str) -> str:

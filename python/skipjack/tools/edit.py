@@ -10,10 +10,20 @@ import msgspec
 from skipjack.agent.tool import Tool, ToolContext, ToolOutput
 from skipjack.tools._diff import describe_change
 from skipjack.tools._exact import ExactEditError, replace_once
-from skipjack.tools._files import atomic_write, content_hash, file_lock, record_read, run_to_completion
+from skipjack.tools._filelock import ChangedMeanwhileError, NotRegularError, locked_file, refuse_rewrite
+from skipjack.tools._files import (
+    MAX_EDIT_BYTES,
+    CancelFlag,
+    content_hash,
+    reads,
+    record_read,
+    run_cancellable,
+    run_to_completion,
+    too_large,
+)
 from skipjack.tools._paths import display_path, resolve_path
 from skipjack.tools._tag_ops import EditOp, TagEditError, apply_ops
-from skipjack.tools._text import TextFormat, UndecodableError, decode, encode
+from skipjack.tools._text import TextFormat, UndecodableError, decode, encode, line_digests
 
 
 class EditArgs(msgspec.Struct, forbid_unknown_fields=True):
@@ -37,12 +47,14 @@ class EditTool(Tool[EditArgs]):
         "tool shows (e.g. `12:k4q`): {op: replace, start, end?, text}, {op: insert_after, "
         "after, text} (after `0` = at the top), {op: delete, start, end?}. Ranges are inclusive. "
         "All tags refer to the file as you read it; operations must not overlap and apply "
-        "together or not at all. A tag whose line has changed is refused, with the current lines "
-        "shown so you can retry.\n"
+        "together or not at all. Every line a range covers must be unchanged since you read it "
+        "(lines others moved meanwhile are followed); otherwise the edit is refused, with the "
+        "current lines shown so you can retry.\n"
         "Exact-text mode (`old_text`, `new_text`): replaces old_text, which must occur exactly "
         "once in the file.\n"
-        "The file keeps its encoding, BOM and line endings. Returns a diff and the new tags of the "
-        "changed lines."
+        "The file keeps its encoding, BOM, line endings, mode and hard links. Read-only files, "
+        "files that are not regular files and files over 64 MiB are refused. Returns a diff and "
+        "the new tags of the changed lines."
     )
     Args = EditArgs
 
@@ -64,44 +76,56 @@ class EditTool(Tool[EditArgs]):
         if args.edits is not None and not args.edits:
             return ToolOutput.error("`edits` is empty; nothing to do.")
 
-        if path.exists() and not path.is_file() and not path.is_dir():
-            return ToolOutput.error(f"{shown} is not a regular file; it cannot be edited.")
-        async with file_lock(path):
-            # Re-read under the lock: tags and text are checked against the file as it is now.
-            try:
-                data = await run_to_completion(path.read_bytes)
-            except FileNotFoundError:
-                return ToolOutput.error(f"{shown}: no such file. Use the write tool to create a file.")
-            except IsADirectoryError:
-                return ToolOutput.error(f"{shown} is a directory.")
-            except OSError as exc:
-                return ToolOutput.error(f"{shown}: cannot read: {exc.strerror or exc}")
-            try:
-                before, fmt = decode(data)
-            except UndecodableError as exc:
-                return ToolOutput.error(f"{shown}: {exc}")
-            try:
-                after = self._apply(args, before, fmt, shown)
-            except (TagEditError, ExactEditError) as exc:
-                return ToolOutput.error(str(exc))
-            if after == before:
-                return ToolOutput.error(f"{shown}: the edit changes nothing.")
-            new_data = encode(after, fmt)
-            try:
-                await run_to_completion(lambda: atomic_write(path, new_data))
-            except OSError as exc:
-                return ToolOutput.error(f"{shown}: cannot write: {exc.strerror or exc}")
-            record_read(ctx.state, path, content_hash(new_data))
+        try:
+            async with locked_file(path) as held:
+                if held.st is None:
+                    return ToolOutput.error(f"{shown}: no such file. Use the write tool to create a file.")
+                if (refusal := refuse_rewrite(path, held.st, shown)) is not None:
+                    return ToolOutput.error(refusal)
+                if held.st.st_size > MAX_EDIT_BYTES:
+                    return ToolOutput.error(f"{shown}: " + too_large(held.st.st_size, "the file"))
+                # Read under the lock: tags and text are checked against the file as it is now.
+                data = await run_to_completion(held.read)
+                if len(data) > MAX_EDIT_BYTES:
+                    return ToolOutput.error(f"{shown}: " + too_large(len(data), "the file"))
+                record = reads(ctx.state).get(str(path))
+                known = record.lines if record is not None else None
+                try:
+                    before, after, fmt = await run_cancellable(lambda flag: self._apply(args, data, known, shown, flag))
+                except UndecodableError as exc:
+                    return ToolOutput.error(f"{shown}: {exc}")
+                except (TagEditError, ExactEditError) as exc:
+                    return ToolOutput.error(str(exc))
+                if after == before:
+                    return ToolOutput.error(f"{shown}: the edit changes nothing.")
+                new_data = encode(after, fmt)
+                if len(new_data) > MAX_EDIT_BYTES:
+                    return ToolOutput.error(f"{shown}: " + too_large(len(new_data), "the edited file"))
+                await run_to_completion(lambda: held.write(new_data))
+                digests = await run_cancellable(lambda _flag: line_digests(after))
+                record_read(ctx.state, path, content_hash(new_data), digests)
+        except NotRegularError as exc:
+            return ToolOutput.error(f"{shown}: {exc}; it cannot be edited.")
+        except ChangedMeanwhileError as exc:
+            return ToolOutput.error(f"{shown}: not written, {exc}. Read it again and redo the edit.")
+        except OSError as exc:
+            return ToolOutput.error(f"{shown}: cannot edit: {exc.strerror or exc}")
 
-        change = describe_change(before, after, shown)
+        change = await run_cancellable(lambda _flag: describe_change(before, after, shown))
         text = f"Edited {shown}.\n\n{change.diff}"
         if change.tags:
             text += "\n\nCurrent tags of the changed lines:\n" + change.tags
+        if change.moved:
+            text += "\n\n" + change.moved
         return ToolOutput.text(text, details={"path": str(path), "diff": change.diff})
 
     @staticmethod
-    def _apply(args: EditArgs, before: str, fmt: TextFormat, shown: str) -> str:
+    def _apply(
+        args: EditArgs, data: bytes, known: bytes | None, shown: str, flag: CancelFlag
+    ) -> tuple[str, str, TextFormat]:
+        before, fmt = decode(data)
+        flag.check()
         if args.edits is not None:
-            return apply_ops(before, args.edits, fmt.eol)
+            return before, apply_ops(before, args.edits, fmt.eol, known), fmt
         # Both are set here (checked by the caller); `or ""` only narrows the types.
-        return replace_once(before, args.old_text or "", args.new_text or "", fmt.eol, shown)
+        return before, replace_once(before, args.old_text or "", args.new_text or "", fmt.eol, shown, flag), fmt

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import codecs
 import difflib
 import hashlib
 import io
@@ -16,10 +16,11 @@ from typing import Annotated, Any, ClassVar
 import msgspec
 
 from skipjack.agent.tool import Tool, ToolContext, ToolOutput
-from skipjack.tools._files import record_read
+from skipjack.tools._filelock import NotRegularError, open_regular
+from skipjack.tools._files import MAX_EDIT_BYTES, CancelFlag, record_read, run_cancellable
 from skipjack.tools._paths import display_path, resolve_path
 from skipjack.tools._sniff import SNIFF_BYTES, describe_binary, image_mime, is_binary
-from skipjack.tools._text import line_hash, read_codec, strip_eol
+from skipjack.tools._text import DIGEST_SIZE, read_codec, short_hash
 
 DEFAULT_LIMIT = 2000
 MAX_LINE_CHARS = 2000
@@ -28,6 +29,8 @@ MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_DIR_ENTRIES = 1000
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
+_EOL = re.compile("\r\n|\r|\n")
+_CHUNK = 1 << 20
 
 
 class ReadArgs(msgspec.Struct, forbid_unknown_fields=True):
@@ -55,17 +58,19 @@ class ReadTool(Tool[ReadArgs]):
         if not path.exists():
             return ToolOutput.error(f"{shown}: no such file or directory.{_suggest(path)}")
         if path.is_dir():
-            return await asyncio.to_thread(_list_dir, path, shown)
-        if not path.is_file():
-            return ToolOutput.error(f"{shown} is not a regular file (a device, socket or pipe); not read.")
+            return await run_cancellable(lambda flag: _list_dir(path, shown))
         try:
-            result = await asyncio.to_thread(_read_file, path, args.offset or 1, args.limit or DEFAULT_LIMIT)
+            result = await run_cancellable(
+                lambda flag: _read_file(path, args.offset or 1, args.limit or DEFAULT_LIMIT, flag)
+            )
+        except NotRegularError as exc:
+            return ToolOutput.error(f"{shown}: {exc}; not read.")
         except OSError as exc:
             return ToolOutput.error(f"{shown}: cannot read: {exc.strerror or exc}")
         if result.error is not None:
             return ToolOutput.error(f"{shown}: {result.error}")
         if result.sha256 is not None:
-            record_read(ctx.state, path, result.sha256)
+            record_read(ctx.state, path, result.sha256, result.lines)
         if result.image is not None:
             data, mime = result.image
             note = f"Image {shown} ({mime}, {result.size} bytes)."
@@ -78,95 +83,164 @@ class _Result:
     text: str = ""
     error: str | None = None
     sha256: str | None = None
+    lines: bytes | None = None
     image: tuple[bytes, str] | None = None
     size: int = 0
     details: dict[str, Any] = field(default_factory=dict)
 
 
-class _HashingReader(io.RawIOBase):
-    """Hashes the bytes the text layer reads, so the recorded hash is of exactly what was shown."""
-
-    def __init__(self, raw: io.FileIO) -> None:
-        self._raw = raw
-        self.hash = hashlib.sha256()
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-    def readinto(self, buffer: Any) -> int | None:
-        n = self._raw.readinto(buffer)
-        if n:
-            self.hash.update(memoryview(buffer)[:n])
-        return n
+def _read_file(path: Path, offset: int, limit: int, flag: CancelFlag) -> _Result:
+    fd = open_regular(path)
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        head = os.pread(fd, SNIFF_BYTES, 0)
+        size = os.fstat(fd).st_size
+        mime = image_mime(head)
+        if mime is not None:
+            if size > MAX_IMAGE_BYTES:
+                return _Result(error=f"image ({mime}) is {size} bytes, over the {MAX_IMAGE_BYTES}-byte limit.")
+            data = f.read(MAX_IMAGE_BYTES + 1)
+            if len(data) > MAX_IMAGE_BYTES:
+                return _Result(error=f"image ({mime}) grew past the {MAX_IMAGE_BYTES}-byte limit while read.")
+            return _Result(image=(data, mime), size=len(data), sha256=hashlib.sha256(data).hexdigest())
+        if is_binary(head):
+            return _Result(error=f"binary file ({describe_binary(head, path)}, {size} bytes); not shown.")
+        lines = _Lines(offset, limit, keep_digests=size <= MAX_EDIT_BYTES)
+        return lines.scan(f, read_codec(head), flag)
 
 
-def _read_file(path: Path, offset: int, limit: int) -> _Result:
-    with path.open("rb") as f:
-        head = f.read(SNIFF_BYTES)
-        size = os.fstat(f.fileno()).st_size
-    mime = image_mime(head)
-    if mime is not None:
-        if size > MAX_IMAGE_BYTES:
-            return _Result(error=f"image ({mime}) is {size} bytes, over the {MAX_IMAGE_BYTES}-byte limit.")
-        data = path.read_bytes()
-        return _Result(image=(data, mime), size=len(data), sha256=hashlib.sha256(data).hexdigest())
-    if is_binary(head):
-        return _Result(error=f"binary file ({describe_binary(head, path)}, {size} bytes); not shown.")
+class _Lines:
+    """One pass over a text file in fixed-size chunks: memory stays bounded by the chunk and the
+    window shown, whatever the file's size or the length of its lines (a 1 GiB line included).
 
-    codec = read_codec(head)
-    # surrogateescape keeps undecodable UTF-8 bytes visible as such (and detectable); the
-    # UTF-16/32 codecs do not support it.
-    errors = "surrogateescape" if codec.startswith("utf-8") else "replace"
-    out: list[str] = []
-    budget = MAX_OUTPUT_CHARS
-    total = 0
-    last_shown = offset - 1
-    cut_lines = 0
-    undecodable = False
-    hashing = _HashingReader(io.FileIO(path, "r"))
-    with io.TextIOWrapper(io.BufferedReader(hashing), encoding=codec, errors=errors, newline="") as text:
-        for total, line in enumerate(text, 1):
-            if total < offset or total >= offset + limit or budget <= 0:
-                continue
-            body = strip_eol(line)
-            shown = body
-            if _SURROGATE.search(body):
-                undecodable = True
-                shown = _SURROGATE.sub("\ufffd", body)
-            if len(shown) > MAX_LINE_CHARS:
-                shown = f"{shown[:MAX_LINE_CHARS]}… [line cut: {len(shown)} characters]"
-                cut_lines += 1
-            entry = f"{total}:{line_hash(body)}|{shown}"
-            out.append(entry)
-            budget -= len(entry) + 1
-            last_shown = total
-    sha = hashing.hash.hexdigest()
+    Lines end at "\\r\\n", "\\r" or "\\n" (as `_text.split_lines`). Each line's tag digest is
+    computed incrementally over its whole text, though only `MAX_LINE_CHARS` of it is kept.
+    """
 
-    if total == 0:
-        return _Result(text="(empty file)", sha256=sha, details={"total_lines": 0})
-    if offset > total:
-        return _Result(error=f"offset {offset} is past the end of the file ({total} lines).", sha256=sha)
-    notes = []
-    if cut_lines:
-        notes.append(f"{cut_lines} line(s) longer than {MAX_LINE_CHARS} characters were cut.")
-    if undecodable:
-        notes.append("The file is not valid UTF-8: undecodable bytes are shown as U+FFFD; it cannot be edited.")
-    if last_shown < total:
-        notes.append(
-            f"{total - last_shown} more lines (file has {total}); call read with offset={last_shown + 1} to continue."
+    def __init__(self, offset: int, limit: int, keep_digests: bool) -> None:
+        self.offset = offset
+        self.last_wanted = offset + limit - 1
+        self.digests: bytearray | None = bytearray() if keep_digests else None
+        self.done = 0  # lines finished
+        self.out: list[str] = []
+        self.budget = MAX_OUTPUT_CHARS
+        self.cut_lines = 0
+        self.undecodable = False
+        self.last_shown = offset - 1
+        self._reset()
+
+    def _reset(self) -> None:
+        self.hash = hashlib.blake2b(digest_size=DIGEST_SIZE)
+        self.kept: list[str] = []
+        self.kept_chars = 0
+        self.chars = 0
+
+    def _wanted(self, lineno: int) -> bool:
+        return self.offset <= lineno <= self.last_wanted and self.budget > 0
+
+    def scan(self, f: io.RawIOBase, codec: str, flag: CancelFlag) -> _Result:
+        # surrogateescape keeps undecodable UTF-8 bytes visible as such (and detectable); the
+        # UTF-16/32 codecs do not support it.
+        errors = "surrogateescape" if codec.startswith("utf-8") else "replace"
+        decoder = codecs.getincrementaldecoder(codec)(errors)
+        sha = hashlib.sha256()
+        held_cr = ""  # a chunk ending in "\\r" may continue with "\\n": decide with the next one
+        while True:
+            flag.check()
+            chunk = f.read(_CHUNK)
+            if chunk:
+                sha.update(chunk)
+            text = held_cr + decoder.decode(chunk or b"", final=not chunk)
+            held_cr = ""
+            if chunk and text.endswith("\r"):
+                text, held_cr = text[:-1], "\r"
+            if text:
+                self._feed(text)
+            if not chunk:
+                break
+        if self.chars or self.kept:
+            self._end_line()  # a last line without an ending
+        return self._result(sha.hexdigest())
+
+    def _feed(self, text: str) -> None:
+        has_cr = "\r" in text
+        ends = text.count("\n") + (text.count("\r") - text.count("\r\n") if has_cr else 0)
+        if self.digests is None and (
+            self.budget <= 0 or self.done + ends + 1 < self.offset or self.done + 1 > self.last_wanted
+        ):
+            # Nothing in this chunk is shown or recorded: count its lines, skip the rest.
+            if ends:
+                self.done += ends
+                self._reset()
+                self.chars = len(text) - (max(text.rfind("\n"), text.rfind("\r")) + 1)
+            else:
+                self.chars += len(text)
+            return
+        if not ends:
+            self._add(text)
+            return
+        # str.split is several times faster than a regex; \r only needs the regex.
+        parts = _EOL.split(text) if has_cr else text.split("\n")
+        for part in parts[:-1]:
+            self._add(part)
+            self._end_line()
+        self._add(parts[-1])
+
+    def _add(self, piece: str) -> None:
+        if not piece:
+            return
+        self.hash.update(piece.encode("utf-8", "surrogatepass"))
+        self.chars += len(piece)
+        if self._wanted(self.done + 1) and self.kept_chars <= MAX_LINE_CHARS:
+            part = piece[: MAX_LINE_CHARS + 1 - self.kept_chars]
+            self.kept.append(part)
+            self.kept_chars += len(part)
+
+    def _end_line(self) -> None:
+        lineno = self.done + 1
+        digest = self.hash.digest()
+        if self.digests is not None:
+            self.digests += digest
+        if self._wanted(lineno):
+            shown = "".join(self.kept)
+            if _SURROGATE.search(shown):
+                self.undecodable = True
+                shown = _SURROGATE.sub("\ufffd", shown)
+            if self.chars > MAX_LINE_CHARS:
+                shown = f"{shown[:MAX_LINE_CHARS]}… [line cut: {self.chars} characters]"
+                self.cut_lines += 1
+            entry = f"{lineno}:{short_hash(digest)}|{shown}"
+            self.out.append(entry)
+            self.budget -= len(entry) + 1
+            self.last_shown = lineno
+        self.done = lineno
+        self._reset()
+
+    def _result(self, sha: str) -> _Result:
+        total = self.done
+        lines = bytes(self.digests) if self.digests is not None else None
+        if total == 0:
+            return _Result(text="(empty file)", sha256=sha, lines=lines, details={"total_lines": 0})
+        if self.offset > total:
+            return _Result(error=f"offset {self.offset} is past the end of the file ({total} lines).", sha256=sha)
+        notes = []
+        if self.cut_lines:
+            notes.append(f"{self.cut_lines} line(s) longer than {MAX_LINE_CHARS} characters were cut.")
+        if self.undecodable:
+            notes.append("The file is not valid UTF-8: undecodable bytes are shown as U+FFFD; it cannot be edited.")
+        if self.last_shown < total:
+            notes.append(
+                f"{total - self.last_shown} more lines (file has {total}); call read with "
+                f"offset={self.last_shown + 1} to continue."
+            )
+        body_text = "\n".join(self.out)
+        if notes:
+            body_text += "\n\n" + "\n".join(f"[{n}]" for n in notes)
+        return _Result(
+            text=body_text,
+            sha256=sha,
+            lines=lines,
+            details={"first_line": self.offset, "last_line": self.last_shown, "total_lines": total},
         )
-    body_text = "\n".join(out)
-    if notes:
-        body_text += "\n\n" + "\n".join(f"[{n}]" for n in notes)
-    return _Result(
-        text=body_text,
-        sha256=sha,
-        details={"first_line": offset, "last_line": last_shown, "total_lines": total},
-    )
 
 
 def _list_dir(path: Path, shown: str) -> ToolOutput:

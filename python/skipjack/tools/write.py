@@ -9,9 +9,18 @@ from typing import Annotated, ClassVar
 import msgspec
 
 from skipjack.agent.tool import Tool, ToolContext, ToolOutput
-from skipjack.tools._files import atomic_write, content_hash, file_lock, reads, record_read, run_to_completion
+from skipjack.tools._filelock import ChangedMeanwhileError, NotRegularError, locked_file, refuse_rewrite
+from skipjack.tools._files import (
+    MAX_EDIT_BYTES,
+    content_hash,
+    reads,
+    record_read,
+    run_cancellable,
+    run_to_completion,
+    too_large,
+)
 from skipjack.tools._paths import display_path, resolve_path
-from skipjack.tools._text import TextFormat, UndecodableError, decode, encode, split_lines, to_eol
+from skipjack.tools._text import TextFormat, UndecodableError, decode, encode, line_digests, split_lines, to_eol
 
 
 class WriteArgs(msgspec.Struct, forbid_unknown_fields=True):
@@ -25,7 +34,9 @@ class WriteTool(Tool[WriteArgs]):
         "Create a file with the given content (missing parent directories are created). "
         "Overwriting an existing file is allowed only after you have read its current version "
         "with the read tool; prefer the edit tool for changes to existing files. An overwritten "
-        "file keeps its encoding, BOM and line-ending style."
+        "file keeps its encoding, BOM, line-ending style, mode and hard links. Read-only files, "
+        "files that are not regular files (pipes, devices, sockets) and content over 64 MiB are "
+        "refused."
     )
     Args = WriteArgs
 
@@ -38,35 +49,43 @@ class WriteTool(Tool[WriteArgs]):
     async def execute(self, args: WriteArgs, ctx: ToolContext) -> ToolOutput:
         path = resolve_path(ctx.cwd, args.path)
         shown = display_path(path, ctx.cwd)
-        async with file_lock(path):
-            if path.is_dir():
-                return ToolOutput.error(f"{shown} is a directory.")
-            existed = path.exists()
-            content = args.content
-            fmt = TextFormat("utf-8", b"", "\n")
-            if existed:
-                try:
-                    old = await run_to_completion(path.read_bytes)
-                except OSError as exc:
-                    return ToolOutput.error(f"{shown}: cannot read: {exc.strerror or exc}")
-                record = reads(ctx.state).get(str(path))
-                if record is None or record.sha256 != content_hash(old):
-                    why = "has not been read" if record is None else "has changed since you read it"
-                    return ToolOutput.error(
-                        f"{shown} exists and {why}. Read it first with the read tool (or change it "
-                        "with the edit tool), then write again."
-                    )
-                # An undecodable old file is replaced wholesale: none of its bytes need keeping.
-                with contextlib.suppress(UndecodableError):
-                    fmt = decode(old)[1]
-                if fmt.eol != "\n" and "\r" not in content:
-                    content = to_eol(content, fmt.eol)
-            data = encode(content, fmt)
-            try:
-                await run_to_completion(lambda: atomic_write(path, data))
-            except OSError as exc:
-                return ToolOutput.error(f"{shown}: cannot write: {exc.strerror or exc}")
-            record_read(ctx.state, path, content_hash(data))
+        content = args.content
+        try:
+            async with locked_file(path) as held:
+                existed = held.st is not None
+                fmt = TextFormat("utf-8", b"", "\n")
+                if held.st is not None:
+                    if (refusal := refuse_rewrite(path, held.st, shown)) is not None:
+                        return ToolOutput.error(refusal)
+                    if held.st.st_size > MAX_EDIT_BYTES:
+                        return ToolOutput.error(f"{shown}: " + too_large(held.st.st_size, "the existing file"))
+                    old = await run_to_completion(held.read)
+                    if len(old) > MAX_EDIT_BYTES:
+                        return ToolOutput.error(f"{shown}: " + too_large(len(old), "the existing file"))
+                    record = reads(ctx.state).get(str(path))
+                    if record is None or record.sha256 != content_hash(old):
+                        why = "has not been read" if record is None else "has changed since you read it"
+                        return ToolOutput.error(
+                            f"{shown} exists and {why}. Read it first with the read tool (or change it "
+                            "with the edit tool), then write again."
+                        )
+                    # An undecodable old file is replaced wholesale: none of its bytes need keeping.
+                    with contextlib.suppress(UndecodableError):
+                        fmt = decode(old)[1]
+                    if fmt.eol != "\n" and "\r" not in content:
+                        content = to_eol(content, fmt.eol)
+                data = encode(content, fmt)
+                if len(data) > MAX_EDIT_BYTES:
+                    return ToolOutput.error(f"{shown}: " + too_large(len(data), "the new content"))
+                await run_to_completion(lambda: held.write(data))
+                digests = await run_cancellable(lambda _flag: line_digests(content))
+                record_read(ctx.state, path, content_hash(data), digests)
+        except NotRegularError as exc:
+            return ToolOutput.error(f"{shown}: {exc}; not written.")
+        except ChangedMeanwhileError as exc:
+            return ToolOutput.error(f"{shown}: not written, {exc}. Read it again, then write.")
+        except OSError as exc:
+            return ToolOutput.error(f"{shown}: cannot write: {exc.strerror or exc}")
         verb = "Overwrote" if existed else "Created"
         lines = len(split_lines(content))
         return ToolOutput.text(
