@@ -145,7 +145,10 @@ fn plain_text() {
     let m = final_message(&events);
     assert_eq!(m.content, vec![text("Hello, world!")]);
     assert_eq!(m.response_id.as_deref(), Some("resp_0a1text"));
-    assert_eq!((m.api.as_str(), m.provider.as_str(), m.model.as_str()), ("openai-responses", "openai", "gpt-5.3-codex"));
+    assert_eq!(
+        (m.api.as_str(), m.provider.as_str(), m.model.as_str()),
+        ("openai-responses", "openai", "gpt-5.3-codex")
+    );
     assert_usage(&m.usage, 12, 5, 0);
     assert_eq!(m.cost_source, CostSource::Computed);
 }
@@ -209,7 +212,10 @@ fn two_parallel_function_calls_with_interleaved_arguments() {
     let m = final_message(&events);
     assert_eq!(
         m.content,
-        vec![call("call_Ab12", "read", json!({"path": "src/main.py"})), call("call_Cd34", "bash", json!({"command": "ls -la"}))]
+        vec![
+            call("call_Ab12", "read", json!({"path": "src/main.py"})),
+            call("call_Cd34", "bash", json!({"command": "ls -la"}))
+        ]
     );
     assert_eq!(m.stop_reason, StopReason::ToolUse);
 }
@@ -559,7 +565,11 @@ fn images_tool_outputs_and_a_non_reasoning_model() {
             }),
             Message::Assistant(AssistantMessage {
                 content: vec![
-                    AssistantContent::Thinking(ThinkingContent { thinking: "hm".into(), signature: None, redacted: false }),
+                    AssistantContent::Thinking(ThinkingContent {
+                        thinking: "hm".into(),
+                        signature: None,
+                        redacted: false,
+                    }),
                     call("call_a", "shot", json!({})),
                     AssistantContent::ToolCall(ToolCall {
                         id: "call_b".into(),

@@ -329,7 +329,9 @@ impl ResponsesDecoder {
         // Text and reasoning blocks open with their first delta (or their `done` item), so
         // an item that stays empty leaves no empty block behind. A call opens now: its
         // start event names the tool.
-        if item.kind.as_deref() == Some("function_call") && self.find(Kind::Call, item.id.as_deref(), output_index).is_none() {
+        if item.kind.as_deref() == Some("function_call")
+            && self.find(Kind::Call, item.id.as_deref(), output_index).is_none()
+        {
             let call_id = item.call_id.as_deref().unwrap_or("");
             let name = item.name.as_deref().unwrap_or("");
             let slot = self.open(Kind::Call, item.id.as_deref(), output_index, (call_id, name), asm, out);
@@ -421,7 +423,8 @@ impl ResponsesDecoder {
             }
             Some(REASONING) => {
                 let summary = joined(item.summary.as_deref(), &["text"], PART_BREAK);
-                let text = if summary.is_empty() { joined(item.content.as_deref(), &["text"], PART_BREAK) } else { summary };
+                let text =
+                    if summary.is_empty() { joined(item.content.as_deref(), &["text"], PART_BREAK) } else { summary };
                 let replay = reasoning_signature(item);
                 let p = match self.find(Kind::Thinking, id, output_index) {
                     Some(p) => p,
@@ -464,12 +467,8 @@ impl ResponsesDecoder {
     fn take_usage(&mut self, response: Option<&Response>) {
         let Some(u) = response.and_then(|r| r.usage.as_ref()) else { return };
         let cached = u.input_tokens_details.as_ref().and_then(|d| d.cached_tokens).unwrap_or(0);
-        self.counts = TokenCounts::from_inclusive_prompt(
-            u.input_tokens.unwrap_or(0),
-            cached,
-            0,
-            u.output_tokens.unwrap_or(0),
-        );
+        self.counts =
+            TokenCounts::from_inclusive_prompt(u.input_tokens.unwrap_or(0), cached, 0, u.output_tokens.unwrap_or(0));
     }
 }
 

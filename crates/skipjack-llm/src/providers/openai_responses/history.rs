@@ -18,7 +18,9 @@ use super::wire::{
     ContentPart, FunctionCallItem, FunctionCallOutputItem, InputItem, MessageItem, ReasoningItem, REASONING,
 };
 use crate::error::{ErrorKind, LlmError};
-use crate::message::{AssistantContent, AssistantMessage, InputContent, Message, StopReason, ToolCall, ToolResultMessage};
+use crate::message::{
+    AssistantContent, AssistantMessage, InputContent, Message, StopReason, ToolCall, ToolResultMessage,
+};
 use crate::model::{Api, Model};
 
 pub(super) fn convert<'a>(model: &Model, history: &'a [Message], out: &mut Vec<InputItem<'a>>) -> Result<(), LlmError> {
@@ -74,8 +76,7 @@ fn input_parts(content: &[InputContent]) -> Vec<ContentPart<'_>> {
 
 /// The reasoning item a thinking block may be replayed as, when `model` can accept it.
 fn replayable_reasoning(model: &Model, m: &AssistantMessage, signature: Option<&str>) -> Option<ReasoningItem> {
-    let same_issuer =
-        m.api == Api::OpenAiResponses.as_str() && m.provider == model.provider && m.model == model.id;
+    let same_issuer = m.api == Api::OpenAiResponses.as_str() && m.provider == model.provider && m.model == model.id;
     if !same_issuer {
         return None;
     }
@@ -154,5 +155,9 @@ fn tool_output<'a>(r: &'a ToolResultMessage, pending_images: &mut Vec<ContentPar
         pending_images.push(ContentPart::InputText { text: Cow::Owned(caption) });
         pending_images.extend(images);
     }
-    InputItem::FunctionCallOutput(FunctionCallOutputItem { kind: "function_call_output", call_id: &r.tool_call_id, output: text })
+    InputItem::FunctionCallOutput(FunctionCallOutputItem {
+        kind: "function_call_output",
+        call_id: &r.tool_call_id,
+        output: text,
+    })
 }

@@ -61,9 +61,11 @@ struct Reasoning {
 }
 
 /// OpenAI's reasoning families; they take `reasoning` and `include`, and reject `temperature`.
+/// ChatGPT's `-chat` snapshots are not among them.
 fn is_reasoning_id(id: &str) -> bool {
     let id = id.rsplit('/').next().unwrap_or(id);
-    ["o1", "o3", "o4", "gpt-5", "codex"].iter().any(|p| id.starts_with(p)) || id.contains("codex")
+    let family = ["o1", "o3", "o4", "gpt-5"].iter().any(|p| id.starts_with(p)) || id.contains("codex");
+    family && !id.contains("-chat")
 }
 
 /// Codex models accept low/medium/high only; `minimal` is answered with 400 there.
@@ -114,10 +116,8 @@ pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) 
         include: if reasoning_model { vec!["reasoning.encrypted_content"] } else { Vec::new() },
         parallel_tool_calls: (!tools.is_empty()).then_some(true),
         tools,
-        reasoning: reasoning_model.then(|| Reasoning {
-            effort: options.reasoning.map(|e| effort_for(&model.id, e)),
-            summary: "auto",
-        }),
+        reasoning: reasoning_model
+            .then(|| Reasoning { effort: options.reasoning.map(|e| effort_for(&model.id, e)), summary: "auto" }),
         max_output_tokens: options.max_tokens.map(|n| n.max(MIN_OUTPUT_TOKENS)),
         temperature: options.temperature.filter(|_| !reasoning_model),
         prompt_cache_key: options.session_id.as_deref().filter(|s| !s.is_empty() && is_openai(model)),
@@ -148,7 +148,7 @@ mod tests {
         for id in ["gpt-5", "gpt-5.3-codex", "o4-mini", "openai/o3-pro", "codex-mini-latest"] {
             assert!(is_reasoning_id(id), "{id}");
         }
-        for id in ["gpt-4.1", "gpt-4o", "chatgpt-4o-latest"] {
+        for id in ["gpt-4.1", "gpt-4o", "chatgpt-4o-latest", "gpt-5-chat-latest"] {
             assert!(!is_reasoning_id(id), "{id}");
         }
     }

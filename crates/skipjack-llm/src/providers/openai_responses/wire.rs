@@ -27,10 +27,17 @@ pub(super) struct MessageItem<'a> {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(super) enum ContentPart<'a> {
-    InputText { text: Cow<'a, str> },
-    InputImage { image_url: String },
+    InputText {
+        text: Cow<'a, str>,
+    },
+    InputImage {
+        image_url: String,
+    },
     /// Assistant text sent back; the API wants the annotations list even when empty.
-    OutputText { text: &'a str, annotations: [(); 0] },
+    OutputText {
+        text: &'a str,
+        annotations: [(); 0],
+    },
 }
 
 /// A call the model made. No `id`: with `store: false` the server keeps nothing an id could
