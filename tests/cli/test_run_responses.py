@@ -35,6 +35,9 @@ price = {{ input = 1.75, output = 14.0, cache_read = 0.175 }}
 """
     )
     subprocess.run(["git", "init", "-q", str(root)], check=True)
+    # A project config may define a provider only when the user trusts the folder.
+    (tmp_path / "config").mkdir(exist_ok=True)
+    (tmp_path / "config" / "config.toml").write_text(f"trusted_projects = [{str(root)!r}]\n")
     return root
 
 

@@ -33,6 +33,7 @@ from skipjack.testing import (
     Stall,
     encrypted_reasoning,
     responses_turn,
+    sse_body,
 )
 
 RESPONSES = "openai-responses"
@@ -169,3 +170,34 @@ async def test_cancel_closes_the_socket_promptly_and_keeps_partial(sse_server: S
         await asyncio.sleep(0.005)
     assert sse_server.disconnects, "the server never saw the connection close"
     assert sse_server.disconnects[0] - cancelled_at < 0.05
+
+
+def _failed_first(code: str, message: str) -> bytes:
+    created = {"type": "response.created", "response": {"id": "resp_x", "status": "in_progress"}}
+    failed = {"type": "response.failed", "response": {"id": "resp_x", "error": {"code": code, "message": message}}}
+    return sse_body([created, failed], done=False, event_names=["response.created", "response.failed"])
+
+
+async def test_an_error_before_any_content_is_retried_like_its_status(sse_server: SSEServer) -> None:
+    sse_server.enqueue(
+        Reply.sse(_failed_first("server_error", "The server had an error")),
+        Reply.sse(responses_turn(ScriptedTurn(text="recovered"))),
+    )
+    events, message, error = await collect(model_for(sse_server.url, api=RESPONSES))
+    assert error is None
+    retry = next(e for e in events if isinstance(e, Retry))
+    assert isinstance(retry.error, ServerError)
+    assert message.text == "recovered"
+    assert len(sse_server.requests) == 2
+
+
+async def test_overflow_and_exhausted_quota_are_not_retried(sse_server: SSEServer) -> None:
+    sse_server.enqueue(
+        Reply.sse(_failed_first("context_length_exceeded", "Your input exceeds the context window")),
+        Reply.sse(_failed_first("insufficient_quota", "You exceeded your current quota")),
+    )
+    _, _, overflow = await collect(model_for(sse_server.url, api=RESPONSES))
+    assert isinstance(overflow, ContextOverflowError)
+    _, _, quota = await collect(model_for(sse_server.url, api=RESPONSES))
+    assert isinstance(quota, RateLimitedError)
+    assert len(sse_server.requests) == 2

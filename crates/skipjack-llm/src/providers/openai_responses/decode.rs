@@ -521,19 +521,38 @@ fn error_from_parts(code: Option<&Value>, message: Option<&Value>) -> LlmError {
     };
     let code = code.filter(|c| !c.is_null()).map(as_text);
     let message = message.filter(|m| !m.is_null()).map_or_else(|| "the provider reported an error".to_owned(), as_text);
+    // The status the code stands for, so an error before any content is retried exactly as
+    // the same error sent as an HTTP status would be (the transport decides by status).
+    let status = code.as_deref().and_then(status_of_code);
     let kind = match code.as_deref() {
         Some("context_length_exceeded") => ErrorKind::ContextOverflow,
-        Some("rate_limit_exceeded" | "insufficient_quota") => ErrorKind::RateLimited,
-        Some("server_error" | "internal_error" | "server_is_overloaded" | "overloaded") => ErrorKind::Server,
         // The prompt was refused as it stands: retrying it unchanged cannot help.
         Some("invalid_prompt" | "invalid_request_error" | "invalid_image") => ErrorKind::BadRequest,
-        _ => classify_stream_error(&message),
+        _ => match status {
+            Some(429) => ErrorKind::RateLimited,
+            Some(s) if s >= 500 => ErrorKind::Server,
+            _ => classify_stream_error(&message),
+        },
     };
     let text = match code {
         Some(code) => format!("{message} (code: {code})"),
         None => message,
     };
-    LlmError::new(kind, text)
+    LlmError { status, ..LlmError::new(kind, text) }
+}
+
+/// The HTTP status an error code of this API stands for (OpenAI documents these codes on
+/// `response.failed` and `error` events).
+fn status_of_code(code: &str) -> Option<u16> {
+    if let Ok(n) = code.trim().parse::<u16>() {
+        return (100..600).contains(&n).then_some(n);
+    }
+    match code.trim().to_ascii_lowercase().as_str() {
+        "rate_limit_exceeded" | "rate_limit_error" | "too_many_requests" | "insufficient_quota" => Some(429),
+        "server_error" | "internal_error" | "internal_server_error" | "api_error" => Some(500),
+        "overloaded" | "server_is_overloaded" | "server_overloaded" | "service_unavailable" => Some(503),
+        _ => None,
+    }
 }
 
 fn excerpt(s: &str, max: usize) -> &str {
@@ -560,6 +579,12 @@ mod tests {
         assert_eq!(e("invalid_prompt", "refused"), ErrorKind::BadRequest);
         assert_eq!(e("new_code", "maximum context length is 10"), ErrorKind::ContextOverflow);
         assert_eq!(error_from_parts(None, None).message, "the provider reported an error");
+        let status = |c: &str| error_from_parts(Some(&Value::from(c)), None).status;
+        assert_eq!(status("server_error"), Some(500));
+        assert_eq!(status("rate_limit_exceeded"), Some(429));
+        assert_eq!(status("server_is_overloaded"), Some(503));
+        assert_eq!(status("context_length_exceeded"), None);
+        assert_eq!(error_from_parts(Some(&Value::from(503)), None).kind, ErrorKind::Server);
     }
 
     #[test]
