@@ -90,3 +90,22 @@ def test_malformed_config_names_file_line_and_column(tmp_path: Path) -> None:
 
 def test_installed_command_exists() -> None:
     assert SKIPJACK.is_file()
+
+
+def test_models_search_codex_lists_it_as_usable_with_the_responses_api(tmp_path: Path) -> None:
+    out = run_cli("models", "search", "codex", cwd=tmp_path, env=isolated_env(tmp_path))
+    assert out.returncode == 0, out.stderr
+    line = next(ln for ln in out.stdout.splitlines() if ln.split()[0] == "openai/gpt-5.3-codex")
+    assert line.split()[2] == "openai-responses", line
+    # Every listed model names its API in the same column.
+    apis = {ln.split()[2] for ln in out.stdout.splitlines()}
+    assert apis <= {"openai-chat", "openai-responses", "anthropic-messages"}, apis
+
+
+def test_models_show_names_the_wire_api(tmp_path: Path) -> None:
+    env = isolated_env(tmp_path)
+    codex = run_cli("models", "show", "openai/gpt-5.3-codex", cwd=tmp_path, env=env)
+    assert codex.returncode == 0, codex.stderr
+    assert "api          openai-responses  https://api.openai.com/v1" in codex.stdout
+    chat = run_cli("models", "show", "openai/gpt-4.1", cwd=tmp_path, env=env)
+    assert "api          openai-chat  https://api.openai.com/v1" in chat.stdout

@@ -174,7 +174,10 @@ def test_generated_registry_follows_the_rules(tree: Path, tmp_path: Path) -> Non
     # Per-model client override: Anthropic messages at the provider's base URL.
     assert models["hub/claude-x"]["api"] == "anthropic-messages"
     assert "base_url" not in models["hub/claude-x"]
-    assert "Responses API" in models["hub/gpt-r"]["unsupported"]
+    # The OpenAI client pointed at anyone but OpenAI speaks Responses, at the provider's URL.
+    assert models["hub/gpt-r"]["api"] == "openai-responses"
+    assert "base_url" not in models["hub/gpt-r"]
+    assert "unsupported" not in models["hub/gpt-r"]
 
     assert providers["hub"]["api"] == "openai-chat"
     assert providers["anthropic"]["base_url"] == "https://api.anthropic.com/v1"
@@ -203,3 +206,44 @@ def test_a_missing_base_model_fails_loudly(tree: Path, tmp_path: Path) -> None:
     assert proc.returncode != 0
     assert "acme/nope" in proc.stderr
     assert not (tmp_path / "o.json").exists()
+
+
+def test_openai_models_pick_responses_where_it_serves_them_better(tree: Path, tmp_path: Path) -> None:
+    _write(
+        tree,
+        "providers/openai/provider.toml",
+        'name = "OpenAI"\nenv = ["OPENAI_API_KEY"]\nnpm = "@ai-sdk/openai"\ndoc = "d"\n',
+    )
+    reasoning = MODEL.replace("reasoning = false", "reasoning = true")
+    for mid in ("gpt-9-codex", "gpt-9-pro", "o9-pro", "gpt-9", "gpt-9-chat-latest"):
+        _write(tree, f"providers/openai/models/{mid}.toml", reasoning.format(name=mid))
+    for mid in ("gpt-4.9", "gpt-9-codex-plain"):
+        _write(tree, f"providers/openai/models/{mid}.toml", MODEL.format(name=mid))
+    for mid in ("o9-deep-research", "computer-use-preview"):
+        _write(tree, f"providers/openai/models/{mid}.toml", reasoning.format(name=mid))
+    # A Responses-shaped model at an OpenAI-compatible host, and one behind AWS signing.
+    _write(
+        tree,
+        "providers/hub/models/fugu.toml",
+        MODEL.format(name="Fugu") + '[provider]\nshape = "responses"\n',
+    )
+    _write(
+        tree,
+        "providers/hub/models/signed.toml",
+        MODEL.format(name="Signed") + '[provider]\nnpm = "@ai-sdk/amazon-bedrock/mantle"\nshape = "responses"\n',
+    )
+    doc = _generate(tree, tmp_path / "out.json")
+    providers, models = doc["providers"], doc["models"]
+    assert providers["openai"]["api"] == "openai-chat"
+    assert providers["openai"]["base_url"] == "https://api.openai.com/v1"
+    # Responses-only (codex, -pro, whatever the reasoning flag says) and reasoning models.
+    for mid in ("gpt-9-codex", "gpt-9-pro", "o9-pro", "gpt-9", "gpt-9-codex-plain"):
+        assert models[f"openai/{mid}"]["api"] == "openai-responses", mid
+        assert "unsupported" not in models[f"openai/{mid}"], mid
+    # Plain chat models and ChatGPT's -chat snapshots stay on chat completions.
+    for mid in ("gpt-4.9", "gpt-9-chat-latest"):
+        assert "api" not in models[f"openai/{mid}"], mid
+    for mid in ("o9-deep-research", "computer-use-preview"):
+        assert "hosted tools" in models[f"openai/{mid}"]["unsupported"], mid
+    assert models["hub/fugu"]["api"] == "openai-responses"
+    assert "AWS request signing" in models["hub/signed"]["unsupported"]

@@ -165,9 +165,32 @@ def test_providers_skipjack_cannot_speak_to_say_why(provider: str, words: str) -
     assert exc.value.provider == provider
 
 
-def test_responses_only_openai_models_are_refused_with_the_reason() -> None:
-    with pytest.raises(UnsupportedModelError, match="Responses API"):
-        Registry.bundled().get_model("openai/gpt-5-codex")
+@pytest.mark.parametrize(
+    "ref", ["openai/gpt-5-codex", "openai/gpt-5.3-codex", "openai/gpt-5.1-codex-max", "openai/o3-pro", "openai/gpt-5"]
+)
+def test_openai_codex_pro_and_reasoning_models_use_the_responses_api(ref: str) -> None:
+    model = Registry.bundled().get_model(ref)
+    assert model.api == "openai-responses"
+    assert model.base_url == "https://api.openai.com/v1"
+    assert model.api_key_env == "OPENAI_API_KEY"
+    assert model.price.input > 0
+
+
+def test_openai_chat_models_stay_on_chat_completions() -> None:
+    assert Registry.bundled().get_model("openai/gpt-4.1").api == "openai-chat"
+    assert Registry.bundled().get_model("openai/gpt-5-chat-latest").api == "openai-chat"
+
+
+def test_models_needing_openais_hosted_tools_are_refused_with_the_reason() -> None:
+    with pytest.raises(UnsupportedModelError, match="hosted tools"):
+        Registry.bundled().get_model("openai/o3-deep-research")
+
+
+@pytest.mark.parametrize("provider", ["vivgrid", "perplexity-agent"])
+def test_responses_only_providers_are_usable(provider: str) -> None:
+    info = {p.id: p for p in Registry.bundled().providers()}[provider]
+    assert info.unsupported is None
+    assert info.api == "openai-responses"
 
 
 def test_symlinked_provider_models_carry_their_targets_data(snapshot: Path) -> None:

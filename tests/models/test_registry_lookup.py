@@ -58,8 +58,9 @@ def test_list_models_filters_by_provider_and_query(reg: Registry) -> None:
     assert all("sonnet" in f"{m.id} {m.name}".lower() for m in hits)
     everything = reg.list_models()
     assert len(everything) > 1000
-    # Unusable models are not listed.
-    assert not any(m.provider == "openai" and m.id == "gpt-5-codex" for m in everything)
+    # Unusable models are not listed; Responses-only ones are, with their API.
+    assert not any(m.provider == "openai" and m.id == "o3-deep-research" for m in everything)
+    assert [m.api for m in everything if m.provider == "openai" and m.id == "gpt-5-codex"] == ["openai-responses"]
     assert not any(m.provider == "google" for m in everything)
 
 

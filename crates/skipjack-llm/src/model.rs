@@ -13,6 +13,9 @@ pub enum Api {
     OpenAiChat,
     #[serde(rename = "anthropic-messages")]
     AnthropicMessages,
+    /// OpenAI's Responses API (`POST /responses`), the only one serving its codex and -pro models.
+    #[serde(rename = "openai-responses")]
+    OpenAiResponses,
 }
 
 impl Api {
@@ -21,6 +24,7 @@ impl Api {
         match self {
             Self::OpenAiChat => "openai-chat",
             Self::AnthropicMessages => "anthropic-messages",
+            Self::OpenAiResponses => "openai-responses",
         }
     }
 }

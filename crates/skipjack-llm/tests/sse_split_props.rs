@@ -44,6 +44,7 @@ fn api_for_folder(folder: &str) -> Api {
     match folder {
         "openai" => Api::OpenAiChat,
         "anthropic" => Api::AnthropicMessages,
+        "openai_responses" => Api::OpenAiResponses,
         other => panic!("fixture folder {other:?} has no wire API assigned in sse_split_props.rs"),
     }
 }
@@ -144,6 +145,8 @@ fn assert_well_formed(events: &[StreamEvent]) -> Result<(), String> {
 fn fixtures_are_found_in_every_folder() {
     let openai = FIXTURES.iter().filter(|f| f.api == Api::OpenAiChat).count();
     assert!(openai >= 18, "only {openai} openai fixtures found");
+    let responses = FIXTURES.iter().filter(|f| f.api == Api::OpenAiResponses).count();
+    assert!(responses >= 12, "only {responses} openai_responses fixtures found");
     for f in FIXTURES.iter() {
         assert_well_formed(&f.whole).unwrap_or_else(|e| panic!("{}: {e}", f.path.display()));
     }
@@ -227,6 +230,19 @@ const PIECES: &[&str] = &[
     "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":5}}",
     "{\"type\":\"message_stop\"}",
     "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}",
+    "{\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\"}}",
+    "{\"type\":\"response.output_item.added\",\"output_index\":0,\"item\":{\"id\":\"rs_1\",\"type\":\"reasoning\"}}",
+    "{\"type\":\"response.reasoning_summary_text.delta\",\"item_id\":\"rs_1\",\"output_index\":0,\"summary_index\":1,\"delta\":\"r\"}",
+    "{\"type\":\"response.output_item.done\",\"output_index\":0,\"item\":{\"id\":\"rs_1\",\"type\":\"reasoning\",\"encrypted_content\":\"e\",\"summary\":[{\"text\":\"rr\"}]}}",
+    "{\"type\":\"response.output_text.delta\",\"item_id\":\"m\",\"output_index\":1,\"delta\":\"x\"}",
+    "{\"type\":\"response.output_item.done\",\"output_index\":1,\"item\":{\"id\":\"m\",\"type\":\"message\",\"content\":[{\"text\":\"xy\"}]}}",
+    "{\"type\":\"response.output_item.added\",\"output_index\":2,\"item\":{\"id\":\"fc\",\"type\":\"function_call\",\"call_id\":\"c\",\"name\":\"f\"}}",
+    "{\"type\":\"response.function_call_arguments.delta\",\"item_id\":\"fc\",\"output_index\":2,\"delta\":\"{\\\"k\\\":\"}",
+    "{\"type\":\"response.function_call_arguments.done\",\"output_index\":2,\"arguments\":\"{\\\"k\\\":1}\"}",
+    "{\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":9,\"input_tokens_details\":{\"cached_tokens\":4},\"output_tokens\":2}}}",
+    "{\"type\":\"response.incomplete\",\"response\":{\"incomplete_details\":{\"reason\":\"max_output_tokens\"}}}",
+    "{\"type\":\"response.failed\",\"response\":{\"error\":{\"code\":\"server_error\",\"message\":\"m\"}}}",
+    "{\"type\":\"error\",\"code\":\"rate_limit_exceeded\",\"message\":\"m\"}",
 ];
 
 fn pieces() -> impl Strategy<Value = Vec<u8>> {
@@ -234,7 +250,7 @@ fn pieces() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn any_api() -> impl Strategy<Value = Api> {
-    prop_oneof![Just(Api::OpenAiChat), Just(Api::AnthropicMessages)]
+    prop_oneof![Just(Api::OpenAiChat), Just(Api::AnthropicMessages), Just(Api::OpenAiResponses)]
 }
 
 fn cut_points(len: usize, picks: &[Index]) -> Vec<usize> {

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import get_args
 
 from skipjack.cli.errors import UserError
+from skipjack.llm.types import Api
+
+_API_WIDTH = max(len(a) for a in get_args(Api))
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,5 +64,6 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     for ref, m in zip(refs, found, strict=True):
         ctx = f"{m.context_window // 1000}k" if m.context_window else "?"
-        out.write(f"{ref:<{width}}  {ctx:>6}  ${m.price.input:g}/${m.price.output:g}\n")
+        # The wire API, so a user sees which protocol (and so which endpoint) a model needs.
+        out.write(f"{ref:<{width}}  {ctx:>6}  {m.api:<{_API_WIDTH}}  ${m.price.input:g}/${m.price.output:g}\n")
     return 0

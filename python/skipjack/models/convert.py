@@ -1,10 +1,10 @@
 """models.dev catalog -> registry entries: the one conversion, shared by the generator
 (`scripts/gen_registry.py`) and the loader of a refreshed `api.json`.
 
-models.dev names the AI SDK client (`npm`) a provider is used through; skipjack speaks two wire
-APIs, so each provider and model is mapped to `openai-chat` or `anthropic-messages` with a
-base URL (to which the core appends `/chat/completions` or `/messages`), or marked unsupported
-with a reason a user can act on.
+models.dev names the AI SDK client (`npm`) a provider is used through; skipjack speaks three wire
+APIs, so each provider and model is mapped to `openai-chat`, `openai-responses` or
+`anthropic-messages` with a base URL (to which the core appends `/chat/completions`, `/responses`
+or `/messages`), or marked unsupported with a reason a user can act on.
 """
 
 from __future__ import annotations
@@ -54,9 +54,12 @@ _PROVIDER_REASONS: dict[str, str] = {
 }
 
 # OpenAI serves these only over its Responses API, not chat completions.
-_OPENAI_RESPONSES_ONLY = re.compile(r"(^o\d.*-pro$|-pro$|codex|deep-research|computer-use)")
+_OPENAI_RESPONSES_ONLY = re.compile(r"(^o\d.*-pro$|-pro$|codex)")
+# Responses-only too, but they refuse a request without OpenAI's hosted tools (web search, a
+# computer), which skipjack does not offer.
+_OPENAI_HOSTED_TOOLS_ONLY = re.compile(r"(deep-research|computer-use)")
 
-_SPEAKS = "skipjack speaks OpenAI chat completions and Anthropic messages"
+_SPEAKS = "skipjack speaks OpenAI chat completions and Responses, and Anthropic messages"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -100,8 +103,11 @@ def _provider_wire(pid: str, cp: CatalogProvider) -> _Wire:
 
 def _resolve(npm: str, url: str | None, shape: str | None, *, first_party: bool, pid: str) -> _Wire:
     hint = f"to use a compatible endpoint instead, set base_url and api under [providers.{pid}] in config"
-    if shape == "responses":
-        return _Wire(None, None, f"is served only over the OpenAI Responses API; {_SPEAKS}")
+    if shape == "responses" and npm not in _NATIVE_PROTOCOLS and npm not in _ANTHROPIC_CLIENTS:
+        base = url or (OPENAI_BASE_URL if first_party and npm == "@ai-sdk/openai" else None)
+        if base is None:
+            return _Wire(None, None, f"has no base URL in models.dev; {hint}")
+        return _Wire("openai-responses", base, None)
     if npm in _ANTHROPIC_CLIENTS:
         base = url or (ANTHROPIC_BASE_URL if first_party else None)
         if base is None:
@@ -112,8 +118,11 @@ def _resolve(npm: str, url: str | None, shape: str | None, *, first_party: bool,
             return _Wire(None, None, f"has no base URL in models.dev; {hint}")
         return _Wire("openai-chat", url, None)
     if npm == "@ai-sdk/openai" and not (first_party or shape == "completions" or url == OPENAI_BASE_URL):
-        # The OpenAI client talks to anyone but OpenAI itself over the Responses API.
-        return _Wire(None, None, f"is served over the OpenAI Responses API; {_SPEAKS}")
+        # The OpenAI client talks to anyone but OpenAI itself over the Responses API
+        # (Vivgrid, Perplexity's Agent API): so does skipjack.
+        if url is None:
+            return _Wire(None, None, f"has no base URL in models.dev; {hint}")
+        return _Wire("openai-responses", url, None)
     if npm in _CHAT_CLIENT_URLS:
         base = url or (_CHAT_CLIENT_URLS[npm] if first_party else None)
         if base is None:
@@ -124,6 +133,13 @@ def _resolve(npm: str, url: str | None, shape: str | None, *, first_party: bool,
 
 
 def _model_entry(pid: str, cp: CatalogProvider, cm: CatalogModel, provider: _Wire) -> ModelEntry | None:
+    """One model's entry. OpenAI's own models use the Responses API when they are served only
+    there (codex, -pro) and when they reason: only Responses hands back the encrypted reasoning
+    that the next request replays, and OpenAI documents that reasoning models reached over chat
+    completions lose their reasoning between tool calls, which degrades agentic work. Other
+    OpenAI models (gpt-4o, gpt-4.1, the -chat snapshots) keep chat completions, which serves them
+    fully.
+    """
     over = cm.provider
     if over is not None and (over.npm or over.api or over.shape):
         wire = _resolve(
@@ -139,8 +155,11 @@ def _model_entry(pid: str, cp: CatalogProvider, cm: CatalogModel, provider: _Wir
         # The provider is unsupported as a whole and says why; listing its models adds nothing.
         return None
     reason = wire.reason
-    if reason is None and pid == "openai" and _OPENAI_RESPONSES_ONLY.search(cm.id):
-        reason = f"is served by OpenAI only over its Responses API; {_SPEAKS}"
+    if reason is None and pid == "openai":
+        if _OPENAI_HOSTED_TOOLS_ONLY.search(cm.id):
+            reason = "needs OpenAI's hosted tools (web search, computer use), which skipjack does not offer"
+        elif wire.api == "openai-chat" and (_OPENAI_RESPONSES_ONLY.search(cm.id) or _reasons_on_responses(cm)):
+            wire = _Wire("openai-responses", wire.base_url, None)
     if reason is not None:
         return ModelEntry(name=cm.name or None, unsupported=reason)
     limit = cm.limit
@@ -161,6 +180,12 @@ def _model_entry(pid: str, cp: CatalogProvider, cm: CatalogModel, provider: _Wir
         status=cm.status,
         released=cm.release_date,
     )
+
+
+def _reasons_on_responses(cm: CatalogModel) -> bool:
+    """An OpenAI reasoning model; the `-chat` snapshots are ChatGPT's tuned models, which take
+    no reasoning parameters and gain nothing from Responses."""
+    return cm.reasoning and "-chat" not in cm.id
 
 
 def _is_chat_model(cm: CatalogModel) -> bool:

@@ -1,6 +1,7 @@
 """Test doubles shipped with skipjack: a loopback SSE server and scripted model streams."""
 
 from skipjack.testing.openai_script import ScriptedToolCall, ScriptedTurn, openai_turn, text_deltas
+from skipjack.testing.responses_script import encrypted_reasoning, responses_text_deltas, responses_turn
 from skipjack.testing.scripted import SCRIPTED_PRICE, ScriptedModel, scripted_model, stalled_reply, turn_reply
 from skipjack.testing.sse_server import (
     Pause,
@@ -25,8 +26,11 @@ __all__ = [
     "ScriptedTurn",
     "Stall",
     "check_openai_chat_request",
+    "encrypted_reasoning",
     "openai_chat_problem",
     "openai_turn",
+    "responses_text_deltas",
+    "responses_turn",
     "scripted_model",
     "sse_body",
     "stalled_reply",

@@ -9,20 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from skipjack.llm.types import Model, Price
+from skipjack.llm.types import Api, Model, Price
 from skipjack.testing.openai_script import ScriptedTurn, openai_turn
+from skipjack.testing.responses_script import responses_turn
 from skipjack.testing.sse_server import RecordedRequest, Reply, SSEServer, Stall
 
 SCRIPTED_PRICE = Price(input=3.0, output=15.0, cache_read=0.3, cache_write=3.75)
 """USD per million tokens, so scripted turns cost something real."""
 
 
-def scripted_model(url: str, *, model_id: str = "scripted-model", price: Price = SCRIPTED_PRICE) -> Model:
-    """An openai-chat `Model` at `url` (e.g. `SSEServer.url`) with a real price."""
+def scripted_model(
+    url: str, *, model_id: str = "scripted-model", price: Price = SCRIPTED_PRICE, api: Api = "openai-chat"
+) -> Model:
+    """A `Model` at `url` (e.g. `SSEServer.url`) with a real price, speaking `api`
+    (`openai-chat` or `openai-responses`)."""
     return Model(
         provider="scripted",
         id=model_id,
-        api="openai-chat",
+        api=api,
         base_url=url,
         price=price,
         context_window=128_000,
@@ -30,8 +34,20 @@ def scripted_model(url: str, *, model_id: str = "scripted-model", price: Price =
     )
 
 
-def turn_reply(turn: ScriptedTurn, *, chunk_size: int | None = None, pause: float = 0.0) -> Reply:
-    """The whole turn as one 200 response, optionally sent in `chunk_size` pieces `pause` apart."""
+def turn_reply(
+    turn: ScriptedTurn,
+    *,
+    chunk_size: int | None = None,
+    pause: float = 0.0,
+    api: Api = "openai-chat",
+    turn_index: int = 0,
+) -> Reply:
+    """The whole turn as one 200 response, optionally sent in `chunk_size` pieces `pause` apart,
+    in the stream format of `api` (`turn_index` numbers Responses item ids)."""
+    if api == "openai-responses":
+        return Reply.sse(responses_turn(turn, turn_index=turn_index), chunk_size=chunk_size, pause=pause)
+    if api != "openai-chat":
+        raise ValueError(f"no scripted stream format for {api}")
     return Reply.sse(openai_turn(turn), chunk_size=chunk_size, pause=pause)
 
 
@@ -57,14 +73,24 @@ class ScriptedModel:
         *turns: ScriptedTurn | Reply,
         model_id: str = "scripted-model",
         price: Price = SCRIPTED_PRICE,
+        api: Api = "openai-chat",
     ) -> None:
         self._owns_server = server is None
+        self._api: Api = api
+        self._turns = 0
         self.server = server if server is not None else SSEServer().start()
-        self.model = scripted_model(self.server.url, model_id=model_id, price=price)
+        self.model = scripted_model(self.server.url, model_id=model_id, price=price, api=api)
         self.enqueue(*turns)
 
     def enqueue(self, *turns: ScriptedTurn | Reply) -> None:
-        self.server.enqueue(*(t if isinstance(t, Reply) else turn_reply(t) for t in turns))
+        replies: list[Reply] = []
+        for t in turns:
+            if isinstance(t, Reply):
+                replies.append(t)
+            else:
+                replies.append(turn_reply(t, api=self._api, turn_index=self._turns))
+                self._turns += 1
+        self.server.enqueue(*replies)
 
     @property
     def requests(self) -> list[RecordedRequest]:

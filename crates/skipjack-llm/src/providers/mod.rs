@@ -3,6 +3,7 @@
 
 pub mod anthropic;
 pub mod openai_chat;
+pub mod openai_responses;
 
 use crate::assembler::MessageAssembler;
 use crate::error::LlmError;
@@ -52,6 +53,7 @@ pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) 
     match model.api {
         Api::OpenAiChat => openai_chat::build_request(model, context, options),
         Api::AnthropicMessages => anthropic::build_request(model, context, options),
+        Api::OpenAiResponses => openai_responses::build_request(model, context, options),
     }
 }
 
@@ -60,6 +62,7 @@ pub fn decoder(model: &Model) -> Box<dyn Decoder> {
     match model.api {
         Api::OpenAiChat => Box::new(openai_chat::ChatDecoder::default()),
         Api::AnthropicMessages => Box::new(anthropic::MessagesDecoder::default()),
+        Api::OpenAiResponses => Box::new(openai_responses::ResponsesDecoder::default()),
     }
 }
 
