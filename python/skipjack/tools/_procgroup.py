@@ -59,13 +59,57 @@ async def _wait_gone(pgid: int, within: float, step: float = 0.02) -> bool:
     return not group_alive(pgid)
 
 
-async def _finish_kill(proc: asyncio.subprocess.Process, pgid: int, grace: float) -> None:
+def _stat_fields(pid: str) -> list[bytes] | None:
+    try:
+        stat = Path(_PROC, pid, "stat").read_bytes()
+    except OSError:
+        return None
+    # Fields after the parenthesised command name: state, ppid, pgrp, ...
+    return stat[stat.rfind(b")") + 2 :].split()
+
+
+def descendants(root: int) -> set[int]:
+    """Every live process below `root` in the process tree, whatever its group or session:
+    a sandboxed command runs in a session of its own inside bwrap's PID namespace."""
+    if not _PROC.is_dir():
+        return set()
+    children: dict[int, list[int]] = {}
+    with os.scandir(_PROC) as entries:
+        for entry in entries:
+            fields = _stat_fields(entry.name) if entry.name.isdigit() else None
+            if fields is not None and len(fields) > 1 and fields[0] not in (b"Z", b"X"):
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: set[int] = set()
+    stack = [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+def _any_alive(pids: set[int]) -> bool:
+    for pid in pids:
+        fields = _stat_fields(str(pid))
+        if fields is not None and fields[0] not in (b"Z", b"X"):
+            return True
+    return False
+
+
+async def _finish_kill(proc: asyncio.subprocess.Process, pgid: int, grace: float, members: set[int]) -> None:
     # Signal only a group that still has members: once it is empty its number may be reused.
     if not await _wait_gone(pgid, grace):
         _signal_group(pgid, signal.SIGKILL)
     await proc.wait()
     # SIGKILL cannot be ignored, but delivery is asynchronous: wait until the kernel is done.
     await _wait_gone(pgid, KILL_GRACE_S, step=0.005)
+    # Processes in other sessions below it (inside a sandbox's PID namespace) die with the
+    # namespace's init, also asynchronously: the command is over only when they are gone.
+    for _ in range(int(KILL_GRACE_S / 0.005)):
+        if not _any_alive(members):
+            break
+        await asyncio.sleep(0.005)
 
 
 async def stop_group(proc: asyncio.subprocess.Process, grace: float = KILL_GRACE_S) -> bool:
@@ -77,9 +121,10 @@ async def stop_group(proc: asyncio.subprocess.Process, grace: float = KILL_GRACE
     """
     pgid = proc.pid
     alive = group_alive(pgid)
+    members = descendants(pgid) if alive else set()
     if alive:
         _signal_group(pgid, signal.SIGTERM)
-    task = asyncio.ensure_future(_finish_kill(proc, pgid, grace if alive else 0.0))
+    task = asyncio.ensure_future(_finish_kill(proc, pgid, grace if alive else 0.0, members))
     try:
         await asyncio.shield(task)
     except asyncio.CancelledError:
