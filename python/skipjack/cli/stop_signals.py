@@ -20,7 +20,8 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from pathlib import Path
+
+from skipjack.tools._procgroup import child_pids
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -92,25 +93,6 @@ def force_exit(code: int, before_exit: Callable[[], None] | None = None) -> None
     with contextlib.suppress(BaseException):
         sys.stderr.flush()
     os._exit(code)
-
-
-def child_pids(parent: int | None = None) -> list[int]:
-    """The live children of `parent` (default: this process), from /proc."""
-    parent = os.getpid() if parent is None else parent
-    found: list[int] = []
-    with contextlib.suppress(OSError), os.scandir("/proc") as entries:
-        for entry in entries:
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = Path(entry.path, "stat").read_bytes()
-            except OSError:
-                continue
-            # After the parenthesised command name: state, ppid, pgrp, ...
-            fields = stat[stat.rfind(b")") + 2 :].split()
-            if len(fields) > 2 and int(fields[1]) == parent and fields[0] not in (b"Z", b"X"):
-                found.append(int(entry.name))
-    return found
 
 
 def kill_child_groups() -> int:

@@ -68,17 +68,26 @@ def _stat_fields(pid: str) -> list[bytes] | None:
     return stat[stat.rfind(b")") + 2 :].split()
 
 
-def descendants(root: int) -> set[int]:
-    """Every live process below `root` in the process tree, whatever its group or session:
-    a sandboxed command runs in a session of its own inside bwrap's PID namespace."""
-    if not _PROC.is_dir():
-        return set()
+def _children_map() -> dict[int, list[int]]:
+    """Live (non-zombie) processes by parent pid, from /proc."""
     children: dict[int, list[int]] = {}
-    with os.scandir(_PROC) as entries:
+    with contextlib.suppress(OSError), os.scandir(_PROC) as entries:
         for entry in entries:
             fields = _stat_fields(entry.name) if entry.name.isdigit() else None
             if fields is not None and len(fields) > 1 and fields[0] not in (b"Z", b"X"):
                 children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def child_pids(parent: int | None = None) -> list[int]:
+    """The live children of `parent` (default: this process)."""
+    return _children_map().get(os.getpid() if parent is None else parent, [])
+
+
+def descendants(root: int) -> set[int]:
+    """Every live process below `root` in the process tree, whatever its group or session:
+    a sandboxed command runs in a session of its own inside bwrap's PID namespace."""
+    children = _children_map()
     found: set[int] = set()
     stack = [root]
     while stack:
