@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -70,3 +71,50 @@ def test_shell_soup_is_never_allowed_by_a_narrow_rule_unless_every_command_is_rm
         assert not parsed.opaque
         assert not parsed.writes
         assert all(c.argv in {("rm", "-f", "x"), ("rm", "x", "-f")} for c in parsed.commands), line
+
+
+_CRASH_HUNT = """
+import random, sys
+from skipjack.safety.commands import parse_command_line
+rng = random.Random(int(sys.argv[1]))
+for _ in range(int(sys.argv[2])):
+    chars = []
+    for _ in range(rng.randint(0, 200)):
+        r = rng.random()
+        if r < 0.5:
+            chars.append(chr(rng.randint(0, 127)))
+        elif r < 0.8:
+            chars.append(chr(rng.randint(128, 0x10FFFF)))
+        else:
+            chars.append(rng.choice("$(){}`'\\"<>|&;\\n"))
+    parse_command_line("".join(chars))
+print("survived")
+"""
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_the_parser_survives_any_unicode_in_a_subprocess(seed: int) -> None:
+    """tree-sitter-bash segfaulted (a crash of skipjack, not an exception) on some lines with
+    characters beyond U+FFFF; seeds 3 and 4 crashed within 20,000 lines before the guard."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _CRASH_HUNT, str(seed), "20000"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "survived"
+
+
+def test_an_emoji_does_not_carry_a_denied_command_past_the_rules() -> None:
+    line = "rm -rf build  # 🚀 clean"
+    assert parse_command_line(line).opaque
+    for mode in ("ask", "auto-edit", "yolo"):
+        policy = ApprovalPolicy(
+            mode, Path("/nonexistent-project"), sandboxed=True, allow=["bash: rm *"], deny=["bash: rm -rf *"]
+        )
+        assert policy.check("bash", {"command": line}).decision is not Decision.ALLOW, mode

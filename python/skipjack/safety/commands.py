@@ -143,7 +143,13 @@ class _Acc:
 
 
 def _text(node: tree_sitter.Node) -> str:
-    return (node.text or b"").decode("utf-8", "surrogatepass")
+    # Lines are valid UTF-8 by the time they are parsed (see `_parse_into`); "replace" only
+    # keeps a node that would cut a character from raising.
+    return (node.text or b"").decode("utf-8", "replace")
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_UNENCODABLE = re.compile("[\ud800-\udfff]")
 
 
 @cache
@@ -178,7 +184,16 @@ def _parse_into(line: str, acc: _Acc, via: tuple[str, ...], depth: int) -> None:
     if "\x00" in line:
         acc.opaque.append("a NUL byte in the command")
         return
-    tree = _parser().parse(line.encode("utf-8", "surrogatepass"))
+    if _UNENCODABLE.search(line):
+        acc.opaque.append("a lone surrogate (text that is not Unicode) in the command")
+        return
+    if _ASTRAL.search(line):
+        # tree-sitter-bash 0.25 crashes the process (SIGSEGV, not an exception) on some lines
+        # holding characters beyond U+FFFF (emoji among them): such a line is not parsed, so a
+        # model cannot kill skipjack with one, and is never allowed by a rule.
+        acc.opaque.append("characters beyond U+FFFF (emoji) the parser cannot safely read")
+        return
+    tree = _parser().parse(line.encode("utf-8"))
     if tree.root_node.has_error:
         acc.opaque.append("the command does not parse as bash")
     _walk(tree.root_node, acc, via, depth)
