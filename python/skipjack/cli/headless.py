@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from skipjack.cli.errors import ExitCode, UserError
 from skipjack.cli.stop_signals import STOP_SIGNALS, StopSignals
+from skipjack.errors import ExitCode, UserError
 from skipjack.runtime import RunOptions
 from skipjack.sessions import Session, SessionError
 from skipjack.sessions.session import unsaved_summary

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import cast
 
 from skipjack import __version__
-from skipjack.cli.errors import ExitCode, UserError
 from skipjack.cli.inputs import Parser, base_url, check_text_argument, positive_int, usd_amount
+from skipjack.errors import ExitCode, UserError
 
 SUBCOMMANDS = ("run", "sessions", "models", "config")
 

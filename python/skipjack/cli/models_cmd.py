@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from skipjack.cli.errors import UserError
+from skipjack.errors import UserError
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from skipjack.cli.errors import UserError
+from skipjack.errors import UserError
 from skipjack.runtime import Runtime, attach_session
 from skipjack.sessions import Session, SessionError, SessionNotFoundError, SessionStore, model_ref
 

@@ -16,8 +16,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 
 from skipjack.agent import Agent, RunResult
-from skipjack.cli.errors import UserError
 from skipjack.cli.stop_signals import StopSignals
+from skipjack.errors import UserError
 from skipjack.llm.types import ToolCall
 from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime
 from skipjack.safety.hook import Answer, approval_hook

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, get_args
 
 import msgspec
 
-from skipjack.cli.errors import UserError
 from skipjack.config import missing_key_hint, resolve_api_key
 from skipjack.config.schema import ApprovalMode
+from skipjack.errors import UserError
 from skipjack.llm.types import AssistantMessage, TextContent, Usage
 from skipjack.runtime import build_runtime
 from skipjack.tui.formatting import one_line, tokens, usd
