@@ -355,7 +355,13 @@ def _summary_model(settings: Settings, env: Mapping[str, str]) -> Model | None:
         raise UserError(f"compaction.model: {e}") from e
 
 
-def attach_session(runtime: Runtime, session: Session, *, resume: bool) -> Callable[[], None]:
+def attach_session(
+    runtime: Runtime,
+    session: Session,
+    *,
+    resume: bool,
+    on_write_error: Callable[[BaseException], None] | None = None,
+) -> Callable[[], None]:
     """Make `session` the agent's memory: resume its context, record every new message into
     it, compact through it, and use its id as the prompt-cache key. Returns the detach
     function (stop recording)."""
@@ -383,4 +389,4 @@ def attach_session(runtime: Runtime, session: Session, *, resume: bool) -> Calla
     )
     agent.hooks = compactor.hooks(agent.hooks)
     runtime.compactor = compactor
-    return record(agent, session)
+    return record(agent, session, on_write_error)
