@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from skipjack.cli.options import options_from_args
-from skipjack.cli.stop_signals import STOP_SIGNALS, StopSignals
+from skipjack.controller.stop_signals import STOP_SIGNALS, StopSignals
 from skipjack.errors import ExitCode, UserError
 from skipjack.sessions import Session, SessionError
 from skipjack.sessions.session import unsaved_summary

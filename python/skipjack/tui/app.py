@@ -16,9 +16,9 @@ from textual.containers import Vertical
 
 import skipjack.tui.commands as commands
 from skipjack.agent import Agent, RunResult
-from skipjack.cli.stop_signals import StopSignals
 from skipjack.controller import Controller, Event
 from skipjack.controller.events import ApprovalModeChanged, CompactionEnded, CompactionFailed, Warning_
+from skipjack.controller.stop_signals import StopSignals
 from skipjack.errors import UserError
 from skipjack.llm.types import ToolCall
 from skipjack.runtime import RunOptions, Runtime, build_runtime
@@ -141,7 +141,7 @@ class SkipjackApp(App[int]):
         self.input.focus()
         # Outside the terminal's own keys (Ctrl+C arrives as a key in raw mode): `kill`,
         # closing the terminal (SIGHUP), a service manager's SIGTERM. The first stops the run
-        # like Esc does and then leaves; a second one forces the exit (see cli.stop_signals).
+        # like Esc does and then leaves; a second one forces the exit (see controller.stop_signals).
         self._stop_signals = StopSignals(
             asyncio.get_running_loop(), self._leave_on_signal, before_exit=self._close_session
         )
