@@ -3,13 +3,15 @@ loopback model: prompts, a steer, an approval, an abort mid-tool, a model switch
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.cli.helpers import isolated_env
+from tests.cli.helpers import SKIPJACK, isolated_env
 from tests.rpc.client import RpcProcess
 
 from skipjack.testing import ScriptedToolCall, ScriptedTurn, SSEServer
@@ -250,3 +252,47 @@ def test_sigterm_aborts_the_run_and_exits_143(
     assert rpc.proc.wait(15) == 143
     time.sleep(0.5)
     assert not (project / "late.txt").exists()
+
+
+def test_follow_up_continues_the_run(rpc: RpcProcess, servers: tuple[SSEServer, SSEServer]) -> None:
+    first, _ = servers
+    first.enqueue(
+        turn_reply(ScriptedTurn(text="Working. " * 20, chunk_chars=4), chunk_size=200, pause=0.05),
+        turn_reply(ScriptedTurn(text="And the follow-up.")),
+    )
+    assert rpc.call("prompt", text="start")["success"]
+    rpc.until("message_update")
+    assert rpc.call("follow_up", text="then this")["success"]
+    result = rpc.until("result")
+    assert result["turns"] == 2
+    assert result["text"] == "And the follow-up."
+    assert "then this" in _user_texts(first, 1)
+    assert rpc.close() == 0
+
+
+def test_commands_from_a_file_and_an_oversized_line(tmp_path: Path, project: Path) -> None:
+    """`skipjack rpc < commands.jsonl`: a regular file as input; a 17 MB line is refused
+    whole, and the commands after it still run."""
+    commands = tmp_path / "commands.jsonl"
+    with commands.open("wb") as f:
+        f.write(b'{"type": "get_state", "id": 1}\n')
+        f.write(b'{"type": "prompt", "id": 2, "text": "' + b"x" * (17 * 1024 * 1024) + b'"}\n')
+        f.write(b'{"type": "set_approval", "id": 3, "mode": "plan"}\n')
+        f.write(b'{"type": "get_state", "id": 4}')  # no final newline
+    with commands.open("rb") as stdin:
+        out = subprocess.run(
+            [str(SKIPJACK), "rpc"],
+            cwd=project,
+            env={k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")} | isolated_env(tmp_path),
+            stdin=stdin,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    assert out.returncode == 0, out.stderr
+    responses = [json.loads(line) for line in out.stdout.splitlines() if json.loads(line)["type"] == "response"]
+    assert [r["id"] for r in responses] == [1, None, 3, 4]
+    assert [r["success"] for r in responses] == [True, False, True, True]
+    assert "longer than" in responses[1]["error"]
+    assert responses[3]["data"]["approval"] == "plan"
+    assert responses[3]["data"]["sandbox"] == "read-only"
