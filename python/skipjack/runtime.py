@@ -1,7 +1,7 @@
 """Build a ready agent from flags and config: model, key, tools, approvals, prompt, limits.
 
-Shared by the headless `run` command and the terminal UI so both resolve a model, a key and
-an approval mode the same way.
+The building half of the controller layer: `skipjack.controller.Controller` builds its
+runtime here, so every front end resolves a model, a key and an approval mode the same way.
 """
 
 from __future__ import annotations
