@@ -1,7 +1,7 @@
 """Build a ready agent from flags and config: model, key, tools, approvals, prompt, limits.
 
-Shared by the headless `run` command and the terminal UI so both resolve a model, a key and
-an approval mode the same way.
+The building half of the controller layer: `skipjack.controller.Controller` builds its
+runtime here, so every front end resolves a model, a key and an approval mode the same way.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skipjack.agent import Agent, Hooks, Limits
-from skipjack.cli.errors import UserError
 from skipjack.config import ConfigError, LoadedConfig, load_config, load_instructions, missing_key_hint, resolve_api_key
 from skipjack.config.files import find_repo_root, user_config_path
 from skipjack.config.schema import ApprovalMode, SandboxSettings, Settings
+from skipjack.errors import UserError
 from skipjack.llm.stream import StreamOptions
 from skipjack.llm.types import Api, Model, ReasoningEffort
 from skipjack.safety.redaction import with_redaction
@@ -72,6 +72,12 @@ class Runtime:
     user_config_dir: Path | None = None
     network_override: bool | None = None
     """This session's choice of network in the sandbox (`--sandbox-network`, `/network`)."""
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    """The environment keys were read from; a switched-to model's key comes from it too."""
+
+    def key_for(self, model: Model) -> str | None:
+        """The one key resolver: `model`'s own provider's key (environment, then `[keys]`)."""
+        return resolve_api_key(model, self.config.settings, self.env)
 
     @property
     def approval_mode(self) -> ApprovalMode:
@@ -238,6 +244,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         project_root=find_repo_root(opts.cwd) or opts.cwd.resolve(),
         user_config_dir=user_config_path(env).parent,
         network_override=opts.sandbox_network,
+        env=env,
     )
     built.append(runtime)
     if runtime.sandbox_policy().confined and not (support := probe()).available:
@@ -348,7 +355,13 @@ def _summary_model(settings: Settings, env: Mapping[str, str]) -> Model | None:
         raise UserError(f"compaction.model: {e}") from e
 
 
-def attach_session(runtime: Runtime, session: Session, *, resume: bool) -> Callable[[], None]:
+def attach_session(
+    runtime: Runtime,
+    session: Session,
+    *,
+    resume: bool,
+    on_write_error: Callable[[BaseException], None] | None = None,
+) -> Callable[[], None]:
     """Make `session` the agent's memory: resume its context, record every new message into
     it, compact through it, and use its id as the prompt-cache key. Returns the detach
     function (stop recording)."""
@@ -372,7 +385,8 @@ def attach_session(runtime: Runtime, session: Session, *, resume: bool) -> Calla
         summary_model=runtime.summary_model,
         options=agent.options,
         on_compaction=lambda result: agent.charge(result.usage),
+        key_for=runtime.key_for,
     )
     agent.hooks = compactor.hooks(agent.hooks)
     runtime.compactor = compactor
-    return record(agent, session)
+    return record(agent, session, on_write_error)

@@ -90,8 +90,14 @@ def test_a_reply_that_does_not_fit_fails_the_run(
     assert full_disk.reason in errors[0]
     assert str(full_disk.data) in errors[0]
     if mode == "json":
-        result = json.loads(out.stdout.splitlines()[-1])
+        lines = [json.loads(line) for line in out.stdout.splitlines()]
+        result = lines[-1]
         assert "not fully saved" in result["session_error"]
+        # The controller's event says it as it happens, with the system's reason.
+        failed = [line for line in lines if line["type"] == "persistence_failed"]
+        assert len(failed) == 1
+        assert failed[0]["session_id"] == result["session_id"]
+        assert full_disk.reason in failed[0]["message"]
 
 
 def test_a_failed_write_stops_the_run_before_its_tools_run(

@@ -229,7 +229,7 @@ class Run:
         fails before any content (e.g. an overflow about to be recovered) emits nothing."""
         context = Context(self.config.system_prompt or None, messages, self._specs)
         try:
-            s = stream(self.config.model, context, **msgspec.structs.asdict(self.config.options))
+            s = stream(self.config.model, context, options=self.config.options)
         except (LLMError, ValueError) as e:
             return self._failed("error", str(e), getattr(e, "kind", "bad_request")), None, False
         started = False

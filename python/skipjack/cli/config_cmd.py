@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skipjack.cli.errors import UserError
+from skipjack.errors import UserError
 
 if TYPE_CHECKING:
     from skipjack.config import LoadedConfig

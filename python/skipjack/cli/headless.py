@@ -21,14 +21,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from skipjack.cli.errors import ExitCode, UserError
-from skipjack.cli.stop_signals import STOP_SIGNALS, StopSignals
-from skipjack.runtime import RunOptions
+from skipjack.cli.options import options_from_args
+from skipjack.controller.stop_signals import STOP_SIGNALS, StopSignals
+from skipjack.errors import ExitCode, UserError
 from skipjack.sessions import Session, SessionError
 from skipjack.sessions.session import unsaved_summary
 
 if TYPE_CHECKING:
-    from skipjack.agent import Agent
+    from skipjack.controller import Controller
 
 EXIT_CODES = {
     "completed": ExitCode.OK,
@@ -40,23 +40,6 @@ EXIT_CODES = {
 }
 SESSION_NOT_SAVED = 1
 """Exit status when the session file is missing part of the run (e.g. the disk was full)."""
-
-
-def options_from_args(args: argparse.Namespace, cwd: Path) -> RunOptions:
-    return RunOptions(
-        cwd=cwd,
-        model=args.model,
-        base_url=args.base_url,
-        api=args.api,
-        api_key_env=args.api_key_env,
-        approval=args.approval,
-        max_turns=args.max_turns,
-        max_cost=args.max_cost,
-        system_prompt_file=args.system_prompt_file,
-        reasoning=args.reasoning,
-        sandbox_network=args.sandbox_network,
-        trust_project=args.trust_project,
-    )
 
 
 def run_headless(args: argparse.Namespace, cwd: Path) -> int:
@@ -96,40 +79,36 @@ class _StopTarget:
     """What a stop signal reaches, once it exists."""
 
     def __init__(self) -> None:
-        self.agent: Agent | None = None
-        self.session: Session | None = None
+        self.controller: Controller | None = None
 
     def abort(self) -> None:
-        if self.agent is not None:
-            self.agent.abort()
+        if self.controller is not None:
+            self.controller.abort()
 
     def before_exit(self) -> None:
-        if self.session is not None:
-            _close_session(self.session)
+        if self.controller is not None and self.controller.session is not None:
+            self.controller.close_session()
             _say("forced exit: running commands were killed; the session can be resumed with --continue")
 
 
 async def _run_with(args: argparse.Namespace, cwd: Path, prompt: str, stop: StopSignals, target: _StopTarget) -> int:
-    from skipjack.cli.session_setup import open_session
-    from skipjack.runtime import build_runtime
-    from skipjack.safety.hook import approval_hook
+    from skipjack.controller import Controller
 
-    runtime = build_runtime(options_from_args(args, cwd))
-    for warning in runtime.warnings:
+    # No one to ask: a call that needs approval is denied with how to allow it.
+    controller = Controller.build(options_from_args(args, cwd), ask=None)
+    for warning in controller.warnings:
         print(f"skipjack: warning: {warning}", file=sys.stderr)
-    agent = runtime.agent
-    agent.hooks = _with_approvals(agent.hooks, approval_hook(runtime.policy))
-    session = open_session(runtime, continue_latest=args.continue_session, session_id=args.session)
-    target.agent, target.session = agent, session
+    session = controller.open_session(continue_latest=args.continue_session, session_id=args.session)
+    target.controller = controller
 
     out = sys.stdout
     printer = _JsonPrinter(out) if args.json else _TextPrinter(out, sys.stderr)
-    unsubscribe = agent.subscribe(printer.on_event)
+    unsubscribe = controller.subscribe(printer.on_event)
     try:
-        result = await agent.prompt(prompt)
+        result = await controller.prompt(prompt)
     finally:
         unsubscribe()
-        _close_session(session)
+        controller.close_session()
     new_session = not (args.continue_session or args.session)
     discarded = new_session and result.stop_reason == "error" and not _answered(session)
     if discarded:
@@ -153,8 +132,8 @@ async def _run_with(args: argparse.Namespace, cwd: Path, prompt: str, stop: Stop
     with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
         printer.finish(summary)
     if result.stop_reason == "error":
-        _say(_explain(result.error_kind, result.error_message, runtime.model.base_url))
-    compactor = runtime.compactor
+        _say(_explain(result.error_kind, result.error_message, controller.model.base_url))
+    compactor = controller.compactor
     for failure in compactor.errors if compactor is not None else []:
         _say(f"warning: automatic compaction failed: {failure}")
     if unsaved is not None:
@@ -168,15 +147,6 @@ async def _run_with(args: argparse.Namespace, cwd: Path, prompt: str, stop: Stop
 def _say(text: str) -> None:
     with contextlib.suppress(OSError):
         print(f"skipjack: {text}", file=sys.stderr, flush=True)
-
-
-def _close_session(session: Session) -> None:
-    """Answer any call the run left open (a no-op after a clean abort), then close; a failure
-    is kept in `session.write_failures` and reported."""
-    with contextlib.suppress(OSError, SessionError):
-        session.answer_open_calls()
-    with contextlib.suppress(OSError):
-        session.close()
 
 
 def _answered(session: Session) -> bool:
@@ -193,12 +163,6 @@ def _discard(session: Session) -> None:
 
     with contextlib.suppress(OSError, SessionError):
         SessionStore().delete(session.id)
-
-
-def _with_approvals(hooks: Any, before: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(hooks, before_tool_call=before)
 
 
 def _to_builtins(value: Any) -> Any:
@@ -234,9 +198,9 @@ class _JsonPrinter:
         self.out = out
 
     def on_event(self, event: Any) -> None:
-        from skipjack.agent import event_to_json
+        from skipjack.controller import to_json
 
-        self.out.write(json.dumps(event_to_json(event), ensure_ascii=False) + "\n")
+        self.out.write(json.dumps(to_json(event), ensure_ascii=False) + "\n")
         self.out.flush()
 
     def finish(self, summary: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ import math
 import sys
 from typing import BinaryIO, NoReturn
 
-from skipjack.cli.errors import ExitCode, UserError
+from skipjack.errors import ExitCode, UserError
 
 MAX_PROMPT_BYTES = 8 * 1024 * 1024
 """A prompt bigger than this is a mistake (`skipjack run < /dev/zero`), and no model's

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from skipjack.cli.headless import options_from_args
+from skipjack.cli.options import options_from_args
 
 
 def run_interactive(args: argparse.Namespace) -> int:

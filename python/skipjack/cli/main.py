@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import cast
 
 from skipjack import __version__
-from skipjack.cli.errors import ExitCode, UserError
 from skipjack.cli.inputs import Parser, base_url, check_text_argument, positive_int, usd_amount
+from skipjack.errors import ExitCode, UserError
 
-SUBCOMMANDS = ("run", "sessions", "models", "config")
+SUBCOMMANDS = ("run", "rpc", "sessions", "models", "config")
 
 
 def add_agent_flags(p: argparse._ActionsContainer) -> None:
@@ -62,12 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     # the ArgumentParser interface.
     sub = cast(
         "argparse._SubParsersAction[argparse.ArgumentParser]",
-        p.add_subparsers(dest="command", metavar="{run,sessions,models,config}"),
+        p.add_subparsers(dest="command", metavar="{run,rpc,sessions,models,config}"),
     )
     run = sub.add_parser("run", help="run the agent headless until it finishes (prompt from the argument or stdin)")
     run.add_argument("prompt", nargs="?", help="the task; read from stdin when omitted")
     run.add_argument("--json", action="store_true", help="one JSON object per agent event on stdout")
     add_agent_flags(run)
+    rpc = sub.add_parser(
+        "rpc", help="drive the agent from another program: JSON-line commands on stdin, events on stdout"
+    )
+    add_agent_flags(rpc)
     from skipjack.cli import config_cmd, models_cmd, sessions_cmd
 
     sessions_cmd.add_parser(sub)
@@ -136,9 +140,22 @@ def dispatch(argv: list[str]) -> int:
         from skipjack.cli import sessions_cmd
 
         return sessions_cmd.run(args, cwd)
+    if args.command == "rpc":
+        return _run_rpc(args, cwd)
     from skipjack.cli.headless import run_headless
 
     return run_headless(args, cwd)
+
+
+def _run_rpc(args: argparse.Namespace, cwd: Path) -> int:
+    from skipjack.cli.options import options_from_args
+    from skipjack.controller import Controller
+    from skipjack.rpc.server import run_rpc
+
+    controller = Controller.build(options_from_args(args, cwd), ask="events")
+    if args.continue_session or args.session:
+        controller.open_session(continue_latest=args.continue_session, session_id=args.session)
+    return run_rpc(controller)
 
 
 def _check_text_arguments(args: argparse.Namespace) -> None:

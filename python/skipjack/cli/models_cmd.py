@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import get_args
 
-from skipjack.cli.errors import UserError
+from skipjack.errors import UserError
 from skipjack.llm.types import Api
 
 _API_WIDTH = max(len(a) for a in get_args(Api))

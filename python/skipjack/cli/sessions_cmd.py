@@ -6,7 +6,7 @@ import argparse
 import datetime
 from pathlib import Path
 
-from skipjack.cli.errors import UserError
+from skipjack.errors import UserError
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

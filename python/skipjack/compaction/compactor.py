@@ -87,11 +87,19 @@ class Compactor:
         summary_model: Model | None = None,
         options: StreamOptions | None = None,
         on_compaction: Callable[[CompactionResult], None] | None = None,
+        key_for: Callable[[Model], str | None] | None = None,
+        on_start: Callable[[CompactionTrigger], None] | None = None,
+        on_failure: Callable[[CompactionError], None] | None = None,
     ) -> None:
         """`model` is the conversation's model (or a function giving the current one, e.g.
         `lambda: agent.model`); `summary_model` a cheaper one for summaries (default: the
-        conversation's). `options` carry the API key, retry policy and timeouts."""
+        conversation's). `options` carry the API key, retry policy and timeouts; `key_for`
+        gives a summary model on another provider its own key (the application's resolver:
+        environment, then `[keys]` in config). `on_start`/`on_failure` tell the front end."""
         self._model = model
+        self.key_for = key_for
+        self.on_start = on_start
+        self.on_failure = on_failure
         self.session = session
         self.settings = settings or CompactionSettings()
         self.summary_model = summary_model
@@ -130,7 +138,7 @@ class Compactor:
             # Compacting early is a precaution: if the summary fails, the call still goes
             # ahead, and an actual overflow gets its own recovery.
             log.warning("compaction failed: %s", e)
-            self.errors.append(e)
+            self._failed(e)
             return view.messages
         return result.messages if result is not None else view.messages
 
@@ -142,9 +150,14 @@ class Compactor:
             result = await self._compact(messages, view, trigger="overflow", focus=None)
         except CompactionError as e:
             log.warning("compaction after a context overflow failed: %s", e)
-            self.errors.append(e)
+            self._failed(e)
             return None
         return result.messages if result is not None else None
+
+    def _failed(self, error: CompactionError) -> None:
+        self.errors.append(error)
+        if self.on_failure is not None:
+            self.on_failure(error)
 
     async def compact(self, messages: Sequence[Message], focus: str | None = None) -> CompactionResult | None:
         """Compact now (`/compact [focus]`); None when there is too little to summarise.
@@ -178,10 +191,13 @@ class Compactor:
         tokens_before = estimate_context_tokens(messages, usage_from=view.usage_from)
         summariser = self.summary_model or self.model
         options = self.options
-        if options is not None and options.api_key and summariser.provider != self.model.provider:
+        if summariser.provider != self.model.provider:
             # The key in the options is the conversation provider's: never send it to another.
-            # The summariser's own key then comes from its provider's variable.
-            options = msgspec.structs.replace(options, api_key=None)
+            # The summariser gets its own provider's key (environment or `[keys]`).
+            own_key = self.key_for(summariser) if self.key_for is not None else None
+            options = msgspec.structs.replace(options or StreamOptions(), api_key=own_key)
+        if self.on_start is not None:
+            self.on_start(trigger)
         try:
             summary = await summarize(
                 messages[view.head : cut],

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import msgspec
 
@@ -152,10 +151,9 @@ async def _request(
     replies: list[AssistantMessage],
     ref: str,
 ) -> AssistantMessage:
-    kwargs: dict[str, Any] = msgspec.structs.asdict(options or StreamOptions())
-    kwargs["max_tokens"] = max_tokens
+    request_options = msgspec.structs.replace(options or StreamOptions(), max_tokens=max_tokens)
     context = Context(system_prompt=SYSTEM_PROMPT, messages=[UserMessage(prompt)])
-    s = stream(model, context, **kwargs)
+    s = stream(model, context, options=request_options)
     reply = await s.result()
     replies.append(reply)
     if s.error is not None or not reply.text.strip():

@@ -128,8 +128,11 @@ def _set_done(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-def resolve_api_key(model: Model, api_key: str | None) -> str | None:
-    """The explicit key, else the model's own provider variable; never another provider's."""
+def _key_or_env(model: Model, api_key: str | None) -> str | None:
+    """The explicit key, else the model's own provider variable; never another provider's.
+
+    Only a fallback for direct library use: the application resolves keys (environment and
+    `[keys]` in config) with `skipjack.config.resolve_api_key` and passes them in."""
     if api_key:
         return api_key
     if model.api_key_env:
@@ -150,28 +153,39 @@ def stream(
     retry: RetryPolicy | None = None,
     timeouts: Timeouts | None = None,
     limits: StreamLimits | None = None,
+    options: StreamOptions | None = None,
     require_key: bool = False,
 ) -> AssistantStream:
     """Start one request and return its event stream.
 
-    The key comes from `api_key` or the environment variable the model names. With
-    `require_key`, a missing key raises `AuthError` before anything is sent.
+    Callers holding a `StreamOptions` pass it as is (`options=`); the single keyword
+    arguments are a convenience for one-off calls and may not be mixed with it. The key
+    comes from the options (or `api_key`), else the environment variable the model names.
+    With `require_key`, a missing key raises `AuthError` before anything is sent.
     """
-    key = resolve_api_key(model, api_key)
+    if options is None:
+        options = StreamOptions(
+            api_key=api_key,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            reasoning=reasoning,
+            headers=headers or {},
+            session_id=session_id,
+            retry=retry or RetryPolicy(),
+            timeouts=timeouts or Timeouts(),
+            limits=limits or StreamLimits(),
+        )
+    elif any(
+        v is not None
+        for v in (api_key, max_tokens, temperature, reasoning, headers, session_id, retry, timeouts, limits)
+    ):
+        raise TypeError("stream(): pass either options= or single option keywords, not both")
+    key = _key_or_env(model, options.api_key)
     if require_key and key is None:
         where = f"set {model.api_key_env}" if model.api_key_env else "pass api_key"
         raise AuthError(f"no API key for provider {model.provider!r}: {where}")
-    options = StreamOptions(
-        api_key=key,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        reasoning=reasoning,
-        headers=headers or {},
-        session_id=session_id,
-        retry=retry or RetryPolicy(),
-        timeouts=timeouts or Timeouts(),
-        limits=limits or StreamLimits(),
-    )
+    if key != options.api_key:
+        options = msgspec.structs.replace(options, api_key=key)
     payload = _encoder.encode(_Request(model, context, options))
     return AssistantStream(_llm.start_stream(payload))
 

@@ -34,9 +34,16 @@ class SessionRecorder:
     `on_failure` is called once, at the first failed write (`record` passes the agent's
     `abort`)."""
 
-    def __init__(self, session: Session, on_failure: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        on_failure: Callable[[], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self.session = session
         self.on_failure = on_failure
+        self.on_error = on_error
+        """Told of every failed write, so the front end can show it."""
         self.errors: list[BaseException] = []
         """Writes that failed (e.g. disk full), also in `session.write_failures`."""
 
@@ -47,6 +54,8 @@ class SessionRecorder:
             # Expected (a full disk): reported to the user by the front end, not a traceback.
             log.warning("session %s: %s", self.session.id, e)
             self.errors.append(e)
+            if self.on_error is not None:
+                self.on_error(e)
             if len(self.errors) == 1 and self.on_failure is not None:
                 self.on_failure()
         except BaseException as e:
@@ -68,8 +77,10 @@ class SessionRecorder:
             self.session.sync()
 
 
-def record(agent: Subscribable, session: Session) -> Callable[[], None]:
+def record(
+    agent: Subscribable, session: Session, on_error: Callable[[BaseException], None] | None = None
+) -> Callable[[], None]:
     """Append the agent's messages to `session` from now on, aborting the agent's run if a
-    write fails; returns the unsubscribe function."""
+    write fails (and telling `on_error`); returns the unsubscribe function."""
     abort = getattr(agent, "abort", None)
-    return agent.subscribe(SessionRecorder(session, abort if callable(abort) else None))
+    return agent.subscribe(SessionRecorder(session, abort if callable(abort) else None, on_error))

@@ -3,40 +3,44 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 
+import skipjack.tui.commands as commands
 from skipjack.agent import Agent, RunResult
-from skipjack.cli.errors import UserError
-from skipjack.cli.stop_signals import StopSignals
+from skipjack.controller import Controller, Event
+from skipjack.controller.events import ApprovalModeChanged, CompactionEnded, CompactionFailed, Warning_
+from skipjack.controller.stop_signals import StopSignals
+from skipjack.errors import UserError
 from skipjack.llm.types import ToolCall
-from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime
-from skipjack.safety.hook import Answer, approval_hook
+from skipjack.runtime import RunOptions, Runtime, build_runtime
+from skipjack.safety.hook import Answer
 from skipjack.safety.policy import ApprovalPolicy, Verdict
-from skipjack.tui import commands
 from skipjack.tui.approval import ApprovalScreen
 from skipjack.tui.bridge import AgentView
 from skipjack.tui.chat import ChatView
-from skipjack.tui.compact import announce, install_compactor
+from skipjack.tui.formatting import tokens
 from skipjack.tui.messages import UserBubble
 from skipjack.tui.prompt import PromptBox, PromptInput
 from skipjack.tui.status import StatusLine
 
 if TYPE_CHECKING:
-    from skipjack.compaction import CompactionResult, Compactor
+    from skipjack.compaction import Compactor
     from skipjack.sessions import Session, SessionStore
 
 log = logging.getLogger(__name__)
 
+_NOT_SHOWN = frozenset(
+    {"compaction_start", "persistence_failed", "session_changed", "approval_request", "approval_resolved"}
+)
 EXIT_WINDOW_S = 2.0
 """A second Ctrl+C within this long of the first, on an idle empty prompt, exits."""
 
@@ -69,14 +73,14 @@ class SkipjackApp(App[int]):
         self.options = options
         self.cwd = options.cwd.resolve()
         self.env: Mapping[str, str] = os.environ if env is None else env
-        self.runtime = runtime
+        self._initial_runtime = runtime
+        self.controller: Controller | None = None
+        """The working session: every model, session, compaction and approval action goes
+        through it; the app only renders its events."""
         self.first_prompt = prompt
         self.resume = resume
         self.record_sessions = record_sessions
         self._store = store
-        self.session: Session | None = None
-        self._unrecord: Callable[[], None] | None = None
-        self.compactor: Compactor | None = None
         self.chat = ChatView()
         self.pending = Vertical(id="pending")
         self.prompt_box = PromptBox(self.cwd, commands.completions)
@@ -89,7 +93,8 @@ class SkipjackApp(App[int]):
         self._trust_asked = options.trust_project
         self._stop_signals: StopSignals | None = None
         self._reported_unsaved: str | None = None
-        self._reported_compaction_errors = 0
+        if runtime is not None:
+            self.controller = self._control(runtime)
 
     # -- layout ------------------------------------------------------------------------
 
@@ -102,6 +107,18 @@ class SkipjackApp(App[int]):
     @property
     def input(self) -> PromptInput:
         return self.prompt_box.input
+
+    @property
+    def runtime(self) -> Runtime | None:
+        return self.controller.runtime if self.controller is not None else None
+
+    @property
+    def session(self) -> Session | None:
+        return self.controller.session if self.controller is not None else None
+
+    @property
+    def compactor(self) -> Compactor | None:
+        return self.controller.compactor if self.controller is not None else None
 
     @property
     def policy(self) -> ApprovalPolicy | None:
@@ -124,13 +141,13 @@ class SkipjackApp(App[int]):
         self.input.focus()
         # Outside the terminal's own keys (Ctrl+C arrives as a key in raw mode): `kill`,
         # closing the terminal (SIGHUP), a service manager's SIGTERM. The first stops the run
-        # like Esc does and then leaves; a second one forces the exit (see cli.stop_signals).
+        # like Esc does and then leaves; a second one forces the exit (see controller.stop_signals).
         self._stop_signals = StopSignals(
             asyncio.get_running_loop(), self._leave_on_signal, before_exit=self._close_session
         )
         self._stop_signals.install()
-        if self.runtime is not None:
-            self.attach(self.runtime)
+        if self._initial_runtime is not None:
+            self.attach(self._initial_runtime)
             return
         try:
             runtime = build_runtime(self.options, env=self.env)
@@ -153,13 +170,13 @@ class SkipjackApp(App[int]):
             self.chat.notice(f"{e} — pick a model with /model", "error")
 
     def attach(self, runtime: Runtime) -> None:
-        """Start using `runtime`'s agent: approvals, events, status; resume and first prompt."""
-        self.runtime = runtime
+        """Start using `runtime` through a controller: approvals, events, status; resume and
+        first prompt."""
+        if self.controller is None or self.controller.runtime is not runtime:
+            if self.controller is not None:
+                self.controller.close()
+            self.controller = self._control(runtime)
         agent = runtime.agent
-        hook = approval_hook(runtime.policy, self.ask_approval)
-        agent.hooks = dataclasses.replace(agent.hooks, before_tool_call=hook)
-        agent.subscribe(self.view.handle)
-        self.compactor = install_compactor(self)
         self.status.model = agent.model
         self.status.mode = runtime.approval_mode
         for warning in runtime.warnings:
@@ -202,52 +219,53 @@ class SkipjackApp(App[int]):
 
     # -- sessions ----------------------------------------------------------------------
 
+    def _control(self, runtime: Runtime) -> Controller:
+        controller = Controller(runtime, ask=self.ask_approval, store=self.store, record_sessions=self.record_sessions)
+        controller.subscribe(self.on_controller_event)
+        return controller
+
     def use_session(self, session: Session | None, *, resume: bool = False) -> None:
         """Record the agent's messages into `session` from now on (None: stop recording);
         `resume` also makes the session's context the agent's conversation."""
-        if self._unrecord is not None:
-            self._unrecord()
-            self._unrecord = None
-        if self.session is not None and self.session is not session:
-            self.session.close()
-        self.session = session
-        runtime = self.runtime
-        if runtime is None:
+        if self.controller is None:
+            if session is not None:
+                session.close()
             return
-        if session is None:
-            self.compactor = install_compactor(self)
+        self.controller.use_session(session, resume=resume)
+
+    def on_controller_event(self, event: Event) -> None:
+        """The agent's events to the chat view; the controller's own as notices and status."""
+        kind = event.type
+        if kind == "compaction_end":
+            assert isinstance(event, CompactionEnded)
+            how = {"threshold": "the context was filling up", "overflow": "the model said the context was too long"}
+            why = how.get(event.trigger, "on request")
+            self.chat.notice(
+                f"compacted ({why}): {event.summarized} messages summarised, {event.kept} kept; "
+                f"~{tokens(event.tokens_before)} → ~{tokens(event.tokens_after)} tokens"
+            )
+            self.view.last_context = event.tokens_after
+            self.refresh_usage()
+        elif kind == "compaction_failed":
+            assert isinstance(event, CompactionFailed)
+            if event.automatic:
+                self.chat.notice(f"automatic compaction failed: {event.message}", "warning")
+        elif kind == "model_switched":
+            self.status.model = self.controller.model if self.controller is not None else None
+            self.status.redraw()
+        elif kind == "approval_mode_changed":
+            assert isinstance(event, ApprovalModeChanged)
+            self.status.mode = self.policy.mode if self.policy is not None else self.status.mode
+            self.status.redraw()
+        elif kind == "warning":
+            assert isinstance(event, Warning_)
+            self.chat.notice(event.message, "warning")
+        elif kind in _NOT_SHOWN:
+            # persistence_failed: reported once per run with what was not saved
+            # (`_report_lost_work`); session_changed and approvals: the app made them.
             return
-        # The same attachment as headless runs: recording, compaction through the session,
-        # and the session id as the prompt-cache key.
-        if resume:
-            from skipjack.sessions import SessionError
-
-            # What a killed run left unanswered gets its "interrupted" result in the file too.
-            with contextlib.suppress(OSError, SessionError):
-                session.answer_open_calls()
-        self._unrecord = attach_session(runtime, session, resume=resume)
-        self.compactor = runtime.compactor
-        if self.compactor is not None:
-            agent = runtime.agent
-            compactor = self.compactor
-
-            def compacted(result: CompactionResult) -> None:
-                agent.charge(result.usage)
-                announce(self, result)
-
-            compactor.on_compaction = compacted
-
-    def _ensure_session(self) -> None:
-        if self.session is not None or not self.record_sessions or self.agent is None:
-            return
-        from skipjack.sessions import SessionError, model_ref
-
-        model = self.agent.model
-        try:
-            self.use_session(self.store.create(self.cwd, model_ref(model.provider, model.id)))
-        except (SessionError, OSError) as e:
-            self.record_sessions = False
-            self.chat.notice(f"sessions are not saved: {e}", "warning")
+        else:
+            self.view.handle(event)  # type: ignore[arg-type]
 
     # -- input -------------------------------------------------------------------------
 
@@ -284,12 +302,11 @@ class SkipjackApp(App[int]):
         self.run_worker(self._run(text), group="agent", exit_on_error=False)
 
     async def _run(self, text: str) -> None:
-        agent = self.agent
-        assert agent is not None
-        self._ensure_session()
+        controller = self.controller
+        assert controller is not None
         result: RunResult | None = None
         try:
-            result = await agent.prompt(text)
+            result = await controller.prompt(text)
         except Exception as e:
             log.exception("the agent run failed")
             self.chat.notice(f"internal error: {type(e).__name__}: {e}", "error")
@@ -315,10 +332,6 @@ class SkipjackApp(App[int]):
         compactions that failed, and session writes that failed (a full disk)."""
         from skipjack.sessions.session import unsaved_summary
 
-        errors = self.compactor.errors if self.compactor is not None else []
-        for error in errors[self._reported_compaction_errors :]:
-            self.chat.notice(f"automatic compaction failed: {error}", "warning")
-        self._reported_compaction_errors = len(errors)
         if self.session is None:
             return
         unsaved = unsaved_summary(self.session)
@@ -426,19 +439,10 @@ class SkipjackApp(App[int]):
         self.abort_run()
         if self._stop_signals is not None:
             self._stop_signals.remove()
-        if self._unrecord is not None:
-            self._unrecord()
-            self._unrecord = None
-        self._close_session()
+        if self.controller is not None:
+            self.controller.close()
 
     def _close_session(self) -> None:
         """Answer the calls an unfinished run left open, so the session resumes, then close it."""
-        session = self.session
-        if session is None:
-            return
-        from skipjack.sessions import SessionError
-
-        with contextlib.suppress(OSError, SessionError):
-            session.answer_open_calls()
-        with contextlib.suppress(OSError):
-            session.close()
+        if self.controller is not None:
+            self.controller.close_session()

@@ -6,7 +6,7 @@ a task of the app), so widgets are updated directly; the widgets batch their own
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from skipjack.agent.events import (
     AgentEnd,
@@ -33,7 +33,8 @@ from skipjack.tui.formatting import context_tokens, one_line, result_text, tool_
 from skipjack.tui.messages import AssistantBlock
 
 if TYPE_CHECKING:
-    from skipjack.tui.app import SkipjackApp
+    from skipjack.tui.chat import ChatView
+    from skipjack.tui.status import StatusLine
 
 LIMIT_NOTES = {
     "max_turns": "stopped: the turn limit was reached",
@@ -42,8 +43,19 @@ LIMIT_NOTES = {
 }
 
 
+class ChatHost(Protocol):
+    """Enough for `AgentView` to render agent events."""
+
+    @property
+    def chat(self) -> ChatView: ...
+    @property
+    def status(self) -> StatusLine: ...
+    def delivered(self, text: str) -> None: ...
+    def refresh_usage(self) -> None: ...
+
+
 class AgentView:
-    def __init__(self, app: SkipjackApp) -> None:
+    def __init__(self, app: ChatHost) -> None:
         self.app = app
         self.block: AssistantBlock | None = None
         self.running_tools: dict[str, str] = {}

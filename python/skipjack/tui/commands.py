@@ -10,11 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
-import msgspec
-
-from skipjack.cli.errors import UserError
-from skipjack.config import missing_key_hint, resolve_api_key
 from skipjack.config.schema import ApprovalMode
+from skipjack.errors import UserError
 from skipjack.llm.types import AssistantMessage, TextContent, Usage
 from skipjack.runtime import build_runtime
 from skipjack.tui.formatting import one_line, tokens, usd
@@ -22,9 +19,9 @@ from skipjack.tui.history import render_messages
 
 if TYPE_CHECKING:
     from skipjack.sessions import Session
-    from skipjack.tui.app import SkipjackApp
+    from skipjack.tui.host import Host
 
-Handler = Callable[["SkipjackApp", str], Awaitable[None]]
+Handler = Callable[["Host", str], Awaitable[None]]
 _MODES: tuple[ApprovalMode, ...] = get_args(ApprovalMode)
 
 
@@ -53,7 +50,7 @@ def completions() -> list[tuple[str, str]]:
     return [(c.name, c.help) for c in COMMANDS.values()]
 
 
-async def dispatch(app: SkipjackApp, text: str) -> None:
+async def dispatch(app: Host, text: str) -> None:
     name, _, arg = text[1:].partition(" ")
     cmd = COMMANDS.get(name.strip())
     if cmd is None:
@@ -73,7 +70,7 @@ async def dispatch(app: SkipjackApp, text: str) -> None:
 
 
 @command("help", "list commands and keys", while_running=True)
-async def _help(app: SkipjackApp, arg: str) -> None:
+async def _help(app: Host, arg: str) -> None:
     lines = [f"/{c.name}{' ' + c.args if c.args else ''}  —  {c.help}" for c in COMMANDS.values()]
     lines += [
         "!cmd  —  run a shell command and show its output",
@@ -84,13 +81,13 @@ async def _help(app: SkipjackApp, arg: str) -> None:
 
 
 @command("exit", "leave skipjack", while_running=True)
-async def _exit(app: SkipjackApp, arg: str) -> None:
+async def _exit(app: Host, arg: str) -> None:
     app.abort_run()
     app.exit(0)
 
 
 @command("network", "show or set network access for sandboxed commands this session", "[on|off]", while_running=True)
-async def _network(app: SkipjackApp, arg: str) -> None:
+async def _network(app: Host, arg: str) -> None:
     runtime = app.runtime
     if runtime is None:
         app.chat.notice("no agent yet", "error")
@@ -105,7 +102,7 @@ async def _network(app: SkipjackApp, arg: str) -> None:
 
 
 @command("approval", "show or set the approval mode", "[ask|auto-edit|yolo|plan]", while_running=True)
-async def _approval(app: SkipjackApp, arg: str) -> None:
+async def _approval(app: Host, arg: str) -> None:
     if app.policy is None:
         app.chat.notice("no agent yet", "error")
         return
@@ -115,15 +112,13 @@ async def _approval(app: SkipjackApp, arg: str) -> None:
     if arg not in _MODES:
         app.chat.notice(f"unknown mode {arg!r}: one of {', '.join(_MODES)}", "error")
         return
-    mode = next(m for m in _MODES if m == arg)
-    app.policy.mode = mode  # the runtime's one policy: the sandbox follows it at the next command
-    app.status.mode = mode
-    app.status.redraw()
+    if app.controller is not None:
+        app.controller.set_approval(arg)  # the sandbox follows it at the next command
     app.chat.notice(f"approval mode: {arg}")
 
 
 @command("todo", "show the agent's task list", while_running=True)
-async def _todo(app: SkipjackApp, arg: str) -> None:
+async def _todo(app: Host, arg: str) -> None:
     from skipjack.tools.todo import current_todos
 
     items = current_todos(app.agent.tool_state) if app.agent is not None else []
@@ -135,7 +130,7 @@ async def _todo(app: SkipjackApp, arg: str) -> None:
 
 
 @command("cost", "usage and cost by model for this session", while_running=True)
-async def _cost(app: SkipjackApp, arg: str) -> None:
+async def _cost(app: Host, arg: str) -> None:
     by_model = usage_by_model(app)
     if not by_model:
         app.chat.notice("nothing spent yet")
@@ -152,7 +147,7 @@ async def _cost(app: SkipjackApp, arg: str) -> None:
     app.chat.notice("\n".join(lines))
 
 
-def usage_by_model(app: SkipjackApp) -> dict[str, Usage]:
+def usage_by_model(app: Host) -> dict[str, Usage]:
     if app.session is not None:
         return app.session.by_model()
     from skipjack.llm.usage import add_usage
@@ -169,7 +164,7 @@ def usage_by_model(app: SkipjackApp) -> dict[str, Usage]:
 
 
 @command("model", "switch model (picker with prices and context sizes)", "[provider/model]")
-async def _model(app: SkipjackApp, arg: str) -> None:
+async def _model(app: Host, arg: str) -> None:
     if arg:
         switch_model(app, arg)
         return
@@ -195,57 +190,36 @@ async def _model(app: SkipjackApp, arg: str) -> None:
     app.push_screen(PickerScreen("Model  (context window · $ per Mtok input/output)", choices), callback=picked)
 
 
-def switch_model(app: SkipjackApp, ref: str) -> None:
-    from skipjack.models import RegistryError, registry_for
+def switch_model(app: Host, ref: str) -> None:
+    """The controller switches (key, base URL, API, compactor, session record); with no
+    model set up yet, the first one is built from the pick."""
     from skipjack.tui.recent import remember
 
-    runtime = app.runtime
-    if runtime is None:
+    controller = app.controller
+    if controller is None:
         app.options = dataclasses.replace(app.options, model=ref)
         try:
             app.attach(build_runtime(app.options, env=app.env))
         except UserError as e:
             app.chat.notice(str(e), "error")
             return
-        remember(app.env, ref)
-        app.chat.notice(f"model: {ref}")
-        return
-    agent = runtime.agent
-    if ref == f"{agent.model.provider}/{agent.model.id}":
-        model = agent.model
     else:
         try:
-            model = registry_for(runtime.config.settings).get_model(ref, app.env)
-        except RegistryError as e:
+            controller.switch_model(ref)
+        except UserError as e:
             app.chat.notice(str(e), "error")
             return
-    settings = runtime.config.settings
-    key = resolve_api_key(model, settings, app.env)
-    agent.model = model
-    runtime.model = model
-    agent.options = msgspec.structs.replace(
-        agent.options, api_key=key, reasoning=agent.options.reasoning if model.reasoning else None
-    )
-    if app.compactor is not None:
-        app.compactor.options = agent.options
-    app.status.model = model
-    app.status.redraw()
-    if app.session is not None:
-        app.session.append_model_change(ref)
     remember(app.env, ref)
     app.chat.notice(f"model: {ref}")
-    if key is None and model.api_key_env:
-        app.chat.notice(missing_key_hint(model), "warning")
 
 
 # -- sessions --------------------------------------------------------------------------
 
 
 @command("new", "start a new conversation")
-async def _new(app: SkipjackApp, arg: str) -> None:
-    app.use_session(None)
-    if app.agent is not None:
-        app.agent.replace_messages([])
+async def _new(app: Host, arg: str) -> None:
+    if app.controller is not None:
+        app.controller.new_session()
     await app.chat.clear_all()
     app.view.last_context = 0
     app.refresh_usage()
@@ -253,7 +227,7 @@ async def _new(app: SkipjackApp, arg: str) -> None:
 
 
 @command("resume", "continue a saved session (picker)", "[session id]")
-async def _resume(app: SkipjackApp, arg: str) -> None:
+async def _resume(app: Host, arg: str) -> None:
     if arg:
         resume_session(app, arg)
         return
@@ -278,7 +252,7 @@ def _when(ms: int) -> str:
     return datetime.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
 
 
-def resume_session(app: SkipjackApp, session_id: str) -> None:
+def resume_session(app: Host, session_id: str) -> None:
     from skipjack.sessions import SessionError
 
     try:
@@ -293,7 +267,7 @@ def resume_session(app: SkipjackApp, session_id: str) -> None:
     app.chat.notice(f"resumed session {session.id}: {one_line(session.title, 60)}")
 
 
-def load_session(app: SkipjackApp, session: Session) -> None:
+def load_session(app: Host, session: Session) -> None:
     app.use_session(session, resume=True)
     messages = session.messages()
     app.chat.tool_panels.clear()
@@ -310,7 +284,7 @@ def load_session(app: SkipjackApp, session: Session) -> None:
 
 
 @command("fork", "copy this conversation into a new session and continue there")
-async def _fork(app: SkipjackApp, arg: str) -> None:
+async def _fork(app: Host, arg: str) -> None:
     session = app.session
     if session is None or not session.all_entries():
         app.chat.notice("nothing to fork yet", "warning")
@@ -323,7 +297,7 @@ async def _fork(app: SkipjackApp, arg: str) -> None:
 
 
 @command("export", "write this session as markdown", "[path]")
-async def _export(app: SkipjackApp, arg: str) -> None:
+async def _export(app: Host, arg: str) -> None:
     session = app.session
     if session is None:
         app.chat.notice("nothing to export yet", "warning")
@@ -341,16 +315,30 @@ def export_target(cwd: Path, arg: str, session_id: str) -> Path:
 
 
 @command("compact", "summarise older messages to free context", "[focus]")
-async def _compact(app: SkipjackApp, arg: str) -> None:
-    from skipjack.tui.compact import compact_now
-
-    await compact_now(app, arg or None)
+async def _compact(app: Host, arg: str) -> None:
+    controller = app.controller
+    if controller is None:
+        app.chat.notice("no model is set up yet", "error")
+        return
+    if app.session is None:
+        app.chat.notice("nothing to compact yet")
+        return
+    app.status.set_state("compacting…")
+    try:
+        result = await controller.compact(arg or None)
+    except UserError as e:
+        app.chat.notice(str(e), "error")
+        return
+    finally:
+        app.status.set_state("ready")
+    if result is None:
+        app.chat.notice("too little history to compact")
 
 
 # -- shell -----------------------------------------------------------------------------
 
 
-async def shell(app: SkipjackApp, command_line: str) -> None:
+async def shell(app: Host, command_line: str) -> None:
     """`!cmd`: run it like the bash tool does (own process group, timeout, output cut) and show it."""
     if not command_line:
         app.chat.notice("usage: !command", "warning")

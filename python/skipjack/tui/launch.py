@@ -22,7 +22,7 @@ def run_tui(
     with keys present) raise `UserError` before the screen is taken over, so the CLI prints
     them as one line. Without any key at all, the UI opens on its setup screen instead.
     """
-    from skipjack.cli.errors import UserError
+    from skipjack.errors import UserError
     from skipjack.runtime import Runtime, build_runtime
     from skipjack.tui.app import SkipjackApp
     from skipjack.tui.setup import needs_setup

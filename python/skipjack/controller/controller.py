@@ -1,0 +1,431 @@
+"""`Controller`: one working session, whatever the front end.
+
+It owns the runtime (agent, model, key, approval policy and the sandbox that follows its
+mode), the session the conversation is recorded in, the compactor, and one event stream:
+the agent's events plus the controller's own (`controller.events`). Front ends render the
+events and call the methods; none of them builds an agent, a compactor, a policy or a
+session itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec
+
+from skipjack.agent import Agent, RunResult
+from skipjack.compaction import CompactionError, CompactionResult, Compactor
+from skipjack.config import missing_key_hint
+from skipjack.config.schema import ApprovalMode
+from skipjack.controller.events import (
+    ApprovalModeChanged,
+    ApprovalRequest,
+    ApprovalResolved,
+    CompactionEnded,
+    CompactionFailed,
+    CompactionStarted,
+    Event,
+    ModelSwitched,
+    PersistenceFailed,
+    SessionChanged,
+    Warning_,
+)
+from skipjack.errors import UserError
+from skipjack.llm.types import Model, ToolCall
+from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime
+from skipjack.safety.hook import Answer, AskUser, approval_hook
+from skipjack.sessions import Session, SessionError, SessionNotFoundError, SessionStore, model_ref
+
+if TYPE_CHECKING:
+    from skipjack.safety.policy import Verdict
+
+Listener = Callable[[Event], None]
+APPROVAL_MODES: tuple[ApprovalMode, ...] = ("plan", "ask", "auto-edit", "yolo")
+
+
+class Controller:
+    """Build with `Controller.build(options)`; `subscribe` a renderer; then `open_session`
+    (or let the first `prompt` create one) and `prompt`.
+
+    Approvals: `ask` is how a call that needs approval is put to the user. A front end
+    with its own dialogue passes a function; `ask="events"` emits `approval_request`
+    events answered with `answer_approval(id, ...)`; None (headless) denies such calls with
+    a reason saying how to allow them."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        ask: AskUser | Literal["events"] | None = None,
+        store: SessionStore | None = None,
+        record_sessions: bool = True,
+    ) -> None:
+        self.runtime = runtime
+        self.store = store if store is not None else SessionStore(env=runtime.env)
+        self.record_sessions = record_sessions
+        self.session: Session | None = None
+        self._listeners: list[Listener] = []
+        self._unrecord: Callable[[], None] | None = None
+        self._pending: dict[str, tuple[asyncio.Future[Answer], ToolCall]] = {}
+        self._approval_ids = itertools.count(1)
+        self._compactor: Compactor | None = None
+        asker: AskUser | None = self._ask_by_event if ask == "events" else ask
+        agent = runtime.agent
+        agent.hooks = _replace(agent.hooks, before_tool_call=approval_hook(runtime.policy, asker))
+        agent.subscribe(self._emit)
+        self._install_compactor(None)
+
+    @classmethod
+    def build(
+        cls,
+        options: RunOptions,
+        *,
+        env: Mapping[str, str] | None = None,
+        ask: AskUser | Literal["events"] | None = None,
+        record_sessions: bool = True,
+    ) -> Controller:
+        """From the command line's options and the config files; raises `UserError`."""
+        return cls(build_runtime(options, env=env), ask=ask, record_sessions=record_sessions)
+
+    # -- what front ends read ------------------------------------------------------------
+
+    @property
+    def agent(self) -> Agent:
+        return self.runtime.agent
+
+    @property
+    def model(self) -> Model:
+        return self.runtime.agent.model
+
+    @property
+    def compactor(self) -> Compactor | None:
+        return self._compactor
+
+    @property
+    def approval_mode(self) -> ApprovalMode:
+        return self.runtime.policy.mode
+
+    @property
+    def warnings(self) -> list[str]:
+        """What building found worth saying (also sent as `warning` events by `announce`)."""
+        return list(self.runtime.warnings)
+
+    def cost(self) -> float:
+        """USD spent in this conversation: the session's total (forks included), else the agent's."""
+        if self.session is not None:
+            with contextlib.suppress(OSError, SessionError):
+                return self.session.usage_totals().cost.total
+        return self.agent.usage_totals().cost.total
+
+    def context_tokens(self) -> int:
+        """The estimated size of the context the next request sends."""
+        from skipjack.compaction.estimate import estimate_context_tokens
+
+        return estimate_context_tokens(self.agent.messages)
+
+    def state(self) -> dict[str, Any]:
+        model = self.model
+        return {
+            "model": model_ref(model.provider, model.id),
+            "api": model.api,
+            "base_url": model.base_url,
+            "approval": self.approval_mode,
+            "sandbox": self.runtime.sandbox_policy().mode,
+            "session_id": self.session.id if self.session is not None else None,
+            "running": self.agent.is_running,
+            "messages": len(self.agent.messages),
+            "context_tokens": self.context_tokens(),
+            "context_window": model.context_window,
+            "cost": self.cost(),
+            "pending_approvals": sorted(self._pending),
+            "cwd": str(self.agent.cwd),
+        }
+
+    # -- events ----------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Every agent and controller event, synchronously, in order; returns unsubscribe."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def announce(self) -> None:
+        """Send the build's warnings as events (call once a renderer is subscribed)."""
+        for warning in self.runtime.warnings:
+            self._emit(Warning_(warning))
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a renderer's bug must not break the run, as in Agent._emit
+                import logging
+
+                logging.getLogger(__name__).exception("controller listener %r failed", listener)
+
+    # -- the conversation --------------------------------------------------------------------
+
+    async def prompt(self, text: str) -> RunResult:
+        """Run one prompt to its end (creating the session first, when recording)."""
+        if self.agent.is_running:
+            raise UserError("the agent is running: steer, follow up or abort it")
+        self.ensure_session()
+        return await self.agent.prompt(text)
+
+    def steer(self, text: str) -> None:
+        self.agent.steer(text)
+
+    def follow_up(self, text: str) -> None:
+        self.agent.follow_up(text)
+
+    def abort(self) -> None:
+        """Stop the run; open approval questions are answered "deny"."""
+        for approval_id in list(self._pending):
+            self.answer_approval(approval_id, Answer("deny", "the run was aborted"))
+        self.agent.abort()
+
+    # -- approvals and trust -----------------------------------------------------------------
+
+    def set_approval(self, mode: str) -> None:
+        """Switch the approval mode; the sandbox of the next shell command follows it."""
+        if mode not in APPROVAL_MODES:
+            raise UserError(f"approval mode {mode!r} is not one of {', '.join(APPROVAL_MODES)}")
+        self.runtime.approval_mode = mode
+        self._emit(ApprovalModeChanged(mode, self.runtime.sandbox_policy().mode))
+
+    async def _ask_by_event(self, call: ToolCall, verdict: Verdict) -> Answer:
+        approval_id = f"a{next(self._approval_ids)}"
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._pending[approval_id] = (future, call)
+        self._emit(
+            ApprovalRequest(
+                approval_id,
+                call.id,
+                call.name,
+                call.arguments,
+                verdict.reason,
+                verdict.subject,
+                list(verdict.suggested_rules),
+            )
+        )
+        try:
+            return await future
+        finally:
+            self._pending.pop(approval_id, None)
+
+    def answer_approval(self, approval_id: str, answer: Answer) -> None:
+        """Answer an `approval_request`; raises `UserError` for an id that is not pending."""
+        pending = self._pending.pop(approval_id, None)
+        if pending is None:
+            raise UserError(f"no approval request {approval_id!r} is waiting")
+        future, _ = pending
+        if not future.done():
+            future.set_result(answer)
+        self._emit(ApprovalResolved(approval_id, answer.choice))
+
+    # -- model -------------------------------------------------------------------------------
+
+    def switch_model(self, ref: str) -> Model:
+        """Use `ref` (`provider/model-id`) from the next request on: its own key, base URL
+        and API; the compactor follows; the session records the change."""
+        from skipjack.models import RegistryError, registry_for
+
+        runtime = self.runtime
+        agent = runtime.agent
+        if ref == model_ref(agent.model.provider, agent.model.id):
+            model = agent.model
+        else:
+            try:
+                model = registry_for(runtime.config.settings).get_model(ref, runtime.env)
+            except RegistryError as e:
+                raise UserError(str(e)) from e
+        key = runtime.key_for(model)
+        agent.model = model
+        runtime.model = model
+        agent.options = msgspec.structs.replace(
+            agent.options, api_key=key, reasoning=agent.options.reasoning if model.reasoning else None
+        )
+        if self._compactor is not None:
+            self._compactor.options = agent.options
+        if self.session is not None:
+            try:
+                self.session.append_model_change(ref)
+            except OSError as e:
+                self._emit(PersistenceFailed(self.session.id, f"the model change was not saved: {e}"))
+        self._emit(ModelSwitched(ref, model.api, model.base_url, key is not None))
+        if key is None and model.api_key_env:
+            self._emit(Warning_(missing_key_hint(model)))
+        return model
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    def open_session(self, *, continue_latest: bool = False, session_id: str | None = None) -> Session:
+        """A new session (now, not at the first prompt), the project's latest, or one by id."""
+        cwd = self.agent.cwd
+        try:
+            if session_id is not None:
+                session = self.store.open(session_id, cwd)
+            elif continue_latest:
+                latest = self.store.latest(cwd)
+                if latest is None:
+                    raise UserError(f"there is no session to continue in {cwd}; start one without --continue")
+                session = latest
+            else:
+                session = self.store.create(cwd, model_ref(self.model.provider, self.model.id))
+        except SessionNotFoundError as e:
+            raise UserError(f"{e}; `skipjack sessions` lists this project's sessions") from e
+        except SessionError as e:
+            raise UserError(str(e)) from e
+        resume = session_id is not None or continue_latest
+        if resume:
+            # A run that was killed may have left tool calls without results: record their
+            # "interrupted" results now, so the file itself is whole (loading mends it anyway).
+            try:
+                session.answer_open_calls()
+            except SessionError as e:
+                session.close()
+                raise UserError(str(e)) from e
+            except OSError:
+                pass  # kept in session.write_failures; reported at the end of the run
+        self.use_session(session, resume=resume)
+        return session
+
+    def resume_session(self, session_id: str) -> Session:
+        """`latest` or a session id (a unique prefix will do)."""
+        if self.agent.is_running:
+            raise UserError("the agent is running: abort it before switching sessions")
+        if session_id == "latest":
+            return self.open_session(continue_latest=True)
+        return self.open_session(session_id=session_id)
+
+    def new_session(self) -> None:
+        """An empty conversation; its session file is created at its first prompt."""
+        if self.agent.is_running:
+            raise UserError("the agent is running: abort it before starting a new conversation")
+        self.use_session(None)
+        self.agent.replace_messages([])
+        self._emit(SessionChanged(None, False, 0))
+
+    def fork_session(self, entry_id: str) -> Session:
+        """A new session holding this one's history up to `entry_id`, continued from here."""
+        if self.session is None:
+            raise UserError("nothing to fork: this conversation has no session yet")
+        try:
+            session = self.store.fork(self.session.id, entry_id)
+        except (SessionError, KeyError, ValueError) as e:
+            raise UserError(f"cannot fork at {entry_id!r}: {e}") from e
+        self.use_session(session, resume=True)
+        return session
+
+    def ensure_session(self) -> Session | None:
+        if self.session is None and self.record_sessions:
+            try:
+                self.open_session()
+            except UserError as e:
+                self.record_sessions = False
+                self._emit(Warning_(f"sessions are not saved: {e}"))
+        return self.session
+
+    def use_session(self, session: Session | None, *, resume: bool = False) -> None:
+        """Record into `session` from now on (None: stop recording); `resume` also makes its
+        context the agent's conversation."""
+        if self._unrecord is not None:
+            self._unrecord()
+            self._unrecord = None
+        if self.session is not None and self.session is not session:
+            self.close_session()
+        self.session = session
+        if session is None:
+            self._install_compactor(None)
+            return
+        self._unrecord = attach_session(self.runtime, session, resume=resume, on_write_error=self._write_failed)
+        self._install_compactor(self.runtime.compactor)
+        self._emit(SessionChanged(session.id, resume, len(self.agent.messages)))
+
+    def close_session(self) -> None:
+        """Answer any calls a run left open (a no-op after a clean abort), then close."""
+        session = self.session
+        if session is None:
+            return
+        with contextlib.suppress(OSError, SessionError):
+            session.answer_open_calls()
+        with contextlib.suppress(OSError):
+            session.close()
+
+    def close(self) -> None:
+        self.abort()
+        if self._unrecord is not None:
+            self._unrecord()
+            self._unrecord = None
+        self.close_session()
+
+    def _write_failed(self, error: BaseException) -> None:
+        session_id = self.session.id if self.session is not None else ""
+        self._emit(PersistenceFailed(session_id, str(error)))
+
+    # -- compaction ------------------------------------------------------------------------------
+
+    def _install_compactor(self, compactor: Compactor | None) -> None:
+        """The session's compactor (from `attach_session`), or one for a conversation that is
+        not recorded; either way its start, end and failure become events."""
+        runtime, agent = self.runtime, self.runtime.agent
+        if compactor is None:
+            compactor = Compactor(
+                lambda: agent.model,
+                session=None,
+                settings=runtime.config.settings.compaction,
+                summary_model=runtime.summary_model,
+                options=agent.options,
+                key_for=runtime.key_for,
+            )
+            agent.hooks = compactor.hooks(agent.hooks)
+
+        def compacted(result: CompactionResult) -> None:
+            agent.charge(result.usage)
+            self._emit(
+                CompactionEnded(
+                    result.trigger,
+                    result.summarized,
+                    result.kept,
+                    result.tokens_before,
+                    result.tokens_after,
+                    result.usage.cost.total,
+                )
+            )
+
+        compactor.on_compaction = compacted
+        compactor.on_start = lambda trigger: self._emit(CompactionStarted(trigger))
+        compactor.on_failure = lambda e: self._emit(CompactionFailed(str(e), True))
+        runtime.compactor = compactor
+        self._compactor = compactor
+
+    async def compact(self, focus: str | None = None) -> CompactionResult | None:
+        """Compact now (`/compact`); None when there is too little history. A failure is a
+        `compaction_failed` event and a `UserError`."""
+        if self.agent.is_running:
+            raise UserError("the agent is running: compact once it is idle")
+        compactor = self._compactor
+        assert compactor is not None  # installed in __init__ and by every use_session
+        compactor.options = self.agent.options  # the key of the model in use now
+        try:
+            result = await compactor.compact(self.agent.messages, focus)
+        except CompactionError as e:
+            self._emit(CompactionFailed(str(e), False))
+            raise UserError(f"compaction failed: {e}") from e
+        if result is not None:
+            self.agent.replace_messages(result.messages)
+        return result
+
+
+def _replace(hooks: Any, **changes: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(hooks, **changes)
