@@ -386,6 +386,11 @@ def _run_rest(
         _simple([_Word(default, default)], (), acc, via, depth)
 
 
+_CLEARED_BY_ENV_I = ["GIT_CONFIG_COUNT="]
+"""What `env -i` is recorded as unsetting: the variable that carries the git protection the
+bash tool sets (`safe.bareRepository`); the rest of what it clears only takes power away."""
+
+
 def _env(args: list[_Word], acc: _Acc, via: tuple[str, ...], depth: int) -> None:
     opts = _Opts(
         short_flag="i0v",
@@ -398,9 +403,17 @@ def _env(args: list[_Word], acc: _Acc, via: tuple[str, ...], depth: int) -> None
         acc.opaque.append(f"env: {parsed}")
         return
     found, start = parsed
+    # Unsetting a variable changes what a program does as much as setting it (`env -u
+    # GIT_CONFIG_COUNT git status` drops the protection the bash tool gives git), so an unset
+    # is recorded as an assignment to nothing; `-i` unsets them all, the bash tool's too.
+    cleared: list[str] = []
     for opt, value in found:
         if opt in ("C", "chdir"):
             acc.changes_dir = True
+        if opt in ("u", "unset") and value:
+            cleared.append(f"{value}=")
+        if opt in ("i", "ignore-environment"):
+            cleared += _CLEARED_BY_ENV_I
         if opt in ("S", "split-string"):
             try:
                 split = shlex.split(value or "")
@@ -410,11 +423,15 @@ def _env(args: list[_Word], acc: _Acc, via: tuple[str, ...], depth: int) -> None
             args = [_Word(s, s) for s in split] + args[start:]
             start = 0
     rest = list(args[start:])
-    assignments = []
-    while rest and rest[0].value is not None and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", rest[0].value or ""):
-        assignments.append(rest.pop(0).text)
+    assignments = cleared
     if rest and rest[0].value == "-":  # `env - cmd` is `env -i cmd`
         rest.pop(0)
+        assignments += _CLEARED_BY_ENV_I
+    while rest and rest[0].value is not None and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", rest[0].value or ""):
+        assignments.append(rest.pop(0).text)
+    if rest and rest[0].value == "-":
+        rest.pop(0)
+        assignments += _CLEARED_BY_ENV_I
     if rest:
         _simple(rest, tuple(assignments), acc, via, depth)
 

@@ -58,7 +58,13 @@ change skipjack's own settings."""
 # one is not allowed by a rule naming only the program.
 RISKY_ASSIGNMENTS = re.compile(
     r"^(LD_\w*|DYLD_\w*|GIT_\w*|BASH_ENV|ENV|PATH|PROMPT_COMMAND|SHELLOPTS|BASHOPTS|PS4|IFS|"
-    r"\w*PAGER|EDITOR|VISUAL|PYTHONSTARTUP|PERL5OPT|RUBYOPT|NODE_OPTIONS|BASH_FUNC_\w*)="
+    r"\w*PAGER|EDITOR|VISUAL|PYTHONSTARTUP|PERL5OPT|RUBYOPT|NODE_OPTIONS|BASH_FUNC_\w*|"
+    # Where programs read their configuration from: `HOME=. git status` reads `./.gitconfig`,
+    # which the project (or the model, in auto-edit) can fill with `core.fsmonitor = <cmd>`;
+    # likewise XDG dirs, zsh's dotfiles, rg's config (`--pre`), less's input filter, tar's
+    # options (`--to-command`), npm's config and Python's site dirs (`sitecustomize`).
+    r"HOME|XDG_\w*|ZDOTDIR|INPUTRC|LESSOPEN|LESSCLOSE|LESSKEY\w*|RIPGREP_CONFIG_PATH|TAR_OPTIONS|"
+    r"WGETRC|CURL_HOME|PYTHONHOME|PYTHONUSERBASE|[Nn][Pp][Mm]_[Cc][Oo][Nn][Ff][Ii][Gg]_\w*)="
 )
 # git options that load configuration or a repository from elsewhere (`-c core.fsmonitor=…`).
 RISKY_GIT_OPTIONS = ("-c", "--config-env", "--git-dir", "--work-tree", "--exec-path", "--namespace", "-C")

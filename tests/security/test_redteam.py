@@ -1,0 +1,122 @@
+"""Holes found by red-teaming the merged safety layer (issue 12), each end to end: a hostile
+repository or a hostile model against `skipjack run`, the real sandbox and real git."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from tests.cli.helpers import run_cli
+from tests.security.test_policy_e2e import tool_results, user_config
+
+from skipjack.safety.sandbox import probe
+from skipjack.testing import ScriptedToolCall, ScriptedTurn, SSEServer
+from skipjack.testing.scripted import turn_reply
+
+needs_sandbox = pytest.mark.skipif(not probe().available, reason=f"no sandbox here: {probe().reason}")
+
+
+@pytest.fixture
+def server() -> SSEServer:
+    with SSEServer() as s:
+        yield s  # type: ignore[misc]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    (root / "a.txt").write_text("a\n")
+    return root
+
+
+def _fsmonitor_config(marker: Path, *, worktree: bool) -> str:
+    core = "[core]\n\trepositoryformatversion = 0\n\tbare = false\n"
+    if worktree:
+        core += "\tworktree = ..\n"
+    # fsmonitor runs the command through the shell; `false` makes git carry on as if none.
+    return core + f'\tfsmonitor = "touch {marker}; false"\n'
+
+
+def _write(path: str, content: str, n: int) -> ScriptedToolCall:
+    return ScriptedToolCall("write", {"path": path, "content": content}, id=f"w{n}")
+
+
+@needs_sandbox
+def test_embedded_bare_repository_does_not_run_its_fsmonitor(tmp_path: Path, project: Path, server: SSEServer) -> None:
+    """A directory that merely looks like a bare repository (HEAD, objects/, refs/, config) is
+    no `.git/`, so auto-edit writes it without asking (a hostile repo can simply ship it); a
+    `git status` allowed by a rule and run there (`cwd`) must not run its `core.fsmonitor`."""
+    marker = project / "pwned"
+    writes = [
+        _write("cache/HEAD", "ref: refs/heads/main\n", 1),
+        _write("cache/config", _fsmonitor_config(marker, worktree=True), 2),
+        _write("cache/objects/.keep", "", 3),
+        _write("cache/refs/.keep", "", 4),
+    ]
+    status = [
+        ScriptedToolCall("bash", {"command": "git status", "cwd": "cache"}, id="b1"),
+        ScriptedToolCall("bash", {"command": "git status", "cwd": " ./cache/ "}, id="b2"),
+        ScriptedToolCall("bash", {"command": "timeout 20 git status --short", "cwd": "cache"}, id="b3"),
+        # Taking the protection back off must not be allowed by the same rule.
+        ScriptedToolCall("bash", {"command": "env -u GIT_CONFIG_COUNT git status", "cwd": "cache"}, id="b4"),
+        ScriptedToolCall("bash", {"command": "env -i git status", "cwd": "cache"}, id="b5"),
+        ScriptedToolCall("bash", {"command": "env - git status", "cwd": "cache"}, id="b6"),
+        ScriptedToolCall("bash", {"command": "env --unset=GIT_CONFIG_COUNT git status", "cwd": "cache"}, id="b7"),
+        ScriptedToolCall("bash", {"command": "GIT_CONFIG_COUNT=0 git status", "cwd": "cache"}, id="b8"),
+    ]
+    server.enqueue(
+        turn_reply(ScriptedTurn(tool_calls=writes)),
+        turn_reply(ScriptedTurn(tool_calls=status)),
+        turn_reply(ScriptedTurn(text="done")),
+    )
+    env = user_config(tmp_path, server, 'allow = ["bash: git status *", "bash: timeout *"]')
+    out = run_cli("run", "--approval", "auto-edit", "--json", "look around", cwd=project, env=env, timeout=150)
+    assert out.returncode == 0, out.stderr
+    assert (project / "cache" / "config").exists(), "the writes themselves are allowed in auto-edit"
+    assert not marker.exists(), "an allowed git status ran the planted fsmonitor"
+    results = tool_results(server)
+    assert len(results) == 12
+    # The first three ran (allowed) and git refused the implicit bare repository.
+    assert all("safe.bareRepository" in r or "cannot use bare repository" in r for r in results[4:7]), results[4:7]
+    assert all("denied" in r for r in results[7:]), results[7:]
+
+
+@needs_sandbox
+def test_a_config_home_the_model_writes_is_not_read_by_an_allowed_git(
+    tmp_path: Path, project: Path, server: SSEServer
+) -> None:
+    """`HOME=. git status` reads `./.gitconfig`, `XDG_CONFIG_HOME=. git status` reads
+    `./git/config`: files auto-edit writes without asking. A rule for `git status` must not
+    cover them (nor `RIPGREP_CONFIG_PATH=… rg`, whose config can name a `--pre` program)."""
+    marker = project / "pwned"
+    config = _fsmonitor_config(marker, worktree=False).replace("\trepositoryformatversion = 0\n\tbare = false\n", "")
+    writes = [
+        _write(".gitconfig", config, 1),
+        _write("git/config", config, 2),
+        _write("rgconfig", "--pre=./pre.sh\n", 3),
+        _write("pre.sh", f'#!/bin/sh\ntouch {marker}\ncat "$1"\n', 4),
+    ]
+    calls = [
+        ScriptedToolCall("bash", {"command": "chmod +x pre.sh"}, id="c0"),
+        ScriptedToolCall("bash", {"command": "HOME=. git status"}, id="b1"),
+        ScriptedToolCall("bash", {"command": "env HOME=$PWD git status"}, id="b2"),
+        ScriptedToolCall("bash", {"command": "XDG_CONFIG_HOME=. git status"}, id="b3"),
+        ScriptedToolCall("bash", {"command": "RIPGREP_CONFIG_PATH=rgconfig rg -l a"}, id="b4"),
+        ScriptedToolCall("bash", {"command": "git status"}, id="control"),
+    ]
+    server.enqueue(
+        turn_reply(ScriptedTurn(tool_calls=writes)),
+        turn_reply(ScriptedTurn(tool_calls=calls)),
+        turn_reply(ScriptedTurn(text="done")),
+    )
+    env = user_config(tmp_path, server, 'allow = ["bash: git status *", "bash: rg *", "bash: chmod +x *"]')
+    out = run_cli("run", "--approval", "auto-edit", "--json", "look around", cwd=project, env=env, timeout=150)
+    assert out.returncode == 0, out.stderr
+    assert (project / ".gitconfig").exists()
+    assert not marker.exists(), "a rule-allowed command read config the model planted"
+    results = tool_results(server)
+    assert all("denied" in r for r in results[5:9]), results[5:9]
+    assert "denied" not in results[9], "plain git status is still allowed"
