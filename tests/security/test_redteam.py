@@ -120,3 +120,20 @@ def test_a_config_home_the_model_writes_is_not_read_by_an_allowed_git(
     results = tool_results(server)
     assert all("denied" in r for r in results[5:9]), results[5:9]
     assert "denied" not in results[9], "plain git status is still allowed"
+
+
+def test_a_backslashed_command_after_a_line_break_meets_the_deny_rule(
+    tmp_path: Path, project: Path, server: SSEServer
+) -> None:
+    """tree-sitter-bash reads `true<newline>\\rm -rf x` as `true` with an argument; bash runs
+    `rm -rf x`. Found by the deny fuzz test (hypothesis)."""
+    lines = ["true\n\\rm -rf victim", "echo hi\n\\rm -r -f victim", "ls\n\\\\rm -rf victim"]
+    (project / "victim").mkdir()
+    (project / "victim" / "data").write_text("keep")
+    calls = [ScriptedToolCall("bash", {"command": line}, id=f"b{i}") for i, line in enumerate(lines)]
+    server.enqueue(turn_reply(ScriptedTurn(tool_calls=calls)), turn_reply(ScriptedTurn(text="done")))
+    env = user_config(tmp_path, server, 'deny = ["bash: rm -rf *"]')
+    out = run_cli("run", "--approval", "yolo", "--json", "clean up", cwd=project, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert (project / "victim" / "data").read_text() == "keep"
+    assert all("denied" in r for r in tool_results(server))

@@ -259,6 +259,11 @@ def _heredoc(node: tree_sitter.Node, acc: _Acc) -> None:
 
 def _simple(words: list[_Word], assignments: tuple[str, ...], acc: _Acc, via: tuple[str, ...], depth: int) -> None:
     """Record one simple command; unwrap it if it runs another."""
+    if any(_BARE_NEWLINE.search(w.raw) for w in words if not w.raw.startswith(("'", '"', "$'", '$"'))):
+        # tree-sitter-bash reads `true<newline>\\rm -rf x` as one command whose argument is
+        # `<newline>rm`; bash runs `rm -rf x` on its own line. A line break inside an unquoted
+        # word is never one word to bash, so the parse is wrong and cannot be trusted.
+        acc.opaque.append("a line break inside a word (the parser may have misread the line)")
     head = words[0]
     if head.value is None:
         acc.opaque.append(f"the command name {head.raw!r} is decided at run time")
@@ -621,6 +626,9 @@ def _value(node: tree_sitter.Node) -> str | None:
         return "".join(v for v in values if v is not None)
     return None
 
+
+_BARE_NEWLINE = re.compile(r"(?<!\\)\n")
+"""A newline not escaped by a backslash (`\\<newline>` continues the line)."""
 
 _BRACES = re.compile(r"\{[^{}]*(?:,|\.\.)[^{}]*\}")
 _QUOTED = re.compile(r"\\.|'[^']*'|\"(?:[^\"\\]|\\.)*\"", re.S)

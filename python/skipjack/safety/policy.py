@@ -254,9 +254,10 @@ class ApprovalPolicy:
         maybe = self._maybe_denied(parsed)
         if maybe is not None:
             return Verdict(Decision.ASK, maybe, subject)
+        if self._deny_cmd and parsed.opaque:
+            # In every mode: plan's read-only sandbox would otherwise run what a deny rule forbids.
+            return Verdict(Decision.ASK, _opaque_reason(parsed) + ", so the deny rules cannot be checked", subject)
         if self.mode == "yolo":
-            if self._deny_cmd and parsed.opaque:
-                return Verdict(Decision.ASK, _opaque_reason(parsed) + ", so the deny rules cannot be checked", subject)
             return Verdict(Decision.ALLOW, "yolo mode", subject)
         if not sandbox:
             if self.mode == "plan":
