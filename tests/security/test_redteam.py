@@ -7,12 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.cli.helpers import run_cli
+from tests.cli.helpers import isolated_env, run_cli
 from tests.security.test_policy_e2e import tool_results, user_config
 
 from skipjack.safety.sandbox import probe
 from skipjack.testing import ScriptedToolCall, ScriptedTurn, SSEServer
 from skipjack.testing.scripted import turn_reply
+from skipjack.testing.sse_server import Reply
 
 needs_sandbox = pytest.mark.skipif(not probe().available, reason=f"no sandbox here: {probe().reason}")
 
@@ -137,3 +138,34 @@ def test_a_backslashed_command_after_a_line_break_meets_the_deny_rule(
     assert out.returncode == 0, out.stderr
     assert (project / "victim" / "data").read_text() == "keep"
     assert all("denied" in r for r in tool_results(server))
+
+
+def test_a_provider_error_echoing_the_key_is_scrubbed(tmp_path: Path, project: Path, server: SSEServer) -> None:
+    """A provider (or a proxy in front of it) that echoes the request's Authorization header in
+    its error body: the key must reach neither the session file nor `--json` (nor, through
+    them, a resumed conversation or a compaction summary), on a retry or on the final error."""
+    key = "sk-proj-" + "Zq8" * 12
+    env = isolated_env(tmp_path)
+    env["OPENAI_API_KEY"] = key
+    config_dir = Path(env["SKIPJACK_CONFIG_DIR"])
+    config_dir.mkdir(parents=True)
+    (config_dir / "config.toml").write_text(
+        f'model = "openai/gpt-4o"\n[providers.openai]\nbase_url = "{server.url}"\n[retry]\nbase_delay_ms = 1\n'
+    )
+    echo = {"error": {"message": f"header Authorization: Bearer {key} rejected", "type": "invalid_request_error"}}
+    server.enqueue(
+        turn_reply(ScriptedTurn(tool_calls=[ScriptedToolCall("bash", {"command": "echo hi"}, id="b1")])),
+        Reply.error(503, echo),
+        Reply.error(400, echo),
+    )
+    out = run_cli("run", "--json", "--approval", "yolo", "go", cwd=project, env=env, timeout=120)
+    assert out.returncode == 1
+    assert len(server.requests) == 3, "the 503 was retried"
+    assert server.requests[0].headers.get("authorization") == f"Bearer {key}"
+    assert key not in out.stdout
+    assert key not in out.stderr
+    assert "[redacted: OPENAI_API_KEY]" in out.stdout
+    sessions = [p for p in Path(env["SKIPJACK_DATA_DIR"]).rglob("*.jsonl")]
+    assert sessions
+    for path in sessions:
+        assert key not in path.read_text()
