@@ -169,3 +169,83 @@ def test_a_provider_error_echoing_the_key_is_scrubbed(tmp_path: Path, project: P
     assert sessions
     for path in sessions:
         assert key not in path.read_text()
+
+
+def _home_with_secrets(tmp_path: Path, secret: str) -> Path:
+    home = tmp_path / "home"
+    for rel in (
+        ".ssh/id_ed25519",
+        ".aws/credentials",
+        ".config/git/credentials",
+        ".docker/config.json",
+        ".kube/config",
+        ".pypirc",
+        ".bash_history",
+        ".config/pip/pip.conf",
+        ".cache/huggingface/token",
+    ):
+        path = home / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"credential {secret}\n")
+    return home
+
+
+def test_the_read_tools_ask_before_reading_a_credential_store(tmp_path: Path, project: Path, server: SSEServer) -> None:
+    """The sandbox hides `~/.ssh`, `~/.aws`, … from commands, but read, grep and find run in
+    skipjack itself: they read them in every mode without asking, straight into the request to
+    the model. A repository can also ship a symlink into them under an innocent name."""
+    secret = "cred-" + "Q7" * 16
+    home = _home_with_secrets(tmp_path, secret)
+    (project / "docs").mkdir()
+    (project / "docs" / "setup.md").symlink_to(home / ".ssh" / "id_ed25519")
+    calls = [
+        ScriptedToolCall("read", {"path": "~/.ssh/id_ed25519"}, id="r1"),
+        ScriptedToolCall("read", {"path": "docs/setup.md"}, id="r2"),
+        ScriptedToolCall("read", {"path": f" {home}/.aws/../.aws/credentials"}, id="r3"),
+        ScriptedToolCall("read", {"path": "~/.config/git/credentials"}, id="r4"),
+        ScriptedToolCall("grep", {"pattern": "credential", "path": "~"}, id="g1"),
+        ScriptedToolCall("grep", {"pattern": "credential", "path": "~/.aws"}, id="g2"),
+        ScriptedToolCall("find", {"pattern": "*", "path": "~/.ssh"}, id="f1"),
+        ScriptedToolCall("read", {"path": "/proc/self/environ"}, id="p1"),
+        ScriptedToolCall("read", {"path": "a.txt"}, id="control"),
+    ]
+    for mode in ("plan", "auto-edit"):
+        server.clear()
+        server.enqueue(turn_reply(ScriptedTurn(tool_calls=calls)), turn_reply(ScriptedTurn(text="done")))
+        env = user_config(tmp_path, server) | {"HOME": str(home), "MY_SERVICE_CREDS": "x" * 3}
+        out = run_cli("run", "--approval", mode, "--json", "set up", cwd=project, env=env, timeout=120)
+        assert out.returncode == 0, out.stderr
+        sent = server.requests[-1].body.decode()
+        assert secret not in sent, mode
+        assert secret not in out.stdout, mode
+        results = tool_results(server)
+        assert all("denied" in r for r in results[:-1]), (mode, results)
+        assert "denied" not in results[-1]
+
+
+@needs_sandbox
+def test_more_credential_stores_are_hidden_from_sandboxed_commands(
+    tmp_path: Path, project: Path, server: SSEServer
+) -> None:
+    """git's XDG credential store, pip's config (index tokens), shell history, the Hugging Face
+    token: hidden in the sandbox like `~/.ssh` already was."""
+    secret = "cred-" + "W3" * 16
+    home = _home_with_secrets(tmp_path, secret)
+    paths = [
+        "~/.config/git/credentials",
+        "~/.config/pip/pip.conf",
+        "~/.bash_history",
+        "~/.cache/huggingface/token",
+        "~/.ssh/id_ed25519",
+    ]
+    command = "; ".join(f"cat {p}" for p in paths) + "; echo control-ran"
+    server.enqueue(
+        turn_reply(ScriptedTurn(tool_calls=[ScriptedToolCall("bash", {"command": command}, id="b1")])),
+        turn_reply(ScriptedTurn(text="done")),
+    )
+    env = user_config(tmp_path, server) | {"HOME": str(home)}
+    out = run_cli("run", "--approval", "plan", "--json", "look", cwd=project, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    (result,) = tool_results(server)
+    assert "control-ran" in result
+    assert secret not in result

@@ -5,6 +5,7 @@ Decisions, by mode (deny rules win over everything, in every mode):
 | action                                    | plan          | ask   | auto-edit | yolo  |
 |-------------------------------------------|---------------|-------|-----------|-------|
 | read, grep, find, todo                    | allow         | allow | allow     | allow |
+| read/grep/find of a credential store⁴     | ask           | ask   | ask       | allow |
 | edit/write inside the project             | deny          | ask¹  | allow     | allow |
 | edit/write in .git/ or .skipjack/         | deny          | ask   | ask       | allow |
 | edit/write outside the project            | deny          | ask   | ask       | allow |
@@ -18,7 +19,8 @@ Decisions, by mode (deny rules win over everything, in every mode):
 allow, and nothing opaque (`eval`, `$CMD`, …; see `commands`). ³ only with an OS sandbox,
 which runs plan-mode commands read-only. Without a sandbox (`sandboxed=False`) every shell
 command asks in plan, ask and auto-edit: nothing would confine it, so an allow rule alone
-does not run it.
+does not run it. ⁴ `~/.ssh`, `~/.aws`, skipjack's own config, … (`secret_files`), or a search
+whose root holds one: the sandbox hides the same list from commands.
 
 Rules are `tool: pattern`. For `bash` the pattern is matched against every simple command
 of the parsed line (see `rules` for the pattern language); for file tools it is a glob over
@@ -43,6 +45,7 @@ from typing import Any
 from skipjack.config.schema import ApprovalMode, Rule, parse_rule
 from skipjack.safety.commands import ParsedLine, Redirect, SimpleCommand, parse_command_line
 from skipjack.safety.rules import TRANSPARENT_WRAPPERS, CommandPattern, compile_pattern
+from skipjack.safety.secret_files import secret_locations
 from skipjack.safety.suggest import suggest_rule
 from skipjack.tools._paths import is_within, resolve_path
 
@@ -102,9 +105,12 @@ class ApprovalPolicy:
         cwd: Path | None = None,
         allow: Sequence[str] = (),
         deny: Sequence[str] = (),
+        user_config_dir: Path | None = None,
     ) -> None:
         """`cwd`: where the tools run (relative paths start there); the project root by default.
-        `sandboxed`: shell commands run inside an OS sandbox (read-only in plan mode)."""
+        `sandboxed`: shell commands run inside an OS sandbox (read-only in plan mode).
+        `user_config_dir`: skipjack's own config (it may hold keys), a credential store like
+        `~/.ssh` that the read tools ask before reading."""
         self.mode: ApprovalMode = mode
         # Relative roots are taken from the process's directory, as the tools' would be.
         self.project_root = Path(os.path.realpath(project_root))
@@ -122,6 +128,7 @@ class ApprovalPolicy:
             if rule.tool == "bash":
                 self._deny_cmd.append((text.strip(), _compile(rule)))
         self._protected = self._protected_dirs()
+        self._user_config_dir = user_config_dir
 
     def allow_always(self, rule: str) -> None:
         """Add allow rules for the rest of the session (the user's "always allow"); several
@@ -145,6 +152,9 @@ class ApprovalPolicy:
         if self.mode == "yolo":
             return Verdict(Decision.ALLOW, "yolo mode", subject)
         if tool in READ_TOOLS:
+            secret = self._reads_secret(tool, args)
+            if secret is not None:
+                return Verdict(Decision.ASK, secret, subject)
             return Verdict(Decision.ALLOW, "reads nothing outside what it is shown", subject)
         if self.mode == "plan":
             return Verdict(Decision.DENY, f"plan mode is read-only: {tool} is not allowed", subject)
@@ -191,6 +201,33 @@ class ApprovalPolicy:
         except (OSError, ValueError):
             pass
         return found
+
+    def _reads_secret(self, tool: str, args: Any) -> str | None:
+        """Why a read tool's call would show the model a credential store, or None.
+
+        The sandbox hides these from shell commands; the read tools run in skipjack itself, so
+        the same list (`secret_files`) is checked here: a file inside one, or a search (grep,
+        find) whose root holds one (`grep -r token ~`). Resolved by the one path function, so
+        a symlink the repository ships (`docs/key -> ~/.ssh/id_ed25519`) is seen for what it is.
+        """
+        if tool == "todo":
+            return None
+        raw = _field(args, "path")
+        try:
+            target = self.target(raw if raw is not None else ".")
+        except ValueError:
+            return None
+        parts = target.parts
+        if parts[:2] == ("/", "proc") and (len(parts) < 3 or parts[2].isdigit() or parts[2] in ("self", "thread-self")):
+            # The read tools run in skipjack: /proc/self/environ is its environment, keys and all.
+            return f"{tool} of {target} reads a process's environment or memory"
+        extra = (Path(os.path.realpath(self._user_config_dir)),) if self._user_config_dir is not None else ()
+        for place in secret_locations(extra):
+            if is_within(target, place):
+                return f"{tool} of {target} reads a credential store ({place})"
+            if tool != "read" and is_within(place, target) and os.path.lexists(place):
+                return f"{tool} in {target} would search a credential store ({place})"
+        return None
 
     def _shown(self, path: Path) -> str:
         return str(path.relative_to(self.project_root)) if is_within(path, self.project_root) else str(path)

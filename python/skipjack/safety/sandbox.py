@@ -32,6 +32,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, TypeAlias
 
+from skipjack.safety.secret_files import secret_locations
+
 SandboxMode: TypeAlias = Literal["read-only", "workspace-write", "full-access"]
 SANDBOX_MODES: tuple[SandboxMode, ...] = ("read-only", "workspace-write", "full-access")
 
@@ -41,33 +43,6 @@ _APPROVAL_TO_MODE: dict[str, SandboxMode] = {
     "auto-edit": "workspace-write",
     "yolo": "full-access",
 }
-
-# Secrets a command never needs to read; masked in every mode but full access. Root keeps read
-# access to root-owned files inside the sandbox, so hiding them is the only way.
-_SENSITIVE_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-")
-_SENSITIVE_HOME = (
-    ".ssh",
-    ".aws",
-    ".azure",
-    ".gnupg",
-    ".kube",
-    ".docker",
-    ".password-store",
-    ".config/gcloud",
-    ".config/gh",
-    ".netrc",
-    ".git-credentials",
-    ".pgpass",
-    ".npmrc",
-    ".pypirc",
-    ".gem/credentials",
-    ".cargo/credentials",
-    ".cargo/credentials.toml",
-    ".vault-token",
-    ".terraform.d/credentials.tfrc.json",
-    ".config/hub",
-    ".local/share/keyrings",
-)
 
 _HIDDEN_DIRS = (
     Path("/tmp"),
@@ -343,9 +318,8 @@ def _placeholder_dir(path: Path) -> list[str]:
 
 
 def _masks(policy: SandboxPolicy) -> list[str]:
-    home = _home()
     args: list[str] = []
-    candidates = [Path(p) for p in _SENSITIVE_FILES] + [home / p for p in _SENSITIVE_HOME] + list(policy.protected)
+    candidates = secret_locations(policy.protected)
     # Hidden even inside a writable root (a project that is $HOME): read-only is not enough
     # for a secret.
     for path in candidates:
