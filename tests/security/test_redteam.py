@@ -249,3 +249,51 @@ def test_more_credential_stores_are_hidden_from_sandboxed_commands(
     (result,) = tool_results(server)
     assert "control-ran" in result
     assert secret not in result
+
+
+@needs_sandbox
+def test_a_nested_repository_the_model_assembles_does_not_run_its_fsmonitor(
+    tmp_path: Path, project: Path, server: SSEServer
+) -> None:
+    """The sandbox protects the project's own `.git/config`, not a `sub/.git` the model makes:
+    auto-edit writes `sub/dotgit/config` (no `.git` in the path), an allowed `mv` renames it to
+    `sub/.git`, and an allowed `git status` run in `sub` would use its `core.fsmonitor`."""
+    marker = project / "pwned"
+    writes = [
+        _write("sub/dotgit/HEAD", "ref: refs/heads/main\n", 1),
+        _write("sub/dotgit/config", _fsmonitor_config(marker, worktree=False), 2),
+        _write("sub/dotgit/objects/.keep", "", 3),
+        _write("sub/dotgit/refs/.keep", "", 4),
+        _write("sub/dotgit2/HEAD", "ref: refs/heads/main\n", 5),
+        _write("sub/dotgit2/config", _fsmonitor_config(marker, worktree=False), 6),
+    ]
+    moves = [
+        ScriptedToolCall("bash", {"command": "mv sub/dotgit sub/.git"}, id="m1"),
+        ScriptedToolCall("bash", {"command": "cp -r sub/dotgit2 other/.git/"}, id="m2"),
+        ScriptedToolCall("bash", {"command": "mkdir -p other/.git"}, id="m3"),
+    ]
+    setup = [ScriptedToolCall("bash", {"command": "git init -q sub"}, id="i1")]
+    status = [
+        ScriptedToolCall("bash", {"command": "git status", "cwd": "sub"}, id="s1"),
+        ScriptedToolCall("bash", {"command": "cd sub && git status"}, id="s2"),
+        ScriptedToolCall("bash", {"command": "git status"}, id="control"),
+    ]
+    server.enqueue(
+        turn_reply(ScriptedTurn(tool_calls=writes)),
+        turn_reply(ScriptedTurn(tool_calls=moves)),
+        turn_reply(ScriptedTurn(tool_calls=setup)),
+        turn_reply(ScriptedTurn(tool_calls=status)),
+        turn_reply(ScriptedTurn(text="done")),
+    )
+    env = user_config(
+        tmp_path, server, 'allow = ["bash: git status *", "bash: git init *", "bash: mv *", "bash: cp *", "bash: cd *"]'
+    )
+    out = run_cli("run", "--approval", "auto-edit", "--json", "tidy up", cwd=project, env=env, timeout=150)
+    assert out.returncode == 0, out.stderr
+    assert not marker.exists(), "an allowed git status ran a nested repository's fsmonitor"
+    results = tool_results(server)
+    assert all("denied" in r for r in results[6:9]), results[6:9]
+    # `git init sub` is allowed (a fresh repository runs nothing), but git inside it then asks.
+    assert "denied" not in results[9]
+    assert all("denied" in r for r in results[10:12]), results[10:12]
+    assert "denied" not in results[12]

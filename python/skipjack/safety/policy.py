@@ -317,6 +317,9 @@ class ApprovalPolicy:
             return Verdict(
                 Decision.ASK, f"the command sets {', '.join(risky)}, which changes what programs run", subject
             )
+        nested = self._nested_repository(parsed, run_cwd)
+        if nested is not None:
+            return Verdict(Decision.ASK, nested, subject)
         unallowed = [c for c in parsed.commands if not self._command_allowed(c)]
         bad_writes = [r for r in parsed.writes if not self._redirect_allowed(r, run_cwd, parsed.changes_dir)]
         if not unallowed and not bad_writes:
@@ -346,6 +349,39 @@ class ApprovalPolicy:
             for tool in ("write", "edit"):
                 if _matches(self._deny, tool, name) or _matches(self._deny, tool, redirect.target.strip()):
                     return f"a deny rule forbids writing {name}"
+        return None
+
+    def _nested_repository(self, parsed: ParsedLine, run_cwd: Path) -> str | None:
+        """Why the line may make git read a repository config the sandbox does not protect.
+
+        The sandbox keeps the project's own `.git/config` and hooks read-only, but git uses the
+        nearest repository above its directory: one nested in the project (`sub/.git`, made
+        by an allowed `mv x sub/.git` or `git init sub`) has a config anything can write, whose
+        `core.fsmonitor` an allowed `git status` then runs. So a line that runs git inside a
+        nested repository, or runs git after changing directory, or names a `.git` other than
+        the project's in an argument (creating or filling one), is not allowed by rules alone.
+        """
+        gits = [c for c in parsed.commands if c.name == "git"]
+        if gits and parsed.changes_dir:
+            return "git runs after a change of directory, maybe in a repository the sandbox does not protect"
+        if gits:
+            for d in (run_cwd, *run_cwd.parents):
+                if d == self.project_root or not is_within(d, self.project_root):
+                    break
+                if os.path.lexists(d / ".git"):
+                    return f"git would run in {d}, a repository nested in the project whose config is not protected"
+        own = self.project_root / ".git"
+        for command in parsed.commands:
+            for arg in command.argv[1:]:
+                text = arg.split("=", 1)[1] if arg.startswith("-") and "=" in arg else arg
+                if ".git" not in text.replace("\\", "/").split("/"):
+                    continue
+                try:
+                    path = self.target(text, run_cwd)
+                except ValueError:
+                    continue
+                if not is_within(path, own):
+                    return f"`{command.name}` names {text}, a git directory other than the project's"
         return None
 
     def _maybe_denied(self, parsed: ParsedLine) -> str | None:
