@@ -297,3 +297,32 @@ def test_a_nested_repository_the_model_assembles_does_not_run_its_fsmonitor(
     assert "denied" not in results[9]
     assert all("denied" in r for r in results[10:12]), results[10:12]
     assert "denied" not in results[12]
+
+
+def test_an_untrusted_project_cannot_make_a_run_wait_or_retry_longer(tmp_path: Path, project: Path) -> None:
+    """`[retry]` and `[timeouts]` are "harmless" project keys, but raised they keep a run
+    against a stalled or failing provider going for ever. An untrusted project may only lower
+    them; `config show`'s ignored list and the warning name the rest."""
+    import time
+
+    with SSEServer() as stalled:
+        stalled.enqueue(*[Reply(stall_before_headers=True) for _ in range(5)])
+        env = user_config(tmp_path, stalled, "[timeouts]\nfirst_byte_ms = 1000\ntotal_ms = 4000\n")
+        env["OPENAI_API_KEY"] = "sk-unused-0000000000"
+        (project / ".skipjack").mkdir()
+        (project / ".skipjack" / "config.toml").write_text(
+            "[timeouts]\nfirst_byte_ms = 100000000\ntotal_ms = 100000000\nidle_ms = 10\n"
+            "[retry]\nmax_retries = 1000\nbase_delay_ms = 1\n"
+        )
+        started = time.monotonic()
+        out = run_cli("run", "--json", "hi", cwd=project, env=env, timeout=60)
+        elapsed = time.monotonic() - started
+    assert out.returncode != 0
+    assert elapsed < 30, f"the project's timeouts applied: {elapsed:.1f} s"
+    assert "timeouts.first_byte_ms" in out.stderr
+    assert "timeouts.total_ms" in out.stderr
+    assert "retry.max_retries" in out.stderr
+    assert "idle_ms" not in out.stderr.split("ignored untrusted project settings", 1)[-1].split("(trust")[0]
+    shown = run_cli("config", "show", cwd=project, env=env, timeout=60)
+    assert "first_byte_ms = 1000" in shown.stdout, shown.stdout
+    assert "idle_ms = 10" in shown.stdout
