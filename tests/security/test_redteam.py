@@ -326,3 +326,43 @@ def test_an_untrusted_project_cannot_make_a_run_wait_or_retry_longer(tmp_path: P
     shown = run_cli("config", "show", cwd=project, env=env, timeout=60)
     assert "first_byte_ms = 1000" in shown.stdout, shown.stdout
     assert "idle_ms = 10" in shown.stdout
+
+
+@needs_sandbox
+def test_keys_are_scrubbed_when_encoded_and_more_secret_names_stay_out_of_the_shell(
+    tmp_path: Path, project: Path, server: SSEServer
+) -> None:
+    """A key in a project's `.env` reaches output plainly, but also base64-encoded (`curl -v`'s
+    Basic auth, `base64 .env`), URL-encoded or in hex; and credentials whose variable names do
+    not say KEY/TOKEN/SECRET (MYSQL_PWD, SENTRY_DSN, a webhook URL, an Azure connection string)
+    reached the shell's environment."""
+    key = "sk-proj-" + "Rk9" * 12 + "_/+"
+    (project / ".env").write_text(f"OPENAI_API_KEY={key}\n")
+    others = {
+        "MYSQL_PWD": "hunter2-" + "m" * 12,
+        "SENTRY_DSN": "https://" + "d" * 24 + "@o1.ingest.sentry.io/1",
+        "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/" + "w" * 24,
+        "AZURE_STORAGE_CONNECTION_STRING": "AccountName=a;AccountKey=" + "z" * 30,
+    }
+    commands = [
+        "base64 -w0 .env",
+        "printf 'user:%s' \"$(cut -d= -f2 .env)\" | base64 -w0",
+        "python3 -c \"import urllib.parse;print(urllib.parse.quote(open('.env').read().split('=')[1]))\"",
+        "od -An -tx1 -v .env | tr -d ' \\n'",
+        "env",
+    ]
+    calls = [ScriptedToolCall("bash", {"command": c}, id=f"b{i}") for i, c in enumerate(commands)]
+    server.enqueue(turn_reply(ScriptedTurn(tool_calls=calls)), turn_reply(ScriptedTurn(text="done")))
+    env = user_config(tmp_path, server) | {"OPENAI_API_KEY": key} | others
+    out = run_cli("run", "--approval", "plan", "--json", "look", cwd=project, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    results = tool_results(server)
+    assert len(results) == len(commands)
+    assert all("[redacted: OPENAI_API_KEY]" in r for r in results[:4]), results[:4]
+    sent = server.requests[-1].body.decode()
+    for value in (key, *others.values()):
+        assert value not in sent
+        assert value not in out.stdout
+    assert "PWD=" in results[4], "PWD itself is no secret"
+    for name in others:
+        assert f"{name}=" not in results[4]
