@@ -366,3 +366,62 @@ def test_keys_are_scrubbed_when_encoded_and_more_secret_names_stay_out_of_the_sh
     assert "PWD=" in results[4], "PWD itself is no secret"
     for name in others:
         assert f"{name}=" not in results[4]
+
+
+@needs_sandbox
+def test_run_in_the_home_directory_the_dot_files_stay_the_users(tmp_path: Path, server: SSEServer) -> None:
+    """skipjack started in `~` outside any repository makes the home directory the project:
+    workspace-write then let any allowed command rewrite `~/.bashrc` (run by the user's next
+    shell, outside any sandbox), create `~/.zshrc`, or drop a unit into `~/.config`."""
+    home = tmp_path / "home"
+    (home / ".config" / "systemd").mkdir(parents=True)
+    (home / ".bashrc").write_text("# mine\n")
+    (home / "payload").write_text("touch pwned\n")
+    calls = [
+        ScriptedToolCall("bash", {"command": "cp payload .bashrc"}, id="b1"),
+        ScriptedToolCall("bash", {"command": "cp payload .zshrc"}, id="b2"),
+        ScriptedToolCall("bash", {"command": "cp payload .config/systemd/evil.service"}, id="b3"),
+        ScriptedToolCall("bash", {"command": "cp payload ~/.profile"}, id="b4"),
+        ScriptedToolCall("bash", {"command": "echo 'touch pwned' >> ~/.bashrc"}, id="b5"),
+        ScriptedToolCall("write", {"path": "~/.bash_profile", "content": "touch pwned\n"}, id="w1"),
+        ScriptedToolCall("bash", {"command": "cp payload notes.txt"}, id="control"),
+    ]
+    server.enqueue(turn_reply(ScriptedTurn(tool_calls=calls)), turn_reply(ScriptedTurn(text="done")))
+    env = user_config(tmp_path, server, 'allow = ["bash: cp *"]') | {"HOME": str(home)}
+    out = run_cli("run", "--approval", "auto-edit", "--json", "tidy", cwd=home, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert (home / "notes.txt").read_text() == "touch pwned\n", "the home directory is still the workspace"
+    assert (home / ".bashrc").read_text() == "# mine\n"
+    for name in (".zshrc", ".profile", ".bash_profile", ".config/systemd/evil.service"):
+        assert not (home / name).exists(), name
+    # The read-only placeholders mounted over missing startup files are gone again.
+    assert sorted(p.name for p in home.iterdir()) == [".bashrc", ".config", "notes.txt", "payload"]
+    results = tool_results(server)
+    assert all("exit code 0" not in r for r in results[:6]), results[:6]
+
+
+@needs_sandbox
+def test_concurrent_commands_in_a_folder_without_git_leave_no_git_dir(tmp_path: Path) -> None:
+    """A command started while another's `.git` placeholder existed took it for a repository
+    and mounted its own placeholders inside it; the `.git` dir was then left behind, and the
+    folder looked like a repository (another project root) to the next skipjack."""
+    import asyncio
+
+    from skipjack.agent.tool import ToolContext
+    from skipjack.safety.sandbox import sandbox_for
+    from skipjack.tools.bash import BashArgs, BashTool
+
+    root = tmp_path / "plain"
+    root.mkdir()
+    policy = sandbox_for("auto-edit", root)
+    tool = BashTool(sandbox=lambda: policy)
+
+    async def together() -> None:
+        calls = [
+            tool.execute(BashArgs(command=f"sleep 0.{i}; echo {i} > f{i}", timeout=30), ToolContext(cwd=root))
+            for i in range(4)
+        ]
+        await asyncio.wait_for(asyncio.gather(*calls), 60)
+
+    asyncio.run(together())
+    assert sorted(p.name for p in root.iterdir()) == ["f0", "f1", "f2", "f3"]

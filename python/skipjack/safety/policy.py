@@ -45,7 +45,7 @@ from typing import Any
 from skipjack.config.schema import ApprovalMode, Rule, parse_rule
 from skipjack.safety.commands import ParsedLine, Redirect, SimpleCommand, parse_command_line
 from skipjack.safety.rules import TRANSPARENT_WRAPPERS, CommandPattern, compile_pattern
-from skipjack.safety.secret_files import secret_locations
+from skipjack.safety.secret_files import home_dir, secret_locations
 from skipjack.safety.suggest import suggest_rule
 from skipjack.tools._paths import is_within, resolve_path
 
@@ -180,6 +180,13 @@ class ApprovalPolicy:
         for gitdir in self._protected:
             if is_within(path, gitdir):
                 return f"{path} is inside the repository's git directory"
+        home = home_dir()
+        if is_within(home, self.project_root) and is_within(path, home) and path != home:
+            first = path.relative_to(home).parts[0]
+            if first.startswith(".") and first not in PROTECTED_DIRS:
+                # The project holds the home directory (skipjack run in `~`): its dot files
+                # are the user's shell startup files and program config, not project files.
+                return f"{path} is one of your home directory's dot files"
         return None
 
     def _protected_dirs(self) -> list[Path]:

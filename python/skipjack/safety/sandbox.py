@@ -267,7 +267,37 @@ def _protect_inside(root: Path, policy: SandboxPolicy) -> list[str]:
         # Existing ones are hidden by _masks; a missing one must not be creatable.
         if _under(path, root) and not path.exists():
             args += _placeholder_dir(path)
+    for path in home_dotfiles(root):
+        if path.exists():
+            args += ["--ro-bind", str(path), str(path)]
+        elif not path.is_symlink():
+            args += ["--ro-bind", str(_empty_file()), str(path)]
     return args
+
+
+HOME_STARTUP_FILES = (
+    ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zshenv", ".zprofile",
+    ".zlogin", ".inputrc", ".xprofile", ".xsessionrc", ".pam_environment", ".gitconfig", ".config", ".local",
+)  # fmt: skip
+"""Files the user's next shell, login or git runs or reads, kept from being created too."""
+
+
+def home_dotfiles(root: Path) -> list[Path]:
+    """The home directory's dot files and dirs when the writable `root` holds the home
+    directory (skipjack started in `~` outside any repository, or in `/`): they are the user's
+    shell startup files and program config (`~/.bashrc`, `~/.config/autostart`), which would
+    run a command's writes outside the sandbox later; never part of a workspace. The project's
+    own `.git` and `.skipjack` are left to their own rules."""
+    home = _home()
+    if not _under(home, root):
+        return []
+    try:
+        names = {entry.name for entry in os.scandir(home) if entry.name.startswith(".")}
+    except OSError:
+        names = set()
+    names |= set(HOME_STARTUP_FILES)
+    names -= {".", "..", ".git", ".skipjack"}
+    return [home / name for name in sorted(names)]
 
 
 # Files git reads from its dir that would hand it a hostile config if the agent could create
@@ -343,6 +373,7 @@ def _protected_candidates(policy: SandboxPolicy) -> list[Path]:
         hooks = _hooks_path(root)
         if hooks is not None and _under(hooks, root) and hooks != root:
             candidates.append(hooks)
+        candidates += home_dotfiles(root)
     return candidates
 
 
@@ -368,7 +399,9 @@ def _acquire_placeholders(policy: SandboxPolicy) -> list[Path]:
 
 def _release_placeholders(paths: list[Path]) -> None:
     with _placeholders_lock:
-        for path in paths:
+        # Deepest first: a command that started while another's `.git` placeholder existed
+        # put its own placeholders inside it, and the dir can only go once they have.
+        for path in sorted(paths, key=lambda p: len(p.parts), reverse=True):
             left = _placeholder_users.get(path, 1) - 1
             if left > 0:
                 _placeholder_users[path] = left
