@@ -425,3 +425,25 @@ def test_concurrent_commands_in_a_folder_without_git_leave_no_git_dir(tmp_path: 
 
     asyncio.run(together())
     assert sorted(p.name for p in root.iterdir()) == ["f0", "f1", "f2", "f3"]
+
+
+def test_a_line_with_astral_characters_cannot_crash_the_parser() -> None:
+    """tree-sitter-bash's scanner segfaulted (the whole skipjack process) on some lines with
+    characters beyond U+FFFF, now and then: this one within a few hundred parses. Found by the
+    deny fuzz test. Such a line is opaque instead, so a deny rule still asks."""
+    import sys
+
+    from skipjack.safety.policy import ApprovalPolicy, Decision
+
+    crasher = "°{\U000d8237\x06\U0010edb4Ê\x95íG\U00089256\U000e65cfõm"
+    code = (
+        "from skipjack.safety.commands import parse_command_line\n"
+        f"for _ in range(3000): parse_command_line({crasher!r})\n"
+        "print('survived')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "survived" in done.stdout
+    policy = ApprovalPolicy("yolo", Path("/"), sandboxed=True, deny=["bash: rm -rf *"])
+    verdict = policy.check("bash", {"command": "echo 🐛; rm -rf x"})
+    assert verdict.decision is Decision.ASK, verdict

@@ -178,6 +178,12 @@ def _parse_into(line: str, acc: _Acc, via: tuple[str, ...], depth: int) -> None:
     if "\x00" in line:
         acc.opaque.append("a NUL byte in the command")
         return
+    if _ASTRAL.search(line):
+        # tree-sitter-bash 0.25.1's scanner crashes the whole process (SIGSEGV), now and then,
+        # on some lines holding characters beyond U+FFFF (found by the deny fuzz test): such a
+        # line is not parsed, only judged opaque (it asks; no shell syntax needs one).
+        acc.opaque.append("a character beyond U+FFFF (an emoji, …) that the parser cannot take safely")
+        return
     tree = _parser().parse(line.encode("utf-8", "surrogatepass"))
     if tree.root_node.has_error:
         acc.opaque.append("the command does not parse as bash")
@@ -627,6 +633,7 @@ def _value(node: tree_sitter.Node) -> str | None:
     return None
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _BARE_NEWLINE = re.compile(r"(?<!\\)\n")
 """A newline not escaped by a backslash (`\\<newline>` continues the line)."""
 
