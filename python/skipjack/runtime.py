@@ -236,7 +236,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         agent=agent,
         model=model,
         config=config,
-        policy=build_policy(opts.cwd, settings, mode),
+        policy=build_policy(opts.cwd, settings, mode, user_config_dir=user_config_path(env).parent),
         warnings=warnings,
         summary_model=_summary_model(settings, env),
         redactor=redactor,
@@ -316,14 +316,22 @@ def provider_key_vars(settings: Settings, model: Model) -> set[str]:
     return names
 
 
-def build_policy(cwd: Path, settings: Settings, mode: ApprovalMode) -> ApprovalPolicy:
+def build_policy(
+    cwd: Path, settings: Settings, mode: ApprovalMode, *, user_config_dir: Path | None = None
+) -> ApprovalPolicy:
     """The approval policy for a run in `cwd`: the repository (or `cwd`) is the project."""
     from skipjack.safety.policy import ApprovalPolicy
 
     root = find_repo_root(cwd) or cwd
     try:
         return ApprovalPolicy(
-            mode, root, cwd=cwd, sandboxed=sandbox_available(), allow=settings.allow, deny=settings.deny
+            mode,
+            root,
+            cwd=cwd,
+            sandboxed=sandbox_available(),
+            allow=settings.allow,
+            deny=settings.deny,
+            user_config_dir=user_config_dir,
         )
     except ValueError as e:
         raise UserError(f"approval rules: {e}") from e

@@ -60,6 +60,12 @@ ToolUpdateFilter: TypeAlias = Callable[[ToolCall], UpdateFilter]
 the final output is rewritten; this one only sees what streams before it."""
 
 
+ScrubText: TypeAlias = Callable[[str], str]
+"""Rewrites text the provider sent back about a failed request (its error message, also on
+retries) before it enters the history, events and the session: a provider or proxy may echo
+the request's credential in it."""
+
+
 @dataclass(frozen=True)
 class Hooks:
     before_tool_call: BeforeToolCall | None = None
@@ -67,3 +73,4 @@ class Hooks:
     transform_context: TransformContext | None = None
     on_context_overflow: OnContextOverflow | None = None
     tool_update_filter: ToolUpdateFilter | None = None
+    scrub_text: ScrubText | None = None

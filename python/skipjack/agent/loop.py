@@ -221,8 +221,14 @@ class Run:
                 message, streamed = self._failed("aborted", "the user stopped the run", "aborted"), False
             except _HookFailed as e:
                 message, streamed = self._failed("error", str(e), "hook"), False
+            if message.error_message:
+                message = msgspec.structs.replace(message, error_message=self._scrub(message.error_message))
             self._add(message, started=streamed)
             return message
+
+    def _scrub(self, text: str) -> str:
+        scrub = self.config.hooks.scrub_text
+        return scrub(text) if scrub is not None else text
 
     async def _stream(self, messages: list[Message]) -> tuple[AssistantMessage, LLMError | None, bool]:
         """Stream one request; message_start is sent once content arrives, so a call that
@@ -240,7 +246,8 @@ class Run:
             try:
                 async for event in s:
                     if isinstance(event, Retry):
-                        self.emit(ModelRetry(event.attempt, event.delay_ms, event.error.kind, event.error.message))
+                        error_text = self._scrub(event.error.message)
+                        self.emit(ModelRetry(event.attempt, event.delay_ms, event.error.kind, error_text))
                     elif not isinstance(event, Start | Done | Error):
                         if not started:
                             self.emit(MessageStart("assistant"))

@@ -128,6 +128,7 @@ def load_config(
             clean, dropped = partition(clean, trusted=trusted)
             if not trusted:
                 dropped.update(_unknown_providers(clean, merged))
+                dropped.update(_more_patient(clean, merged))
             ignored += [IgnoredSetting(k, v, label, path, why) for k, (v, why) in dropped.items()]
         _merge(merged, clean, sources, label)
         files.append(path)
@@ -172,6 +173,30 @@ def _unknown_providers(layer: dict[str, Any], merged: dict[str, Any]) -> dict[st
             del table[key]
             dotted = "model" if table is layer else "compaction.model"
             out[dotted] = (ref, f"{UNTRUSTED}: provider {ref.partition('/')[0]!r} is not in the registry")
+    return out
+
+
+def _more_patient(layer: dict[str, Any], merged: dict[str, Any]) -> dict[str, tuple[Any, str]]:
+    """Drop from an untrusted layer a `[retry]` or `[timeouts]` value above the one in effect
+    (the user's, or the default): a project may make skipjack give up sooner, never wait or
+    retry longer (`timeouts.total_ms = 10**15` and `retry.max_retries = 10**9` would keep a
+    run against a failing provider going for ever)."""
+    from skipjack.llm.types import RetryPolicy, Timeouts
+
+    out: dict[str, tuple[Any, str]] = {}
+    for table, defaults in (("retry", RetryPolicy()), ("timeouts", Timeouts())):
+        values = layer.get(table)
+        if not isinstance(values, dict):
+            continue
+        current = merged.get(table, {})
+        for key in list(values):
+            limit = current.get(key, getattr(defaults, key, None))
+            value = values[key]
+            if isinstance(value, int) and isinstance(limit, int) and value > limit:
+                del values[key]
+                out[f"{table}.{key}"] = (value, f"{UNTRUSTED}: above {limit}, the value in effect")
+        if not values:
+            del layer[table]
     return out
 
 

@@ -274,6 +274,11 @@ def _heredoc(node: tree_sitter.Node, acc: _Acc) -> None:
 
 def _simple(words: list[_Word], assignments: tuple[str, ...], acc: _Acc, via: tuple[str, ...], depth: int) -> None:
     """Record one simple command; unwrap it if it runs another."""
+    if any(_BARE_NEWLINE.search(w.raw) for w in words if not w.raw.startswith(("'", '"', "$'", '$"'))):
+        # tree-sitter-bash reads `true<newline>\\rm -rf x` as one command whose argument is
+        # `<newline>rm`; bash runs `rm -rf x` on its own line. A line break inside an unquoted
+        # word is never one word to bash, so the parse is wrong and cannot be trusted.
+        acc.opaque.append("a line break inside a word (the parser may have misread the line)")
     head = words[0]
     if head.value is None:
         acc.opaque.append(f"the command name {head.raw!r} is decided at run time")
@@ -401,6 +406,11 @@ def _run_rest(
         _simple([_Word(default, default)], (), acc, via, depth)
 
 
+_CLEARED_BY_ENV_I = ["GIT_CONFIG_COUNT="]
+"""What `env -i` is recorded as unsetting: the variable that carries the git protection the
+bash tool sets (`safe.bareRepository`); the rest of what it clears only takes power away."""
+
+
 def _env(args: list[_Word], acc: _Acc, via: tuple[str, ...], depth: int) -> None:
     opts = _Opts(
         short_flag="i0v",
@@ -413,9 +423,17 @@ def _env(args: list[_Word], acc: _Acc, via: tuple[str, ...], depth: int) -> None
         acc.opaque.append(f"env: {parsed}")
         return
     found, start = parsed
+    # Unsetting a variable changes what a program does as much as setting it (`env -u
+    # GIT_CONFIG_COUNT git status` drops the protection the bash tool gives git), so an unset
+    # is recorded as an assignment to nothing; `-i` unsets them all, the bash tool's too.
+    cleared: list[str] = []
     for opt, value in found:
         if opt in ("C", "chdir"):
             acc.changes_dir = True
+        if opt in ("u", "unset") and value:
+            cleared.append(f"{value}=")
+        if opt in ("i", "ignore-environment"):
+            cleared += _CLEARED_BY_ENV_I
         if opt in ("S", "split-string"):
             try:
                 split = shlex.split(value or "")
@@ -425,11 +443,15 @@ def _env(args: list[_Word], acc: _Acc, via: tuple[str, ...], depth: int) -> None
             args = [_Word(s, s) for s in split] + args[start:]
             start = 0
     rest = list(args[start:])
-    assignments = []
-    while rest and rest[0].value is not None and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", rest[0].value or ""):
-        assignments.append(rest.pop(0).text)
+    assignments = cleared
     if rest and rest[0].value == "-":  # `env - cmd` is `env -i cmd`
         rest.pop(0)
+        assignments += _CLEARED_BY_ENV_I
+    while rest and rest[0].value is not None and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", rest[0].value or ""):
+        assignments.append(rest.pop(0).text)
+    if rest and rest[0].value == "-":
+        rest.pop(0)
+        assignments += _CLEARED_BY_ENV_I
     if rest:
         _simple(rest, tuple(assignments), acc, via, depth)
 
@@ -619,6 +641,10 @@ def _value(node: tree_sitter.Node) -> str | None:
         return "".join(v for v in values if v is not None)
     return None
 
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_BARE_NEWLINE = re.compile(r"(?<!\\)\n")
+"""A newline not escaped by a backslash (`\\<newline>` continues the line)."""
 
 _BRACES = re.compile(r"\{[^{}]*(?:,|\.\.)[^{}]*\}")
 _QUOTED = re.compile(r"\\.|'[^']*'|\"(?:[^\"\\]|\\.)*\"", re.S)

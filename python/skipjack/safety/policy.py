@@ -5,6 +5,7 @@ Decisions, by mode (deny rules win over everything, in every mode):
 | action                                    | plan          | ask   | auto-edit | yolo  |
 |-------------------------------------------|---------------|-------|-----------|-------|
 | read, grep, find, todo                    | allow         | allow | allow     | allow |
+| read/grep/find of a credential store⁴     | ask           | ask   | ask       | allow |
 | edit/write inside the project             | deny          | ask¹  | allow     | allow |
 | edit/write in .git/ or .skipjack/         | deny          | ask   | ask       | allow |
 | edit/write outside the project            | deny          | ask   | ask       | allow |
@@ -18,7 +19,8 @@ Decisions, by mode (deny rules win over everything, in every mode):
 allow, and nothing opaque (`eval`, `$CMD`, …; see `commands`). ³ only with an OS sandbox,
 which runs plan-mode commands read-only. Without a sandbox (`sandboxed=False`) every shell
 command asks in plan, ask and auto-edit: nothing would confine it, so an allow rule alone
-does not run it.
+does not run it. ⁴ `~/.ssh`, `~/.aws`, skipjack's own config, … (`secret_files`), or a search
+whose root holds one: the sandbox hides the same list from commands.
 
 Rules are `tool: pattern`. For `bash` the pattern is matched against every simple command
 of the parsed line (see `rules` for the pattern language); for file tools it is a glob over
@@ -43,6 +45,7 @@ from typing import Any
 from skipjack.config.schema import ApprovalMode, Rule, parse_rule
 from skipjack.safety.commands import ParsedLine, Redirect, SimpleCommand, parse_command_line
 from skipjack.safety.rules import TRANSPARENT_WRAPPERS, CommandPattern, compile_pattern
+from skipjack.safety.secret_files import home_dir, secret_locations
 from skipjack.safety.suggest import suggest_rule
 from skipjack.tools._paths import is_within, resolve_path
 
@@ -58,7 +61,13 @@ change skipjack's own settings."""
 # one is not allowed by a rule naming only the program.
 RISKY_ASSIGNMENTS = re.compile(
     r"^(LD_\w*|DYLD_\w*|GIT_\w*|BASH_ENV|ENV|PATH|PROMPT_COMMAND|SHELLOPTS|BASHOPTS|PS4|IFS|"
-    r"\w*PAGER|EDITOR|VISUAL|PYTHONSTARTUP|PERL5OPT|RUBYOPT|NODE_OPTIONS|BASH_FUNC_\w*)="
+    r"\w*PAGER|EDITOR|VISUAL|PYTHONSTARTUP|PERL5OPT|RUBYOPT|NODE_OPTIONS|BASH_FUNC_\w*|"
+    # Where programs read their configuration from: `HOME=. git status` reads `./.gitconfig`,
+    # which the project (or the model, in auto-edit) can fill with `core.fsmonitor = <cmd>`;
+    # likewise XDG dirs, zsh's dotfiles, rg's config (`--pre`), less's input filter, tar's
+    # options (`--to-command`), npm's config and Python's site dirs (`sitecustomize`).
+    r"HOME|XDG_\w*|ZDOTDIR|INPUTRC|LESSOPEN|LESSCLOSE|LESSKEY\w*|RIPGREP_CONFIG_PATH|TAR_OPTIONS|"
+    r"WGETRC|CURL_HOME|PYTHONHOME|PYTHONUSERBASE|[Nn][Pp][Mm]_[Cc][Oo][Nn][Ff][Ii][Gg]_\w*)="
 )
 # git options that load configuration or a repository from elsewhere (`-c core.fsmonitor=…`).
 RISKY_GIT_OPTIONS = ("-c", "--config-env", "--git-dir", "--work-tree", "--exec-path", "--namespace", "-C")
@@ -96,9 +105,12 @@ class ApprovalPolicy:
         cwd: Path | None = None,
         allow: Sequence[str] = (),
         deny: Sequence[str] = (),
+        user_config_dir: Path | None = None,
     ) -> None:
         """`cwd`: where the tools run (relative paths start there); the project root by default.
-        `sandboxed`: shell commands run inside an OS sandbox (read-only in plan mode)."""
+        `sandboxed`: shell commands run inside an OS sandbox (read-only in plan mode).
+        `user_config_dir`: skipjack's own config (it may hold keys), a credential store like
+        `~/.ssh` that the read tools ask before reading."""
         self.mode: ApprovalMode = mode
         # Relative roots are taken from the process's directory, as the tools' would be.
         self.project_root = Path(os.path.realpath(project_root))
@@ -116,6 +128,7 @@ class ApprovalPolicy:
             if rule.tool == "bash":
                 self._deny_cmd.append((text.strip(), _compile(rule)))
         self._protected = self._protected_dirs()
+        self._user_config_dir = user_config_dir
 
     def allow_always(self, rule: str) -> None:
         """Add allow rules for the rest of the session (the user's "always allow"); several
@@ -139,6 +152,9 @@ class ApprovalPolicy:
         if self.mode == "yolo":
             return Verdict(Decision.ALLOW, "yolo mode", subject)
         if tool in READ_TOOLS:
+            secret = self._reads_secret(tool, args)
+            if secret is not None:
+                return Verdict(Decision.ASK, secret, subject)
             return Verdict(Decision.ALLOW, "reads nothing outside what it is shown", subject)
         if self.mode == "plan":
             return Verdict(Decision.DENY, f"plan mode is read-only: {tool} is not allowed", subject)
@@ -164,6 +180,13 @@ class ApprovalPolicy:
         for gitdir in self._protected:
             if is_within(path, gitdir):
                 return f"{path} is inside the repository's git directory"
+        home = home_dir()
+        if is_within(home, self.project_root) and is_within(path, home) and path != home:
+            first = path.relative_to(home).parts[0]
+            if first.startswith(".") and first not in PROTECTED_DIRS:
+                # The project holds the home directory (skipjack run in `~`): its dot files
+                # are the user's shell startup files and program config, not project files.
+                return f"{path} is one of your home directory's dot files"
         return None
 
     def _protected_dirs(self) -> list[Path]:
@@ -185,6 +208,33 @@ class ApprovalPolicy:
         except (OSError, ValueError):
             pass
         return found
+
+    def _reads_secret(self, tool: str, args: Any) -> str | None:
+        """Why a read tool's call would show the model a credential store, or None.
+
+        The sandbox hides these from shell commands; the read tools run in skipjack itself, so
+        the same list (`secret_files`) is checked here: a file inside one, or a search (grep,
+        find) whose root holds one (`grep -r token ~`). Resolved by the one path function, so
+        a symlink the repository ships (`docs/key -> ~/.ssh/id_ed25519`) is seen for what it is.
+        """
+        if tool == "todo":
+            return None
+        raw = _field(args, "path")
+        try:
+            target = self.target(raw if raw is not None else ".")
+        except ValueError:
+            return None
+        parts = target.parts
+        if parts[:2] == ("/", "proc") and (len(parts) < 3 or parts[2].isdigit() or parts[2] in ("self", "thread-self")):
+            # The read tools run in skipjack: /proc/self/environ is its environment, keys and all.
+            return f"{tool} of {target} reads a process's environment or memory"
+        extra = (Path(os.path.realpath(self._user_config_dir)),) if self._user_config_dir is not None else ()
+        for place in secret_locations(extra):
+            if is_within(target, place):
+                return f"{tool} of {target} reads a credential store ({place})"
+            if tool != "read" and is_within(place, target) and os.path.lexists(place):
+                return f"{tool} in {target} would search a credential store ({place})"
+        return None
 
     def _shown(self, path: Path) -> str:
         return str(path.relative_to(self.project_root)) if is_within(path, self.project_root) else str(path)
@@ -248,9 +298,10 @@ class ApprovalPolicy:
         maybe = self._maybe_denied(parsed)
         if maybe is not None:
             return Verdict(Decision.ASK, maybe, subject)
+        if self._deny_cmd and parsed.opaque:
+            # In every mode: plan's read-only sandbox would otherwise run what a deny rule forbids.
+            return Verdict(Decision.ASK, _opaque_reason(parsed) + ", so the deny rules cannot be checked", subject)
         if self.mode == "yolo":
-            if self._deny_cmd and parsed.opaque:
-                return Verdict(Decision.ASK, _opaque_reason(parsed) + ", so the deny rules cannot be checked", subject)
             return Verdict(Decision.ALLOW, "yolo mode", subject)
         if not sandbox:
             if self.mode == "plan":
@@ -273,6 +324,9 @@ class ApprovalPolicy:
             return Verdict(
                 Decision.ASK, f"the command sets {', '.join(risky)}, which changes what programs run", subject
             )
+        nested = self._nested_repository(parsed, run_cwd)
+        if nested is not None:
+            return Verdict(Decision.ASK, nested, subject)
         unallowed = [c for c in parsed.commands if not self._command_allowed(c)]
         bad_writes = [r for r in parsed.writes if not self._redirect_allowed(r, run_cwd, parsed.changes_dir)]
         if not unallowed and not bad_writes:
@@ -302,6 +356,39 @@ class ApprovalPolicy:
             for tool in ("write", "edit"):
                 if _matches(self._deny, tool, name) or _matches(self._deny, tool, redirect.target.strip()):
                     return f"a deny rule forbids writing {name}"
+        return None
+
+    def _nested_repository(self, parsed: ParsedLine, run_cwd: Path) -> str | None:
+        """Why the line may make git read a repository config the sandbox does not protect.
+
+        The sandbox keeps the project's own `.git/config` and hooks read-only, but git uses the
+        nearest repository above its directory: one nested in the project (`sub/.git`, made
+        by an allowed `mv x sub/.git` or `git init sub`) has a config anything can write, whose
+        `core.fsmonitor` an allowed `git status` then runs. So a line that runs git inside a
+        nested repository, or runs git after changing directory, or names a `.git` other than
+        the project's in an argument (creating or filling one), is not allowed by rules alone.
+        """
+        gits = [c for c in parsed.commands if c.name == "git"]
+        if gits and parsed.changes_dir:
+            return "git runs after a change of directory, maybe in a repository the sandbox does not protect"
+        if gits:
+            for d in (run_cwd, *run_cwd.parents):
+                if d == self.project_root or not is_within(d, self.project_root):
+                    break
+                if os.path.lexists(d / ".git"):
+                    return f"git would run in {d}, a repository nested in the project whose config is not protected"
+        own = self.project_root / ".git"
+        for command in parsed.commands:
+            for arg in command.argv[1:]:
+                text = arg.split("=", 1)[1] if arg.startswith("-") and "=" in arg else arg
+                if ".git" not in text.replace("\\", "/").split("/"):
+                    continue
+                try:
+                    path = self.target(text, run_cwd)
+                except ValueError:
+                    continue
+                if not is_within(path, own):
+                    return f"`{command.name}` names {text}, a git directory other than the project's"
         return None
 
     def _maybe_denied(self, parsed: ParsedLine) -> str | None:

@@ -1,5 +1,6 @@
-"""The redactor as agent hooks: tool output is scrubbed of known secrets before it enters the
-conversation, and therefore before the session file, `--json` output or a UI sees it."""
+"""The redactor as agent hooks: tool output, and the provider's error messages (which may echo
+the request's key), are scrubbed of known secrets before they enter the conversation, and
+therefore before the session file, `--json` output, a compaction summary or a UI sees them."""
 
 from __future__ import annotations
 
@@ -45,4 +46,6 @@ def with_redaction(hooks: Hooks, redactor: Redactor) -> Hooks:
     def tool_update_filter(call: ToolCall) -> UpdateFilter:
         return redactor.stream()
 
-    return dataclasses.replace(hooks, after_tool_call=after_tool_call, tool_update_filter=tool_update_filter)
+    return dataclasses.replace(
+        hooks, after_tool_call=after_tool_call, tool_update_filter=tool_update_filter, scrub_text=redactor.redact
+    )

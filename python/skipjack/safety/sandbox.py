@@ -32,6 +32,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, TypeAlias
 
+from skipjack.safety.secret_files import secret_locations
+
 SandboxMode: TypeAlias = Literal["read-only", "workspace-write", "full-access"]
 SANDBOX_MODES: tuple[SandboxMode, ...] = ("read-only", "workspace-write", "full-access")
 
@@ -41,33 +43,6 @@ _APPROVAL_TO_MODE: dict[str, SandboxMode] = {
     "auto-edit": "workspace-write",
     "yolo": "full-access",
 }
-
-# Secrets a command never needs to read; masked in every mode but full access. Root keeps read
-# access to root-owned files inside the sandbox, so hiding them is the only way.
-_SENSITIVE_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-")
-_SENSITIVE_HOME = (
-    ".ssh",
-    ".aws",
-    ".azure",
-    ".gnupg",
-    ".kube",
-    ".docker",
-    ".password-store",
-    ".config/gcloud",
-    ".config/gh",
-    ".netrc",
-    ".git-credentials",
-    ".pgpass",
-    ".npmrc",
-    ".pypirc",
-    ".gem/credentials",
-    ".cargo/credentials",
-    ".cargo/credentials.toml",
-    ".vault-token",
-    ".terraform.d/credentials.tfrc.json",
-    ".config/hub",
-    ".local/share/keyrings",
-)
 
 _HIDDEN_DIRS = (
     Path("/tmp"),
@@ -292,7 +267,37 @@ def _protect_inside(root: Path, policy: SandboxPolicy) -> list[str]:
         # Existing ones are hidden by _masks; a missing one must not be creatable.
         if _under(path, root) and not path.exists():
             args += _placeholder_dir(path)
+    for path in home_dotfiles(root):
+        if path.exists():
+            args += ["--ro-bind", str(path), str(path)]
+        elif not path.is_symlink():
+            args += ["--ro-bind", str(_empty_file()), str(path)]
     return args
+
+
+HOME_STARTUP_FILES = (
+    ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zshenv", ".zprofile",
+    ".zlogin", ".inputrc", ".xprofile", ".xsessionrc", ".pam_environment", ".gitconfig", ".config", ".local",
+)  # fmt: skip
+"""Files the user's next shell, login or git runs or reads, kept from being created too."""
+
+
+def home_dotfiles(root: Path) -> list[Path]:
+    """The home directory's dot files and dirs when the writable `root` holds the home
+    directory (skipjack started in `~` outside any repository, or in `/`): they are the user's
+    shell startup files and program config (`~/.bashrc`, `~/.config/autostart`), which would
+    run a command's writes outside the sandbox later; never part of a workspace. The project's
+    own `.git` and `.skipjack` are left to their own rules."""
+    home = _home()
+    if not _under(home, root):
+        return []
+    try:
+        names = {entry.name for entry in os.scandir(home) if entry.name.startswith(".")}
+    except OSError:
+        names = set()
+    names |= set(HOME_STARTUP_FILES)
+    names -= {".", "..", ".git", ".skipjack"}
+    return [home / name for name in sorted(names)]
 
 
 # Files git reads from its dir that would hand it a hostile config if the agent could create
@@ -343,9 +348,8 @@ def _placeholder_dir(path: Path) -> list[str]:
 
 
 def _masks(policy: SandboxPolicy) -> list[str]:
-    home = _home()
     args: list[str] = []
-    candidates = [Path(p) for p in _SENSITIVE_FILES] + [home / p for p in _SENSITIVE_HOME] + list(policy.protected)
+    candidates = secret_locations(policy.protected)
     # Hidden even inside a writable root (a project that is $HOME): read-only is not enough
     # for a secret.
     for path in candidates:
@@ -369,6 +373,7 @@ def _protected_candidates(policy: SandboxPolicy) -> list[Path]:
         hooks = _hooks_path(root)
         if hooks is not None and _under(hooks, root) and hooks != root:
             candidates.append(hooks)
+        candidates += home_dotfiles(root)
     return candidates
 
 
@@ -394,7 +399,9 @@ def _acquire_placeholders(policy: SandboxPolicy) -> list[Path]:
 
 def _release_placeholders(paths: list[Path]) -> None:
     with _placeholders_lock:
-        for path in paths:
+        # Deepest first: a command that started while another's `.git` placeholder existed
+        # put its own placeholders inside it, and the dir can only go once they have.
+        for path in sorted(paths, key=lambda p: len(p.parts), reverse=True):
             left = _placeholder_users.get(path, 1) - 1
             if left > 0:
                 _placeholder_users[path] = left

@@ -8,20 +8,25 @@ program from seeing a key; the redactor catches a key that reaches output some o
 
 from __future__ import annotations
 
+import base64
 import re
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from fnmatch import fnmatchcase
 
 SECRET_NAME = re.compile(
-    r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|AUTH(?!ORS?(?:_|$))|COOKIE|(?:^|_)PAT(?:$|_)|(?:^|_)PASS(?:$|_)",
+    r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|AUTH(?!ORS?(?:_|$))|COOKIE|(?:^|_)PAT(?:$|_)|(?:^|_)PASS(?:$|_)|"
+    r"_PWD(?:$|_)|DSN|WEBHOOK|CONNECTION_?STRING|CONN_?STR|JWT|(?:^|_)SK(?:$|_)",
     re.IGNORECASE,
 )
 """Variable names that look like they hold a credential: `*KEY*` (AWS_ACCESS_KEY_ID,
 OPENAI_API_KEY), `*TOKEN*` (GITHUB_TOKEN, AWS_SESSION_TOKEN), `*SECRET*`, `*PASSWORD*` and
 `*PASSWD*`, `*_CREDENTIALS` (GOOGLE_APPLICATION_CREDENTIALS), `*AUTH*` (AUTHORIZATION too) but not `*AUTHOR_*`
 (SSH_AUTH_SOCK reaches the user's SSH agent; GIT_AUTHOR_NAME is no secret), personal access
-tokens (`*_PAT`), `*_PASS`. Not `*PRIVATE*`: GOPRIVATE is a module pattern, and a private key's
-variable says KEY anyway."""
+tokens (`*_PAT`), `*_PASS`, `*_PWD` (MYSQL_PWD; not PWD or OLDPWD), DSNs and webhook URLs (the URL
+is the credential: SENTRY_DSN, SLACK_WEBHOOK_URL), connection strings (Azure's hold an
+AccountKey), JWTs, `*_SK` (a secret key's usual short name). Not `*PRIVATE*`: GOPRIVATE is a
+module pattern, and a private key's variable says KEY anyway."""
 
 HARMLESS_NAMES = frozenset({"TOKENIZERS_PARALLELISM"})
 """Names the patterns catch that configure a tool rather than hold a secret."""
@@ -69,6 +74,25 @@ def secret_values(
     return out
 
 
+def encoded_forms(value: str) -> list[str]:
+    """The spellings a value takes in output without anyone trying to hide it: URL-encoded (a
+    key in a query string), hex, and base64 at each of the three alignments it can have inside
+    a longer encoded string (`Authorization: Basic base64(user:KEY)` in `curl -v` output),
+    standard and URL-safe, cut to the characters that depend on the value alone."""
+    raw = value.encode()
+    quoted = (urllib.parse.quote(value, safe=""), urllib.parse.quote(value), urllib.parse.quote_plus(value))
+    forms = {*quoted, raw.hex(), raw.hex().upper()}
+    for lead in range(3):
+        total = lead + len(raw)
+        # Characters that mix in a neighbouring byte: the first ones after a lead, and the
+        # last group when it is partial.
+        start = (lead * 4 + 2) // 3
+        end = (total // 3) * 4
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            forms.add(encode(bytes(lead) + raw).decode()[start:end])
+    return [f for f in forms if len(f) >= MIN_SECRET_LEN and f != value]
+
+
 class Redactor:
     """Replaces every known secret value with `[redacted: NAME]`."""
 
@@ -78,6 +102,9 @@ class Redactor:
             value = value.strip()
             if len(value) >= MIN_SECRET_LEN:
                 by_value.setdefault(value, label)
+        for value, label in list(by_value.items()):
+            for variant in encoded_forms(value):
+                by_value.setdefault(variant, label)
         self._labels = by_value
         # Longest first, so a key that contains another key is replaced whole.
         ordered = sorted(by_value, key=len, reverse=True)

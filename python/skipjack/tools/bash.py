@@ -49,6 +49,29 @@ _ENV_OVERRIDES = {
 }
 
 
+def _command_env(base: Mapping[str, str]) -> dict[str, str]:
+    """The environment a command runs with: `base`, the unattended overrides, and git told not
+    to take a directory that merely looks like a bare repository as one.
+
+    Why: a repository can ship (or the model can write, in auto-edit, without touching any
+    `.git/`) a plain directory holding `HEAD`, `objects/`, `refs/` and a `config` that sets
+    `core.worktree = ..` and `core.fsmonitor = "<any command>"`; an allowed `git status` run
+    there (`cwd: "that-dir"`) would run the command without approval and past every deny rule.
+    `safe.bareRepository` is honoured only from protected config, which the `GIT_CONFIG_*`
+    variables are (git's `-c` in the environment); they are appended to any the user set.
+    """
+    env = dict(base) | _ENV_OVERRIDES
+    try:
+        count = int(env.get("GIT_CONFIG_COUNT", "0") or "0")
+    except ValueError:
+        count = 0
+    count = max(count, 0)
+    env[f"GIT_CONFIG_KEY_{count}"] = "safe.bareRepository"
+    env[f"GIT_CONFIG_VALUE_{count}"] = "explicit"
+    env["GIT_CONFIG_COUNT"] = str(count + 1)
+    return env
+
+
 class BashArgs(msgspec.Struct, forbid_unknown_fields=True):
     command: Annotated[str, msgspec.Meta(description="The bash command line to run")]
     timeout: (
@@ -162,8 +185,9 @@ class BashTool(Tool[BashArgs]):
                 stdout=write_fd,
                 stderr=write_fd,
                 cwd=cwd,
-                env=dict(self.env if self.env is not None else shell_env(os.environ, key_vars=(), passthrough=()))
-                | _ENV_OVERRIDES,
+                env=_command_env(
+                    self.env if self.env is not None else shell_env(os.environ, key_vars=(), passthrough=())
+                ),
                 start_new_session=True,
             )
         except BaseException:
