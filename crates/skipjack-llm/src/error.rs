@@ -59,6 +59,12 @@ impl LlmError {
         Self { kind, message: message.into(), status: None, retry_after_ms: None }
     }
 
+    /// The error for a body that ended before the protocol's end marker.
+    #[must_use]
+    pub fn truncated(what: &str) -> Self {
+        Self::new(ErrorKind::InvalidResponse, format!("the stream ended before {what}"))
+    }
+
     #[must_use]
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);

@@ -2,7 +2,7 @@
 //! assembler in one place, shared by the HTTP transport, fixture tests and fuzzers.
 
 use crate::assembler::{too_large, MessageAssembler};
-use crate::error::{ErrorKind, LlmError};
+use crate::error::LlmError;
 use crate::events::StreamEvent;
 use crate::model::{Limits, Model};
 use crate::providers::{self, Decoder, Progress};
@@ -174,10 +174,4 @@ pub fn decode_chunks(model: &Model, chunks: &[&[u8]]) -> Vec<StreamEvent> {
     }
     d.finish(&mut out);
     out
-}
-
-/// The error for a body that ended before the protocol's end marker.
-#[must_use]
-pub fn truncated(what: &str) -> LlmError {
-    LlmError::new(ErrorKind::InvalidResponse, format!("the stream ended before {what}"))
 }

@@ -172,6 +172,18 @@ fn odd_usage_fields_never_cost_content_or_the_stop_reason() {
 }
 
 #[test]
+fn numeric_string_counts_are_read_like_the_openai_decoders_read_them() {
+    // One count contract for all providers: a gateway relaying usage as strings is counted.
+    let start =
+        r#"{"type":"message_start","message":{"id":"msg_s","usage":{"input_tokens":"12","output_tokens":" 3 "}}}"#;
+    let delta = r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":"7","cache_read_input_tokens":"-2","cache_creation_input_tokens":"4.5"}}"#;
+    let td = text_delta(0, "kept");
+    let m = done(&data_only(&[start, TEXT0, &td, STOP0, delta, MESSAGE_STOP]));
+    assert_eq!(m.content, vec![text("kept")]);
+    assert_eq!((m.usage.input, m.usage.output, m.usage.cache_read, m.usage.cache_write), (12, 7, 0, 0));
+}
+
+#[test]
 fn tool_input_given_whole_in_block_start() {
     let start_block = r#"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_9","name":"ls","input":{"path":"."}}}"#;
     let tool_stop = r#"{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":9}}"#;

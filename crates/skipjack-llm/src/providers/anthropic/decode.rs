@@ -7,13 +7,14 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::assembler::MessageAssembler;
 use crate::error::{classify_stream_error, ErrorKind, LlmError};
 use crate::events::StreamEvent;
 use crate::message::StopReason;
+use crate::providers::lenient::lenient_count;
 use crate::providers::{Decoder, Progress};
 use crate::sse::SseEvent;
 use crate::usage::TokenCounts;
@@ -159,14 +160,6 @@ struct BareError {
     message: Option<String>,
 }
 
-/// A count as any non-negative number; anything else counts as absent rather than
-/// failing the event it rides on.
-fn lenient_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    let v = Option::<Value>::deserialize(d)?;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // checked finite, >= 0
-    Ok(v.and_then(|v| v.as_u64().or_else(|| v.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64))))
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Text,
@@ -252,7 +245,7 @@ impl Decoder for MessagesDecoder {
         match self.stop_reason {
             Some(stop) => Ok(stop),
             None if self.message_stop => Ok(if self.saw_tool_use { StopReason::ToolUse } else { StopReason::Stop }),
-            None => Err(crate::pipeline::truncated("message_stop")),
+            None => Err(LlmError::truncated("message_stop")),
         }
     }
 

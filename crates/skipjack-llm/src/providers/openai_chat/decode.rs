@@ -1,6 +1,5 @@
 //! Decoding the stream: every variant seen in the wild, without letting an odd field drop content.
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -8,6 +7,7 @@ use crate::assembler::MessageAssembler;
 use crate::error::{classify_stream_error, ErrorKind, LlmError};
 use crate::events::StreamEvent;
 use crate::message::StopReason;
+use crate::providers::lenient::{lenient, lenient_count, lenient_object};
 use crate::providers::{Decoder, Progress};
 use crate::sse::SseEvent;
 use crate::usage::TokenCounts;
@@ -123,33 +123,6 @@ struct PromptDetails {
     cached_tokens: Option<u64>,
     #[serde(default, deserialize_with = "lenient_count")]
     cache_write_tokens: Option<u64>,
-}
-
-/// An object, or `None` for anything else: serde would otherwise read an array as a
-/// struct's fields in order (`"usage": [1, 2]` as prompt and completion counts).
-fn lenient_object<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
-    Ok(Option::<Value>::deserialize(d)?.filter(Value::is_object).and_then(|v| serde_json::from_value(v).ok()))
-}
-
-/// `None` instead of an error for a value of an unexpected shape.
-fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
-    Ok(Option::<Value>::deserialize(d)?.and_then(|v| serde_json::from_value(v).ok()))
-}
-
-/// A token count: an integer, an integral float (`12.0`) or a numeric string.
-fn lenient_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    Ok(Option::<Value>::deserialize(d)?.as_ref().and_then(count_of))
-}
-
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // range checked first
-fn count_of(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n
-            .as_u64()
-            .or_else(|| n.as_f64().filter(|f| f.is_finite() && *f >= 0.0 && *f < 1e18).map(|f| f.round() as u64)),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
 }
 
 fn lenient_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
@@ -310,7 +283,7 @@ impl Decoder for ChatDecoder {
             Some(reason) => reason,
             // Some servers end with `[DONE]` alone.
             None if self.done => StopReason::Stop,
-            None => return Err(crate::pipeline::truncated("a finish reason or [DONE]")),
+            None => return Err(LlmError::truncated("a finish reason or [DONE]")),
         };
         // Some servers say `stop` after tool calls; the calls still want running.
         Ok(if reason == StopReason::Stop && !self.calls.is_empty() { StopReason::ToolUse } else { reason })
@@ -492,6 +465,7 @@ fn excerpt(s: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::lenient::count_of;
 
     #[test]
     fn counts_accept_odd_shapes() {

@@ -6,8 +6,7 @@
 
 use std::borrow::Cow;
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::wire::{ReasoningItem, SummaryPart, REASONING};
@@ -15,6 +14,7 @@ use crate::assembler::MessageAssembler;
 use crate::error::{classify_stream_error, ErrorKind, LlmError};
 use crate::events::StreamEvent;
 use crate::message::StopReason;
+use crate::providers::lenient::{lenient, lenient_count, lenient_object};
 use crate::providers::{Decoder, Progress};
 use crate::sse::SseEvent;
 use crate::usage::TokenCounts;
@@ -95,32 +95,6 @@ struct WireUsage {
 struct InputDetails {
     #[serde(default, deserialize_with = "lenient_count")]
     cached_tokens: Option<u64>,
-}
-
-/// An object, or `None` for anything else (an array would otherwise fill a struct in order).
-fn lenient_object<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
-    Ok(Option::<Value>::deserialize(d)?.filter(Value::is_object).and_then(|v| serde_json::from_value(v).ok()))
-}
-
-/// `None` instead of an error for a value of an unexpected shape.
-fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
-    Ok(Option::<Value>::deserialize(d)?.and_then(|v| serde_json::from_value(v).ok()))
-}
-
-fn lenient_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    Ok(Option::<Value>::deserialize(d)?.as_ref().and_then(count_of))
-}
-
-/// A count: an integer, an integral float or a numeric string.
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // range checked first
-fn count_of(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n
-            .as_u64()
-            .or_else(|| n.as_f64().filter(|f| f.is_finite() && *f >= 0.0 && *f < 1e18).map(|f| f.round() as u64)),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,7 +230,7 @@ impl Decoder for ResponsesDecoder {
         match self.finish {
             Some(StopReason::Stop) if self.slots.iter().any(|s| s.kind == Kind::Call) => Ok(StopReason::ToolUse),
             Some(reason) => Ok(reason),
-            None => Err(crate::pipeline::truncated("response.completed")),
+            None => Err(LlmError::truncated("response.completed")),
         }
     }
 
