@@ -2,29 +2,14 @@
 //! lenient usage, gateway quirks, stop reasons and the end-of-stream rule.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
+mod common;
 
 use serde_json::json;
 use skipjack_llm::message::{AssistantContent, TextContent};
 use skipjack_llm::pipeline::decode_chunks;
-use skipjack_llm::{Api, AssistantMessage, ErrorKind, LlmError, Model, Price, StopReason, StreamEvent};
+use skipjack_llm::{AssistantMessage, ErrorKind, LlmError, StopReason, StreamEvent};
 
-fn model() -> Model {
-    Model {
-        provider: "anthropic".into(),
-        id: "claude-sonnet-4-5".into(),
-        api: Api::AnthropicMessages,
-        base_url: "https://api.anthropic.com".into(),
-        name: None,
-        context_window: 200_000,
-        max_output: 64_000,
-        price: Price { input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75 },
-        reasoning: true,
-        images: true,
-        api_key_env: None,
-        headers: BTreeMap::new(),
-    }
-}
+use common::anthropic_model as model;
 
 const START: &str =
     r#"{"type":"message_start","message":{"id":"msg_1","usage":{"input_tokens":10,"output_tokens":1}}}"#;

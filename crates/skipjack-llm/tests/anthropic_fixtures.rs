@@ -2,33 +2,16 @@
 //! assembler), with the exact events and final message each must give.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::path::PathBuf;
 
 use serde_json::json;
 use skipjack_llm::message::{AssistantContent, TextContent, ThinkingContent, ToolCall};
 use skipjack_llm::pipeline::decode_chunks;
-use skipjack_llm::{Api, AssistantMessage, ErrorKind, LlmError, Model, Price, StopReason, StreamEvent, Usage};
+use skipjack_llm::{AssistantMessage, ErrorKind, LlmError, StopReason, StreamEvent, Usage};
 
-/// USD per million tokens, chosen so every price shows up distinctly in a cost.
-const PRICE: Price = Price { input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75 };
-
-fn model() -> Model {
-    Model {
-        provider: "anthropic".into(),
-        id: "claude-sonnet-4-5".into(),
-        api: Api::AnthropicMessages,
-        base_url: "https://api.anthropic.com".into(),
-        name: None,
-        context_window: 200_000,
-        max_output: 64_000,
-        price: PRICE,
-        reasoning: true,
-        images: true,
-        api_key_env: None,
-        headers: BTreeMap::new(),
-    }
-}
+use common::anthropic_model as model;
 
 fn fixture_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sse/anthropic")

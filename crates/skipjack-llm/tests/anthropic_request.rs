@@ -1,6 +1,8 @@
 //! `build_request` for the Anthropic Messages API: URL, headers and the exact body.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
@@ -10,26 +12,9 @@ use skipjack_llm::message::{
 };
 use skipjack_llm::model::ReasoningEffort;
 use skipjack_llm::providers::{build_request, HttpRequest};
-use skipjack_llm::{
-    Api, AssistantMessage, Context, ErrorKind, Message, Model, Price, StopReason, StreamOptions, Usage,
-};
+use skipjack_llm::{AssistantMessage, Context, ErrorKind, Message, Model, StopReason, StreamOptions, Usage};
 
-fn model() -> Model {
-    Model {
-        provider: "anthropic".into(),
-        id: "claude-sonnet-4-5".into(),
-        api: Api::AnthropicMessages,
-        base_url: "https://api.anthropic.com".into(),
-        name: None,
-        context_window: 200_000,
-        max_output: 64_000,
-        price: Price { input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75 },
-        reasoning: true,
-        images: true,
-        api_key_env: None,
-        headers: BTreeMap::new(),
-    }
-}
+use common::anthropic_model as model;
 
 fn options() -> StreamOptions {
     StreamOptions { api_key: Some("sk-ant-test".into()), ..StreamOptions::default() }

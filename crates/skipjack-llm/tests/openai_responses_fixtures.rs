@@ -3,6 +3,8 @@
 //! replay of reasoning depends on it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -16,27 +18,12 @@ use skipjack_llm::model::ReasoningEffort;
 use skipjack_llm::pipeline::decode_chunks;
 use skipjack_llm::providers::{build_request, HttpRequest};
 use skipjack_llm::usage::Usage;
-use skipjack_llm::{Api, Model, Price, StopReason, StreamEvent, StreamOptions};
+use skipjack_llm::{Api, Price, StopReason, StreamEvent, StreamOptions};
 
 /// gpt-5.3-codex's list prices (USD per million tokens).
-const PRICE: Price = Price { input: 1.75, output: 14.0, cache_read: 0.175, cache_write: 0.0 };
+const PRICE: Price = common::RESPONSES_PRICE;
 
-fn model() -> Model {
-    Model {
-        provider: "openai".into(),
-        id: "gpt-5.3-codex".into(),
-        api: Api::OpenAiResponses,
-        base_url: "https://api.openai.com/v1".into(),
-        name: None,
-        context_window: 400_000,
-        max_output: 128_000,
-        price: PRICE,
-        reasoning: true,
-        images: true,
-        api_key_env: Some("OPENAI_API_KEY".into()),
-        headers: BTreeMap::new(),
-    }
-}
+use common::openai_responses_model as model;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sse/openai_responses").join(name);

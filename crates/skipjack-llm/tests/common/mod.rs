@@ -1,0 +1,60 @@
+//! Helpers shared by the integration tests: the models they decode for and their fixtures.
+//! Each test crate uses some of them, so the rest are dead code there.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod openai_chat;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use skipjack_llm::{Api, Model, Price};
+
+/// Claude Sonnet's list prices (USD per million tokens), each distinct in a cost.
+pub const ANTHROPIC_PRICE: Price = Price { input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75 };
+
+/// gpt-5.3-codex's list prices (USD per million tokens).
+pub const RESPONSES_PRICE: Price = Price { input: 1.75, output: 14.0, cache_read: 0.175, cache_write: 0.0 };
+
+pub fn anthropic_model() -> Model {
+    Model {
+        provider: "anthropic".into(),
+        id: "claude-sonnet-4-5".into(),
+        api: Api::AnthropicMessages,
+        base_url: "https://api.anthropic.com".into(),
+        name: None,
+        context_window: 200_000,
+        max_output: 64_000,
+        price: ANTHROPIC_PRICE,
+        reasoning: true,
+        images: true,
+        api_key_env: None,
+        headers: BTreeMap::new(),
+    }
+}
+
+pub fn openai_responses_model() -> Model {
+    Model {
+        provider: "openai".into(),
+        id: "gpt-5.3-codex".into(),
+        api: Api::OpenAiResponses,
+        base_url: "https://api.openai.com/v1".into(),
+        name: None,
+        context_window: 400_000,
+        max_output: 128_000,
+        price: RESPONSES_PRICE,
+        reasoning: true,
+        images: true,
+        api_key_env: Some("OPENAI_API_KEY".into()),
+        headers: BTreeMap::new(),
+    }
+}
+
+/// A recorded stream under `tests/fixtures/sse/<provider>/`.
+pub fn fixture(provider: &str, name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sse").join(provider).join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-12
+}
