@@ -156,7 +156,6 @@ def _bare_model(model_id: str, registry: Registry, settings: Settings, env: Mapp
     """`--model gpt-4o-mini`: the one usable provider serving that id whose key is set, else
     the one provider serving it at all; otherwise the candidates, named."""
     from skipjack.models import RegistryError
-    from skipjack.sessions.format import model_ref
 
     candidates = [m for m in registry.list_models() if m.id == model_id]
     if not candidates:
@@ -167,8 +166,8 @@ def _bare_model(model_id: str, registry: Registry, settings: Settings, env: Mapp
     keyed = [m for m in candidates if resolve_api_key(m, settings, env) is not None or not m.api_key_env]
     chosen = keyed if keyed else candidates
     if len(chosen) == 1:
-        return registry.get_model(model_ref(chosen[0].provider, chosen[0].id), env)
-    names = ", ".join(model_ref(m.provider, m.id) for m in chosen[:8]) + (" …" if len(chosen) > 8 else "")
+        return registry.get_model(chosen[0].ref, env)
+    names = ", ".join(m.ref for m in chosen[:8]) + (" …" if len(chosen) > 8 else "")
     which = "with a key set" if keyed else "(none has a key set)"
     raise UserError(f"{model_id!r} is served by {len(chosen)} providers {which}: {names}; "
                     "pass --model provider/model-id")  # fmt: skip
@@ -376,13 +375,12 @@ def attach_session(
     import msgspec
 
     from skipjack.compaction import Compactor
-    from skipjack.sessions import model_ref
     from skipjack.sessions.recorder import record
 
     agent = runtime.agent
     if resume:
         agent.replace_messages(session.messages())
-        ref = model_ref(agent.model.provider, agent.model.id)
+        ref = agent.model.ref
         if session.model != ref:
             session.append_model_change(ref)
     agent.options = msgspec.structs.replace(agent.options, session_id=session.id)

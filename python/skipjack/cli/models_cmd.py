@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(str(e)) from e
         facts = models.default_registry().facts(model)
         p = model.price
-        print(f"{model.provider}/{model.id}  ({model.name or model.id})")
+        print(f"{model.ref}  ({model.name or model.id})")
         print(f"  api          {model.api}  {model.base_url}")
         print(f"  context      {model.context_window:,} tokens, output up to {model.max_output:,}")
         print(f"  price/Mtok   input ${p.input:g}  output ${p.output:g}  cache read ${p.cache_read:g}  "
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if not found:
         raise UserError(f"no models match {query or provider!r}; try `skipjack models search WORD`")
     # One column width for the whole listing, so a long id never pushes the columns after it.
-    refs = [f"{m.provider}/{m.id}" for m in found]
+    refs = [m.ref for m in found]
     width = max(len(r) for r in refs)
     out = sys.stdout
     for ref, m in zip(refs, found, strict=True):

@@ -13,13 +13,13 @@ from collections.abc import Sequence
 
 from skipjack.llm.types import (
     AssistantMessage,
-    ImageContent,
     InputContent,
     Message,
     TextContent,
     ToolCall,
     ToolResultMessage,
     UserMessage,
+    text_of,
 )
 
 TOOL_RESULT_CHARS = 2_000
@@ -75,15 +75,7 @@ def shorten(text: str, limit: int) -> str:
 
 
 def _input_text(content: str | Sequence[InputContent]) -> str:
-    if isinstance(content, str):
-        return content
-    parts: list[str] = []
-    for block in content:
-        if isinstance(block, TextContent):
-            parts.append(block.text)
-        elif isinstance(block, ImageContent):
-            parts.append(f"[image: {block.mime_type}]")
-    return "\n".join(parts)
+    return text_of(content, image="[image: {}]")
 
 
 def _call_text(call: ToolCall) -> str:

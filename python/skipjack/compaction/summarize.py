@@ -26,7 +26,6 @@ from skipjack.compaction.prompt import (
 from skipjack.llm.stream import StreamOptions, stream
 from skipjack.llm.types import AssistantMessage, Context, Message, Model, Usage, UserMessage
 from skipjack.llm.usage import sum_usage
-from skipjack.sessions.format import model_ref
 
 SUMMARY_MAX_TOKENS = 8_192
 MIN_CHUNK_TOKENS = 512
@@ -119,7 +118,7 @@ async def summarize(
     """
     max_tokens = summary_max_tokens(model)
     items = [(render_message(m, tool_result_chars=tool_result_chars), m) for m in messages]
-    ref = model_ref(model.provider, model.id)
+    ref = model.ref
     replies: list[AssistantMessage] = []
     running = previous_summary
     pending = _chunks(

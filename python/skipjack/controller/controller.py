@@ -38,7 +38,7 @@ from skipjack.errors import UserError
 from skipjack.llm.types import Model, ToolCall
 from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime
 from skipjack.safety.hook import Answer, AskUser, approval_hook
-from skipjack.sessions import Session, SessionError, SessionNotFoundError, SessionStore, model_ref
+from skipjack.sessions import Session, SessionError, SessionNotFoundError, SessionStore
 
 if TYPE_CHECKING:
     from skipjack.safety.policy import Verdict
@@ -130,7 +130,7 @@ class Controller:
     def state(self) -> dict[str, Any]:
         model = self.model
         return {
-            "model": model_ref(model.provider, model.id),
+            "model": model.ref,
             "api": model.api,
             "base_url": model.base_url,
             "approval": self.approval_mode,
@@ -240,7 +240,7 @@ class Controller:
 
         runtime = self.runtime
         agent = runtime.agent
-        if ref == model_ref(agent.model.provider, agent.model.id):
+        if ref == agent.model.ref:
             model = agent.model
         else:
             try:
@@ -279,7 +279,7 @@ class Controller:
                     raise UserError(f"there is no session to continue in {cwd}; start one without --continue")
                 session = latest
             else:
-                session = self.store.create(cwd, model_ref(self.model.provider, self.model.id))
+                session = self.store.create(cwd, self.model.ref)
         except SessionNotFoundError as e:
             raise UserError(f"{e}; `skipjack sessions` lists this project's sessions") from e
         except SessionError as e:

@@ -9,6 +9,7 @@ Decoding is strict: usage must carry every canonical key, non-negative, and noth
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
@@ -79,6 +80,26 @@ AssistantContent: TypeAlias = TextContent | ThinkingContent | ToolCall
 InputContent: TypeAlias = TextContent | ImageContent
 
 
+def text_of(content: str | Sequence[InputContent], *, sep: str = "\n", image: str | None = None) -> str:
+    """The text of user or tool-result content: a string as is, else its text blocks joined
+    by `sep`. Images are left out unless `image` is given, a template such as
+    `"[image: {}]"` filled with each image's MIME type."""
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for block in content:
+        if isinstance(block, TextContent):
+            parts.append(block.text)
+        elif image is not None:
+            parts.append(image.format(block.mime_type))
+    return sep.join(parts)
+
+
+def model_ref(provider: str, model_id: str) -> str:
+    """The `provider/id` string users type, sessions store and the registry is keyed by."""
+    return f"{provider}/{model_id}"
+
+
 class UserMessage(msgspec.Struct, frozen=True, tag_field="role", tag="user", forbid_unknown_fields=True):
     content: str | list[InputContent]
     timestamp: int = msgspec.field(default_factory=now_ms)
@@ -100,6 +121,11 @@ class AssistantMessage(msgspec.Struct, frozen=True, tag_field="role", tag="assis
     @property
     def text(self) -> str:
         return "".join(b.text for b in self.content if isinstance(b, TextContent))
+
+    @property
+    def model_ref(self) -> str:
+        """`provider/model` of the model that wrote this message."""
+        return model_ref(self.provider, self.model)
 
     @property
     def tool_calls(self) -> list[ToolCall]:
@@ -156,6 +182,11 @@ class Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     api_key_env: str | None = None
     """Environment variable holding this provider's key."""
     headers: dict[str, str] = msgspec.field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        """`provider/id`, as users type it."""
+        return model_ref(self.provider, self.id)
 
 
 class RetryPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -184,7 +184,7 @@ class Registry:
         ]
 
     def facts(self, model: Model | str) -> ModelFacts:
-        key = model if isinstance(model, str) else f"{model.provider}/{model.id}"
+        key = model if isinstance(model, str) else model.ref
         entry = self.data.models.get(key)
         if entry is None:
             pid, _, mid = key.partition("/")

@@ -153,7 +153,7 @@ class RpcServer:
 
     async def _set_model(self, message: dict[str, Any]) -> dict[str, Any] | None:
         model = self.controller.switch_model(_text(message, "model"))
-        return {"model": f"{model.provider}/{model.id}"}
+        return {"model": model.ref}
 
     async def _set_approval(self, message: dict[str, Any]) -> dict[str, Any] | None:
         self.controller.set_approval(_text(message, "mode"))

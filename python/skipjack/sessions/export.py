@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 
 from skipjack.llm.types import (
     AssistantMessage,
-    ImageContent,
     InputContent,
     TextContent,
     ThinkingContent,
     ToolCall,
     ToolResultMessage,
     UserMessage,
+    text_of,
 )
 from skipjack.sessions.format import CompactionEntry, EventEntry, MessageEntry, ModelChangeEntry, UsageEntry
 from skipjack.sessions.session import Session
@@ -38,15 +38,7 @@ def _quote(text: str) -> str:
 
 
 def _input(content: str | list[InputContent]) -> str:
-    if isinstance(content, str):
-        return content
-    parts = []
-    for b in content:
-        if isinstance(b, TextContent):
-            parts.append(b.text)
-        elif isinstance(b, ImageContent):
-            parts.append(f"*[image: {b.mime_type}]*")
-    return "\n\n".join(parts)
+    return text_of(content, sep="\n\n", image="*[image: {}]*")
 
 
 def _usd(x: float) -> str:
@@ -76,7 +68,7 @@ def to_markdown(session: Session) -> str:
             if isinstance(m, UserMessage):
                 out += ["## User", "", _input(m.content)]
             elif isinstance(m, AssistantMessage):
-                out += [f"## Assistant ({m.provider}/{m.model}, {_usd(m.usage.cost.total)})", ""]
+                out += [f"## Assistant ({m.model_ref}, {_usd(m.usage.cost.total)})", ""]
                 for block in m.content:
                     if isinstance(block, TextContent):
                         out += [block.text, ""]

@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeAlias
 
 import msgspec
 
-from skipjack.llm.types import Message, NonNegInt, Usage, UserMessage, now_ms
+from skipjack.llm.types import Message, NonNegInt, Usage, UserMessage, model_ref, now_ms
 
 FORMAT_VERSION = 1
 
@@ -116,10 +116,6 @@ def new_session_id() -> str:
     """Sortable by creation time and readable: `20250131-142501-9f3a1c`."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     return f"{stamp}-{secrets.token_hex(3)}"
-
-
-def model_ref(provider: str, model_id: str) -> str:
-    return f"{provider}/{model_id}"
 
 
 SUMMARY_PREFIX = (

@@ -20,11 +20,11 @@ from skipjack.llm.types import (
     AssistantMessage,
     InputContent,
     Message,
-    TextContent,
     ToolResultMessage,
     Usage,
     UserMessage,
     now_ms,
+    text_of,
 )
 from skipjack.llm.usage import sum_usage
 from skipjack.sessions.errors import LoadWarning, SessionChangedError, SessionError, SessionLockedError
@@ -39,7 +39,6 @@ from skipjack.sessions.format import (
     SessionHeader,
     UsageEntry,
     encoder,
-    model_ref,
     new_entry_id,
     summary_message,
 )
@@ -183,7 +182,7 @@ class Session:
         skip = self.header.forked_from.entries if self.header.forked_from and not include_forked else 0
         for e in self._entries[skip:]:
             if isinstance(e, MessageEntry) and isinstance(e.message, AssistantMessage):
-                yield model_ref(e.message.provider, e.message.model), e.message.usage
+                yield e.message.model_ref, e.message.usage
             elif isinstance(e, CompactionEntry | UsageEntry):
                 yield e.model, e.usage
 
@@ -416,9 +415,7 @@ def unsaved_summary(session: Session) -> str | None:
 
 
 def content_text(content: str | list[InputContent]) -> str:
-    if isinstance(content, str):
-        return content
-    return "\n".join(b.text for b in content if isinstance(b, TextContent))
+    return text_of(content)
 
 
 def _lock(fd: int, path: Path) -> None:

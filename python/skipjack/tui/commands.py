@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, get_args
 
 from skipjack.config.schema import ApprovalMode
 from skipjack.errors import UserError
-from skipjack.llm.types import AssistantMessage, TextContent, Usage
+from skipjack.llm.types import AssistantMessage, Usage, text_of
 from skipjack.runtime import build_runtime
 from skipjack.tui.formatting import one_line, tokens, usd
 from skipjack.tui.history import render_messages
@@ -155,7 +155,7 @@ def usage_by_model(app: Host) -> dict[str, Usage]:
     out: dict[str, Usage] = {}
     for m in app.agent.messages if app.agent is not None else []:
         if isinstance(m, AssistantMessage):
-            ref = f"{m.provider}/{m.model}"
+            ref = m.model_ref
             out[ref] = add_usage(out.get(ref, Usage.zero()), m.usage)
     return out
 
@@ -178,8 +178,8 @@ async def _model(app: Host, arg: str) -> None:
 
     models = (registry or default_registry()).list_models()
     agent = app.agent
-    current = f"{agent.model.provider}/{agent.model.id}" if agent is not None else None
-    if agent is not None and current not in {f"{m.provider}/{m.id}" for m in models}:
+    current = agent.model.ref if agent is not None else None
+    if agent is not None and current not in {m.ref for m in models}:
         models = [agent.model, *models]
     choices = model_choices(models, load_recent(app.env), current)
 
@@ -355,5 +355,5 @@ async def shell(app: Host, command_line: str) -> None:
     except Exception as e:
         panel.finish(f"{type(e).__name__}: {e}", is_error=True)
         return
-    text = "\n".join(b.text for b in output.content if isinstance(b, TextContent))
+    text = text_of(output.content)
     panel.finish(text, is_error=output.is_error, details=output.details)

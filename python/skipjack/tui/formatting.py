@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from skipjack.llm.types import Model, TextContent, ToolResultMessage, Usage
+from skipjack.llm.types import Model, ToolResultMessage, Usage, text_of
 
 _KEY_ARGS = {
     "bash": "command",
@@ -69,6 +69,4 @@ def tool_key_arg(name: str, arguments: dict[str, Any] | str) -> str:
 
 
 def result_text(result: ToolResultMessage) -> str:
-    if isinstance(result.content, str):
-        return result.content
-    return "\n".join(b.text for b in result.content if isinstance(b, TextContent))
+    return text_of(result.content)

@@ -12,6 +12,7 @@ from skipjack.llm.types import (
     ToolCall,
     ToolResultMessage,
     UserMessage,
+    text_of,
 )
 from skipjack.tui.chat import ChatView
 from skipjack.tui.formatting import result_text
@@ -21,13 +22,7 @@ def render_messages(chat: ChatView, messages: Sequence[Message]) -> None:
     results = {m.tool_call_id: m for m in messages if isinstance(m, ToolResultMessage)}
     for message in messages:
         if isinstance(message, UserMessage):
-            content = message.content
-            text = (
-                content
-                if isinstance(content, str)
-                else "\n".join(b.text for b in content if isinstance(b, TextContent))
-            )
-            chat.add_user(text)
+            chat.add_user(text_of(message.content))
         elif isinstance(message, AssistantMessage):
             _assistant(chat, message, results)
 

@@ -103,7 +103,7 @@ class PickerScreen(ModalScreen[str | None]):
 
 def model_choices(models: Sequence[Model], recent: Sequence[str], current: str | None) -> list[Choice]:
     """Recent models first (most recent on top), then the registry's order."""
-    by_ref = {f"{m.provider}/{m.id}": m for m in models}
+    by_ref = {m.ref: m for m in models}
     ordered = [r for r in recent if r in by_ref] + [r for r in by_ref if r not in recent]
     out: list[Choice] = []
     for ref in ordered:

@@ -146,7 +146,7 @@ class SetupScreen(ModalScreen[str | None]):
         from skipjack.models import list_models
 
         self.step = "model"
-        self.models = [f"{m.provider}/{m.id}" for m in list_models(provider=pid)]
+        self.models = [m.ref for m in list_models(provider=pid)]
         self.key_input.remove_class("-shown")
         self.hint.update("Key saved. Pick the model to use (saved as your default):")
         self.options.clear_options()

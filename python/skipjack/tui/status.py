@@ -65,7 +65,7 @@ class StatusLine(Static):
     def redraw(self) -> None:
         line = Text(no_wrap=True, overflow="ellipsis")
         if self.model is not None:
-            line.append(f"{self.model.provider}/{self.model.id}", style="bold")
+            line.append(self.model.ref, style="bold")
             window = self.model.context_window
             if window:
                 pct = 100 * self.context_used / window
