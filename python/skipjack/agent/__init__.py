@@ -16,13 +16,13 @@ from skipjack.agent.events import (
     TurnEnd,
     TurnStart,
     event_to_json,
-    stream_event_to_dict,
 )
 from skipjack.agent.hooks import Deny, Hooks, Replace
 from skipjack.agent.limits import Limits
 from skipjack.agent.loop import RunResult
 from skipjack.agent.subscription import EventStream
 from skipjack.agent.tool import Tool, ToolContext, ToolError, ToolOutput
+from skipjack.llm.events import stream_event_to_dict  # kept here for existing importers
 
 __all__ = [
     "Agent",

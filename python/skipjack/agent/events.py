@@ -28,11 +28,7 @@ from typing import Any, ClassVar, Literal, TypeAlias
 import msgspec
 
 from skipjack.llm.events import (
-    Done,
-    Error,
-    Retry,
-    Start,
-    StreamEvent,
+    STREAM_EVENT_CLASSES,
     TextDelta,
     TextEnd,
     TextStart,
@@ -42,6 +38,7 @@ from skipjack.llm.events import (
     ToolCallDelta,
     ToolCallEnd,
     ToolCallStart,
+    stream_event_to_dict,
 )
 from skipjack.llm.types import AssistantMessage, Message, ToolResultMessage, Usage
 
@@ -196,56 +193,8 @@ AgentEvent: TypeAlias = (
 )
 
 
-def stream_event_to_dict(event: StreamEvent) -> dict[str, Any]:
-    """A native stream event as plain data: `type`, `index` and the event's own fields."""
-    if isinstance(event, TextDelta | ThinkingDelta | ToolCallDelta):
-        return {"type": event.type, "index": event.index, "delta": event.delta}
-    if isinstance(event, TextStart | ThinkingStart):
-        return {"type": event.type, "index": event.index}
-    if isinstance(event, TextEnd):
-        return {"type": event.type, "index": event.index, "text": event.text}
-    if isinstance(event, ThinkingEnd):
-        return {
-            "type": event.type,
-            "index": event.index,
-            "thinking": event.thinking,
-            "signature": event.signature,
-            "redacted": event.redacted,
-        }
-    if isinstance(event, ToolCallStart):
-        return {"type": event.type, "index": event.index, "id": event.id, "name": event.name}
-    if isinstance(event, ToolCallEnd):
-        return {"type": event.type, "index": event.index, "tool_call": msgspec.to_builtins(event.tool_call)}
-    if isinstance(event, Retry):
-        error = {"kind": event.error.kind, "message": event.error.message}
-        return {"type": event.type, "attempt": event.attempt, "delay_ms": event.delay_ms, "error": error}
-    if isinstance(event, Done):
-        return {"type": event.type, "message": msgspec.to_builtins(event.message)}
-    if isinstance(event, Error):
-        error = {"kind": event.error.kind, "message": event.error.message}
-        return {"type": event.type, "message": msgspec.to_builtins(event.message), "error": error}
-    return {"type": event.type}
-
-
-_NATIVE_EVENTS = (
-    Start,
-    TextStart,
-    TextDelta,
-    TextEnd,
-    ThinkingStart,
-    ThinkingDelta,
-    ThinkingEnd,
-    ToolCallStart,
-    ToolCallDelta,
-    ToolCallEnd,
-    Retry,
-    Done,
-    Error,
-)
-
-
 def _enc_hook(obj: Any) -> Any:
-    if isinstance(obj, _NATIVE_EVENTS):
+    if isinstance(obj, STREAM_EVENT_CLASSES):
         return stream_event_to_dict(obj)
     raise NotImplementedError(f"cannot serialise {type(obj).__name__}")
 
