@@ -486,7 +486,7 @@ def _field(args: Any, *names: str, kind: type = str) -> Any:
     return None
 
 
-_PATCH_PATH = re.compile(r"^(?:\*\*\* (?:Add|Update|Delete) File:|\*\*\* Move to:|\+\+\+ |--- )\s*(.+?)\s*$", re.M)
+_PATCH_PATH = re.compile(r"^(\*\*\* (?:Add|Update|Delete) File:|\*\*\* Move to:|\+\+\+ |--- )\s*(.+?)\s*$", re.M)
 
 
 def _write_paths(tool: str, args: Any) -> list[str]:
@@ -502,10 +502,13 @@ def _write_paths(tool: str, args: Any) -> list[str]:
         return []
     found = []
     for m in _PATCH_PATH.finditer(patch):
-        name = m.group(1)
+        name = m.group(2)
         if name == "/dev/null":
             continue
-        found.append(name[2:] if name.startswith(("a/", "b/")) else name)
+        # `a/` and `b/` are git's prefixes only in a unified diff's ---/+++ lines; a Codex
+        # header (`*** Update File: a/x`) names the directory `a` (apply_patch writes there).
+        unified = m.group(1) in ("+++ ", "--- ")
+        found.append(name[2:] if unified and name.startswith(("a/", "b/")) else name)
     return list(dict.fromkeys(found))
 
 
