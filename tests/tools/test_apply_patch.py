@@ -5,11 +5,15 @@ import os
 import stat
 from pathlib import Path
 
+import msgspec
 import pytest
 from _tool_helpers import text_of
 
 from skipjack.agent.tool import ToolContext, ToolOutput
+from skipjack.config.schema import Settings
+from skipjack.llm.types import Model
 from skipjack.safety.policy import ApprovalPolicy, Decision, _write_paths
+from skipjack.tools import default_tools, with_edit_tool_for
 from skipjack.tools.apply_patch import ApplyPatchArgs, ApplyPatchTool
 
 
@@ -245,3 +249,53 @@ async def test_paths_outside_the_project_are_judged_by_the_policy(tmp_path: Path
         "*** Add File:   /tmp/evil \n+x\n*** End Patch\n```",
     ):
         assert policy.check("apply_patch", {"input": escape}).decision is not Decision.ALLOW, escape
+
+
+@pytest.mark.parametrize(
+    ("model_id", "expected"),
+    [
+        ("gpt-5", True),
+        ("gpt-5-mini", True),
+        ("gpt-5.2", True),
+        ("gpt-5.3-codex", True),
+        ("openai/gpt-5.1-codex", True),
+        ("codex-mini-latest", True),
+        ("GPT-5", True),
+        ("gpt-50", False),
+        ("gpt-4.1", False),
+        ("claude-sonnet-4-5", False),
+        ("my-gpt-5-finetune", False),
+    ],
+)
+def test_edit_tool_chosen_by_model_family(tmp_path: Path, model_id: str, expected: bool) -> None:
+    model = Model(provider="openai", id=model_id, api="openai-chat", base_url="http://127.0.0.1:1")
+    names = [t.name for t in default_tools(tmp_path, model=model)]
+    assert ("apply_patch" in names) is expected
+    assert ("edit" in names) is not expected
+    assert [t.name for t in default_tools(tmp_path, model=model, edit_format="edit")].count("edit") == 1
+    forced = [t.name for t in default_tools(tmp_path, model=model, edit_format="apply_patch")]
+    assert "apply_patch" in forced
+    assert "edit" not in forced
+
+
+def test_switching_model_swaps_the_edit_tool(tmp_path: Path) -> None:
+    gpt = Model(provider="openai", id="gpt-5", api="openai-chat", base_url="http://127.0.0.1:1")
+    other = Model(provider="x", id="m1", api="openai-chat", base_url="http://127.0.0.1:1")
+    tools = default_tools(tmp_path, model=other)
+    swapped = with_edit_tool_for(tools, tmp_path, gpt)
+    assert [t.name for t in swapped][1] == "apply_patch"
+    assert [t.name for t in with_edit_tool_for(swapped, tmp_path, other)][1] == "edit"
+    assert len(swapped) == len(tools)
+
+
+def test_edit_format_setting_is_validated() -> None:
+    assert msgspec.convert({"tools": {"edit_format": "apply_patch"}}, Settings).tools.edit_format == "apply_patch"
+    assert Settings().tools.edit_format == "auto"
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.convert({"tools": {"edit_format": "diff"}}, Settings)
+
+
+def test_apply_patch_schema_survives_json(tmp_path: Path) -> None:
+    spec = ApplyPatchTool(tmp_path).spec()
+    assert spec.parameters["required"] == ["input"]
+    assert msgspec.json.decode(msgspec.json.encode(spec.parameters)) == spec.parameters
