@@ -299,3 +299,18 @@ def test_apply_patch_schema_survives_json(tmp_path: Path) -> None:
     spec = ApplyPatchTool(tmp_path).spec()
     assert spec.parameters["required"] == ["input"]
     assert msgspec.json.decode(msgspec.json.encode(spec.parameters)) == spec.parameters
+
+
+async def test_mixed_line_endings_kept_line_by_line(ctx: ToolContext, tmp_path: Path) -> None:
+    (tmp_path / "m.txt").write_bytes(b"a\r\nb\nc\r\nd  \r\n")
+    # The model dropped the trailing spaces of `d  `: the line still matches, and is kept as on disk.
+    out = await patch(ctx, "*** Begin Patch\n*** Update File: m.txt\n b\n-c\n+C\n d\n*** End Patch")
+    assert not out.is_error, text_of(out)
+    assert (tmp_path / "m.txt").read_bytes() == b"a\r\nb\nC\r\nd  \r\n"
+
+
+async def test_appending_after_a_last_line_without_newline(ctx: ToolContext, tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("a\nb")
+    out = await patch(ctx, "*** Begin Patch\n*** Update File: f\n@@ b\n+c\n*** End Patch")
+    assert not out.is_error, text_of(out)
+    assert (tmp_path / "f").read_text() == "a\nb\nc"

@@ -5,6 +5,10 @@ after the previous hunk and after its `@@` anchor line when it names one. A hunk
 are not there, or are there more than once so that the place is a guess, is refused with
 its number, anchor and patch line: the model is told exactly which hunk to redo. Lines are
 compared exactly, then ignoring trailing whitespace (models drop it), never more loosely.
+
+The result names kept lines by their index in the file, so that a context line keeps its
+exact text and line ending from the file (a file with mixed endings keeps them); only the
+lines the patch adds are new text.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ class HunkError(ValueError):
     """A hunk does not apply to the file on disk; nothing was written."""
 
 
-def apply_hunks(lines: list[str], hunks: list[Hunk], path: str) -> list[str]:
-    """`lines` (texts without endings) with every hunk applied, or `HunkError`."""
-    out: list[str] = []
+def apply_hunks(lines: list[str], hunks: list[Hunk], path: str) -> list[int | str]:
+    """`lines` (texts without endings) with every hunk applied, or `HunkError`: each item is
+    the index of a line of `lines` kept, or the text of a line added."""
+    out: list[int | str] = []
     cursor = 0
     for hunk in hunks:
         start = cursor
@@ -57,10 +62,18 @@ def apply_hunks(lines: list[str], hunks: list[Hunk], path: str) -> list[str]:
             at = found[0]
         if at < cursor:
             raise HunkError(f"{hunk.label(path)} overlaps the previous hunk. Nothing was written.")
-        out.extend(lines[cursor:at])
-        out.extend(hunk.new)
-        cursor = at + len(hunk.old)
-    out.extend(lines[cursor:])
+        out.extend(range(cursor, at))
+        j = at
+        for kind, text in hunk.body:
+            if kind == " ":
+                out.append(j)
+                j += 1
+            elif kind == "-":
+                j += 1
+            else:
+                out.append(text)
+        cursor = j
+    out.extend(range(cursor, len(lines)))
     return out
 
 

@@ -47,11 +47,20 @@ class Hunk:
     """1-based position among the file's hunks, for error messages."""
     anchor: str | None
     """The text after `@@ `, a line the hunk comes after (narrows where it applies)."""
-    old: list[str] = field(default_factory=list)
-    new: list[str] = field(default_factory=list)
+    body: list[tuple[str, str]] = field(default_factory=list)
+    """(" " | "-" | "+", text) in patch order."""
     at_end: bool = False
     line: int = 0
     """Line of the patch the hunk starts on."""
+
+    @property
+    def old(self) -> list[str]:
+        """The lines the hunk expects in the file: context and removed."""
+        return [text for kind, text in self.body if kind != "+"]
+
+    @property
+    def new(self) -> list[str]:
+        return [text for kind, text in self.body if kind != "-"]
 
     def label(self, path: str) -> str:
         where = f" (@@ {self.anchor})" if self.anchor else ""
@@ -149,7 +158,7 @@ def _parse_hunks(lines: list[str], i: int, last: int, op: FileOp) -> int:
             _drop_tail(hunk, blank_tail)
         blank_tail = blank_tail + 1 if line == "" else 0
         if line == END_OF_FILE:
-            if hunk is None or not (hunk.old or hunk.new):
+            if hunk is None or not hunk.body:
                 raise PatchSyntaxError(f"patch line {i + 1}: `{END_OF_FILE}` outside a hunk")
             hunk.at_end = True
             i += 1
@@ -176,15 +185,9 @@ def _parse_hunks(lines: list[str], i: int, last: int, op: FileOp) -> int:
             raise PatchSyntaxError(f"patch line {i + 1}: lines after `{END_OF_FILE}` need a new `@@` hunk")
         if line == "":
             # An empty line is an empty context line (models and editors drop the lone space).
-            hunk.old.append("")
-            hunk.new.append("")
-        elif line[0] == " ":
-            hunk.old.append(line[1:])
-            hunk.new.append(line[1:])
-        elif line[0] == "-":
-            hunk.old.append(line[1:])
-        elif line[0] == "+":
-            hunk.new.append(line[1:])
+            hunk.body.append((" ", ""))
+        elif line[0] in " -+":
+            hunk.body.append((line[0], line[1:]))
         else:
             raise PatchSyntaxError(
                 f"patch line {i + 1}: in {hunk.label(op.path)}, a line must start with ' ', '-' or '+', found {line!r}"
@@ -193,7 +196,7 @@ def _parse_hunks(lines: list[str], i: int, last: int, op: FileOp) -> int:
     if hunk is not None and blank_tail:
         _drop_tail(hunk, blank_tail)
     for hunk in op.hunks:
-        if not hunk.old and not hunk.new:
+        if not hunk.body:
             raise PatchSyntaxError(f"{hunk.label(op.path)} is empty")
         if hunk.old == hunk.new:
             raise PatchSyntaxError(f"{hunk.label(op.path)} changes nothing (no `-` or `+` lines)")
@@ -208,5 +211,4 @@ def _until_header(lines: list[str], i: int, last: int) -> list[str]:
 
 
 def _drop_tail(hunk: Hunk, count: int) -> None:
-    del hunk.old[len(hunk.old) - count :]
-    del hunk.new[len(hunk.new) - count :]
+    del hunk.body[len(hunk.body) - count :]

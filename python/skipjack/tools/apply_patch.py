@@ -41,7 +41,7 @@ from skipjack.tools._files import (
 from skipjack.tools._patch_apply import HunkError, apply_hunks
 from skipjack.tools._patch_parse import FileOp, PatchSyntaxError, parse
 from skipjack.tools._paths import display_path, resolve_path
-from skipjack.tools._text import TextFormat, UndecodableError, decode, encode, line_digests, line_texts
+from skipjack.tools._text import TextFormat, UndecodableError, decode, encode, line_digests, split_lines, strip_eol
 
 
 class ApplyPatchArgs(msgspec.Struct, forbid_unknown_fields=True):
@@ -79,10 +79,18 @@ def _digests(plan: _Plan, _flag: CancelFlag) -> bytes:
     return line_digests(plan.after)
 
 
-def _join(lines: list[str], eol: str, final_eol: bool) -> str:
-    if not lines:
-        return ""
-    return eol.join(lines) + (eol if final_eol else "")
+def _join(lines: list[str], items: list[int | str], eol: str, final_eol: bool) -> str:
+    """The new text from `apply_hunks`' items; `lines` are the old lines with their endings.
+    The last line ends with a line break if the old file's did (or the file was empty)."""
+    out: list[str] = []
+    last = len(items) - 1
+    for n, item in enumerate(items):
+        if isinstance(item, int):
+            line = lines[item]
+            out.append(line if n == last or line != strip_eol(line) else line + eol)
+        else:
+            out.append(item + (eol if n != last or final_eol else ""))
+    return "".join(out)
 
 
 class ApplyPatchTool(Tool[ApplyPatchArgs]):
@@ -210,15 +218,14 @@ class ApplyPatchTool(Tool[ApplyPatchArgs]):
             plan.dest, plan.dest_shown, plan.dest_held = dest, display_path(dest, ctx.cwd), held[dest]
             if plan.dest_held.st is not None:
                 raise _Refused(f"cannot move {shown} to {plan.dest_shown}: it already exists. Nothing was written.")
-        lines = line_texts(before)
-        final_eol = before.endswith(("\n", "\r"))
+        lines = split_lines(before)
+        texts = [strip_eol(line) for line in lines]
+        final_eol = not before or before.endswith(("\n", "\r"))
         try:
-            new_lines = await run_cancellable(lambda _flag: apply_hunks(lines, op.hunks, shown))
+            items = await run_cancellable(lambda _flag: apply_hunks(texts, op.hunks, shown))
         except HunkError as exc:
             raise _Refused(str(exc)) from None
-        if not lines and new_lines:
-            final_eol = True
-        plan.after = _join(new_lines, fmt.eol, final_eol)
+        plan.after = _join(lines, items, fmt.eol, final_eol)
         if plan.after == before and dest is None:
             raise _Refused(f"{shown}: the patch changes nothing. Nothing was written.")
         plan.data = encode(plan.after, fmt)
