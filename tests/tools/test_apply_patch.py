@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -314,3 +316,41 @@ async def test_appending_after_a_last_line_without_newline(ctx: ToolContext, tmp
     out = await patch(ctx, "*** Begin Patch\n*** Update File: f\n@@ b\n+c\n*** End Patch")
     assert not out.is_error, text_of(out)
     assert (tmp_path / "f").read_text() == "a\nb\nc"
+
+
+async def test_failed_write_midway_restores_the_files_already_written(
+    ctx: ToolContext, tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    os.chmod(tree / "old.txt", 0o600)
+    before = snapshot(tree)
+    real = ApplyPatchTool._write
+
+    def failing(plan: Any) -> None:
+        if plan.op.kind == "update" and plan.dest is not None:  # the last one: the move
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(plan)
+
+    monkeypatch.setattr(ApplyPatchTool, "_write", staticmethod(failing))
+    out = await patch(ctx, MULTI)
+    assert out.is_error
+    assert "src/a.py: not written, No space left on device" in text_of(out)
+    assert "were restored" in text_of(out)
+    assert snapshot(tree) == before
+    assert stat.S_IMODE((tree / "old.txt").stat().st_mode) == 0o600
+    assert not (tree / "lib").exists() or not any((tree / "lib").iterdir())
+
+
+async def test_move_of_a_file_onto_a_path_under_a_file_refused_before_writing(ctx: ToolContext, tree: Path) -> None:
+    before = snapshot(tree)
+    text = MULTI.replace("*** Move to: lib/b.py", "*** Move to: old.txt/b.py").replace("*** Delete File: old.txt\n", "")
+    out = await patch(ctx, text)
+    assert out.is_error
+    assert "old.txt/b.py: a parent of it is not a directory" in text_of(out)
+    assert snapshot(tree) == before
+
+
+async def test_a_directory_named_as_a_file_is_refused_with_its_name(ctx: ToolContext, tree: Path) -> None:
+    out = await patch(ctx, "*** Begin Patch\n*** Delete File: src\n*** End Patch")
+    assert out.is_error
+    assert text_of(out).startswith("src: it is a directory")
+    assert (tree / "src/app.py").exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, ClassVar
@@ -20,6 +21,7 @@ from typing import Annotated, ClassVar
 import msgspec
 
 from skipjack.agent.tool import Tool, ToolContext, ToolOutput
+from skipjack.tools._atomic import create_new, needs_in_place, replace_file, write_in_place
 from skipjack.tools._diff import Change, describe_change
 from skipjack.tools._filelock import (
     ChangedMeanwhileError,
@@ -66,6 +68,7 @@ class _Plan:
     before: str = ""
     after: str = ""
     data: bytes = b""
+    old_data: bytes = b""
     dest: Path | None = None
     dest_shown: str = ""
     dest_held: LockedFile | None = None
@@ -77,6 +80,52 @@ def _describe(plan: _Plan, shown: str, _flag: CancelFlag) -> Change:
 
 def _digests(plan: _Plan, _flag: CancelFlag) -> bytes:
     return line_digests(plan.after)
+
+
+def _check_parent(path: Path, shown: str) -> None:
+    """Refuse before any write a file whose directory cannot be made (a file is in the way)."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise _Refused(f"cannot create {shown}: {parent} is not a directory. Nothing was written.")
+            return
+
+
+def _restore(path: Path, data: bytes) -> None:
+    st = os.stat(path)
+    if needs_in_place(st) is None:
+        replace_file(path, data, st)
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        write_in_place(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _undo(plan: _Plan) -> None:
+    """Put back what writing `plan` changed (best effort: the locks are still held)."""
+    if plan.op.kind == "add":
+        os.unlink(plan.path)
+    elif plan.op.kind == "delete":
+        assert plan.held.st is not None
+        create_new(plan.path, plan.old_data)
+        os.chmod(plan.path, stat.S_IMODE(plan.held.st.st_mode))
+    else:
+        if plan.dest is not None:
+            os.rename(plan.dest, plan.path)
+        if plan.after != plan.before:
+            _restore(plan.path, plan.old_data)
+
+
+def _undo_all(plans: list[_Plan]) -> list[str]:
+    failed: list[str] = []
+    for plan in plans:
+        try:
+            _undo(plan)
+        except OSError as exc:
+            failed.append(f"{plan.shown} ({exc.strerror or exc})")
+    return failed
 
 
 def _join(lines: list[str], items: list[int | str], eol: str, final_eol: bool) -> str:
@@ -153,7 +202,18 @@ class ApplyPatchTool(Tool[ApplyPatchArgs]):
                 # Lock in path order, so two patches sharing files cannot deadlock.
                 held: dict[Path, LockedFile] = {}
                 for p in sorted(seen):
-                    held[p] = await stack.enter_async_context(locked_file(p))
+                    try:
+                        held[p] = await stack.enter_async_context(locked_file(p))
+                    except NotRegularError as exc:
+                        raise _Refused(f"{display_path(p, ctx.cwd)}: {exc}; nothing was written.") from None
+                    except NotADirectoryError:
+                        raise _Refused(
+                            f"{display_path(p, ctx.cwd)}: a parent of it is not a directory; nothing was written."
+                        ) from None
+                    except OSError as exc:
+                        raise _Refused(
+                            f"{display_path(p, ctx.cwd)}: {exc.strerror or exc}; nothing was written."
+                        ) from None
                 plans = [await self._plan(op, path, dest, held, ctx) for op, path, dest in targets]
                 written = await self._write_all(plans, ctx)
         except _Refused as exc:
@@ -193,6 +253,7 @@ class ApplyPatchTool(Tool[ApplyPatchArgs]):
         if op.kind == "add":
             if lock.st is not None:
                 raise _Refused(f"{shown} already exists; use `*** Update File:` to change it. Nothing was written.")
+            _check_parent(path, shown)
             plan.after = "".join(line + "\n" for line in op.content)
             plan.data = encode(plan.after, TextFormat("utf-8", b"", "\n"))
             if len(plan.data) > MAX_EDIT_BYTES:
@@ -204,7 +265,7 @@ class ApplyPatchTool(Tool[ApplyPatchArgs]):
             raise _Refused(refusal + " Nothing in the patch was written.")
         if lock.st.st_size > MAX_EDIT_BYTES:
             raise _Refused(f"{shown}: " + too_large(lock.st.st_size, "the file") + " Nothing was written.")
-        data = await run_to_completion(lock.read)
+        data = plan.old_data = await run_to_completion(lock.read)
         if len(data) > MAX_EDIT_BYTES:
             raise _Refused(f"{shown}: " + too_large(len(data), "the file") + " Nothing was written.")
         try:
@@ -218,6 +279,7 @@ class ApplyPatchTool(Tool[ApplyPatchArgs]):
             plan.dest, plan.dest_shown, plan.dest_held = dest, display_path(dest, ctx.cwd), held[dest]
             if plan.dest_held.st is not None:
                 raise _Refused(f"cannot move {shown} to {plan.dest_shown}: it already exists. Nothing was written.")
+            _check_parent(dest, plan.dest_shown)
         lines = split_lines(before)
         texts = [strip_eol(line) for line in lines]
         final_eol = not before or before.endswith(("\n", "\r"))
@@ -242,12 +304,18 @@ class ApplyPatchTool(Tool[ApplyPatchArgs]):
                 why = f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
                 msg = f"{plan.shown}: not written, {why}."
                 if done:
-                    msg += " Already written by this patch: " + ", ".join(p.dest_shown or p.shown for p in done) + "."
+                    # Undo in reverse order, so a move is undone before the edit under it.
+                    failed = await run_to_completion(functools.partial(_undo_all, list(reversed(done))))
+                    if failed:
+                        msg += " The files written before it could not all be restored: " + "; ".join(failed) + "."
+                    else:
+                        msg += " The files written before it were restored; nothing was changed."
                 else:
                     msg += " Nothing was written."
                 raise _Refused(msg + " Read the files again and redo the patch.") from None
             done.append(plan)
-            records = reads(ctx.state)
+        records = reads(ctx.state)
+        for plan in done:
             if plan.op.kind == "delete" or plan.dest is not None:
                 records.pop(str(plan.path), None)
             if plan.op.kind != "delete":
