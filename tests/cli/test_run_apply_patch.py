@@ -87,3 +87,14 @@ def test_other_models_keep_edit_and_the_setting_overrides(tmp_path: Path, repo: 
     tools = [t["function"]["name"] for t in server.requests[1].json()["tools"]]
     assert "apply_patch" in tools
     assert "edit" not in tools
+
+
+def test_headless_progress_line_names_the_patched_files(tmp_path: Path, repo: Path, server: SSEServer) -> None:
+    use_model(repo, "gpt-5")
+    server.enqueue(
+        turn_reply(ScriptedTurn(tool_calls=[ScriptedToolCall("apply_patch", {"input": PATCH}, id="p1")])),
+        turn_reply(ScriptedTurn(text="ok")),
+    )
+    out = run_cli("run", "--approval", "auto-edit", "go", cwd=repo, env=isolated_env(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "→ apply_patch hello.py, docs/NOTES.md" in out.stderr

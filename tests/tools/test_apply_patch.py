@@ -16,7 +16,7 @@ from skipjack.config.schema import Settings
 from skipjack.llm.types import Model
 from skipjack.safety.policy import ApprovalPolicy, Decision, _write_paths
 from skipjack.tools import default_tools, with_edit_tool_for
-from skipjack.tools.apply_patch import ApplyPatchArgs, ApplyPatchTool
+from skipjack.tools.apply_patch import ApplyPatchArgs, ApplyPatchTool, patch_paths
 
 
 async def patch(ctx: ToolContext, text: str) -> ToolOutput:
@@ -354,3 +354,22 @@ async def test_a_directory_named_as_a_file_is_refused_with_its_name(ctx: ToolCon
     assert out.is_error
     assert text_of(out).startswith("src: it is a directory")
     assert (tree / "src/app.py").exists()
+
+
+def test_patch_paths_for_display_and_summaries() -> None:
+    assert patch_paths(MULTI) == ["src/app.py", "src/new.py", "old.txt", "src/a.py", "lib/b.py"]
+    assert patch_paths("not a patch") == []
+
+
+def test_compaction_counts_patched_files_as_modified() -> None:
+    from tests.sessions.helpers import usage
+
+    from skipjack.compaction.prompt import files_touched
+    from skipjack.llm.types import AssistantMessage, ToolCall
+
+    call = ToolCall(id="1", name="apply_patch", arguments={"input": MULTI})
+    message = AssistantMessage(
+        content=[call], api="openai-chat", provider="t", model="m", usage=usage(), stop_reason="tool_use"
+    )
+    _read, modified = files_touched([message])
+    assert modified == ["src/app.py", "src/new.py", "old.txt", "src/a.py", "lib/b.py"]

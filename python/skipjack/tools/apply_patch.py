@@ -46,6 +46,17 @@ from skipjack.tools._paths import display_path, resolve_path
 from skipjack.tools._text import TextFormat, UndecodableError, decode, encode, line_digests, split_lines, strip_eol
 
 
+def patch_paths(text: str) -> list[str]:
+    """The files a patch names (moves' targets too), as written; [] for a malformed patch.
+    For summaries and display only: the approval policy reads paths on its own, leniently."""
+    try:
+        ops = parse(text)
+    except PatchSyntaxError:
+        return []
+    names = [name for op in ops for name in (op.path, op.move_to) if name is not None]
+    return list(dict.fromkeys(names))
+
+
 class ApplyPatchArgs(msgspec.Struct, forbid_unknown_fields=True):
     input: Annotated[
         str,
