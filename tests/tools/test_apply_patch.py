@@ -373,3 +373,36 @@ def test_compaction_counts_patched_files_as_modified() -> None:
     )
     _read, modified = files_touched([message])
     assert modified == ["src/app.py", "src/new.py", "old.txt", "src/a.py", "lib/b.py"]
+
+
+@pytest.mark.parametrize("rule", ["edit: *.lock", "write: *.lock", "apply_patch: *.lock"])
+def test_deny_rules_for_edit_and_write_bind_apply_patch(tmp_path: Path, rule: str) -> None:
+    policy = ApprovalPolicy("yolo", tmp_path, sandboxed=False, deny=[rule])
+    for text in (
+        "*** Begin Patch\n*** Update File: uv.lock\n-a\n+b\n*** End Patch",
+        "*** Begin Patch\n*** Add File: ok.py\n+x\n*** Add File: sub/Cargo.lock\n+x\n*** End Patch",
+        "*** Begin Patch\n*** Update File: ok.py\n*** Move to: x.lock\n-a\n+b\n*** End Patch",
+    ):
+        assert policy.check("apply_patch", {"input": text}).decision is Decision.DENY, text
+    ok = "*** Begin Patch\n*** Add File: ok.py\n+x\n*** End Patch"
+    assert policy.check("apply_patch", {"input": ok}).decision is Decision.ALLOW
+
+
+async def test_file_changed_by_another_program_before_the_write_is_refused(
+    ctx: ToolContext, tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = ApplyPatchTool._write
+
+    def racing(plan: Any) -> None:
+        if plan.op.kind == "update" and plan.dest is None:
+            with open(plan.path, "a") as f:  # an editor saving meanwhile (same inode)
+                f.write("# theirs\n")
+        real(plan)
+
+    monkeypatch.setattr(ApplyPatchTool, "_write", staticmethod(racing))
+    out = await patch(ctx, MULTI)
+    assert out.is_error
+    assert "src/app.py: not written, it was modified by another program meanwhile" in text_of(out)
+    assert (tree / "src/app.py").read_text().endswith('return "hello " + name\n# theirs\n')
+    assert not (tree / "src/new.py").exists()
+    assert (tree / "old.txt").exists()
