@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 import codecs
 import errno
 import os
 import stat
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -406,3 +409,26 @@ async def test_file_changed_by_another_program_before_the_write_is_refused(
     assert (tree / "src/app.py").read_text().endswith('return "hello " + name\n# theirs\n')
     assert not (tree / "src/new.py").exists()
     assert (tree / "old.txt").exists()
+
+
+async def test_cancelling_during_the_writes_leaves_the_patch_whole(
+    ctx: ToolContext, tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = ApplyPatchTool._write
+    started = threading.Event()
+
+    def slow(plan: Any) -> None:
+        started.set()
+        time.sleep(0.05)
+        real(plan)
+
+    monkeypatch.setattr(ApplyPatchTool, "_write", staticmethod(slow))
+    task = asyncio.create_task(patch(ctx, MULTI))
+    assert await asyncio.to_thread(started.wait, 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # The abort waited for the write phase: every change of the patch is in, not some of them.
+    assert (tree / "lib/b.py").read_text() == "import os\nx = 2\n"
+    assert (tree / "src/new.py").exists()
+    assert not (tree / "old.txt").exists()

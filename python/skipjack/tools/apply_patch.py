@@ -139,6 +139,29 @@ def _undo_all(plans: list[_Plan]) -> list[str]:
     return failed
 
 
+def _write_plans(plans: list[_Plan]) -> list[_Plan]:
+    """Write every plan, in order; on a failure undo those written and raise `_Refused`."""
+    done: list[_Plan] = []
+    for plan in plans:
+        try:
+            ApplyPatchTool._write(plan)
+        except (ChangedMeanwhileError, OSError) as exc:
+            why = f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
+            msg = f"{plan.shown}: not written, {why}."
+            if done:
+                # Undo in reverse order, so a move is undone before the edit under it.
+                failed = _undo_all(list(reversed(done)))
+                if failed:
+                    msg += " The files written before it could not all be restored: " + "; ".join(failed) + "."
+                else:
+                    msg += " The files written before it were restored; nothing was changed."
+            else:
+                msg += " Nothing was written."
+            raise _Refused(msg + " Read the files again and redo the patch.") from None
+        done.append(plan)
+    return done
+
+
 def _join(lines: list[str], items: list[int | str], eol: str, final_eol: bool) -> str:
     """The new text from `apply_hunks`' items; `lines` are the old lines with their endings.
     The last line ends with a line break if the old file's did (or the file was empty)."""
@@ -307,24 +330,9 @@ class ApplyPatchTool(Tool[ApplyPatchArgs]):
         return plan
 
     async def _write_all(self, plans: list[_Plan], ctx: ToolContext) -> list[_Plan]:
-        done: list[_Plan] = []
-        for plan in plans:
-            try:
-                await run_to_completion(functools.partial(self._write, plan))
-            except (ChangedMeanwhileError, OSError) as exc:
-                why = f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
-                msg = f"{plan.shown}: not written, {why}."
-                if done:
-                    # Undo in reverse order, so a move is undone before the edit under it.
-                    failed = await run_to_completion(functools.partial(_undo_all, list(reversed(done))))
-                    if failed:
-                        msg += " The files written before it could not all be restored: " + "; ".join(failed) + "."
-                    else:
-                        msg += " The files written before it were restored; nothing was changed."
-                else:
-                    msg += " Nothing was written."
-                raise _Refused(msg + " Read the files again and redo the patch.") from None
-            done.append(plan)
+        # One thread run for every write and any undo: cancelling (the user's abort, a signal)
+        # waits for the whole of it, so a patch is never left half applied by an interruption.
+        done = await run_to_completion(functools.partial(_write_plans, plans))
         records = reads(ctx.state)
         for plan in done:
             if plan.op.kind == "delete" or plan.dest is not None:
