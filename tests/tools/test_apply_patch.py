@@ -432,3 +432,14 @@ async def test_cancelling_during_the_writes_leaves_the_patch_whole(
     assert (tree / "lib/b.py").read_text() == "import os\nx = 2\n"
     assert (tree / "src/new.py").exists()
     assert not (tree / "old.txt").exists()
+
+
+async def test_nul_byte_in_a_path_and_too_many_files_refused(ctx: ToolContext, tmp_path: Path) -> None:
+    out = await patch(ctx, "*** Begin Patch\n*** Add File: a\x00b\n+x\n*** End Patch")
+    assert out.is_error
+    assert "not a usable path" in text_of(out)
+    many = "".join(f"*** Add File: f{i}\n+x\n" for i in range(201))
+    out = await patch(ctx, f"*** Begin Patch\n{many}*** End Patch")
+    assert out.is_error
+    assert "201 files" in text_of(out)
+    assert list(tmp_path.iterdir()) == []

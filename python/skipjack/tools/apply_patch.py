@@ -57,6 +57,9 @@ def patch_paths(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+MAX_PATCH_FILES = 200
+
+
 class ApplyPatchArgs(msgspec.Struct, forbid_unknown_fields=True):
     input: Annotated[
         str,
@@ -217,9 +220,19 @@ class ApplyPatchTool(Tool[ApplyPatchArgs]):
             return ToolOutput.error(f"Invalid patch: {exc}. Nothing was written.")
         targets: list[tuple[FileOp, Path, Path | None]] = []
         seen: dict[Path, str] = {}
+        if len(ops) > MAX_PATCH_FILES:
+            return ToolOutput.error(
+                f"The patch names {len(ops)} files; at most {MAX_PATCH_FILES} per call (each is held "
+                "open and locked until all are written). Split it. Nothing was written."
+            )
         for op in ops:
-            path = resolve_path(ctx.cwd, op.path)
-            dest = resolve_path(ctx.cwd, op.move_to) if op.move_to is not None else None
+            try:
+                path = resolve_path(ctx.cwd, op.path)
+                dest = resolve_path(ctx.cwd, op.move_to) if op.move_to is not None else None
+            except ValueError as exc:  # a NUL byte in a name
+                return ToolOutput.error(
+                    f"Invalid patch: {op.path!r} is not a usable path ({exc}). Nothing was written."
+                )
             for p, name in ((path, op.path), (dest, op.move_to)):
                 if p is None or name is None:
                     continue
