@@ -13,8 +13,6 @@ lines the patch adds are new text.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from skipjack.tools._patch_parse import Hunk
 
 
@@ -80,16 +78,25 @@ def apply_hunks(lines: list[str], hunks: list[Hunk], path: str) -> list[int | st
 def _find(lines: list[str], seq: list[str], start: int, *, at_end: bool, partial_ok: bool) -> list[int]:
     """Where `seq` occurs in `lines` from `start` on: exactly if it does, else ignoring
     trailing whitespace. `partial_ok` (an anchor) also accepts a line merely containing it."""
-    compares: list[Callable[[str, str], bool]] = [
-        lambda a, b: a == b,
-        lambda a, b: a.rstrip() == b.rstrip(),
-    ]
-    if partial_ok:
-        compares.append(lambda a, b: b.strip() in a)
     n = len(seq)
-    candidates = [len(lines) - n] if at_end else range(start, len(lines) - n + 1)
-    for same in compares:
-        hits = [i for i in candidates if i >= start and all(same(lines[i + k], seq[k]) for k in range(n))]
+    if at_end:
+        first = len(lines) - n
+        if first < start:
+            return []
+    for loose in (False, True):
+        # The trailing-whitespace-blind copy is made only when the exact pass found nothing.
+        hay = [x.rstrip() for x in lines] if loose else lines
+        needle = [x.rstrip() for x in seq] if loose else seq
+        if at_end:
+            hits = [first] if hay[first:] == needle else []
+        else:
+            # Test the first line with a plain comparison, the rest only where it matched: the
+            # whole file is scanned (an ambiguous hunk must be seen twice), so this is the loop.
+            head = needle[0]
+            hits = [i for i in range(start, len(hay) - n + 1) if hay[i] == head and hay[i : i + n] == needle]
         if hits:
             return hits[:1] if partial_ok else hits
+    if partial_ok:
+        wanted = seq[0].strip()
+        return next(([i] for i in range(start, len(lines)) if wanted in lines[i]), [])
     return []
