@@ -207,6 +207,8 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         opts.cwd,
         shell_env=shell_env(env, key_vars=key_vars, passthrough=passthrough),
         sandbox=lambda: built[0].sandbox_policy() if built else None,
+        model=model,
+        edit_format=settings.tools.edit_format,
     )
     if opts.system_prompt_file is not None:
         system_prompt = read_system_prompt_file(opts.system_prompt_file)

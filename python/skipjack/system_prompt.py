@@ -14,9 +14,7 @@ How to work:
 - Understand before you change: read the relevant files and search for how things are used.
 - Make the smallest change that fully solves the task, in the style of the surrounding code.
 - After changing code, run the project's tests or the narrowest check that proves the change.
-- Edit files with the edit tool using the LINE:HASH tags from your latest read of that file;
-  if an edit is refused because the file changed, read it again and retry.
-- Prefer the grep and find tools over shell pipelines for searching.
+{edit_rule}- Prefer the grep and find tools over shell pipelines for searching.
 - Shell commands run without a terminal: never start interactive programs or editors.
 - Shell commands run in an OS sandbox that may block writes outside the project (and to
   .git/config, .git/hooks, .skipjack/) and network access. If a result says the sandbox blocked
@@ -26,8 +24,21 @@ How to work:
 """
 
 
+EDIT_RULE = """\
+- Edit files with the edit tool using the LINE:HASH tags from your latest read of that file;
+  if an edit is refused because the file changed, read it again and retry.
+"""
+
+PATCH_RULE = """\
+- Edit files with the apply_patch tool; if a hunk is refused because the file changed, read
+  it again and redo the patch.
+"""
+
+
 def build_system_prompt(cwd: Path, instructions: str | None = None, *, tool_names: list[str] | None = None) -> str:
-    parts = [BASE]
+    # The model is told about the edit tool it was given (apply_patch for GPT-5/codex models).
+    patching = tool_names is not None and "apply_patch" in tool_names and "edit" not in tool_names
+    parts = [BASE.replace("{edit_rule}", PATCH_RULE if patching else EDIT_RULE)]
     today = datetime.date.today().isoformat()
     env = f"Working directory: {cwd}\nPlatform: {platform.system()} {platform.release()}\nToday: {today}"
     if tool_names:

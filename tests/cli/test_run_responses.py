@@ -1,5 +1,6 @@
 """`skipjack run` end to end against a loopback OpenAI Responses server: a two-tool task
-(read, then edit), with reasoning replayed and tool outputs sent back as Responses items."""
+(read, then apply_patch: a codex model is given the edit tool it was trained on), with
+reasoning replayed and tool outputs sent back as Responses items."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from skipjack.testing import ScriptedToolCall, ScriptedTurn, SSEServer, encrypte
 from skipjack.testing.scripted import turn_reply
 
 READ = ScriptedToolCall("read", {"path": "hello.py"}, id="call_read")
-EDIT = ScriptedToolCall("edit", {"path": "hello.py", "old_text": "world", "new_text": "skipjack"}, id="call_edit")
+PATCH = (
+    '*** Begin Patch\n*** Update File: hello.py\n@@\n-print("hello world")\n+print("hello skipjack")\n*** End Patch\n'
+)
+EDIT = ScriptedToolCall("apply_patch", {"input": PATCH}, id="call_edit")
 
 
 @pytest.fixture
@@ -100,7 +104,8 @@ def test_two_tool_task_over_the_responses_api(tmp_path: Path, responses_repo: Pa
         assert body["include"] == ["reasoning.encrypted_content"]
         assert body["model"] == "codex-1"
         assert body["instructions"]
-        assert {t["name"] for t in body["tools"]} >= {"read", "edit"}
+        assert {t["name"] for t in body["tools"]} >= {"read", "apply_patch"}
+        assert "edit" not in {t["name"] for t in body["tools"]}
         assert all(t["type"] == "function" and t["strict"] is False for t in body["tools"])
         # The session id is not sent to a server that is not OpenAI's.
         assert "prompt_cache_key" not in body

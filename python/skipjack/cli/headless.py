@@ -26,6 +26,7 @@ from skipjack.controller.stop_signals import STOP_SIGNALS, StopSignals
 from skipjack.errors import ExitCode, UserError
 from skipjack.sessions import Session, SessionError
 from skipjack.sessions.session import unsaved_summary
+from skipjack.tools.apply_patch import patch_paths
 
 if TYPE_CHECKING:
     from skipjack.controller import Controller
@@ -227,7 +228,7 @@ class _TextPrinter:
             self.out.flush()
             self.text_open = False
         elif kind == "tool_execution_start":
-            self._line(f"→ {event.tool_name} {_key_argument(event.arguments)}".rstrip())
+            self._line(f"→ {event.tool_name} {_key_argument(event.arguments, event.tool_name)}".rstrip())
         elif kind == "tool_execution_end" and event.is_error:
             self._line(f"✗ {event.tool_name}: {_first_line(event.result.content)}")
         elif kind == "retry":
@@ -249,7 +250,10 @@ class _TextPrinter:
         self.err.flush()
 
 
-def _key_argument(arguments: Any) -> str:
+def _key_argument(arguments: Any, tool_name: str = "") -> str:
+    if tool_name == "apply_patch" and isinstance(arguments, dict) and isinstance(arguments.get("input"), str):
+        shown = ", ".join(patch_paths(arguments["input"]))
+        return shown if len(shown) <= 100 else shown[:97] + "..."
     if isinstance(arguments, dict):
         for key in ("command", "path", "pattern", "url"):
             value = arguments.get(key)

@@ -21,6 +21,7 @@ from skipjack.llm.types import (
     UserMessage,
     text_of,
 )
+from skipjack.tools.apply_patch import patch_paths
 
 TOOL_RESULT_CHARS = 2_000
 TOOL_ARGS_CHARS = 1_000
@@ -111,6 +112,11 @@ def files_touched(messages: Sequence[Message]) -> tuple[list[str], list[str]]:
             continue
         for call in m.tool_calls:
             if not isinstance(call.arguments, dict):
+                continue
+            patch = call.arguments.get("input")
+            if call.name == "apply_patch" and isinstance(patch, str):
+                for name in patch_paths(patch):
+                    modified.setdefault(name)
                 continue
             path = call.arguments.get("path")
             if not isinstance(path, str) or not path:

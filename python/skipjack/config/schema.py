@@ -72,6 +72,12 @@ class ShellSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     (`*KEY*`, `*TOKEN*`, ...) or they hold a provider's API key. User config only."""
 
 
+class ToolSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    edit_format: Literal["auto", "apply_patch", "edit"] = "auto"
+    """Which edit tool the model gets: `auto` gives OpenAI's GPT-5 and codex models the
+    `apply_patch` tool they are trained on and every other model `edit`."""
+
+
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     model: ModelRef | None = None
     """The default model, `provider/model-id`."""
@@ -90,6 +96,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     keys: dict[str, str] = msgspec.field(default_factory=dict)
     """API keys by provider id. Discouraged (a file is easier to leak than an env var) but supported."""
     shell: ShellSettings = ShellSettings()
+    tools: ToolSettings = ToolSettings()
     trusted_projects: list[str] = msgspec.field(default_factory=list)
     """Folders whose `.skipjack/config.toml` may set privileged keys (their subfolders too).
     Read from the user config only."""

@@ -39,6 +39,7 @@ from skipjack.llm.types import Model, ToolCall
 from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime
 from skipjack.safety.hook import Answer, AskUser, approval_hook
 from skipjack.sessions import Session, SessionError, SessionNotFoundError, SessionStore
+from skipjack.tools import with_edit_tool_for
 
 if TYPE_CHECKING:
     from skipjack.safety.policy import Verdict
@@ -250,6 +251,8 @@ class Controller:
         key = runtime.key_for(model)
         agent.model = model
         runtime.model = model
+        # A GPT-5/codex model gets apply_patch, any other the edit tool (`tools.edit_format`).
+        agent.tools = with_edit_tool_for(agent.tools, agent.cwd, model, runtime.config.settings.tools.edit_format)
         agent.options = msgspec.structs.replace(
             agent.options, api_key=key, reasoning=agent.options.reasoning if model.reasoning else None
         )

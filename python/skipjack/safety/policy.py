@@ -256,8 +256,9 @@ class ApprovalPolicy:
         shown = [self._shown(p) for p in paths]
         subject = ", ".join(shown)
         for raw, name in zip(raws, shown, strict=True):
-            if _matches(self._deny, tool, name) or _matches(self._deny, tool, raw.strip()):
-                return Verdict(Decision.DENY, f"a deny rule forbids {tool}: {name}", subject)
+            for rule_tool in _DENY_ALIASES.get(tool, (tool,)):
+                if _matches(self._deny, rule_tool, name) or _matches(self._deny, rule_tool, raw.strip()):
+                    return Verdict(Decision.DENY, f"a deny rule forbids {rule_tool}: {name}", subject)
         if self.mode == "yolo":
             return Verdict(Decision.ALLOW, "yolo mode", subject)
         if self.mode == "plan":
@@ -486,7 +487,12 @@ def _field(args: Any, *names: str, kind: type = str) -> Any:
     return None
 
 
-_PATCH_PATH = re.compile(r"^(?:\*\*\* (?:Add|Update|Delete) File:|\*\*\* Move to:|\+\+\+ |--- )\s*(.+?)\s*$", re.M)
+_PATCH_PATH = re.compile(r"^(\*\*\* (?:Add|Update|Delete) File:|\*\*\* Move to:|\+\+\+ |--- )\s*(.+?)\s*$", re.M)
+
+
+# apply_patch replaces edit (and creates files as write does) for some models: a deny rule
+# written for edit or write must not lapse when the model, and so the tool, changes.
+_DENY_ALIASES: dict[str, tuple[str, ...]] = {"apply_patch": ("apply_patch", "edit", "write")}
 
 
 def _write_paths(tool: str, args: Any) -> list[str]:
@@ -502,10 +508,13 @@ def _write_paths(tool: str, args: Any) -> list[str]:
         return []
     found = []
     for m in _PATCH_PATH.finditer(patch):
-        name = m.group(1)
+        name = m.group(2)
         if name == "/dev/null":
             continue
-        found.append(name[2:] if name.startswith(("a/", "b/")) else name)
+        # `a/` and `b/` are git's prefixes only in a unified diff's ---/+++ lines; a Codex
+        # header (`*** Update File: a/x`) names the directory `a` (apply_patch writes there).
+        unified = m.group(1) in ("+++ ", "--- ")
+        found.append(name[2:] if unified and name.startswith(("a/", "b/")) else name)
     return list(dict.fromkeys(found))
 
 

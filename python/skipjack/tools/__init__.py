@@ -1,4 +1,5 @@
-"""The coding tools an agent gets by default: read, edit, write, bash, grep, find, web fetch, todo.
+"""The coding tools an agent gets by default: read, edit (or apply_patch), write, bash, grep,
+find, web fetch, todo. Which edit tool a model gets is decided in `edit_format`.
 
 Each tool resolves paths against `ToolContext.cwd` at call time. `default_tools(cwd)` also hands
 `cwd` to the tools whose `concurrency_key` names a file, because that hook sees only the
@@ -12,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from skipjack.agent.tool import Tool
+from skipjack.llm.types import Model
+from skipjack.tools.apply_patch import ApplyPatchTool
 from skipjack.tools.bash import BashTool, SandboxProvider
 from skipjack.tools.edit import EditTool
+from skipjack.tools.edit_format import EditFormat, edit_tool_for, with_edit_tool_for
 from skipjack.tools.find import FindTool
 from skipjack.tools.grep import GrepTool
 from skipjack.tools.read import ReadTool
@@ -22,7 +26,9 @@ from skipjack.tools.web_fetch import WebFetchTool
 from skipjack.tools.write import WriteTool
 
 __all__ = [
+    "ApplyPatchTool",
     "BashTool",
+    "EditFormat",
     "EditTool",
     "FindTool",
     "GrepTool",
@@ -31,19 +37,27 @@ __all__ = [
     "WebFetchTool",
     "WriteTool",
     "default_tools",
+    "edit_tool_for",
+    "with_edit_tool_for",
 ]
 
 
 def default_tools(
-    cwd: Path, *, shell_env: Mapping[str, str] | None = None, sandbox: SandboxProvider | None = None
+    cwd: Path,
+    *,
+    shell_env: Mapping[str, str] | None = None,
+    sandbox: SandboxProvider | None = None,
+    model: Model | None = None,
+    edit_format: EditFormat = "auto",
 ) -> list[Tool[Any]]:
     """One instance of every built-in tool, for an agent working in `cwd`; `shell_env` is the
     bash tool's environment (see `BashTool`), `sandbox` gives the policy bash commands run
-    under (read at each call)."""
+    under (read at each call). `model` and `edit_format` choose between the edit and
+    apply_patch tools (`edit_format.wants_apply_patch`); without a model it is `edit`."""
     root = cwd.resolve()
     return [
         ReadTool(),
-        EditTool(root),
+        edit_tool_for(root, model, edit_format),
         WriteTool(root),
         BashTool(shell_env, sandbox=sandbox),
         GrepTool(),

@@ -110,6 +110,8 @@ def _extra_args(name: str, args: dict[str, Any] | str) -> str:
         return ""
     if name == "write" and isinstance(rest.get("content"), str):
         return str(rest["content"])
+    if name == "apply_patch" and isinstance(rest.get("input"), str):
+        return str(rest["input"])  # the patch is itself diff-shaped: shown as written
     if name == "edit" and isinstance(rest.get("new_text"), str):
         return f"- {rest.get('old_text', '')}\n+ {rest['new_text']}"
     return json.dumps(rest, ensure_ascii=False, indent=1)

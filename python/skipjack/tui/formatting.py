@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from skipjack.llm.types import Model, ToolResultMessage, Usage, text_of
+from skipjack.tools.apply_patch import patch_paths
 
 _KEY_ARGS = {
     "bash": "command",
@@ -57,6 +58,8 @@ def tool_key_arg(name: str, arguments: dict[str, Any] | str) -> str:
     """The one argument that says what a call does (`pytest -q`, `src/a.py`), on one line."""
     if isinstance(arguments, str):
         return one_line(arguments)
+    if name == "apply_patch" and isinstance(arguments.get("input"), str):
+        return one_line(", ".join(patch_paths(arguments["input"])) or "(malformed patch)")
     key = _KEY_ARGS.get(name)
     if key is not None and isinstance(arguments.get(key), str):
         return str(arguments[key])
