@@ -204,3 +204,31 @@ def test_a_second_signal_while_aborting_forces_the_exit(
         proc.kill()
         proc.communicate()
         kill_marked(marker)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_as_the_command_starts_leaves_nothing_running(
+    tmp_path: Path, repo: Path, server: SSEServer, sig: signal.Signals
+) -> None:
+    """The signal lands while the command is being started, before the tool holds a process
+    to stop it with: the run's exit still ends the command and its sandbox."""
+    for round_ in range(6):
+        marker = new_marker()
+        server.clear()
+        script_tools(server, "sleep 300")
+        proc = start_run(repo, tmp_path, marker)
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                event = json.loads(line)
+                if event.get("type") == "tool_execution_start" and event.get("tool_name") == "bash":
+                    break
+            time.sleep(0.002 * round_)  # from "as it starts" to a few ms in
+            proc.send_signal(sig)
+            proc.communicate(timeout=20)
+            left = wait_marked_gone(marker, 3.0)
+            assert left == [], f"round {round_}: {sig.name} left {left}"
+        finally:
+            proc.kill()
+            proc.communicate()
+            kill_marked(marker)

@@ -69,6 +69,10 @@ class StopSignals:
 
     def __exit__(self, *exc: object) -> None:
         self.remove()
+        if self.received is not None:
+            # The run was stopped by a signal: whatever it started must not outlive it, even a
+            # command whose start the abort overtook (the tool never held it to stop it).
+            kill_child_groups()
 
     def _on_signal(self, sig: int) -> None:
         if self.received is None:
