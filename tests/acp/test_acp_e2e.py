@@ -291,3 +291,50 @@ def test_load_session_replays_the_conversation_and_continues_it(
     user_texts = [str(m["content"]) for m in server.requests[-1].json()["messages"] if m["role"] == "user"]
     assert any("what is the answer?" in t for t in user_texts)
     assert any("and now?" in t for t in user_texts)
+
+
+def test_allow_always_is_not_asked_again_and_a_new_file_comes_as_a_diff_from_nothing(
+    tmp_path: Path, project: Path, server: SSEServer
+) -> None:
+    client = RecordingClient()
+    client.decide = select("allow_always")
+    touch = ScriptedToolCall("bash", {"command": "touch made-by-bash.txt"}, id="t1")
+    touch_again = ScriptedToolCall("bash", {"command": "touch made-by-bash.txt"}, id="t2")
+    new_file = ScriptedToolCall("write", {"path": "notes/new.md", "content": "# new\n"}, id="w1")
+
+    async def body(conn: Any, process: Any) -> None:
+        sid = (await conn.new_session(cwd=str(project), mcp_servers=[])).session_id
+        server.enqueue(
+            turn_reply(ScriptedTurn(text="Touching.", tool_calls=[touch])),
+            turn_reply(ScriptedTurn(text="Again.", tool_calls=[touch_again])),
+            turn_reply(ScriptedTurn(text="Done.")),
+        )
+        response = await conn.prompt(session_id=sid, prompt=[acp.text_block("touch it twice")])
+        assert response.stop_reason == "end_turn"
+        # Asked once; the second identical command ran on the rule the first answer added.
+        assert [asked.tool_call_id for asked, _ in client.permission_requests] == ["t1"]
+        [option] = [o for o in client.permission_requests[0][1] if o.kind == "allow_always"]
+        assert "touch" in option.name
+        ends = {u.tool_call_id: u.status for u in client.of_kind("tool_call_update") if u.status != "in_progress"}
+        assert ends == {"t1": "completed", "t2": "completed"}
+
+        # A prompt while one runs is refused; the running one is untouched.
+        await conn.set_session_mode(session_id=sid, mode_id="auto-edit")
+        server.enqueue(
+            turn_reply(ScriptedTurn(text="Writing.", tool_calls=[new_file], chunk_chars=2), chunk_size=100, pause=0.05),
+            turn_reply(ScriptedTurn(text="Written.")),
+        )
+        running = asyncio.ensure_future(conn.prompt(session_id=sid, prompt=[acp.text_block("write notes")]))
+        await client.wait_for(lambda: "Wri" in client.text())
+        with pytest.raises(acp.RequestError):
+            await conn.prompt(session_id=sid, prompt=[acp.text_block("and another")])
+        assert (await asyncio.wait_for(running, TIMEOUT)).stop_reason == "end_turn"
+
+    assert asyncio.run(_session(client, tmp_path, project, body)) == 0
+    assert (project / "made-by-bash.txt").exists()
+    assert (project / "notes" / "new.md").read_text() == "# new\n"
+    [done] = [u for u in client.of_kind("tool_call_update") if u.tool_call_id == "w1" and u.status == "completed"]
+    [diff] = [c for c in done.content if c.type == "diff"]
+    assert diff.path == str(project / "notes" / "new.md")
+    assert diff.old_text is None
+    assert diff.new_text == "# new\n"
