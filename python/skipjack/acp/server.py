@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ import acp
 from acp import schema
 
 from skipjack.acp.updates import UpdateMapper, history_updates, tool_title
+from skipjack.agent import RunResult
 from skipjack.controller import Controller, Event
 from skipjack.controller.events import Warning_
 from skipjack.errors import UserError
@@ -45,6 +47,9 @@ _STOP_REASONS: dict[str, schema.StopReason] = {
     "max_tokens": "max_tokens",
     "max_cost": "end_turn",
 }
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_GRACE_S = 5.0
+"""How long an aborted prompt may take to end (its tool's processes killed) before we exit."""
 ALLOW_ONCE, ALLOW_ALWAYS, REJECT = "allow-once", "allow-always", "reject"
 
 
@@ -61,6 +66,7 @@ class SkipjackAcpAgent:
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._sender: asyncio.Task[None] | None = None
         self._prompting = False
+        self._run: asyncio.Future[RunResult] | None = None
 
     # -- connection ----------------------------------------------------------------------
 
@@ -173,8 +179,11 @@ class SkipjackAcpAgent:
         if not text.strip():
             raise acp.RequestError.invalid_params({"prompt": "the prompt has no text"})
         self._prompting = True
+        # A task of its own, shielded: if the connection goes away mid-prompt, `close` still
+        # waits for the run to end (its tool's processes stopped) instead of abandoning it.
+        self._run = asyncio.ensure_future(controller.prompt(text))
         try:
-            result = await controller.prompt(text)
+            result = await asyncio.shield(self._run)
         except UserError as e:
             raise acp.RequestError.internal_error({"message": str(e)}) from e
         finally:
@@ -286,9 +295,16 @@ class SkipjackAcpAgent:
         self._sender = asyncio.create_task(self._send_updates())
 
     async def close(self) -> None:
-        if self.controller is not None:
+        """Abort a running prompt and wait (boundedly) for it to end, so its tool's process
+        group is gone and the session file is whole before the process exits."""
+        controller = self.controller
+        if controller is not None:
+            controller.abort()
+            if self._run is not None and not self._run.done():
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(asyncio.shield(self._run), STOP_GRACE_S)
             self._detach()
-            self.controller.close()
+            controller.close()
         if self._sender is not None:
             self._sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -316,13 +332,35 @@ def _always_label(verdict: Verdict) -> str:
 
 
 async def serve(factory: ControllerFactory, cwd: Path) -> int:
+    """Until the editor closes our stdin (exit 0) or a signal arrives (128 + the signal)."""
     agent = SkipjackAcpAgent(factory, cwd)
     agent.start()
+    loop = asyncio.get_running_loop()
+    received: list[int] = []
+    stopped = asyncio.Event()
+
+    def on_signal(sig: int) -> None:
+        received.append(sig)
+        stopped.set()
+
+    for sig in STOP_SIGNALS:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, on_signal, sig)
+    connection = asyncio.ensure_future(acp.run_agent(agent))
+    stopper = asyncio.ensure_future(stopped.wait())
     try:
-        await acp.run_agent(agent)
+        await asyncio.wait({connection, stopper}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        stopper.cancel()
         await agent.close()
-    return 0
+        if not connection.done():
+            connection.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await connection
+        for sig in STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+    return 128 + received[0] if received else 0
 
 
 def run_acp(factory: ControllerFactory, cwd: Path) -> int:
