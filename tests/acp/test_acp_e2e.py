@@ -103,6 +103,18 @@ def project(tmp_path: Path, server: SSEServer) -> Path:
         f"""model = "first/m1"
 [keys]
 first = "key-first"
+second = "key-second"
+[providers.second]
+base_url = "{server.url}"
+api = "openai-chat"
+[providers.second.models.m2]
+context_window = 100000
+[providers.nokey]
+base_url = "{server.url}"
+api = "openai-chat"
+api_key_env = "NOKEY_API_KEY"
+[providers.nokey.models.m3]
+context_window = 100000
 [providers.first]
 base_url = "{server.url}"
 api = "openai-chat"
@@ -383,3 +395,31 @@ def _processes_running(marker: str) -> list[int]:
                 if marker.encode() in (entry / "cmdline").read_bytes() and entry.name != str(os.getpid()):
                     found.append(int(entry.name))
     return found
+
+
+def test_the_model_picker_switches_the_model_and_its_key(tmp_path: Path, project: Path, server: SSEServer) -> None:
+    client = RecordingClient()
+
+    async def body(conn: Any, process: Any) -> None:
+        new = await conn.new_session(cwd=str(project), mcp_servers=[])
+        [option] = new.config_options
+        picker = option.root if hasattr(option, "root") else option
+        assert (picker.id, picker.current_value) == ("model", "first/m1")
+        values = [o.value for o in picker.options]
+        assert values[0] == "first/m1"
+        assert "second/m2" in values
+        assert "nokey/m3" not in values  # no key: it could not answer
+        for config_id, value in [("model", "nope/nothing"), ("temperature", "hot"), ("model", "")]:
+            with pytest.raises(acp.RequestError):
+                await conn.set_config_option(config_id=config_id, session_id=new.session_id, value=value)
+        changed = await conn.set_config_option(config_id="model", session_id=new.session_id, value="second/m2")
+        assert [o.current_value for o in changed.config_options] == ["second/m2"]
+        server.enqueue(turn_reply(ScriptedTurn(text="From m2.")))
+        response = await conn.prompt(session_id=new.session_id, prompt=[acp.text_block("who are you?")])
+        assert response.stop_reason == "end_turn"
+
+    assert asyncio.run(_session(client, tmp_path, project, body)) == 0
+    assert client.text() == "From m2."
+    [request] = server.requests
+    assert request.headers["authorization"] == "Bearer key-second"
+    assert request.json()["model"] == "m2"

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import acp
 from acp import schema
 
+from skipjack.acp.models import model_option
 from skipjack.acp.updates import UpdateMapper, history_updates, tool_title
 from skipjack.agent import RunResult
 from skipjack.controller import Controller, Event
@@ -136,7 +137,9 @@ class SkipjackAcpAgent:
         except UserError as e:
             raise acp.RequestError.internal_error({"message": str(e)}) from e
         controller.announce()
-        return schema.NewSessionResponse(session_id=session.id, modes=self._modes(controller))
+        return schema.NewSessionResponse(
+            session_id=session.id, modes=self._modes(controller), config_options=[model_option(controller)]
+        )
 
     async def load_session(
         self, cwd: str, session_id: str, mcp_servers: Any = None, additional_directories: Any = None, **kwargs: Any
@@ -150,7 +153,7 @@ class SkipjackAcpAgent:
         for update in history_updates(list(controller.agent.messages)):
             self._queue.put_nowait((session.id, update))
         await self._flush()
-        return schema.LoadSessionResponse(modes=self._modes(controller))
+        return schema.LoadSessionResponse(modes=self._modes(controller), config_options=[model_option(controller)])
 
     def _session(self, session_id: str) -> Controller:
         controller = self.controller
@@ -211,7 +214,17 @@ class SkipjackAcpAgent:
     async def set_config_option(
         self, config_id: str, session_id: str, value: str | bool, **kwargs: Any
     ) -> schema.SetSessionConfigOptionResponse | None:
-        raise acp.RequestError.method_not_found("session/set_config_option")
+        controller = self._session(session_id)
+        if config_id != "model" or not isinstance(value, str):
+            raise acp.RequestError.invalid_params({"configId": f"no option {config_id!r} taking {value!r}"})
+        if self._prompting:
+            raise acp.RequestError.invalid_request({"message": "a prompt is running: switch models after it"})
+        try:
+            controller.switch_model(value)
+        except UserError as e:
+            raise acp.RequestError.invalid_params({"value": str(e)}) from e
+        await self._flush()
+        return schema.SetSessionConfigOptionResponse(config_options=[model_option(controller)])
 
     async def fork_session(
         self, session_id: str, cwd: str, additional_directories: Any = None, mcp_servers: Any = None, **kwargs: Any
