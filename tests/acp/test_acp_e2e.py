@@ -423,3 +423,35 @@ def test_the_model_picker_switches_the_model_and_its_key(tmp_path: Path, project
     [request] = server.requests
     assert request.headers["authorization"] == "Bearer key-second"
     assert request.json()["model"] == "m2"
+
+
+def test_todo_list_becomes_the_plan_and_embedded_files_reach_the_model(
+    tmp_path: Path, project: Path, server: SSEServer
+) -> None:
+    client = RecordingClient()
+    todo = ScriptedToolCall(
+        "todo",
+        {"todos": [{"content": "read it", "status": "done"}, {"content": "fix it", "status": "in_progress"}]},
+        id="td1",
+    )
+
+    async def body(conn: Any, process: Any) -> None:
+        sid = (await conn.new_session(cwd=str(project), mcp_servers=[])).session_id
+        server.enqueue(
+            turn_reply(ScriptedTurn(text="Planned.", tool_calls=[todo])), turn_reply(ScriptedTurn(text="Ok."))
+        )
+        blocks = [
+            acp.text_block("look at this"),
+            acp.resource_block(acp.embedded_text_resource("file:///unsaved/buffer.py", "x = 'unsaved edit'\n")),
+            acp.resource_link_block("notes.md", "file:///repo/notes.md"),
+        ]
+        response = await conn.prompt(session_id=sid, prompt=blocks)
+        assert response.stop_reason == "end_turn"
+
+    assert asyncio.run(_session(client, tmp_path, project, body)) == 0
+    [plan] = client.of_kind("plan")
+    assert [(e.content, e.status) for e in plan.entries] == [("read it", "completed"), ("fix it", "in_progress")]
+    sent = str(server.requests[0].json()["messages"])
+    assert "unsaved edit" in sent
+    assert "file:///unsaved/buffer.py" in sent
+    assert "file:///repo/notes.md" in sent
