@@ -18,7 +18,7 @@ from skipjack import __version__
 from skipjack.cli.inputs import Parser, base_url, check_text_argument, positive_int, usd_amount
 from skipjack.errors import ExitCode, UserError
 
-SUBCOMMANDS = ("run", "rpc", "sessions", "models", "config")
+SUBCOMMANDS = ("run", "rpc", "acp", "sessions", "models", "config")
 
 
 def add_agent_flags(p: argparse._ActionsContainer) -> None:
@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     # the ArgumentParser interface.
     sub = cast(
         "argparse._SubParsersAction[argparse.ArgumentParser]",
-        p.add_subparsers(dest="command", metavar="{run,rpc,sessions,models,config}"),
+        p.add_subparsers(dest="command", metavar="{run,rpc,acp,sessions,models,config}"),
     )
     run = sub.add_parser("run", help="run the agent headless until it finishes (prompt from the argument or stdin)")
     run.add_argument("prompt", nargs="?", help="the task; read from stdin when omitted")
@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
         "rpc", help="drive the agent from another program: JSON-line commands on stdin, events on stdout"
     )
     add_agent_flags(rpc)
+    acp = sub.add_parser(
+        "acp", help="serve an editor (Zed, JetBrains, Neovim, Emacs) over the Agent Client Protocol on stdio"
+    )
+    add_agent_flags(acp)
     from skipjack.cli import config_cmd, models_cmd, sessions_cmd
 
     sessions_cmd.add_parser(sub)
@@ -142,6 +146,8 @@ def dispatch(argv: list[str]) -> int:
         return sessions_cmd.run(args, cwd)
     if args.command == "rpc":
         return _run_rpc(args, cwd)
+    if args.command == "acp":
+        return _run_acp(args, cwd)
     from skipjack.cli.headless import run_headless
 
     return run_headless(args, cwd)
@@ -156,6 +162,23 @@ def _run_rpc(args: argparse.Namespace, cwd: Path) -> int:
     if args.continue_session or args.session:
         controller.open_session(continue_latest=args.continue_session, session_id=args.session)
     return run_rpc(controller)
+
+
+def _run_acp(args: argparse.Namespace, cwd: Path) -> int:
+    import dataclasses
+
+    from skipjack.acp.server import run_acp
+    from skipjack.cli.options import options_from_args
+    from skipjack.controller import Controller
+    from skipjack.safety.hook import AskUser
+
+    options = options_from_args(args, cwd)
+
+    def build(session_cwd: Path, ask: AskUser) -> Controller:
+        # The editor names each session's directory; the flags hold for all of them.
+        return Controller.build(dataclasses.replace(options, cwd=session_cwd), ask=ask)
+
+    return run_acp(build, cwd)
 
 
 def _check_text_arguments(args: argparse.Namespace) -> None:
