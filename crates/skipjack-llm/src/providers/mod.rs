@@ -5,6 +5,7 @@ pub mod anthropic;
 mod lenient;
 pub mod openai_chat;
 pub mod openai_responses;
+mod openai_shared;
 
 use crate::assembler::MessageAssembler;
 use crate::error::LlmError;

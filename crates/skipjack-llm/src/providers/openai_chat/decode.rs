@@ -8,6 +8,7 @@ use crate::error::{classify_stream_error, ErrorKind, LlmError};
 use crate::events::StreamEvent;
 use crate::message::StopReason;
 use crate::providers::lenient::{lenient, lenient_count, lenient_object};
+use crate::providers::openai_shared::excerpt;
 use crate::providers::{Decoder, Progress};
 use crate::sse::SseEvent;
 use crate::usage::TokenCounts;
@@ -451,17 +452,6 @@ fn status_of_code(code: &str) -> Option<u16> {
     }
 }
 
-fn excerpt(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,11 +474,5 @@ mod tests {
         assert_eq!(map_finish_reason("function_call"), StopReason::ToolUse);
         assert_eq!(map_finish_reason("content_filter"), StopReason::ContentFilter);
         assert_eq!(map_finish_reason("something_new"), StopReason::Stop);
-    }
-
-    #[test]
-    fn excerpt_respects_char_boundaries() {
-        assert_eq!(excerpt("héllo", 2), "h");
-        assert_eq!(excerpt("abc", 10), "abc");
     }
 }

@@ -3,13 +3,12 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use serde_json::Value;
-
 use super::wire::*;
-use crate::error::{ErrorKind, LlmError};
+use crate::error::LlmError;
 use crate::message::{
-    AssistantContent, AssistantMessage, InputContent, Message, StopReason, ToolCall, ToolResultMessage, UserMessage,
+    AssistantContent, AssistantMessage, InputContent, Message, StopReason, ToolResultMessage, UserMessage,
 };
+use crate::providers::openai_shared::arguments_text;
 
 pub(super) fn convert_messages<'a>(history: &'a [Message], out: &mut Vec<WireMessage<'a>>) -> Result<(), LlmError> {
     // A failed turn may hold a tool call the loop never ran; OpenAI rejects a call without
@@ -100,18 +99,6 @@ fn assistant_message<'a>(
     }
     let content = if text.is_empty() { None } else { Some(text) };
     Ok(Some(WireMessage::Assistant { content, tool_calls }))
-}
-
-/// The arguments as the model should see them again: the object's JSON, or the raw text it
-/// sent when that text did not parse (so a retry can see its own mistake).
-fn arguments_text(call: &ToolCall) -> Result<String, LlmError> {
-    if call.arguments_error.is_some() {
-        if let Value::String(raw) = &call.arguments {
-            return Ok(raw.clone());
-        }
-    }
-    serde_json::to_string(&call.arguments)
-        .map_err(|e| LlmError::new(ErrorKind::BadRequest, format!("tool call {} arguments: {e}", call.id)))
 }
 
 fn tool_result<'a>(r: &'a ToolResultMessage, pending_images: &mut Vec<WirePart<'a>>) -> WireMessage<'a> {

@@ -15,6 +15,7 @@ use crate::error::{classify_stream_error, ErrorKind, LlmError};
 use crate::events::StreamEvent;
 use crate::message::StopReason;
 use crate::providers::lenient::{lenient, lenient_count, lenient_object};
+use crate::providers::openai_shared::excerpt;
 use crate::providers::{Decoder, Progress};
 use crate::sse::SseEvent;
 use crate::usage::TokenCounts;
@@ -527,17 +528,6 @@ fn status_of_code(code: &str) -> Option<u16> {
         "overloaded" | "server_is_overloaded" | "server_overloaded" | "service_unavailable" => Some(503),
         _ => None,
     }
-}
-
-fn excerpt(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 #[cfg(test)]

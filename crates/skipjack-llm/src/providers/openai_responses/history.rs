@@ -12,16 +12,13 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use serde_json::Value;
-
 use super::wire::{
     ContentPart, FunctionCallItem, FunctionCallOutputItem, InputItem, MessageItem, ReasoningItem, REASONING,
 };
-use crate::error::{ErrorKind, LlmError};
-use crate::message::{
-    AssistantContent, AssistantMessage, InputContent, Message, StopReason, ToolCall, ToolResultMessage,
-};
+use crate::error::LlmError;
+use crate::message::{AssistantContent, AssistantMessage, InputContent, Message, StopReason, ToolResultMessage};
 use crate::model::{Api, Model};
+use crate::providers::openai_shared::arguments_text;
 
 pub(super) fn convert<'a>(model: &Model, history: &'a [Message], out: &mut Vec<InputItem<'a>>) -> Result<(), LlmError> {
     let answered: HashSet<&str> = history
@@ -119,18 +116,6 @@ fn assistant_items<'a>(
         out.pop();
     }
     Ok(())
-}
-
-/// The arguments as the model sent them: the object's JSON, or the raw text it sent when
-/// that did not parse (so a retry can see its own mistake).
-fn arguments_text(call: &ToolCall) -> Result<String, LlmError> {
-    if call.arguments_error.is_some() {
-        if let Value::String(raw) = &call.arguments {
-            return Ok(raw.clone());
-        }
-    }
-    serde_json::to_string(&call.arguments)
-        .map_err(|e| LlmError::new(ErrorKind::BadRequest, format!("tool call {} arguments: {e}", call.id)))
 }
 
 fn tool_output<'a>(r: &'a ToolResultMessage, pending_images: &mut Vec<ContentPart<'a>>) -> InputItem<'a> {
