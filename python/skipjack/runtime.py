@@ -140,8 +140,8 @@ def resolve_model(opts: RunOptions, settings: Settings, env: Mapping[str, str], 
         )
     provider, _, model_id = (ref or "custom/default").rpartition("/")
     warnings.append(
-        f"no price is known for {model_id!r} at {opts.base_url}; its cost is counted as $0 "
-        "(add prices under [providers] in config)"
+        f"no price is known for {model_id!r} at {opts.base_url}; its cost is shown as unknown, "
+        "not $0 (add prices under [providers] in config)"
     )
     return Model(
         provider=provider or "custom",
@@ -150,6 +150,15 @@ def resolve_model(opts: RunOptions, settings: Settings, env: Mapping[str, str], 
         base_url=opts.base_url,
         api_key_env=opts.api_key_env,
     )
+
+
+def check_cost_limit(model: Model, max_cost: float | None) -> None:
+    """A cost cap on a model with no known price could never stop the run: refuse it up front."""
+    if max_cost is not None and model.price is None:
+        raise UserError(
+            f"--max-cost cannot be enforced: no price is known for {model.ref}; set its prices under "
+            f"[providers.{model.provider}] in your config, or leave --max-cost out"
+        )
 
 
 def _bare_model(model_id: str, registry: Registry, settings: Settings, env: Mapping[str, str]) -> Model:
@@ -194,6 +203,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
     settings = config.settings
     warnings = list(config.warnings)
     model = resolve_model(opts, settings, env, warnings)
+    check_cost_limit(model, opts.max_cost)
     key = resolve_api_key(model, settings, env)
     if key is None and model.api_key_env and opts.base_url is None:
         raise UserError(missing_key_hint(model))

@@ -42,8 +42,9 @@ pub struct Model {
     pub context_window: u64,
     #[serde(default)]
     pub max_output: u64,
+    /// USD per million tokens; `None` when no price is known, so the cost is unknown (never $0).
     #[serde(default)]
-    pub price: Price,
+    pub price: Option<Price>,
     /// The model can think (reasoning effort or a thinking budget may be sent).
     #[serde(default)]
     pub reasoning: bool,

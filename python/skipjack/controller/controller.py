@@ -36,7 +36,7 @@ from skipjack.controller.events import (
 )
 from skipjack.errors import UserError
 from skipjack.llm.types import Model, ToolCall
-from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime
+from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime, check_cost_limit
 from skipjack.safety.hook import Answer, AskUser, approval_hook
 from skipjack.sessions import Session, SessionError, SessionNotFoundError, SessionStore
 from skipjack.tools import with_edit_tool_for
@@ -248,6 +248,7 @@ class Controller:
                 model = registry_for(runtime.config.settings).get_model(ref, runtime.env)
             except RegistryError as e:
                 raise UserError(str(e)) from e
+        check_cost_limit(model, agent.limits.max_cost)
         key = runtime.key_for(model)
         agent.model = model
         runtime.model = model

@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeAlias
 
 import msgspec
 
-from skipjack.llm.types import Message, NonNegInt, Usage, UserMessage, model_ref, now_ms
+from skipjack.llm.types import CostSource, Message, NonNegInt, Usage, UserMessage, model_ref, now_ms
 
 FORMAT_VERSION = 1
 
@@ -68,6 +68,8 @@ class CompactionEntry(msgspec.Struct, frozen=True, tag_field="type", tag="compac
     requests: NonNegInt = 1
     trigger: CompactionTrigger = "manual"
     focus: str | None = None
+    cost_source: CostSource = "computed"
+    """`unknown` when the summariser has no known price (its cost fields are then 0)."""
 
 
 class ModelChangeEntry(msgspec.Struct, frozen=True, tag_field="type", tag="model_change", forbid_unknown_fields=True):
@@ -86,6 +88,7 @@ class UsageEntry(msgspec.Struct, frozen=True, tag_field="type", tag="usage", for
     model: str
     usage: Usage
     reason: str
+    cost_source: CostSource = "computed"
 
 
 class EventEntry(msgspec.Struct, frozen=True, tag_field="type", tag="event", forbid_unknown_fields=True):

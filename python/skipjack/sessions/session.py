@@ -18,6 +18,7 @@ from typing import Any
 from skipjack.agent.tool_pairing import interrupted_result, pair_items, unanswered_calls
 from skipjack.llm.types import (
     AssistantMessage,
+    CostSource,
     InputContent,
     Message,
     ToolResultMessage,
@@ -215,6 +216,7 @@ class Session:
         requests: int = 1,
         trigger: CompactionTrigger = "manual",
         focus: str | None = None,
+        cost_source: CostSource = "computed",
     ) -> CompactionEntry:
         if first_kept is not None and not isinstance(self.entry(first_kept), MessageEntry):
             raise SessionError(f"first_kept {first_kept!r} is not a message entry")
@@ -230,6 +232,7 @@ class Session:
             requests=requests,
             trigger=trigger,
             focus=focus,
+            cost_source=cost_source,
         )
         self._add(entry)
         return entry
@@ -239,8 +242,10 @@ class Session:
         self._add(entry)
         return entry
 
-    def append_usage(self, model: str, usage: Usage, reason: str) -> UsageEntry:
-        entry = UsageEntry(self._new_id(), self._parent(), now_ms(), model, usage, reason)
+    def append_usage(
+        self, model: str, usage: Usage, reason: str, *, cost_source: CostSource = "computed"
+    ) -> UsageEntry:
+        entry = UsageEntry(self._new_id(), self._parent(), now_ms(), model, usage, reason, cost_source)
         self._add(entry)
         return entry
 
