@@ -126,47 +126,59 @@ def saved_by_cache(usage: Usage, provider: str, model: str, input_price: InputPr
 def scan_file(path: Path, input_price: InputPrice, into: ScanResult) -> None:
     """Append `path`'s requests and problems to `into`."""
     try:
-        handle = path.open("rb")
+        data = path.read_bytes()
     except OSError as e:
         into.problems.append(Problem(path, 0, f"cannot read: {e.strerror or e}"))
         return
-    with handle:
-        into.files += 1
-        first = handle.readline()
-        into.bytes += len(first)
+    into.files += 1
+    into.bytes += len(data)
+    # One C-speed split; the last piece is what followed the final newline (b"" for a whole file).
+    lines = data.split(b"\n")
+    del data
+    try:
+        header = _header.decode(lines[0])
+    except (msgspec.DecodeError, msgspec.ValidationError) as e:
+        into.problems.append(Problem(path, 1, f"not a session header ({e})"))
+        return
+    if header.type != "session" or not header.id:
+        into.problems.append(Problem(path, 1, "not a session file"))
+        return
+    if header.version != FORMAT_VERSION:
+        _scan_migrated(path, header, input_price, into)
+        return
+    copied = header.forked_from.entries if header.forked_from else 0
+    base_kind: Kind = "subagent" if header.parent_task else "turn"
+    last = len(lines) - 1
+    index = 0
+    for number, raw in enumerate(lines):
+        if number == 0 or not raw.strip():
+            continue
+        # Counted before decoding, so a bad line cannot shift which entries a fork copied.
+        index += 1
+        if index <= copied:
+            continue
+        torn = number == last
+        # A user or tool-result line in skipjack's own compact encoding, told from its first
+        # bytes: most of a history's bytes are tool output, and skipping those lines unread
+        # makes a report several times faster. Anything else is decoded in full, so a torn or
+        # foreign line is still reported.
+        if not torn and raw.startswith(_MESSAGE_PREFIX):
+            head = raw[:256]
+            if _ROLE in head and _ASSISTANT not in head:
+                continue
         try:
-            header = _header.decode(first)
+            entry = _entry.decode(raw)
         except (msgspec.DecodeError, msgspec.ValidationError) as e:
-            into.problems.append(Problem(path, 1, f"not a session header ({e})"))
-            return
-        if header.type != "session" or not header.id:
-            into.problems.append(Problem(path, 1, "not a session file"))
-            return
-        if header.version != FORMAT_VERSION:
-            into.bytes += _scan_migrated(path, header, input_price, into)
-            return
-        copied = header.forked_from.entries if header.forked_from else 0
-        base_kind: Kind = "subagent" if header.parent_task else "turn"
-        number = 1
-        index = 0
-        for raw in handle:
-            number += 1
-            into.bytes += len(raw)
-            if not raw.strip():
-                continue
-            # Counted before decoding, so a bad line cannot shift which entries a fork copied.
-            index += 1
-            if index <= copied:
-                continue
-            try:
-                entry = _entry.decode(raw)
-            except (msgspec.DecodeError, msgspec.ValidationError) as e:
-                torn = not raw.endswith(b"\n")
-                into.problems.append(Problem(path, number, "torn last line" if torn else f"skipped: {e}"))
-                continue
-            request = _request(entry, header, base_kind, input_price)
-            if request is not None:
-                into.requests.append(request)
+            into.problems.append(Problem(path, number + 1, "torn last line" if torn else f"skipped: {e}"))
+            continue
+        request = _request(entry, header, base_kind, input_price)
+        if request is not None:
+            into.requests.append(request)
+
+
+_MESSAGE_PREFIX = b'{"type":"message",'
+_ROLE = b'"role":"'
+_ASSISTANT = b'"role":"assistant"'
 
 
 def _request(entry: _LightEntry, header: _LightHeader, base_kind: Kind, input_price: InputPrice) -> Request | None:
@@ -201,7 +213,7 @@ def _make(
     return Request(ts, header.project, header.id, provider, model, kind, requests, usage, cost_source, saved)
 
 
-def _scan_migrated(path: Path, header: _LightHeader, input_price: InputPrice, into: ScanResult) -> int:
+def _scan_migrated(path: Path, header: _LightHeader, input_price: InputPrice, into: ScanResult) -> None:
     """An older format version: load it whole through the migrations (rare, so not streamed)."""
     from skipjack.sessions import Session, SessionError
     from skipjack.sessions.format import CompactionEntry, MessageEntry, UsageEntry
@@ -210,7 +222,7 @@ def _scan_migrated(path: Path, header: _LightHeader, input_price: InputPrice, in
         session = Session.load(path)
     except (SessionError, OSError) as e:
         into.problems.append(Problem(path, 0, f"skipped: {e}"))
-        return 0
+        return
     light = _LightHeader(type="session", version=FORMAT_VERSION, id=session.id, project=session.header.project)
     for entry in session.all_entries():
         converted: _LightEntry | None = None
@@ -235,7 +247,6 @@ def _scan_migrated(path: Path, header: _LightHeader, input_price: InputPrice, in
             request = _request(converted, light, "turn", input_price)
             if request is not None:
                 into.requests.append(request)
-    return path.stat().st_size
 
 
 def session_files(root: Path) -> Iterator[Path]:

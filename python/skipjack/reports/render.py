@@ -97,7 +97,7 @@ def usd(x: float, unpriced: int = 0) -> str:
     """`$1.2345`; with unpriced requests `$1.2345+?`, and `?` when nothing was priced."""
     if unpriced and x == 0:
         return "?"
-    text = f"${x:,.4f}" if x < 100 else f"${x:,.2f}"
+    text = f"${x:.4f}" if x < 1 else f"${x:,.2f}"
     return text + ("+?" if unpriced else "")
 
 
