@@ -40,6 +40,9 @@ def test_an_unpriced_model_reports_unknown_cost(tmp_path: Path, repo: Path, serv
     assert doc["totals"]["unpriced"] == 2
     assert doc["totals"]["cost"] == 0
     assert doc["totals"]["input"] == 2000
+    listing = run_cli("sessions", "list", cwd=repo, env=env)
+    assert "? (1 unpriced)" in listing.stdout
+    assert "$0.0000" not in listing.stdout
 
 
 def test_max_cost_on_an_unpriced_model_is_refused(tmp_path: Path, repo: Path, server: SSEServer) -> None:

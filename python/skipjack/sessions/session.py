@@ -187,6 +187,17 @@ class Session:
             elif isinstance(e, CompactionEntry | UsageEntry):
                 yield e.model, e.usage
 
+    def unpriced_requests(self, *, include_forked: bool = True) -> int:
+        """Requests recorded with an unknown cost (their model had no price)."""
+        skip = self.header.forked_from.entries if self.header.forked_from and not include_forked else 0
+        count = 0
+        for e in self._entries[skip:]:
+            if isinstance(e, MessageEntry) and isinstance(e.message, AssistantMessage):
+                count += e.message.cost_source == "unknown"
+            elif isinstance(e, CompactionEntry | UsageEntry):
+                count += e.cost_source == "unknown"
+        return count
+
     def usage_totals(self, *, include_forked: bool = True) -> Usage:
         """Every message, summary and failed request; `include_forked=False` leaves out what a
         fork copied from its parent session (already counted there)."""
