@@ -143,7 +143,7 @@ def scan_file(path: Path, input_price: InputPrice, into: ScanResult) -> None:
     if header.type != "session" or not header.id:
         into.problems.append(Problem(path, 1, "not a session file"))
         return
-    if header.version != FORMAT_VERSION:
+    if header.version is None or header.version < 1 or header.version > FORMAT_VERSION:
         _scan_migrated(path, header, input_price, into)
         return
     copied = header.forked_from.entries if header.forked_from else 0

@@ -1,11 +1,15 @@
-"""The session file format, version 1: one JSON object per line.
+"""The session file format, version 2: one JSON object per line.
 
-Line 1 is the header (`"type": "session"`, `"version": 1`); every later line is one entry,
+Line 1 is the header (`"type": "session"`, `"version": 2`); every later line is one entry,
 written as it happens. Entries carry an `id` unique within the file and the `parent` id of
 the entry before them, so a fork (a new file) can name the entry it branched from.
 
 Messages are stored in the canonical shapes of `skipjack.llm.types` and decoded into those
 strict types, so a usage record with a missing, extra or negative field is rejected on load.
+
+Version 2 added `cost_source` to compaction and usage entries (`unknown` when the model had
+no known price); version 1 files read as version 2 with `computed` there, which is what they
+recorded.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import msgspec
 
 from skipjack.llm.types import CostSource, Message, NonNegInt, Usage, UserMessage, model_ref, now_ms
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 CompactionTrigger: TypeAlias = Literal["manual", "threshold", "overflow"]
 
