@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from skipjack.agent import Agent, Hooks, Limits
 from skipjack.config import ConfigError, LoadedConfig, load_config, load_instructions, missing_key_hint, resolve_api_key
 from skipjack.config.files import find_repo_root, user_config_path
-from skipjack.config.schema import ApprovalMode, SandboxSettings, Settings
+from skipjack.config.schema import ApprovalMode, SandboxModeSetting, SandboxSettings, Settings
 from skipjack.errors import UserError
 from skipjack.llm.stream import StreamOptions
 from skipjack.llm.types import Api, Model, ReasoningEffort
@@ -50,6 +50,8 @@ class RunOptions:
     """Apply the project config's privileged settings for this run (`--trust-project`)."""
     sandbox_network: bool | None = None
     """Network inside the sandbox for this session (`--sandbox-network`); None: `[sandbox] network`."""
+    sandbox_mode: SandboxModeSetting | None = None
+    """The sandbox for this run (`--sandbox`, e.g. a batch's workspace-write); None: `[sandbox] mode`."""
 
 
 @dataclass
@@ -251,7 +253,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         warnings=warnings,
         summary_model=_summary_model(settings, env),
         redactor=redactor,
-        sandbox_settings=_user_sandbox_settings(config, env, warnings),
+        sandbox_settings=_with_mode(_user_sandbox_settings(config, env, warnings), opts.sandbox_mode),
         project_root=find_repo_root(opts.cwd) or opts.cwd.resolve(),
         user_config_dir=user_config_path(env).parent,
         network_override=opts.sandbox_network,
@@ -264,6 +266,12 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
             "to run unsandboxed (install bubblewrap to fix this)"
         )
     return runtime
+
+
+def _with_mode(settings: SandboxSettings, mode: SandboxModeSetting | None) -> SandboxSettings:
+    import msgspec
+
+    return settings if mode is None else msgspec.structs.replace(settings, mode=mode)
 
 
 def _user_sandbox_settings(config: LoadedConfig, env: Mapping[str, str], warnings: list[str]) -> SandboxSettings:
