@@ -40,6 +40,8 @@ from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime,
 from skipjack.safety.hook import Answer, AskUser, approval_hook
 from skipjack.sessions import Session, SessionError, SessionNotFoundError, SessionStore
 from skipjack.tools import with_edit_tool_for
+from skipjack.tools.editor_files import STATE_KEY as EDITOR_FILES
+from skipjack.tools.editor_files import EditorFiles
 
 if TYPE_CHECKING:
     from skipjack.safety.policy import Verdict
@@ -194,6 +196,13 @@ class Controller:
         self.agent.abort()
 
     # -- approvals and trust -----------------------------------------------------------------
+
+    def use_editor_files(self, files: EditorFiles | None) -> None:
+        """Read and edit files through an editor's buffers (ACP), or the disk again (None)."""
+        if files is None:
+            self.agent.tool_state.pop(EDITOR_FILES, None)
+        else:
+            self.agent.tool_state[EDITOR_FILES] = files
 
     def set_approval(self, mode: str) -> None:
         """Switch the approval mode; the sandbox of the next shell command follows it."""
