@@ -49,10 +49,13 @@ LAYERS: dict[str, int] = {
     "skipjack.tui": 6,
     "skipjack.rpc": 6,
     "skipjack.acp": 6,
-    "skipjack.batch": 6,
+    # Batch schedules `skipjack run` processes (it builds no agent): the CLI's `batch` command
+    # is its front end.
+    "skipjack.batch": 5,
+    "skipjack.reports": 5,
     "skipjack.testing": 6,
 }
-FRONT_ENDS = ("skipjack.cli", "skipjack.tui", "skipjack.rpc", "skipjack.acp", "skipjack.batch")
+FRONT_ENDS = ("skipjack.cli", "skipjack.tui", "skipjack.rpc", "skipjack.acp")
 DISPATCHERS = {"skipjack.cli.main", "skipjack.cli.interactive"}
 """The `skipjack` command: it picks the front end (the UI, `rpc`) to start."""
 BUILDERS = {"Agent", "Compactor", "ApprovalPolicy", "attach_session", "build_policy", "approval_hook", "record"}
