@@ -14,10 +14,9 @@ from textual.pilot import Pilot
 
 from skipjack.testing import ScriptedModel, ScriptedToolCall, ScriptedTurn
 from skipjack.tui import SkipjackApp
-from skipjack.tui.approval import ApprovalScreen
 from skipjack.tui.pickers import PickerScreen
 
-from .helpers import SIZE, idle, make_app, until
+from .helpers import SIZE, idle, make_app, until, until_approval
 from .test_commands import custom_settings
 
 SnapCompare = Callable[..., bool]
@@ -58,7 +57,7 @@ def test_approval_prompt(snap_compare: SnapCompare, scripted: ScriptedModel, pro
         steady(app)
         app.input.insert("run the tests")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen), what="the prompt")
+        await until_approval(pilot, app)
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -57,7 +57,7 @@ def provider_options() -> list[tuple[str, str]]:
     return out
 
 
-def write_private(path: Path, key: str, value: object) -> None:
+def write_private(path: Path, key: str | tuple[str, ...], value: object) -> None:
     set_config_value(path, key, value)
     os.chmod(path, 0o600)
 
@@ -131,15 +131,16 @@ class SetupScreen(ModalScreen[str | None]):
         event.stop()
         value = event.value.strip()
         if event.input is self.key_input and value and self.provider:
-            write_private(self.config_path, f"keys.{self.provider}", value)
+            write_private(self.config_path, ("keys", self.provider), value)
             self._pick_model(self.provider)
         elif event.input is self.url_input and value:
             self.name_input.focus()
         elif event.input is self.name_input and value and self.url_input.value.strip():
             base = self.url_input.value.strip()
-            write_private(self.config_path, f"providers.{LOCAL_PROVIDER}.base_url", base)
-            write_private(self.config_path, f"providers.{LOCAL_PROVIDER}.api", "openai-chat")
-            write_private(self.config_path, f"providers.{LOCAL_PROVIDER}.models.{value}", {})
+            write_private(self.config_path, ("providers", LOCAL_PROVIDER, "base_url"), base)
+            write_private(self.config_path, ("providers", LOCAL_PROVIDER, "api"), "openai-chat")
+            # The name as one key part: `gpt-4.1` must not become the table `gpt-4` → `1`.
+            write_private(self.config_path, ("providers", LOCAL_PROVIDER, "models", value), {})
             self.dismiss(self._save_model(f"{LOCAL_PROVIDER}/{value}"))
 
     def _pick_model(self, pid: str) -> None:
