@@ -26,6 +26,7 @@ from skipjack.safety.policy import Verdict
 from skipjack.tui.formatting import tool_key_arg
 
 PREVIEW_CHARS = 600
+ANSWER_KEYS = frozenset({"y", "a", "n"})
 ARM_DELAY_S = 0.3
 """Typing at speed sends a key every ~50-150 ms: 300 ms covers the keys already on their way."""
 
@@ -149,6 +150,11 @@ class ApprovalBox(Vertical, can_focus=True):
             event.prevent_default()
             if event.is_printable and event.character:
                 self.post_message(self.GiveBack(event.character))
+        elif event.is_printable and event.character and event.key not in ANSWER_KEYS:
+            # Typing meant for the prompt is kept there, not dropped.
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.GiveBack(event.character))
 
     def _answer(self, answer: Answer, *, stop: bool = False) -> None:
         if self.answered:
