@@ -255,12 +255,12 @@ class SkipjackApp(App[int]):
         self.submit(event.text)
 
     def on_prompt_input_scroll(self, event: PromptInput.Scroll) -> None:
-        # Not animated: a second Page Up during the animation would start from where the
-        # first began, and fast presses skipped pages.
-        if event.pages < 0:
-            self.chat.scroll_page_up(animate=False)
-        else:
-            self.chat.scroll_page_down(animate=False)
+        # From where the view is now, at once: Textual's animated page scroll started each
+        # press from where the previous one began, so fast presses skipped pages.
+        chat = self.chat
+        page = max(1, chat.scrollable_content_region.height)
+        target = max(0.0, min(float(chat.max_scroll_y), chat.scroll_y + event.pages * page))
+        chat.scroll_to(y=target, animate=False, immediate=True)
 
     def submit(self, text: str) -> None:
         if commands.is_command(text):

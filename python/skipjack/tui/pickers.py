@@ -110,20 +110,30 @@ class PickerScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-def rank(value: str, query: str, current: str | None) -> tuple[int, int]:
+FIRST_PARTY = frozenset(
+    {"openai", "anthropic", "google", "mistral", "deepseek", "xai", "groq", "cohere", "moonshotai", "alibaba", "zai"}
+)
+"""Providers that make the models they serve: among equal matches, the maker before resellers."""
+
+
+def rank(value: str, query: str, current: str | None) -> tuple[int, int, int]:
     """(how exactly `value` matches the typed `query`, whether it is from the current
-    provider): `openai/gpt-4.1` before `anyapi/openai/gpt-4.1` for "gpt-4.1" or "openai/gpt-4.1"."""
+    provider), lower first: for "openai/gpt-4.1" the ref itself, then refs whose model id is
+    it (`anyapi/openai/gpt-4.1`); for "gpt-4.1" the models with exactly that id before
+    longer names that end or start with it."""
     q = query.strip().lower()
     v = value.lower()
     provider, _, model_id = v.partition("/")
-    if q in (v, model_id):
+    if q == v:
         exact = 0
-    elif v.endswith("/" + q) or model_id.startswith(q) or v.startswith(q):
+    elif q == model_id:
         exact = 1
-    else:
+    elif v.endswith("/" + q) or model_id.startswith(q) or v.startswith(q):
         exact = 2
+    else:
+        exact = 3
     same = 0 if current is not None and provider == current.lower().partition("/")[0] else 1
-    return exact, same
+    return exact, same, 0 if provider in FIRST_PARTY else 1
 
 
 def model_choices(models: Sequence[Model], recent: Sequence[str], current: str | None) -> list[Choice]:
