@@ -1,4 +1,4 @@
-""""Always allow" suggestions (issue 17, item 6): the command with its subcommand, never an
+""" "Always allow" suggestions (issue 17, item 6): the command with its subcommand, never an
 interpreter, shell, wrapper or keyword alone, and nothing for destructive or code-running
 commands, whatever the spelling."""
 
