@@ -344,3 +344,27 @@ async def test_a_resumed_session_shows_its_diffs(scripted: ScriptedModel, projec
     async with again.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: again.query(ToolPanel), what="the resumed session")
         assert again.query_one(ToolPanel).diff == live
+
+
+async def test_selected_text_is_copied_by_ctrl_c_not_aborting(
+    scripted: ScriptedModel, project: Path, env: dict[str, str]
+) -> None:
+    scripted.enqueue(ScriptedTurn(text="SELECT ME PLEASE"))
+    app = make_app(scripted, project, env)
+    copied: list[str] = []
+    app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, app, "hello")
+        await until(pilot, lambda: idle(app) and "SELECT ME" in screen_text(app), what="the reply")
+        from textual.selection import Selection
+
+        from skipjack.tui.messages import StreamingMarkdown
+
+        # What a drag over the reply selects (Textual's selection, driven here directly).
+        reply = app.query_one(StreamingMarkdown)
+        app.screen.selections = {reply: Selection(None, None)}
+        await pilot.pause(0.05)
+        await pilot.press("ctrl+c")
+        assert copied
+        assert "SELECT" in copied[0]
+        assert app.is_running, "the first Ctrl+C copied; it did not arm the exit"

@@ -372,6 +372,14 @@ class SkipjackApp(App[int]):
         self.abort_run()
 
     def action_interrupt(self) -> None:
+        # Text selected with the mouse (drag over the chat): Ctrl+C copies it, as in a
+        # terminal, instead of aborting; the mouse is the UI's, so this is how to copy.
+        selected = self.screen.get_selected_text()
+        if selected:
+            self.copy_to_clipboard(selected)
+            self.screen.clear_selection()
+            self.notify("copied", timeout=1.5)
+            return
         if self.abort_run():
             return
         if len(self.screen_stack) > 1:

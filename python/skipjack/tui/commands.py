@@ -87,7 +87,8 @@ async def _help(app: Host, arg: str) -> None:
         "!cmd  —  run a shell command and show its output",
         "@path  —  complete a file path (Tab)",
         "Enter send · Ctrl+J newline · ↑↓ history · PgUp/PgDn scroll · Esc abort · Ctrl+C abort, twice to exit",
-        "Select text with Shift+drag (Option+drag in iTerm2): the mouse is the UI's otherwise",
+        "Select text by dragging over the chat, Ctrl+C copies it; or Shift+drag (Option+drag in iTerm2)"
+        " for the terminal's own selection",
     ]
     app.chat.notice("\n".join(lines))
 
