@@ -4,7 +4,7 @@ answer it."""
 
 from __future__ import annotations
 
-import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,8 @@ from textual import events
 
 from skipjack.testing import ScriptedModel, ScriptedToolCall, ScriptedTurn
 from skipjack.tools import ApplyPatchTool, default_tools
-from skipjack.tui.approval import ARM_DELAY_S
+from skipjack.tui import approval
+from skipjack.tui.approval import ApprovalBox
 
 from .helpers import SIZE, approval_box, idle, make_app, screen_text, type_and_send, until, until_approval
 
@@ -109,10 +110,18 @@ async def test_the_box_sits_above_the_prompt_with_the_reply_in_view(
         await until(pilot, lambda: idle(app), what="the run")
 
 
+def arm_now(box: ApprovalBox) -> None:
+    """As if the user had looked at the box for a while."""
+    box.shown_at = time.monotonic() - 3600
+
+
 async def test_keys_typed_as_the_box_appears_do_not_answer_it(
-    scripted: ScriptedModel, project: Path, env: dict[str, str]
+    scripted: ScriptedModel, project: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Typing "any progress?" as the box appeared used to mean `a`: always allow."""
+    # A guard long enough that a loaded machine cannot outlast it between the box appearing
+    # and the keys below; `arm_now` ends it when the test says so.
+    monkeypatch.setattr(approval, "ARM_DELAY_S", 600.0)
     scripted.enqueue(
         ScriptedTurn(tool_calls=[ScriptedToolCall("bash", {"command": "touch ran.txt"})]), ScriptedTurn(text="ok")
     )
@@ -120,18 +129,16 @@ async def test_keys_typed_as_the_box_appears_do_not_answer_it(
     async with app.run_test(size=SIZE) as pilot:
         await type_and_send(pilot, app, "go")
         box = await until_approval(pilot, app, armed=False)
-        assert not box.armed
         # A burst, as typed at speed: all of it in flight before the box could be read.
         for ch in "any progress?":
             app.post_message(events.Key(ch, ch))
         app.post_message(events.Key("enter", None))  # not a key that answers either
-        await pilot.pause(0.05)
+        await pilot.pause(0.1)
         assert approval_box(app) is box
         assert not box.answered
         assert not (project / "ran.txt").exists()
         assert app.input.text == "any progress?", "printable keys went back to the prompt"
-        await asyncio.sleep(ARM_DELAY_S)
-        assert box.armed
+        arm_now(box)
         await pilot.press("n")  # now an answer: deny, with a reason
         await pilot.press(*"not yet", "enter")
         await until(pilot, lambda: idle(app), what="the run")
@@ -140,9 +147,14 @@ async def test_keys_typed_as_the_box_appears_do_not_answer_it(
         assert app.focused is app.input
 
 
+def test_the_guard_lasts_300_ms() -> None:
+    assert pytest.approx(0.3) == approval.ARM_DELAY_S
+
+
 async def test_a_second_question_after_an_answer_is_guarded_again(
-    scripted: ScriptedModel, project: Path, env: dict[str, str]
+    scripted: ScriptedModel, project: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(approval, "ARM_DELAY_S", 600.0)
     scripted.enqueue(
         ScriptedTurn(tool_calls=[ScriptedToolCall("bash", {"command": "touch one.txt"}, id="c1")]),
         ScriptedTurn(tool_calls=[ScriptedToolCall("bash", {"command": "touch two.txt"}, id="c2")]),
@@ -151,15 +163,36 @@ async def test_a_second_question_after_an_answer_is_guarded_again(
     app = make_app(scripted, project, env, mode="ask")
     async with app.run_test(size=SIZE) as pilot:
         await type_and_send(pilot, app, "go")
-        first = await until_approval(pilot, app)
+        first = await until_approval(pilot, app, armed=False)
+        arm_now(first)
         await pilot.press("y")
         await until(pilot, lambda: approval_box(app) not in (None, first), what="the second question")
+        second = approval_box(app)
+        assert second is not None
         await pilot.press("y")  # a double press of the first answer
-        await pilot.pause(0.05)
+        await pilot.pause(0.1)
+        assert not second.answered
         assert not (project / "two.txt").exists()
-        second = await until_approval(pilot, app)
+        arm_now(second)
         await pilot.press("y")
         await until(pilot, lambda: idle(app), what="the run")
         assert (project / "one.txt").exists()
         assert (project / "two.txt").exists()
-        assert second.answered
+
+
+async def test_a_click_elsewhere_leaves_the_keys_with_the_open_box(
+    scripted: ScriptedModel, project: Path, env: dict[str, str]
+) -> None:
+    scripted.enqueue(
+        ScriptedTurn(tool_calls=[ScriptedToolCall("bash", {"command": "touch ran.txt"})]), ScriptedTurn(text="ok")
+    )
+    app = make_app(scripted, project, env, mode="ask")
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, app, "go")
+        box = await until_approval(pilot, app)
+        await pilot.click("#prompt")
+        await pilot.pause(0.1)
+        assert app.focused is box
+        await pilot.press("y")
+        await until(pilot, lambda: idle(app), what="the run")
+        assert (project / "ran.txt").exists()

@@ -409,12 +409,19 @@ class SkipjackApp(App[int]):
             self.input.insert(event.character)
 
     def on_click(self, event: events.Click) -> None:
-        """A click (to expand a tool panel, to select) must not take the keys from the prompt."""
-        if self.screen is self.screen_stack[0] and not self._approvals:
+        """A click (to expand a tool panel, to select) must not take the keys from the prompt,
+        nor from an open approval box."""
+        if self.screen is self.screen_stack[0]:
             self.call_after_refresh(self._refocus)
 
     def _refocus(self) -> None:
-        if not self._approvals and self.screen is self.screen_stack[0] and self.focused is not self.input:
+        if self.screen is not self.screen_stack[0]:
+            return
+        if self._approvals:
+            box = list(self._approvals)[-1]
+            if self.focused is not box and not box.reason_input.has_focus:
+                box.focus()
+        elif self.focused is not self.input:
             self.input.focus()
 
     # -- approvals ---------------------------------------------------------------------
