@@ -168,3 +168,15 @@ async def test_a_new_conversation_starts_at_zero_cost(tmp_path: Path, server: SS
     assert controller.cost() == 0
     assert controller.usage_by_model() == {}
     controller.close()
+
+
+async def test_a_session_started_in_plan_mode_is_told_so(tmp_path: Path, server: SSEServer, other: SSEServer) -> None:
+    project, env = _setup(tmp_path, server, other)
+    controller = Controller.build(RunOptions(cwd=project, approval="plan"), env=env, record_sessions=False)
+    server.enqueue(turn_reply(ScriptedTurn(text="a plan")), turn_reply(ScriptedTurn(text="more")))
+    await controller.prompt("what would you change?")
+    await controller.prompt("and?")
+    told = [t for i in (0, 1) for t in user_texts(server, i) if "Plan mode is on" in t]
+    assert len(set(told)) == 1, "told once, at the first prompt"
+    assert "Plan mode is on" in user_texts(server, 0)[-1]
+    controller.close()

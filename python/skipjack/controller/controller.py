@@ -83,8 +83,9 @@ class Controller:
         }
         """Every model used so far by ref: switching back to one keeps what the command line
         set for it (`--base-url`, `--api`, `--api-key-env`) instead of the registry's entry."""
-        self._reminder: str | None = None
-        """The approval mode's system reminder, until the model has been told."""
+        self._reminder: str | None = mode_reminder("plan") if runtime.policy.mode == "plan" else None
+        """The approval mode's system reminder, until the model has been told (a session that
+        starts in plan mode is told too: plan is the one mode the model must work differently in)."""
         self._usage_base = Usage.zero()
         """The agent's spending before `new_session`: a new conversation starts at $0."""
         agent = runtime.agent
