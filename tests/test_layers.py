@@ -150,6 +150,45 @@ def test_front_ends_build_nothing_the_controller_builds() -> None:
     assert not found, "\n".join(found)
 
 
+TUI_NEVER_USES = {"build_runtime", "Compactor", "SessionStore", "ApprovalPolicy", "attach_session", "Runtime"}
+"""The terminal UI is a view over the controller: it neither builds nor reaches for these
+(it may name the `Agent` type the controller hands out, never call `Agent(...)`)."""
+
+
+def test_the_tui_builds_nothing_and_reaches_past_the_controller_for_nothing() -> None:
+    found = []
+    for name, tree in modules().items():
+        if front_end(name) != "skipjack.tui":
+            continue
+        for node in ast.walk(tree):
+            used = None
+            if isinstance(node, ast.Name) and node.id in TUI_NEVER_USES:
+                used = node.id
+            elif isinstance(node, ast.Attribute) and node.attr in TUI_NEVER_USES:
+                used = node.attr
+            elif isinstance(node, ast.ImportFrom):
+                used = next((a.name for a in node.names if a.name in TUI_NEVER_USES), None)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name | ast.Attribute):
+                callee = node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+                used = f"{callee}()" if callee == "Agent" else None
+            if used is not None:
+                found.append(f"{name}:{node.lineno} uses {used}")
+    assert not found, "\n".join(found)
+
+
+def test_the_tui_hides_no_import_behind_type_checking() -> None:
+    """`if TYPE_CHECKING:` imports are how the old app/bridge/commands circle was held apart:
+    with the circle gone, the TUI needs none."""
+    found = []
+    for name, tree in modules().items():
+        if front_end(name) != "skipjack.tui":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                found.append(f"{name}:{node.lineno}")
+    assert not found, "\n".join(found)
+
+
 def test_no_import_circle() -> None:
     edges = {name: {t for t, _ in targets if t != name} for name, targets in graph().items()}
     edges = {name: {t for t in targets if t in edges} for name, targets in edges.items()}

@@ -13,7 +13,8 @@ from skipjack.llm.types import Api, Price, RetryPolicy, StreamLimits, Timeouts
 NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
 ApprovalMode: TypeAlias = Literal["ask", "auto-edit", "yolo", "plan"]
 SandboxModeSetting: TypeAlias = Literal["read-only", "workspace-write", "full-access"]
-ModelRef = Annotated[str, msgspec.Meta(pattern=r"^[^/\s]+/\S+$")]
+# The model id may hold inner spaces (a local server's "my model 2.5"), not leading or trailing ones.
+ModelRef = Annotated[str, msgspec.Meta(pattern=r"^[^/\s]+/\S(?:.*\S)?$")]
 """`provider/model-id`."""
 
 

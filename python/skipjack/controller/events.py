@@ -91,6 +91,11 @@ class ApprovalRequest(_ControllerEvent, frozen=True, tag="approval_request"):
     reason: str
     subject: str
     suggested_rules: list[str]
+    diff: str | None = None
+    """For edit, write and apply_patch: the unified diff the call would make to the files as
+    they are now (a dry run)."""
+    refusal: str | None = None
+    """Instead of a diff: why the tool would refuse the call as it stands."""
 
 
 class ApprovalResolved(_ControllerEvent, frozen=True, tag="approval_resolved"):
