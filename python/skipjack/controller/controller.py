@@ -34,6 +34,7 @@ from skipjack.controller.events import (
     SessionChanged,
     Warning_,
 )
+from skipjack.controller.mcp_bridge import McpBridge
 from skipjack.errors import UserError
 from skipjack.llm.types import Model, ToolCall
 from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime
@@ -79,6 +80,8 @@ class Controller:
         agent.hooks = _replace(agent.hooks, before_tool_call=approval_hook(runtime.policy, asker))
         agent.subscribe(self._emit)
         self._install_compactor(None)
+        self.mcp = McpBridge(runtime, self._emit, trust_project=runtime.trust_project)
+        """The session's MCP servers (started now, in the background)."""
 
     @classmethod
     def build(
@@ -179,7 +182,8 @@ class Controller:
         if self.agent.is_running:
             raise UserError("the agent is running: steer, follow up or abort it")
         self.ensure_session()
-        return await self.agent.prompt(text)
+        await self.mcp.before_prompt()
+        return await self.agent.prompt(await self.mcp.expand(text))
 
     def steer(self, text: str) -> None:
         self.agent.steer(text)
@@ -365,6 +369,7 @@ class Controller:
 
     def close(self) -> None:
         self.abort()
+        self.mcp.close()
         if self._unrecord is not None:
             self._unrecord()
             self._unrecord = None
