@@ -21,9 +21,9 @@ Decisions, by mode (deny rules win over everything, in every mode):
 allow, and nothing opaque (`eval`, `$CMD`, …; see `commands`). ³ only with an OS sandbox,
 which runs plan-mode commands read-only. Without a sandbox (`sandboxed=False`) every shell
 command asks in plan, ask and auto-edit: nothing would confine it, so an allow rule alone
-does not run it. ⁵ `mcp__<server>__<tool>`; rules name them `mcp: server/tool` (a glob, so
-`mcp: github/*` is every tool of that server). ⁴ `~/.ssh`, `~/.aws`, skipjack's own config, … (`secret_files`), or a search
-whose root holds one: the sandbox hides the same list from commands.
+does not run it. ⁴ `~/.ssh`, `~/.aws`, skipjack's own config, … (`secret_files`), or a search
+whose root holds one: the sandbox hides the same list from commands. ⁵ `mcp__<server>__<tool>`;
+rules name them `mcp: server/tool` (a glob: `mcp: github/*` is every tool of that server).
 
 Rules are `tool: pattern`. For `bash` the pattern is matched against every simple command
 of the parsed line (see `rules` for the pattern language); for file tools it is a glob over
