@@ -36,6 +36,9 @@ State = Literal["starting", "ready", "failed", "dead", "stopped", "disabled"]
 MAX_PAGES = 50
 """A server whose listing never ends is cut here rather than hang the start."""
 STDERR_TAIL = 600
+MAX_MESSAGE = 32 * 1024 * 1024
+"""One message from an HTTP server (the SDK's default is 1 MiB): a large tool result is
+capped and spooled by the adapter, so it must first get through in one piece."""
 OnProgress = Callable[[float, float | None, str | None], None]
 
 
@@ -193,7 +196,7 @@ class Connection:
                 yield streams
             return
         client = create_mcp_http_client(headers=dict(cfg.headers), auth=self.auth)
-        async with client, streamable_http_client(url, http_client=client) as streams:
+        async with client, streamable_http_client(url, http_client=client, max_sse_event_size=MAX_MESSAGE) as streams:
             yield streams
 
     async def _list_everything(self, session: ClientSession) -> None:

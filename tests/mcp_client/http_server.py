@@ -1,6 +1,6 @@
 """A Streamable HTTP MCP server written with the SDK's server side, for the client's tests.
 
-Run: `python http_server.py PORT MARKER_DIR`. Its tools cover what a client must handle: a
+Run: `python http_server.py PORT MARKER_DIR` (or `stdio` for PORT). Its tools cover what a client must handle: a
 tool list that changes, progress, a slow call (cancelled by an abort: it writes
 `MARKER_DIR/cancelled`), an error result, an image result, and a crash mid-call.
 """
@@ -20,7 +20,7 @@ PNG_1PX = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
 
-port = int(sys.argv[1])
+port = int(sys.argv[1]) if sys.argv[1] != "stdio" else 0
 markers = Path(sys.argv[2])
 server = MCPServer("skipjack-test")
 
@@ -91,4 +91,7 @@ def readme() -> str:
 
 
 if __name__ == "__main__":
-    asyncio.run(server.run_streamable_http_async(host="127.0.0.1", port=port))
+    if sys.argv[1] == "stdio":  # the same tools over stdio (`python http_server.py stdio MARKER_DIR`)
+        asyncio.run(server.run_stdio_async())
+    else:
+        asyncio.run(server.run_streamable_http_async(host="127.0.0.1", port=port))

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from tests.cli.helpers import isolated_env, run_cli
-from tests.mcp.conftest import GIT_SERVER, TIME_SERVER, write_user_config
+from tests.mcp_client.conftest import GIT_SERVER, TIME_SERVER, write_user_config
 
 from skipjack.testing import ScriptedToolCall, ScriptedTurn, SSEServer
 from skipjack.testing.scripted import turn_reply
