@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from tests.cli.helpers import isolated_env
 from tests.mcp_client.conftest import HTTP_SERVER, HttpServer
 
@@ -71,11 +70,13 @@ async def test_results_progress_errors_and_images(tmp_path: Path, server: SSESer
     finally:
         controller.close()
     assert result.stop_reason == "completed"
-    updates = [e["partial"] if "partial" in e else e for e in seen if e["type"] == "tool_execution_update"]
+    updates = [e.get("partial", e) for e in seen if e["type"] == "tool_execution_update"]
     progress = json.dumps([u for u in updates])
-    assert "progress 1/3: step 1" in progress and "progress 3/3: step 3" in progress
+    assert "progress 1/3: step 1" in progress
+    assert "progress 3/3: step 3" in progress
     ends = {e["tool_call_id"]: e for e in seen if e["type"] == "tool_execution_end"}
-    assert ends["fail"]["is_error"] and not ends["echo"]["is_error"]
+    assert ends["fail"]["is_error"]
+    assert not ends["echo"]["is_error"]
     assert ends["badargs"]["is_error"], "the server's own validation error is an error result"
     results = _tool_messages(server, 1)
     assert "counted to 3" in json.dumps(results["count"])
@@ -174,8 +175,7 @@ async def test_a_crash_mid_call_is_an_error_result_and_the_server_is_reported(
     try:
         result = await asyncio.wait_for(controller.prompt("crash it"), 60)
         assert result.stop_reason == "completed"
-        text = json.dumps(_tool_messages(server, 1)["c"])
-        assert "is_error" not in text or True
+        assert "stopped during the call" in json.dumps(_tool_messages(server, 1)["c"])
         ends = [e for e in seen if e["type"] == "tool_execution_end"]
         assert ends[0]["is_error"]
         assert await asyncio.wait_for(controller.prompt("and now?"), 60)

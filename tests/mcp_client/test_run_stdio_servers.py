@@ -42,8 +42,10 @@ def test_time_and_git_tools_run_and_their_results_reach_the_model(
     assert out.returncode == 0, out.stderr
     events = [json.loads(line) for line in out.stdout.splitlines()]
     states = {e["name"]: e for e in events if e["type"] == "mcp_server"}
-    assert states["time"]["state"] == "ready" and "mcp__time__get_current_time" in states["time"]["tools"]
-    assert states["git"]["state"] == "ready" and "mcp__git__git_status" in states["git"]["tools"]
+    assert states["time"]["state"] == "ready"
+    assert "mcp__time__get_current_time" in states["time"]["tools"]
+    assert states["git"]["state"] == "ready"
+    assert "mcp__git__git_status" in states["git"]["tools"]
     ends = {e["tool_call_id"]: e for e in events if e["type"] == "tool_execution_end"}
     assert not ends["t1"]["is_error"], ends["t1"]
     assert not ends["g1"]["is_error"], ends["g1"]
@@ -55,9 +57,11 @@ def test_time_and_git_tools_run_and_their_results_reach_the_model(
     # The next request carried both results back.
     messages = server.requests[1].json()["messages"]
     results = {m["tool_call_id"]: m["content"] for m in messages if m["role"] == "tool"}
-    assert "Europe/Paris" in results["t1"] and '"datetime"' in results["t1"]
+    assert "Europe/Paris" in results["t1"]
+    assert '"datetime"' in results["t1"]
     assert "hello.py" in results["g1"], results["g1"]  # git status lists the untracked file
-    assert events[-1]["type"] == "result" and events[-1]["stop_reason"] == "completed"
+    assert events[-1]["type"] == "result"
+    assert events[-1]["stop_reason"] == "completed"
 
 
 def test_headless_ask_mode_denies_mcp_tools_with_the_rule_that_would_allow_them(
@@ -71,7 +75,8 @@ def test_headless_ask_mode_denies_mcp_tools_with_the_rule_that_would_allow_them(
     out = run_cli("run", "--approval", "ask", "status?", cwd=repo, env=isolated_env(tmp_path))
     assert out.returncode == 0, out.stderr
     result = server.requests[1].json()["messages"][-1]["content"]
-    assert "denied" in result and "mcp: git/git_status" in result
+    assert "denied" in result
+    assert "mcp: git/git_status" in result
 
 
 def test_plan_mode_runs_read_only_tools_only(tmp_path: Path, repo: Path, server: SSEServer) -> None:
@@ -85,7 +90,8 @@ def test_plan_mode_runs_read_only_tools_only(tmp_path: Path, repo: Path, server:
     assert out.returncode == 0, out.stderr
     results = {m["tool_call_id"]: m["content"] for m in server.requests[1].json()["messages"] if m["role"] == "tool"}
     assert '"datetime"' in results["read"]
-    assert "denied" in results["write"] and "plan mode" in results["write"]
+    assert "denied" in results["write"]
+    assert "plan mode" in results["write"]
     import subprocess
 
     staged = subprocess.run(["git", "diff", "--cached", "--name-only"], cwd=repo, capture_output=True, text=True)
@@ -112,7 +118,8 @@ def test_a_server_that_cannot_start_is_reported_and_the_run_goes_on(
     states = {e["name"]: e for e in events if e["type"] == "mcp_server"}
     assert states["broken"]["state"] == "failed"
     assert "cannot find my database" in states["broken"]["error"]
-    assert states["hang"]["state"] == "failed" and "startup_timeout_s" in states["hang"]["error"]
+    assert states["hang"]["state"] == "failed"
+    assert "startup_timeout_s" in states["hang"]["error"]
     assert states["time"]["state"] == "ready"
     warnings = [e["message"] for e in events if e["type"] == "warning"]
     assert any('"broken" did not start' in w for w in warnings)

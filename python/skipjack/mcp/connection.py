@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 import mcp_types as mt
+from mcp import ClientSession, StdioServerParameters
 from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 
-from mcp import ClientSession, StdioServerParameters
 from skipjack.mcp.schema import check_schema, tool_name
 from skipjack.mcp.specs import ServerSpec
 
