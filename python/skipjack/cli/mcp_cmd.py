@@ -28,16 +28,45 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         usage="skipjack mcp add NAME [--env K=V] -- CMD [ARGS…]  |  skipjack mcp add NAME --url URL [--header K=V]",
     )
     add.add_argument("name")
-    add.add_argument("--url", help="a Streamable HTTP (or HTTP+SSE) endpoint")
-    add.add_argument("--header", action="append", default=[], metavar="K=V", help="an HTTP header (repeatable)")
-    add.add_argument("--env", action="append", default=[], metavar="K=V", help="a variable for the program")
-    add.add_argument("--transport", choices=["auto", "streamable-http", "sse"], help="for --url (default: auto)")
-    add.add_argument("--oauth", action="store_true", help="sign in with OAuth (browser) for --url")
-    add.add_argument("server_command", nargs="*", metavar="-- CMD ARGS", help="the program to run")
+    _add_options(add)
+    add.add_argument("server_command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the program to run")
     rm = msub.add_parser("remove", help="remove a server from the user config")
     rm.add_argument("name")
     test = msub.add_parser("test", help="connect to one server, list its tools and print the timings")
     test.add_argument("name")
+
+
+def _add_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--url", help="a Streamable HTTP (or HTTP+SSE) endpoint")
+    p.add_argument("--header", action="append", default=[], metavar="K=V", help="an HTTP header (repeatable)")
+    p.add_argument("--env", action="append", default=[], metavar="K=V", help="a variable for the program")
+    p.add_argument("--transport", choices=["auto", "streamable-http", "sse"], help="for --url (default: auto)")
+    p.add_argument("--oauth", action="store_true", help="sign in with OAuth (browser) for --url")
+
+
+def _split_add(args: argparse.Namespace) -> list[str]:
+    """The program's words. argparse hands everything after NAME over unparsed (so the
+    program's own flags stay its own); options written there, before `--`, are ours."""
+    words = list(args.server_command)
+    ours: list[str] = []
+    if "--" in words:
+        cut = words.index("--")
+        ours, words = words[:cut], words[cut + 1 :]
+    elif words and words[0].startswith("-"):
+        ours, words = words, []
+    if ours:
+        more = argparse.ArgumentParser(prog="skipjack mcp add NAME", add_help=False, exit_on_error=False)
+        _add_options(more)
+        try:
+            extra = more.parse_args(ours)
+        except (argparse.ArgumentError, SystemExit) as e:
+            raise UserError(f"mcp add: {e}; usage: skipjack mcp add NAME [--env K=V] -- CMD ARGS…") from None
+        args.url = extra.url or args.url
+        args.header = [*args.header, *extra.header]
+        args.env = [*args.env, *extra.env]
+        args.transport = extra.transport or args.transport
+        args.oauth = extra.oauth or args.oauth
+    return words
 
 
 def run(args: argparse.Namespace, cwd: Path) -> int:
@@ -70,9 +99,7 @@ def _add(args: argparse.Namespace) -> int:
     name: str = args.name
     if not SERVER_NAME.match(name) or "__" in name:
         raise UserError(f"server name {name!r}: use letters, digits, '-', '_' or '.' (not '__'), at most 64")
-    words = list(args.server_command)
-    if words and words[0] == "--":
-        words = words[1:]
+    words = _split_add(args)
     entry: dict[str, Any] = {}
     if args.url and words:
         raise UserError("give either --url URL or -- CMD ARGS…, not both")
