@@ -31,7 +31,6 @@ class McpBridge:
         if not settings.mcp.servers and not (runtime.project_root and (runtime.project_root / ".mcp.json").is_file()):
             return  # no MCP at all: not even the SDK is imported
         from skipjack.mcp import McpManager, server_specs
-        from skipjack.mcp.oauth import auth_for
         from skipjack.sessions.store import data_dir
 
         specs = server_specs(
@@ -46,7 +45,7 @@ class McpBridge:
             return
         data = data_dir(runtime.env)
         self.manager = McpManager(
-            specs.servers, cwd=runtime.agent.cwd, data_dir=data, auth_for=lambda spec: auth_for(spec, data)
+            specs.servers, cwd=runtime.agent.cwd, data_dir=data, auth_for=lambda s: _auth(s, data)
         )
         self.manager.start()
 
@@ -89,7 +88,7 @@ class McpBridge:
         self._install_tools()
 
     def _install_tools(self) -> None:
-        from skipjack.mcp import McpTool
+        from skipjack.mcp.tool import McpTool
 
         manager = self.manager
         assert manager is not None
@@ -208,6 +207,13 @@ class McpBridge:
     def close(self) -> None:
         if self.manager is not None:
             self.manager.close()
+
+
+def _auth(spec: Any, data: Any) -> Any:
+    # Called on the MCP thread, which has loaded the SDK: importing it here costs nothing.
+    from skipjack.mcp.oauth import auth_for
+
+    return auth_for(spec, data)
 
 
 def _verb(state: str) -> str:

@@ -15,9 +15,8 @@ import os
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, TextIO
 
 import mcp_types as mt
 from mcp import ClientSession, StdioServerParameters
@@ -27,12 +26,13 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 
+from skipjack.mcp.errors import McpCallError
 from skipjack.mcp.schema import check_schema, tool_name
 from skipjack.mcp.specs import ServerSpec
+from skipjack.mcp.status import ServerStatus, State, ToolEntry
 
 log = logging.getLogger(__name__)
 
-State = Literal["starting", "ready", "failed", "dead", "stopped", "disabled"]
 MAX_PAGES = 50
 """A server whose listing never ends is cut here rather than hang the start."""
 STDERR_TAIL = 600
@@ -40,37 +40,6 @@ MAX_MESSAGE = 32 * 1024 * 1024
 """One message from an HTTP server (the SDK's default is 1 MiB): a large tool result is
 capped and spooled by the adapter, so it must first get through in one piece."""
 OnProgress = Callable[[float, float | None, str | None], None]
-
-
-class McpCallError(Exception):
-    """A call that got no result: the server is down, crashed or timed out (text for the model)."""
-
-
-@dataclass(frozen=True)
-class ToolEntry:
-    exposed: str
-    """`mcp__server__tool`, as the model sees it."""
-    tool: mt.Tool
-    schema: dict[str, Any]
-    read_only: bool
-
-
-@dataclass(frozen=True)
-class ServerStatus:
-    """A snapshot for `mcp list`, the UI and the controller's events."""
-
-    name: str
-    kind: str
-    source: str
-    state: State
-    error: str | None
-    tools: list[str]
-    start_seconds: float | None
-    """Spawn or connect → tools listed; None until listed."""
-    restarts: int
-    warnings: list[str] = field(default_factory=list)
-    prompts: list[mt.Prompt] = field(default_factory=list)
-    resources: list[mt.Resource] = field(default_factory=list)
 
 
 class Connection:

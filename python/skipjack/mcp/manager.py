@@ -3,8 +3,10 @@
 The servers live on a private event loop in a daemon thread, started when the session is
 built, so they come up in parallel with everything else (the UI, the first prompt being
 typed) whatever loop the front end runs, and no front end's loop ever waits on a server.
-Callers on any loop use the `async` methods, which hand the work to that loop; cancelling
-the caller cancels the work there (the SDK then sends `notifications/cancelled`).
+The SDK itself is imported on that thread too: loading it takes longer than the rest of
+skipjack's start (0.5 s idle, 4 s on a loaded machine), so the main thread must not wait
+for it. Callers on any loop use the `async` methods, which hand the work to the MCP loop;
+cancelling the caller cancels the work there (the SDK then sends `notifications/cancelled`).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import mcp_types as mt
-
-from skipjack.mcp.connection import Connection, McpCallError, OnProgress, ServerStatus, ToolEntry
+from skipjack.mcp.errors import McpCallError
 from skipjack.mcp.specs import ServerSpec
+from skipjack.mcp.status import ServerStatus, State, ToolEntry
+
+if TYPE_CHECKING:
+    from skipjack.mcp.connection import Connection, OnProgress
 
 T = TypeVar("T")
 STOP_TIMEOUT_S = 5.0
@@ -44,11 +48,12 @@ class McpManager:
         self._connections: dict[str, Connection] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._starts: dict[str, concurrent.futures.Future[None]] = {}
+        self._all_started: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._lock = threading.Lock()
         self._changed = False
         self._listeners: list[Callable[[str], None]] = []
         self.launched_at: float | None = None
+        self._starter: asyncio.Future[None] | None = None
 
     # -- life ----------------------------------------------------------------------------------
 
@@ -58,25 +63,38 @@ class McpManager:
             return
         self.launched_at = time.monotonic()
         loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.call_soon(ready.set)
-            loop.run_forever()
-            loop.close()
-
         self._loop = loop
-        self._thread = threading.Thread(target=run, name="skipjack-mcp", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(loop,), name="skipjack-mcp", daemon=True)
         self._thread.start()
-        ready.wait()
+        atexit.register(self.close)
+
+    def _run(self, loop: asyncio.AbstractEventLoop) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._start_all())
+        except BaseException as e:  # the SDK failed to load: every server is down, the session goes on
+            if not self._all_started.done():
+                self._all_started.set_exception(e)
+        loop.run_forever()
+        loop.close()
+
+    async def _start_all(self) -> None:
+        from skipjack.mcp.connection import Connection
+
         log_dir = self.data_dir / "mcp-logs" if self.data_dir is not None else None
         for spec in self.specs:
             auth = self._auth_for(spec) if self._auth_for is not None and spec.config.url else None
             conn = Connection(spec, cwd=self.cwd, log_dir=log_dir, on_list_changed=self._list_changed, auth=auth)
             self._connections[spec.name] = conn
-            self._starts[spec.name] = asyncio.run_coroutine_threadsafe(conn.start(), loop)
-        atexit.register(self.close)
+        starts = [asyncio.ensure_future(c.start()) for c in self._connections.values()]
+
+        async def all_started() -> None:
+            await asyncio.gather(*starts, return_exceptions=True)
+            if not self._all_started.done():
+                self._all_started.set_result(None)
+
+        # Not awaited: `_run` goes on to `run_forever`, which keeps these running.
+        self._starter = asyncio.ensure_future(all_started())
 
     def close(self) -> None:
         """Stop every server (bounded) and the loop; safe to call twice."""
@@ -86,40 +104,45 @@ class McpManager:
         self._loop = None
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(self._stop_all(), loop).result(STOP_TIMEOUT_S + 1)
-        loop.call_soon_threadsafe(loop.stop)
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(loop.stop)
         thread.join(STOP_TIMEOUT_S)
         atexit.unregister(self.close)
 
     async def _stop_all(self) -> None:
-        await asyncio.gather(*(c.stop() for c in self._connections.values()), return_exceptions=True)
+        await asyncio.gather(*(c.stop() for c in list(self._connections.values())), return_exceptions=True)
 
     async def wait_started(self, bound_s: float | None = None) -> None:
-        """Until every server is up or has failed: at most the longest startup timeout (each
-        server's own bounds its start), or `bound_s`."""
-        pending = [asyncio.wrap_future(f) for f in self._starts.values() if not f.done()]
-        if not pending:
+        """Until every server is up or has failed, but never longer than the longest startup
+        timeout counted from the session's start (or `bound_s` from now)."""
+        if self._all_started.done() or self.launched_at is None:
             return
-        bound = max((s.config.startup_timeout_s for s in self.specs), default=0) + 1.0
-        await asyncio.wait(pending, timeout=bound if bound_s is None else bound_s)
+        if bound_s is None:
+            longest = max((s.config.startup_timeout_s for s in self.specs), default=0.0)
+            bound_s = max(0.0, self.launched_at + longest + 0.5 - time.monotonic())
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._all_started)), bound_s)
 
     def started(self) -> bool:
-        return all(f.done() for f in self._starts.values())
+        return self._all_started.done()
 
     # -- what the session shows ------------------------------------------------------------------
 
     def statuses(self) -> list[ServerStatus]:
-        if self._thread is None:
-            return [
-                Connection(s, cwd=self.cwd, log_dir=None, on_list_changed=lambda _n: None).status() for s in self.specs
-            ]
-        return [c.status() for c in self._connections.values()]
+        connections = dict(self._connections)
+        out = []
+        for spec in self.specs:
+            conn = connections.get(spec.name)
+            if conn is not None:
+                out.append(conn.status())
+            else:  # not started (yet)
+                state: State = "disabled" if not spec.config.enabled else "starting" if self._thread else "stopped"
+                out.append(ServerStatus(spec.name, spec.kind, spec.source, state, None, [], None, 0))
+        return out
 
     def tool_entries(self) -> list[tuple[str, ToolEntry]]:
         """(server, tool) for every ready server's tools."""
-        return [(name, t) for name, c in self._connections.items() if c.state == "ready" for t in c.tools]
-
-    def connection(self, server: str) -> Connection | None:
-        return self._connections.get(server)
+        return [(n, t) for n, c in dict(self._connections).items() if c.state == "ready" for t in c.tools]
 
     def on_list_changed(self, listener: Callable[[str], None]) -> None:
         """`listener(server)` on the MCP thread when a server's tools, prompts or resources change."""
@@ -142,20 +165,21 @@ class McpManager:
 
     async def call_tool(
         self, server: str, tool: str, arguments: dict[str, Any], on_progress: OnProgress | None = None
-    ) -> mt.CallToolResult:
+    ) -> Any:
+        """The SDK's `CallToolResult`; raises `McpCallError`."""
         conn = self._require(server)
         return await self._on_loop(conn.call(tool, arguments, on_progress))
 
-    async def get_prompt(self, server: str, name: str, arguments: dict[str, str]) -> mt.GetPromptResult:
+    async def get_prompt(self, server: str, name: str, arguments: dict[str, str]) -> Any:
         return await self._on_loop(self._require(server).get_prompt(name, arguments))
 
-    async def read_resource(self, server: str, uri: str) -> mt.ReadResourceResult:
+    async def read_resource(self, server: str, uri: str) -> Any:
         return await self._on_loop(self._require(server).read_resource(uri))
 
     def _require(self, server: str) -> Connection:
         conn = self._connections.get(server)
         if conn is None:
-            raise McpCallError(f'no MCP server "{server}" is configured')
+            raise McpCallError(f'MCP server "{server}" is not running')
         return conn
 
     async def _on_loop(self, work: Coroutine[Any, Any, T]) -> T:

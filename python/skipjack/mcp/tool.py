@@ -9,9 +9,10 @@ import msgspec
 
 from skipjack.agent.tool import Tool, ToolContext, ToolError, ToolOutput
 from skipjack.llm.types import Tool as ToolSpec
-from skipjack.mcp.connection import McpCallError, ToolEntry
+from skipjack.mcp.errors import McpCallError
 from skipjack.mcp.manager import McpManager
 from skipjack.mcp.results import to_output
+from skipjack.mcp.status import ToolEntry
 
 MAX_DESCRIPTION = 4000
 
