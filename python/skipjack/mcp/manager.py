@@ -54,6 +54,8 @@ class McpManager:
         self._listeners: list[Callable[[str], None]] = []
         self.launched_at: float | None = None
         self._starter: asyncio.Future[None] | None = None
+        self.sdk_load_seconds: float | None = None
+        """From `start()` to the servers being spawned: the SDK's import, on the MCP thread."""
 
     # -- life ----------------------------------------------------------------------------------
 
@@ -81,6 +83,8 @@ class McpManager:
     async def _start_all(self) -> None:
         from skipjack.mcp.connection import Connection
 
+        if self.launched_at is not None:
+            self.sdk_load_seconds = time.monotonic() - self.launched_at
         log_dir = self.data_dir / "mcp-logs" if self.data_dir is not None else None
         for spec in self.specs:
             auth = self._auth_for(spec) if self._auth_for is not None and spec.config.url else None
