@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests.cli.helpers import isolated_env
 from tests.mcp_client.conftest import HTTP_SERVER, HttpServer
 
@@ -211,3 +212,38 @@ async def test_a_dead_stdio_server_is_restarted_once(tmp_path: Path, server: SSE
     assert ends["crash2"]["is_error"]
     assert ends["echo2"]["is_error"]  # only once
     assert "not available" in json.dumps(ends["echo2"]["result"])
+
+
+async def test_prompts_and_resources_reach_the_model(
+    tmp_path: Path, server: SSEServer, http_server: HttpServer
+) -> None:
+    from skipjack.errors import UserError
+    from skipjack.tui import mcp as tui_mcp
+
+    controller = _controller(tmp_path, server, _http(http_server))
+    server.enqueue(turn_reply(ScriptedTurn(text="hi Ada")), turn_reply(ScriptedTurn(text="read it")))
+    try:
+        await controller.mcp.before_prompt()
+        names = dict(tui_mcp.prompt_completions(controller))
+        assert "mcp__t__greet" in names
+        assert "<who>" in names["mcp__t__greet"]
+        completion = tui_mcp.resource_completion(controller, "see @t:no")
+        assert completion is not None
+        assert [i.value for i in completion.items] == ["@t:notes://readme "]
+        assert tui_mcp.resource_completion(controller, "mail@t:no") is None
+        await controller.prompt("/mcp__t__greet Ada")
+        assert server.requests[0].json()["messages"][-1]["content"] == "Please greet Ada warmly."
+        # A mention of a server that is not configured (an e-mail, a handle) stays as typed.
+        await controller.prompt("look at @t:notes://readme and ask @bob:later")
+        sent = server.requests[1].json()["messages"][-1]["content"]
+        assert sent.startswith("look at @t:notes://readme and ask @bob:later")
+        assert "the notes say hello" in sent
+        with pytest.raises(UserError, match="missing who"):
+            await controller.prompt("/mcp__t__greet")
+        with pytest.raises(UserError, match="no MCP server offers"):
+            await controller.prompt("/mcp__t__nothing")
+        with pytest.raises(UserError, match="@t:notes://missing"):
+            await controller.prompt("read @t:notes://missing")
+    finally:
+        controller.close()
+    assert len(server.requests) == 2, "a refused prompt sends nothing"

@@ -24,6 +24,7 @@ from skipjack.llm.types import ToolCall
 from skipjack.runtime import RunOptions, Runtime, build_runtime
 from skipjack.safety.hook import Answer
 from skipjack.safety.policy import ApprovalPolicy, Verdict
+from skipjack.tui import mcp as tui_mcp
 from skipjack.tui.approval import ApprovalScreen
 from skipjack.tui.bridge import AgentView
 from skipjack.tui.chat import ChatView
@@ -83,7 +84,9 @@ class SkipjackApp(App[int]):
         self._store = store
         self.chat = ChatView()
         self.pending = Vertical(id="pending")
-        self.prompt_box = PromptBox(self.cwd, commands.completions)
+        self.prompt_box = PromptBox(
+            self.cwd, lambda: commands.completions() + tui_mcp.prompt_completions(self.controller)
+        )
         self.status = StatusLine()
         self.view = AgentView(self)
         self._expect_echo = 0
@@ -95,6 +98,7 @@ class SkipjackApp(App[int]):
         self._reported_unsaved: str | None = None
         if runtime is not None:
             self.controller = self._control(runtime)
+            self.run_worker(tui_mcp.show_server_states(self.controller), group="mcp", exit_on_error=False)
 
     # -- layout ------------------------------------------------------------------------
 
@@ -176,6 +180,7 @@ class SkipjackApp(App[int]):
             if self.controller is not None:
                 self.controller.close()
             self.controller = self._control(runtime)
+            self.run_worker(tui_mcp.show_server_states(self.controller), group="mcp", exit_on_error=False)
         agent = runtime.agent
         self.status.model = agent.model
         self.status.mode = runtime.approval_mode
@@ -279,7 +284,7 @@ class SkipjackApp(App[int]):
             self.chat.scroll_page_down()
 
     def submit(self, text: str) -> None:
-        if text.startswith("/"):
+        if text.startswith("/") and not tui_mcp.is_prompt_command(text):
             self.run_worker(commands.dispatch(self, text), group="command", exit_on_error=False)
             return
         if text.startswith("!"):
