@@ -39,12 +39,13 @@ def _free_port() -> int:
         return port
 
 
-def start_http_server(tmp: Path) -> HttpServer:
+def start_http_server(tmp: Path, *, sse: bool = False) -> HttpServer:
     markers = tmp / "markers"
     markers.mkdir(exist_ok=True)
     port = _free_port()
     log = open(tmp / "http-server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, str(HTTP_SERVER), str(port), str(markers)], stdout=log, stderr=log)
+    extra = ["sse"] if sse else []
+    proc = subprocess.Popen([sys.executable, str(HTTP_SERVER), str(port), str(markers), *extra], stdout=log, stderr=log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -57,7 +58,7 @@ def start_http_server(tmp: Path) -> HttpServer:
     else:
         proc.kill()
         raise RuntimeError("the test MCP server did not listen within 60 s")
-    return HttpServer(f"http://127.0.0.1:{port}/mcp", markers, proc)
+    return HttpServer(f"http://127.0.0.1:{port}/{'sse' if sse else 'mcp'}", markers, proc)
 
 
 @pytest.fixture

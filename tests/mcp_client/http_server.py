@@ -1,6 +1,6 @@
 """A Streamable HTTP MCP server written with the SDK's server side, for the client's tests.
 
-Run: `python http_server.py PORT MARKER_DIR` (or `stdio` for PORT). Its tools cover what a client must handle: a
+Run: `python http_server.py PORT MARKER_DIR [sse]` (or `stdio` for PORT). Its tools cover what a client must handle: a
 tool list that changes, progress, a slow call (cancelled by an abort: it writes
 `MARKER_DIR/cancelled`), an error result, an image result, and a crash mid-call.
 """
@@ -93,5 +93,7 @@ def readme() -> str:
 if __name__ == "__main__":
     if sys.argv[1] == "stdio":  # the same tools over stdio (`python http_server.py stdio MARKER_DIR`)
         asyncio.run(server.run_stdio_async())
+    elif len(sys.argv) > 3 and sys.argv[3] == "sse":  # the older HTTP+SSE transport only, at /sse
+        asyncio.run(server.run_sse_async(host="127.0.0.1", port=port))
     else:
         asyncio.run(server.run_streamable_http_async(host="127.0.0.1", port=port))

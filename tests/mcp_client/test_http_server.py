@@ -247,3 +247,23 @@ async def test_prompts_and_resources_reach_the_model(
     finally:
         controller.close()
     assert len(server.requests) == 2, "a refused prompt sends nothing"
+
+
+async def test_a_server_speaking_only_http_sse_is_reached_by_the_fallback(tmp_path: Path, server: SSEServer) -> None:
+    from tests.mcp_client.conftest import start_http_server
+
+    srv = start_http_server(tmp_path, sse=True)
+    try:
+        controller = _controller(tmp_path, server, _http(srv))
+        server.enqueue(
+            turn_reply(ScriptedTurn(tool_calls=[ScriptedToolCall("mcp__t__echo", {"text": "old"}, id="e")])),
+            turn_reply(ScriptedTurn(text="ok")),
+        )
+        try:
+            await controller.prompt("go")
+        finally:
+            controller.close()
+        assert "echo: old" in json.dumps(_tool_messages(server, 1)["e"])
+    finally:
+        srv.proc.kill()
+        srv.proc.wait(10)

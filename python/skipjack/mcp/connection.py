@@ -71,6 +71,8 @@ class Connection:
         self._stop = asyncio.Event()
         self._errlog: TextIO | None = None
         self._restart_lock = asyncio.Lock()
+        self._sse_fallback = False
+        """Set once Streamable HTTP failed and the older HTTP+SSE transport is being tried."""
 
     # -- life ------------------------------------------------------------------------------
 
@@ -92,7 +94,33 @@ class Connection:
             self._fail(f"did not list its tools within {timeout:g} s (startup_timeout_s)")
         except Exception as e:
             await self._end_owner()
+            left = timeout - (time.monotonic() - started)
+            if (
+                self._sse_fallback is False
+                and self.spec.config.url
+                and self.spec.config.transport == "auto"
+                and left > 0
+            ):
+                # A server that predates Streamable HTTP speaks the HTTP+SSE transport: try it.
+                self._sse_fallback = True
+                await self._start_within(left, first_error=describe(e))
+                return
             self._fail(describe(e) + self._stderr_tail())
+
+    async def _start_within(self, seconds: float, *, first_error: str) -> None:
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._stop = asyncio.Event()
+        self._owner = asyncio.create_task(self._own(ready, time.monotonic()), name=f"mcp:{self.spec.name}:sse")
+        try:
+            await asyncio.wait_for(asyncio.shield(ready), seconds)
+        except TimeoutError:
+            await self._end_owner()
+            self._sse_fallback = False
+            self._fail(f"Streamable HTTP: {first_error}; HTTP+SSE: no tools listed within the startup timeout")
+        except Exception as e:
+            await self._end_owner()
+            self._sse_fallback = False
+            self._fail(f"Streamable HTTP: {first_error}; HTTP+SSE: {describe(e)}")
 
     async def stop(self) -> None:
         self._stop.set()
@@ -160,7 +188,7 @@ class Connection:
         """Streamable HTTP, or the older HTTP+SSE transport (`transport = "sse"`, or `auto`
         when the endpoint does not take a Streamable HTTP POST)."""
         cfg = self.spec.config
-        if cfg.transport == "sse":
+        if cfg.transport == "sse" or self._sse_fallback:
             async with sse_client(url, headers=dict(cfg.headers), auth=self.auth) as streams:
                 yield streams
             return
