@@ -6,7 +6,6 @@ setting stay as the user wrote them (`tomli_w`, used elsewhere, would drop the c
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -75,6 +74,8 @@ def run(args: argparse.Namespace, cwd: Path) -> int:
         return _add(args)
     if command == "remove":
         return _remove(args.name)
+    import asyncio
+
     return asyncio.run(
         _inspect(cwd, only=args.name if command == "test" else None, as_json=getattr(args, "json", False))
     )
