@@ -224,6 +224,11 @@ async def test_prompts_and_resources_reach_the_model(
     server.enqueue(turn_reply(ScriptedTurn(text="hi Ada")), turn_reply(ScriptedTurn(text="read it")))
     try:
         await controller.mcp.before_prompt()
+        (state,) = controller.state()["mcp_servers"]  # what `rpc get_state` shows
+        assert state["name"] == "t"
+        assert state["state"] == "ready"
+        assert "mcp__t__greet" not in state["tools"]
+        assert "mcp__t__echo" in state["tools"]
         names = dict(tui_mcp.prompt_completions(controller))
         assert "mcp__t__greet" in names
         assert "<who>" in names["mcp__t__greet"]

@@ -147,6 +147,9 @@ class Controller:
             "cost": self.cost(),
             "pending_approvals": sorted(self._pending),
             "cwd": str(self.agent.cwd),
+            "mcp_servers": [
+                {"name": m.name, "state": m.state, "error": m.error, "tools": m.tools} for m in self.mcp.statuses()
+            ],
         }
 
     # -- events ----------------------------------------------------------------------------
