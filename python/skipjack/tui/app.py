@@ -24,11 +24,11 @@ from skipjack.llm.types import ToolCall
 from skipjack.runtime import RunOptions, Runtime, build_runtime
 from skipjack.safety.hook import Answer
 from skipjack.safety.policy import ApprovalPolicy, Verdict
-from skipjack.tui import mcp as tui_mcp
 from skipjack.tui.approval import ApprovalScreen
 from skipjack.tui.bridge import AgentView
 from skipjack.tui.chat import ChatView
 from skipjack.tui.formatting import tokens
+from skipjack.tui.mcp import is_prompt_command, prompt_completions, show_server_states
 from skipjack.tui.messages import UserBubble
 from skipjack.tui.prompt import PromptBox, PromptInput
 from skipjack.tui.status import StatusLine
@@ -84,9 +84,7 @@ class SkipjackApp(App[int]):
         self._store = store
         self.chat = ChatView()
         self.pending = Vertical(id="pending")
-        self.prompt_box = PromptBox(
-            self.cwd, lambda: commands.completions() + tui_mcp.prompt_completions(self.controller)
-        )
+        self.prompt_box = PromptBox(self.cwd, lambda: commands.completions() + prompt_completions(self.controller))
         self.status = StatusLine()
         self.view = AgentView(self)
         self._expect_echo = 0
@@ -98,7 +96,6 @@ class SkipjackApp(App[int]):
         self._reported_unsaved: str | None = None
         if runtime is not None:
             self.controller = self._control(runtime)
-            self.run_worker(tui_mcp.show_server_states(self.controller), group="mcp", exit_on_error=False)
 
     # -- layout ------------------------------------------------------------------------
 
@@ -180,7 +177,7 @@ class SkipjackApp(App[int]):
             if self.controller is not None:
                 self.controller.close()
             self.controller = self._control(runtime)
-            self.run_worker(tui_mcp.show_server_states(self.controller), group="mcp", exit_on_error=False)
+        self.run_worker(show_server_states(self.controller), group="mcp", exit_on_error=False)
         agent = runtime.agent
         self.status.model = agent.model
         self.status.mode = runtime.approval_mode
@@ -284,7 +281,7 @@ class SkipjackApp(App[int]):
             self.chat.scroll_page_down()
 
     def submit(self, text: str) -> None:
-        if text.startswith("/") and not tui_mcp.is_prompt_command(text):
+        if text.startswith("/") and not is_prompt_command(text):
             self.run_worker(commands.dispatch(self, text), group="command", exit_on_error=False)
             return
         if text.startswith("!"):

@@ -3,10 +3,10 @@ resource completion. The controller does the work (`Controller.mcp`: it expands
 `/mcp__server__prompt args` and attaches `@server:uri` in any front end); this module only
 offers them in the UI. Hooks (one line each):
 
-- app.py `attach`: `self.run_worker(tui_mcp.show_server_states(self.controller), group="mcp", …)`
-- app.py `submit`: `if text.startswith("/") and not tui_mcp.is_prompt_command(text):`
-- app.py `PromptBox(...)`: `lambda: commands.completions() + tui_mcp.prompt_completions(self.controller)`
-- prompt.py `update_completion`: `complete(...) or tui_mcp.resource_completion(self._controller(), line)`
+- app.py `attach`: `self.run_worker(show_server_states(self.controller), group="mcp", …)`
+- app.py `submit`: `if text.startswith("/") and not is_prompt_command(text):`
+- app.py `PromptBox(...)`: `lambda: commands.completions() + prompt_completions(self.controller)`
+- prompt.py `update_completion`: `complete(...) or resource_completion(self._controller(), line)`
 """
 
 from __future__ import annotations
