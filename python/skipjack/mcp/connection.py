@@ -72,6 +72,7 @@ class Connection:
         self._errlog: TextIO | None = None
         self._restart_lock = asyncio.Lock()
         self._sse_fallback = False
+        self._tasks: set[asyncio.Task[None]] = set()
         """Set once Streamable HTTP failed and the older HTTP+SSE transport is being tried."""
 
     # -- life ------------------------------------------------------------------------------
@@ -249,7 +250,9 @@ class Connection:
             message,
             mt.ToolListChangedNotification | mt.PromptListChangedNotification | mt.ResourceListChangedNotification,
         ):
-            asyncio.get_running_loop().create_task(self._relist())
+            task = asyncio.get_running_loop().create_task(self._relist())
+            self._tasks.add(task)  # held until done: the loop keeps only weak references
+            task.add_done_callback(self._tasks.discard)
 
     async def _relist(self) -> None:
         session = self.session
@@ -295,9 +298,11 @@ class Connection:
             if e.code == mt.REQUEST_TIMEOUT:
                 raise McpCallError(f"no result within {timeout:g} s (tool_timeout_s)") from None
             raise McpCallError(f"the server answered with an error: {e.message}") from None
-        except (OSError, RuntimeError, ValueError) as e:
+        except OSError as e:  # the pipe or socket broke: the server is gone
             self._fail(f"the call failed: {describe(e)}", "dead")
             raise McpCallError(f'MCP server "{self.spec.name}" failed: {describe(e)}') from None
+        except (RuntimeError, ValueError) as e:  # a result this client cannot use (input requests, a bad shape)
+            raise McpCallError(f"the result could not be used: {describe(e)}") from None
 
     async def get_prompt(self, name: str, arguments: dict[str, str]) -> mt.GetPromptResult:
         session = await self.ensure()
