@@ -76,6 +76,8 @@ class Runtime:
     """This session's choice of network in the sandbox (`--sandbox-network`, `/network`)."""
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     """The environment keys were read from; a switched-to model's key comes from it too."""
+    trust_project: bool = False
+    """`--trust-project`: the project's own MCP servers (`.mcp.json`) may start too."""
 
     def key_for(self, model: Model) -> str | None:
         """The one key resolver: `model`'s own provider's key (environment, then `[keys]`)."""
@@ -258,6 +260,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         user_config_dir=user_config_path(env).parent,
         network_override=opts.sandbox_network,
         env=env,
+        trust_project=opts.trust_project,
     )
     built.append(runtime)
     if runtime.sandbox_policy().confined and not (support := probe()).available:

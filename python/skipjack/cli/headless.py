@@ -233,6 +233,8 @@ class _TextPrinter:
             self._line(f"→ {event.tool_name} {_key_argument(event.arguments, event.tool_name)}".rstrip())
         elif kind == "tool_execution_end" and event.is_error:
             self._line(f"✗ {event.tool_name}: {_first_line(event.result.content)}")
+        elif kind == "warning":
+            self._line(f"skipjack: warning: {event.message}")
         elif kind == "retry":
             # The cause once; the same cause again is only the countdown.
             cause = f"{event.error_kind}: {event.error_message}"

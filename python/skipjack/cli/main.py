@@ -18,7 +18,7 @@ from skipjack import __version__
 from skipjack.cli.inputs import Parser, base_url, check_text_argument, positive_int, usd_amount
 from skipjack.errors import ExitCode, UserError
 
-SUBCOMMANDS = ("run", "rpc", "acp", "sessions", "models", "config", "usage", "batch")
+SUBCOMMANDS = ("run", "rpc", "acp", "sessions", "models", "config", "usage", "batch", "mcp")
 
 
 def add_agent_flags(p: argparse._ActionsContainer) -> None:
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     # the ArgumentParser interface.
     sub = cast(
         "argparse._SubParsersAction[argparse.ArgumentParser]",
-        p.add_subparsers(dest="command", metavar="{run,rpc,acp,sessions,models,config,usage,batch}"),
+        p.add_subparsers(dest="command", metavar="{run,rpc,acp,sessions,models,config,usage,batch,mcp}"),
     )
     run = sub.add_parser("run", help="run the agent headless until it finishes (prompt from the argument or stdin)")
     run.add_argument("prompt", nargs="?", help="the task; read from stdin when omitted")
@@ -81,13 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
         "acp", help="serve an editor (Zed, JetBrains, Neovim, Emacs) over the Agent Client Protocol on stdio"
     )
     add_agent_flags(acp)
-    from skipjack.cli import batch_cmd, config_cmd, models_cmd, sessions_cmd, usage_cmd
+    from skipjack.cli import batch_cmd, config_cmd, mcp_cmd, models_cmd, sessions_cmd, usage_cmd
 
     sessions_cmd.add_parser(sub)
     models_cmd.add_parser(sub)
     config_cmd.add_parser(sub)
     usage_cmd.add_parser(sub)
     batch_cmd.add_parser(sub)
+    mcp_cmd.add_parser(sub)
     return p
 
 
@@ -159,6 +160,10 @@ def dispatch(argv: list[str]) -> int:
         from skipjack.cli import batch_cmd
 
         return batch_cmd.run(args, cwd)
+    if args.command == "mcp":
+        from skipjack.cli import mcp_cmd
+
+        return mcp_cmd.run(args, cwd)
     if args.command == "rpc":
         return _run_rpc(args, cwd)
     if args.command == "acp":

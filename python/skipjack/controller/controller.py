@@ -35,6 +35,7 @@ from skipjack.controller.events import (
     SessionChanged,
     Warning_,
 )
+from skipjack.controller.mcp_bridge import McpBridge
 from skipjack.errors import UserError
 from skipjack.llm.types import AssistantMessage, Model, TextContent, ToolCall, Usage
 from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime, check_cost_limit
@@ -94,6 +95,8 @@ class Controller:
         self.ask_with(ask)
         agent.subscribe(self._emit)
         self._install_compactor(None)
+        self.mcp = McpBridge(runtime, self._emit, trust_project=runtime.trust_project)
+        """The session's MCP servers (started now, in the background)."""
 
     def ask_with(self, ask: AskUser | Literal["events"] | None) -> None:
         """How approval questions are put from now on (see the class)."""
@@ -185,6 +188,9 @@ class Controller:
             "cost": self.cost(),
             "pending_approvals": sorted(self._pending),
             "cwd": str(self.agent.cwd),
+            "mcp_servers": [
+                {"name": m.name, "state": m.state, "error": m.error, "tools": m.tools} for m in self.mcp.statuses()
+            ],
         }
 
     # -- events ----------------------------------------------------------------------------
@@ -220,6 +226,8 @@ class Controller:
         if self.agent.is_running:
             raise UserError("the agent is running: steer, follow up or abort it")
         self.ensure_session()
+        await self.mcp.before_prompt()
+        text = await self.mcp.expand(text)
         reminder, self._reminder = self._reminder, None
         if reminder is None:
             return await self.agent.prompt(text)
@@ -481,6 +489,7 @@ class Controller:
 
     def close(self) -> None:
         self.abort()
+        self.mcp.close()
         if self._unrecord is not None:
             self._unrecord()
             self._unrecord = None

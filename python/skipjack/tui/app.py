@@ -30,6 +30,7 @@ from skipjack.tui.approval import ApprovalBox
 from skipjack.tui.bridge import AgentView
 from skipjack.tui.chat import ChatView
 from skipjack.tui.formatting import tokens
+from skipjack.tui.mcp import is_prompt_command, prompt_completions, show_server_states
 from skipjack.tui.messages import UserBubble
 from skipjack.tui.prompt import PromptBox, PromptInput
 from skipjack.tui.prompt_history import PromptHistory
@@ -84,7 +85,7 @@ class SkipjackApp(App[int]):
         self.chat = ChatView()
         self.pending = Vertical(id="pending")
         self.approval_slot = Vertical(id="approval-slot")
-        self.prompt_box = PromptBox(self.cwd, commands.completions)
+        self.prompt_box = PromptBox(self.cwd, lambda: commands.completions() + prompt_completions(self.controller))
         self.status = StatusLine()
         self.view = AgentView(self)
         self.history = PromptHistory(self.env, self.cwd)
@@ -166,6 +167,7 @@ class SkipjackApp(App[int]):
             if self.controller is not None:
                 self.controller.close()
             self._control(controller)
+        self.run_worker(show_server_states(controller), group="mcp", exit_on_error=False)
         self.status.model = controller.model
         self.status.mode = controller.approval_mode
         if not self.chat.children:
@@ -263,7 +265,7 @@ class SkipjackApp(App[int]):
         chat.scroll_to(y=target, animate=False, immediate=True)
 
     def submit(self, text: str) -> None:
-        if commands.is_command(text):
+        if commands.is_command(text) and not is_prompt_command(text):
             self.run_worker(commands.dispatch(self, text), group="command", exit_on_error=False)
             return
         if text.startswith("!"):
