@@ -11,12 +11,8 @@ offers them in the UI. Hooks (one line each):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from skipjack.controller import Controller
 from skipjack.tui.completion import Completion, Item
-
-if TYPE_CHECKING:
-    from skipjack.controller import Controller
 
 MAX_ITEMS = 50
 
