@@ -17,7 +17,7 @@ from skipjack.config import ConfigError, LoadedConfig, load_config, load_instruc
 from skipjack.config.files import find_repo_root, user_config_path
 from skipjack.config.schema import ApprovalMode, SandboxSettings, Settings
 from skipjack.errors import UserError
-from skipjack.extensions import load_extensions
+from skipjack.extensions import Extensions, load_extensions
 from skipjack.extensions.skills import skills_prompt
 from skipjack.llm.stream import StreamOptions
 from skipjack.llm.types import Api, Model, ReasoningEffort
@@ -31,7 +31,6 @@ from skipjack.tools import default_tools
 
 if TYPE_CHECKING:
     from skipjack.compaction import Compactor
-    from skipjack.extensions import Extensions
     from skipjack.models.registry import Registry
     from skipjack.safety.policy import ApprovalPolicy
     from skipjack.sessions import Session
@@ -216,10 +215,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
     redactor = Redactor(secret_values(env, key_vars=key_vars, config_keys=settings.keys))
     model_shell_env = shell_env(env, key_vars=key_vars, passthrough=passthrough)
     project_root = find_repo_root(opts.cwd) or opts.cwd.resolve()
-    trusted = opts.trust_project or is_trusted(project_root, settings.trusted_projects)
-    extensions = load_extensions(
-        user_config_dir=user_config_path(env).parent, project_root=project_root, trusted=trusted
-    )
+    extensions, trusted = discover_extensions(opts.cwd, settings, env, trust_project=opts.trust_project)
     warnings += [f"ignored {p.path}: {p.message}" for p in extensions.problems]
     # The bash tool reads the sandbox policy at each call, from the runtime built below, so a
     # change of approval mode applies to the next command.
@@ -284,6 +280,17 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
             "to run unsandboxed (install bubblewrap to fix this)"
         )
     return runtime
+
+
+def discover_extensions(
+    cwd: Path, settings: Settings, env: Mapping[str, str], *, trust_project: bool = False
+) -> tuple[Extensions, bool]:
+    """The commands, skills and agent definitions a session in `cwd` gets, and whether the
+    project is trusted (only then are its `.skipjack/` and `.claude/` folders read)."""
+    project_root = find_repo_root(cwd) or cwd.resolve()
+    trusted = trust_project or is_trusted(project_root, settings.trusted_projects)
+    found = load_extensions(user_config_dir=user_config_path(env).parent, project_root=project_root, trusted=trusted)
+    return found, trusted
 
 
 def _user_sandbox_settings(config: LoadedConfig, env: Mapping[str, str], warnings: list[str]) -> SandboxSettings:

@@ -23,6 +23,8 @@ MAX_FILES = 1000
 class ExtensionProblem:
     path: Path
     message: str
+    kind: str = ""
+    """`commands`, `skills` or `agents`."""
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
@@ -47,11 +49,13 @@ def load_extensions(*, user_config_dir: Path | None, project_root: Path | None, 
         return sources
 
     for s in dirs("commands"):
-        _collect(found.commands, found.problems, _files(s.path, "*.md"), functools.partial(_command, s))
+        _collect("commands", found.commands, found.problems, _files(s.path, "*.md"), functools.partial(_command, s))
     for s in dirs("skills"):
-        _collect(found.skills, found.problems, _files(s.path, f"*/{SKILL_FILE}"), functools.partial(_skill, s))
+        _collect(
+            "skills", found.skills, found.problems, _files(s.path, f"*/{SKILL_FILE}"), functools.partial(_skill, s)
+        )
     for s in dirs("agents"):
-        _collect(found.agents, found.problems, _files(s.path, "*.md"), functools.partial(_definition, s))
+        _collect("agents", found.agents, found.problems, _files(s.path, "*.md"), functools.partial(_definition, s))
     return found
 
 
@@ -83,12 +87,12 @@ def _files(root: Path, pattern: str) -> list[Path]:
 
 
 def _collect(
-    into: dict[str, T], problems: list[ExtensionProblem], paths: list[Path], load: Callable[[Path], T]
+    kind: Kind, into: dict[str, T], problems: list[ExtensionProblem], paths: list[Path], load: Callable[[Path], T]
 ) -> None:
     for path in paths:
         try:
             item = load(path)
         except (FrontMatterError, ValueError) as e:
-            problems.append(ExtensionProblem(path, str(e)))
+            problems.append(ExtensionProblem(path, str(e), kind))
             continue
         into[item.name] = item  # a later folder (the project's) wins a name

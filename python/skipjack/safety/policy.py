@@ -51,6 +51,9 @@ from skipjack.tools._paths import is_within, resolve_path
 
 READ_TOOLS = frozenset({"read", "grep", "find", "todo"})
 WRITE_TOOLS = frozenset({"edit", "write", "apply_patch"})
+DELEGATING_TOOLS = frozenset({"task"})
+"""Allowed in every mode (a deny rule still switches them off): a subagent's own calls are
+each checked under a mode no looser than this one, so starting one grants nothing."""
 PROTECTED_DIRS = frozenset({".git", ".skipjack"})
 """Inside the project, but writing there can run programs (git hooks, `core.fsmonitor`) or
 change skipjack's own settings."""
@@ -151,6 +154,8 @@ class ApprovalPolicy:
             return Verdict(Decision.DENY, f"a deny rule forbids {tool}: {subject}", subject)
         if self.mode == "yolo":
             return Verdict(Decision.ALLOW, "yolo mode", subject)
+        if tool in DELEGATING_TOOLS:
+            return Verdict(Decision.ALLOW, "a subagent's calls are checked one by one", subject)
         if tool in READ_TOOLS:
             secret = self._reads_secret(tool, args)
             if secret is not None:
