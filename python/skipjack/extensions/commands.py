@@ -24,6 +24,7 @@ ReadInclude = Callable[[str], Awaitable[str]]
 """An `@path` → the text to put in its place (the file, or why it was not read)."""
 
 _TOKEN = re.compile(r"!`(?P<shell>[^`\n]+)`|(?<![\w@`])@(?P<path>[\w./~-][^\s`]*)")
+_INVOCATION = re.compile(r"\s*/([^\s/][^\s]*)(.*)\Z", re.DOTALL)
 _ARG = re.compile(r"\$(ARGUMENTS|[1-9])")
 
 
@@ -60,13 +61,8 @@ def load_command(path: Path, root: Path, origin: str) -> CustomCommand:
 
 def split_invocation(text: str) -> tuple[str, str] | None:
     """`/name rest` → (name, rest); None when `text` is not a slash command."""
-    stripped = text.lstrip()
-    if not stripped.startswith("/") or stripped.startswith("//"):
-        return None
-    name, _, rest = stripped[1:].partition(" ")
-    name, _, more = name.partition("\n")
-    rest = f"{more}\n{rest}" if more else rest
-    return (name, rest.strip()) if name else None
+    m = _INVOCATION.match(text)
+    return (m.group(1), m.group(2).strip()) if m else None
 
 
 def substitute_arguments(template: str, arguments: str) -> str:

@@ -7,6 +7,7 @@ only (no object tags).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import yaml
 
 from skipjack.config.files import UnreadableFile, read_regular_file
 
+_NAMES = re.compile(r"[^\s,()]+(?:\([^)]*\))?")
 MAX_FILE_BYTES = 256 * 1024
 """A command or skill file is prose for a model; far larger is a mistake, not an extension."""
 
@@ -74,7 +76,8 @@ def names_field(meta: dict[str, Any], key: str) -> list[str] | None:
     if value is None:
         return None
     if isinstance(value, str):
-        items = value.replace(",", " ").split()
+        # `Read, Grep, Bash(git diff:*)`: a pattern in parentheses may hold spaces.
+        items = _NAMES.findall(value)
     elif isinstance(value, list) and all(isinstance(v, str) for v in value):
         items = [v.strip() for v in value if v.strip()]
     else:
