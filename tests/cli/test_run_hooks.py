@@ -149,6 +149,13 @@ def test_failing_and_slow_hooks_are_reported_and_do_not_block(tmp_path: Path, re
     assert "timed out after 0.5 s" in failures[1]["message"]
     assert "exit code 127" in failures[2]["message"]
     assert "hello world" in tool_results(server, 1)["r1"]
+    # In text mode each failure is a line on stderr.
+    server.enqueue(
+        turn_reply(ScriptedTurn(tool_calls=[ScriptedToolCall("read", {"path": "hello.py"}, id="r1")])),
+        turn_reply(ScriptedTurn(text="ok")),
+    )
+    out = run_cli("run", "go", cwd=repo, env=isolated_env(tmp_path), timeout=60)
+    assert "hook failed (PreToolUse: echo broken >&2; exit 1): exit code 1: broken" in out.stderr
 
 
 def test_hooks_run_in_the_sandbox_unless_the_user_says_otherwise(tmp_path: Path, repo: Path, server: SSEServer) -> None:

@@ -147,6 +147,23 @@ def test_two_tasks_run_in_parallel_and_the_parent_gets_both_answers(
     assert result["session_id"] in listed.stdout
 
 
+def test_text_mode_shows_the_childs_activity_on_stderr_only(tmp_path: Path, repo: Path, server: SSEServer) -> None:
+    server.enqueue(
+        turn_reply(ScriptedTurn(tool_calls=[task("t1", "TEXT: read it")])),
+        turn_reply(ScriptedTurn(text="parent answer")),
+    )
+    server.enqueue_for(
+        child_of("TEXT"),
+        turn_reply(ScriptedTurn(tool_calls=[ScriptedToolCall("read", {"path": "hello.py"}, id="r1")])),
+        turn_reply(ScriptedTurn(text="child answer")),
+    )
+    out = run_cli("run", "go", cwd=repo, env=isolated_env(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "parent answer\n"
+    assert "  [general t1] → read hello.py" in out.stderr
+    assert "  [general t1] completed · 2 turns" in out.stderr
+
+
 def test_a_child_cannot_write_what_the_parents_mode_forbids(tmp_path: Path, repo: Path, server: SSEServer) -> None:
     # The definition asks for yolo and the write tool; the parent runs in plan mode.
     write_agent(repo, "writer", "description: writes files\ntools: [Read, Write]\napproval: yolo")

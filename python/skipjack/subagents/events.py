@@ -20,6 +20,9 @@ class SubagentEvent(msgspec.Struct, frozen=True):
     agent: str
     event: AgentEvent
     session_id: str | None = None
+    top_task_call_id: str = ""
+    """The top agent's `task` call this child works under (its own call at depth 1): where a
+    front end shows a grandchild's activity."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -28,5 +31,6 @@ class SubagentEvent(msgspec.Struct, frozen=True):
             "depth": self.depth,
             "agent": self.agent,
             "session_id": self.session_id,
+            "top_task_call_id": self.top_task_call_id or self.task_call_id,
             "event": event_to_json(self.event),
         }

@@ -82,11 +82,20 @@ class ChildSpec:
 class Subagents:
     """The `task` tool's spawn function for an agent at `depth` (the top agent is 0)."""
 
-    def __init__(self, spec: ChildSpec, parent: Agent, depth: int, charge_up: Callable[[Usage], None]) -> None:
+    def __init__(
+        self,
+        spec: ChildSpec,
+        parent: Agent,
+        depth: int,
+        charge_up: Callable[[Usage], None],
+        top_call_id: str | None = None,
+    ) -> None:
         self.spec = spec
         self.parent = parent
         self.depth = depth
         self.charge_up = charge_up
+        self.top_call_id = top_call_id
+        """The top agent's `task` call this agent works under (None for the top agent)."""
 
     def task_tool(self) -> TaskTool:
         return TaskTool(self.spec.definitions, self.run)
@@ -151,7 +160,8 @@ class Subagents:
             self.charge_up(usage)
 
         if "task" in names:
-            child.tools.append(Subagents(spec, child, depth, charge).task_tool())
+            top = self.top_call_id or call_id
+            child.tools.append(Subagents(spec, child, depth, charge, top).task_tool())
         session = spec.open_session(model)
         if session is not None:
             child.options = msgspec.structs.replace(child.options, session_id=session.id)
@@ -180,7 +190,7 @@ class Subagents:
                 usage = event.message.usage
                 self.charge_up(usage)
                 spec.record_usage(event.message.model_ref, usage)
-            spec.emit(SubagentEvent(call_id, depth, name, event, session_id))
+            spec.emit(SubagentEvent(call_id, depth, name, event, session_id, self.top_call_id or call_id))
 
         unsubscribe = child.subscribe(forward)
         unrecord = spec.record(child, session) if session is not None else None

@@ -83,7 +83,7 @@ class SkipjackApp(App[int]):
         self._store = store
         self.chat = ChatView()
         self.pending = Vertical(id="pending")
-        self.prompt_box = PromptBox(self.cwd, commands.completions)
+        self.prompt_box = PromptBox(self.cwd, lambda: commands.completions() + commands.custom_completions(self))
         self.status = StatusLine()
         self.view = AgentView(self)
         self._expect_echo = 0
@@ -279,7 +279,7 @@ class SkipjackApp(App[int]):
             self.chat.scroll_page_down()
 
     def submit(self, text: str) -> None:
-        if text.startswith("/"):
+        if text.startswith("/") and not commands.is_custom(self, text):  # custom commands run as prompts
             self.run_worker(commands.dispatch(self, text), group="command", exit_on_error=False)
             return
         if text.startswith("!"):
