@@ -183,3 +183,27 @@ def test_an_include_of_a_credential_store_is_refused(tmp_path: Path, repo: Path,
     prompt = first_prompt(server)
     assert "PRIVATE-KEY-MARKER" not in prompt
     assert prompt.count("was not included") == 3
+
+
+def test_allowed_tools_grants_only_the_commands_it_names(tmp_path: Path, repo: Path, server: SSEServer) -> None:
+    command(
+        repo,
+        "status",
+        "---\ndescription: status\nallowed-tools: Bash(git status:*), Read\n---\n"
+        "A: !`git status --short`\n"
+        "B: !`git status; rm -f hello.py`\n"
+        "C: !`git status > status.txt`\n"
+        "D: !`LD_PRELOAD=/tmp/x.so git status`\n"
+        "E: !`git stash`\n",
+    )
+    server.enqueue(turn_reply(ScriptedTurn(text="ok")))
+    out = run_cli("run", "--approval", "ask", "/status", cwd=repo, env=isolated_env(tmp_path))
+    assert out.returncode == 0, out.stderr
+    prompt = first_prompt(server)
+    assert "?? hello.py" in prompt.split("B: ")[0], "the granted command ran"
+    lines = prompt.splitlines()
+    for label in ("B", "C", "D", "E"):
+        line = next(x for x in lines if x.startswith(f"{label}: "))
+        assert "was not run" in line, line
+    assert (repo / "hello.py").exists()
+    assert not (repo / "status.txt").exists()

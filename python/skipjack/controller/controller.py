@@ -96,7 +96,13 @@ class Controller:
         self._tool_hooks = ToolHooks(self.hook_runner, agent.cwd)
         agent.hooks = self._tool_hooks.install(agent.hooks, runtime.policy, asker)
         self._prompt_hooks = PromptHooks(self.hook_runner)
-        self._commands = CommandExpander(agent, dict(runtime.extensions.commands) if runtime.extensions else {})
+        self._commands = CommandExpander(
+            agent,
+            dict(runtime.extensions.commands) if runtime.extensions else {},
+            policy=runtime.policy,
+            tool_hooks=self._tool_hooks,
+            ask=asker,
+        )
         self._install_subagents(asker)
         agent.subscribe(self._emit)
         self._install_compactor(None)

@@ -22,7 +22,7 @@ from skipjack.agent.tool import ToolContext, ToolOutput
 from skipjack.config.files import UnreadableFile, read_regular_file
 from skipjack.config.schema import ApprovalMode
 from skipjack.errors import UserError
-from skipjack.extensions.commands import CustomCommand, expand, split_invocation
+from skipjack.extensions.commands import CustomCommand, bash_patterns, expand, split_invocation
 from skipjack.extensions.hooks import CLAUDE_NAMES, PERMISSION_MODES, HookFailure, HookRunner, claude_tool_input
 from skipjack.llm.types import TextContent, ToolCall, text_of
 from skipjack.llm.usage import add_usage
@@ -78,19 +78,25 @@ class ToolHooks:
         approve = approval_hook(policy, ask)
 
         async def before_tool_call(call: ToolCall, args: Any) -> Deny | Replace | None:
-            if self.runner.has("PreToolUse"):
-                result = await self.runner.run("PreToolUse", self._payload(call), tool_name=call.name)
-                if result.permission == "deny" or result.blocked:
-                    return Deny(f"a PreToolUse hook blocked this: {result.reason}")
-                if result.permission == "allow":
-                    # A hook may spare the question, never overrule a deny rule or plan mode.
-                    verdict = policy.check(call.name, args)
-                    return Deny(verdict.reason) if verdict.decision is Decision.DENY else None
-                if result.permission == "ask":
-                    return await self._ask(policy, ask, call, args, result.reason)
-            return await approve(call, args)
+            return await self.check(policy, ask, approve, call, args)
 
         return before_tool_call
+
+    async def check(
+        self, policy: ApprovalPolicy, ask: AskUser | None, approve: BeforeToolCall | None, call: ToolCall, args: Any
+    ) -> Deny | Replace | None:
+        """PreToolUse, then `approve` (the approval policy; None: the caller has approved)."""
+        if self.runner.has("PreToolUse"):
+            result = await self.runner.run("PreToolUse", self._payload(call), tool_name=call.name)
+            if result.permission == "deny" or result.blocked:
+                return Deny(f"a PreToolUse hook blocked this: {result.reason}")
+            if result.permission == "allow":
+                # A hook may spare the question, never overrule a deny rule or plan mode.
+                verdict = policy.check(call.name, args)
+                return Deny(verdict.reason) if verdict.decision is Decision.DENY else None
+            if result.permission == "ask":
+                return await self._ask(policy, ask, call, args, result.reason)
+        return await approve(call, args) if approve is not None else None
 
     async def _ask(
         self, policy: ApprovalPolicy, ask: AskUser | None, call: ToolCall, args: Any, reason: str
@@ -205,9 +211,20 @@ class CommandExpander:
     hook (PreToolUse hooks included) and the bash tool's sandbox, its `@` files read as the
     read tool's policy allows."""
 
-    def __init__(self, agent: Agent, commands: dict[str, CustomCommand]) -> None:
+    def __init__(
+        self,
+        agent: Agent,
+        commands: dict[str, CustomCommand],
+        *,
+        policy: ApprovalPolicy | None = None,
+        tool_hooks: ToolHooks | None = None,
+        ask: AskUser | None = None,
+    ) -> None:
         self.agent = agent
         self.commands = commands
+        self.policy = policy
+        self.tool_hooks = tool_hooks
+        self.ask = ask
         self._ids = itertools.count(1)
 
     def find(self, text: str) -> tuple[CustomCommand, str] | None:
@@ -217,23 +234,55 @@ class CommandExpander:
         return self.commands[parts[0]], parts[1]
 
     async def expand(self, command: CustomCommand, arguments: str) -> str:
-        return await expand(command, arguments, run_shell=self._run_shell, read_include=self._read_include)
+        patterns = bash_patterns(command.allowed_tools)
 
-    async def _approved(self, name: str, arguments: dict[str, Any]) -> tuple[Any, str | None]:
+        async def run_shell(line: str) -> str:
+            return await self._run_shell(line, patterns)
+
+        return await expand(command, arguments, run_shell=run_shell, read_include=self._read_include)
+
+    async def _approved(
+        self, name: str, arguments: dict[str, Any], granted: list[str] | None = None
+    ) -> tuple[Any, str | None]:
         """(parsed args, None) when the call may run; (None, why not) otherwise."""
         tool = next((t for t in self.agent.tools if t.name == name), None)
         if tool is None:
             return None, f"there is no {name} tool"
         call = ToolCall(f"command-{next(self._ids)}", name, arguments)
         args = tool.parse_args(arguments)
-        before = self.agent.hooks.before_tool_call
-        decision = await before(call, args) if before is not None else None
+        if granted and self._grants(granted, args):
+            # The command's `allowed-tools` spares the question (PreToolUse hooks and deny rules
+            # still apply); only where the sandbox confines it.
+            assert self.policy is not None
+            assert self.tool_hooks is not None
+            decision = await self.tool_hooks.check(self.policy, self.ask, None, call, args)
+        else:
+            before = self.agent.hooks.before_tool_call
+            decision = await before(call, args) if before is not None else None
         if isinstance(decision, Deny):
             return None, decision.reason
         return args, None
 
-    async def _run_shell(self, command: str) -> str:
-        args, denied = await self._approved("bash", {"command": command})
+    def _grants(self, patterns: list[str], args: Any) -> bool:
+        from skipjack.safety.commands import parse_command_line
+        from skipjack.safety.rules import compile_pattern, covers_line
+
+        policy = self.policy
+        if policy is None or self.tool_hooks is None or not policy.sandboxed:
+            return False
+        if policy.check("bash", args).decision is not Decision.ASK:
+            return False  # allowed anyway, or denied whatever the command says
+        parsed = parse_command_line(args.command)
+        try:
+            compiled = [compile_pattern(p) for p in patterns]
+        except ValueError:
+            return False
+        if parsed.opaque or parsed.redirects or parsed.assignments:
+            return False
+        return covers_line(compiled, parsed.commands)
+
+    async def _run_shell(self, command: str, granted: list[str] | None = None) -> str:
+        args, denied = await self._approved("bash", {"command": command}, granted)
         if denied is not None:
             return f"[`{command}` was not run: {denied}]"
         tool = next(t for t in self.agent.tools if t.name == "bash")

@@ -100,6 +100,27 @@ async def expand(command: CustomCommand, arguments: str, *, run_shell: RunShell,
     return text
 
 
+_CLAUDE_BASH = re.compile(r"\s*Bash\((.+)\)\s*\Z", re.IGNORECASE | re.DOTALL)
+_SKIPJACK_BASH = re.compile(r"\s*bash\s*:\s*(.+?)\s*\Z", re.DOTALL)
+
+
+def bash_patterns(allowed_tools: tuple[str, ...]) -> list[str]:
+    """The command patterns `allowed-tools` grants a command's `!` lines: Claude Code's
+    `Bash(git status:*)` (`git status *`) or skipjack's `bash: git diff *`. A bare `Bash` grants
+    nothing here: a whole shell is for the approval policy to give."""
+    out: list[str] = []
+    for entry in allowed_tools:
+        m = _CLAUDE_BASH.match(entry) or _SKIPJACK_BASH.match(entry)
+        if m is None:
+            continue
+        pattern = m.group(1).strip()
+        if pattern.endswith(":*"):
+            pattern = pattern[:-2].rstrip() + " *"
+        if pattern and pattern != "*":
+            out.append(pattern)
+    return out
+
+
 def _first_line(body: str) -> str:
     for line in body.splitlines():
         if line.strip():
