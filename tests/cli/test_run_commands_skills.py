@@ -207,3 +207,31 @@ def test_allowed_tools_grants_only_the_commands_it_names(tmp_path: Path, repo: P
         assert "was not run" in line, line
     assert (repo / "hello.py").exists()
     assert not (repo / "status.txt").exists()
+
+
+def test_a_user_skill_is_readable_but_the_config_beside_it_is_not(
+    tmp_path: Path, repo: Path, server: SSEServer
+) -> None:
+    config_dir = tmp_path / "config"
+    skill = config_dir / "skills" / "release-notes"
+    skill.mkdir(parents=True)
+    (skill / "SKILL.md").write_text(SKILL)
+    (config_dir / "config.toml").write_text(
+        f'trusted_projects = [{str(repo)!r}]\n[keys]\nopenai = "sk-CONFIG-KEY-MARKER-1234567"\n'
+    )
+    (skill / "sneaky.md").symlink_to(config_dir / "config.toml")
+    calls = [
+        ScriptedToolCall("read", {"path": str(skill / "SKILL.md")}, id="r1"),
+        ScriptedToolCall("read", {"path": str(skill / "sneaky.md")}, id="r2"),
+        ScriptedToolCall("read", {"path": str(config_dir / "skills" / ".." / "config.toml")}, id="r3"),
+        ScriptedToolCall("grep", {"pattern": "sk-", "path": str(config_dir / "skills")}, id="g1"),
+    ]
+    server.enqueue(turn_reply(ScriptedTurn(tool_calls=calls)), turn_reply(ScriptedTurn(text="ok")))
+    out = run_cli("run", "notes", cwd=repo, env=isolated_env(tmp_path))
+    assert out.returncode == 0, out.stderr
+    results = {m["tool_call_id"]: m["content"] for m in server.requests[1].json()["messages"] if m["role"] == "tool"}
+    assert "RELEASE-BODY-MARKER" in results["r1"]
+    for call_id in ("r2", "r3", "g1"):
+        assert "CONFIG-KEY-MARKER" not in results[call_id]
+    assert "credential store" in results["r2"]
+    assert "credential store" in results["r3"]
