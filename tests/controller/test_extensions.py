@@ -69,6 +69,9 @@ async def test_notification_hook_runs_when_the_user_is_asked(tmp_path: Path, ser
     payload = json.loads(notes.read_text())
     assert payload["hook_event_name"] == "Notification"
     assert "permission to use write" in payload["message"]
+    assert payload["session_id"] == controller.session.id  # type: ignore[union-attr]
+    assert payload["transcript_path"] == str(controller.session.path)  # type: ignore[union-attr]
+    assert payload["permission_mode"] == "default"
 
 
 async def test_a_childs_question_goes_to_the_same_user_as_events(tmp_path: Path, server: SSEServer) -> None:

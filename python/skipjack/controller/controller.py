@@ -91,7 +91,7 @@ class Controller:
         # Hooks, custom commands and subagents (`extension_hooks`): PreToolUse runs in front of
         # the approval policy, which stays the last word on what may run.
         self._resumed = False
-        self.hook_runner = hook_runner(runtime, self._hook_failed, lambda: self.session.id if self.session else None)
+        self.hook_runner = hook_runner(runtime, self._hook_failed, lambda: self.session)
         asker = notifying(self.hook_runner, asker)
         self._tool_hooks = ToolHooks(self.hook_runner, agent.cwd)
         agent.hooks = self._tool_hooks.install(agent.hooks, runtime.policy, asker)

@@ -33,6 +33,7 @@ from skipjack.safety.redaction import with_redaction
 if TYPE_CHECKING:
     from skipjack.runtime import Runtime
     from skipjack.safety.policy import ApprovalPolicy
+    from skipjack.sessions import Session
     from skipjack.subagents import ChildSpec
 
 MAX_STOP_CONTINUATIONS = 3
@@ -41,16 +42,18 @@ MAX_INCLUDE_BYTES = 256 * 1024
 
 
 def hook_runner(
-    runtime: Runtime, on_failure: Callable[[HookFailure], None], session_id: Callable[[], str | None]
+    runtime: Runtime, on_failure: Callable[[HookFailure], None], session: Callable[[], Session | None]
 ) -> HookRunner:
     def sandbox_for(sandboxed: bool) -> Any:
         policy = runtime.sandbox_policy()
         return policy if sandboxed else policy.outside()
 
     def base() -> dict[str, Any]:
+        current = session()
         return {
-            "session_id": session_id() or "",
-            "transcript_path": "",
+            "session_id": current.id if current is not None else "",
+            # skipjack's session file (JSON lines, its own format rather than Claude Code's).
+            "transcript_path": str(current.path) if current is not None else "",
             "cwd": str(runtime.agent.cwd),
             "permission_mode": PERMISSION_MODES.get(runtime.policy.mode, runtime.policy.mode),
         }
