@@ -42,6 +42,8 @@ LAYERS: dict[str, int] = {
     "skipjack.checkpoints": 4,
     "skipjack.mcp": 4,
     "skipjack.extensions": 4,
+    # The `task` tool builds child agents: beside the agent, below the controller.
+    "skipjack.subagents": 4,
     "skipjack.system_prompt": 4,
     "skipjack.runtime": 5,
     "skipjack.controller": 5,

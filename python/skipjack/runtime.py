@@ -17,11 +17,15 @@ from skipjack.config import ConfigError, LoadedConfig, load_config, load_instruc
 from skipjack.config.files import find_repo_root, user_config_path
 from skipjack.config.schema import ApprovalMode, SandboxModeSetting, SandboxSettings, Settings
 from skipjack.errors import UserError
+from skipjack.extensions import Extensions, load_extensions
+from skipjack.extensions.skills import skills_prompt
 from skipjack.llm.stream import StreamOptions
 from skipjack.llm.types import Api, Model, ReasoningEffort
 from skipjack.safety.redaction import with_redaction
 from skipjack.safety.sandbox import SandboxPolicy, probe, sandbox_for
 from skipjack.safety.secrets import Redactor, secret_values, shell_env
+from skipjack.safety.trust import is_trusted
+from skipjack.subagents import TaskTool
 from skipjack.system_prompt import build_system_prompt
 from skipjack.tools import default_tools
 
@@ -78,6 +82,11 @@ class Runtime:
     """The environment keys were read from; a switched-to model's key comes from it too."""
     trust_project: bool = False
     """`--trust-project`: the project's own MCP servers (`.mcp.json`) may start too."""
+    shell_env: Mapping[str, str] = field(default_factory=dict)
+    """The model's shell environment (no credentials): bash's, subagents' bash's and hooks'."""
+    extensions: Extensions | None = None
+    """Custom commands, skills and agent definitions (a project's only when it is trusted)."""
+    project_trusted: bool = False
 
     def key_for(self, model: Model) -> str | None:
         """The one key resolver: `model`'s own provider's key (environment, then `[keys]`)."""
@@ -94,13 +103,17 @@ class Runtime:
 
     def sandbox_policy(self) -> SandboxPolicy:
         """The sandbox the next shell command runs in, for the current approval mode."""
+        return self.sandbox_policy_for(self.policy.mode)
+
+    def sandbox_policy_for(self, mode: ApprovalMode) -> SandboxPolicy:
+        """The sandbox of an approval mode (a subagent's may be stricter than the session's)."""
         settings = self.sandbox_settings
         root = self.project_root or self.agent.cwd
         # Plan mode is read-only whatever the override says: it is what plan promises.
-        override = None if self.policy.mode == "plan" else settings.mode
+        override = None if mode == "plan" else settings.mode
         network = settings.network if self.network_override is None else self.network_override
         return sandbox_for(
-            self.policy.mode,
+            mode,
             root,
             network=network,
             mode=override,
@@ -214,22 +227,32 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
     key_vars = provider_key_vars(settings, model)
     passthrough = settings.shell.env_passthrough
     redactor = Redactor(secret_values(env, key_vars=key_vars, config_keys=settings.keys))
+    model_shell_env = shell_env(env, key_vars=key_vars, passthrough=passthrough)
+    project_root = find_repo_root(opts.cwd) or opts.cwd.resolve()
+    extensions, trusted = discover_extensions(opts.cwd, settings, env, trust_project=opts.trust_project)
+    warnings += [f"ignored {p.path}: {p.message}" for p in extensions.problems]
     # The bash tool reads the sandbox policy at each call, from the runtime built below, so a
     # change of approval mode applies to the next command.
     built: list[Runtime] = []
     tools = default_tools(
         opts.cwd,
-        shell_env=shell_env(env, key_vars=key_vars, passthrough=passthrough),
+        shell_env=model_shell_env,
         sandbox=lambda: built[0].sandbox_policy() if built else None,
         model=model,
         edit_format=settings.tools.edit_format,
     )
+    tools.append(TaskTool(extensions.agents))  # the controller gives it its spawn function
     if opts.system_prompt_file is not None:
         system_prompt = read_system_prompt_file(opts.system_prompt_file)
     else:
         instructions = load_instructions(opts.cwd, find_repo_root(opts.cwd))
         warnings += instructions.warnings
-        system_prompt = build_system_prompt(opts.cwd, instructions.text, tool_names=[t.name for t in tools])
+        system_prompt = build_system_prompt(
+            opts.cwd,
+            instructions.text,
+            tool_names=[t.name for t in tools],
+            skills=skills_prompt(list(extensions.skills.values())),
+        )
     options = StreamOptions(
         api_key=key,
         reasoning=opts.reasoning if model.reasoning else None,
@@ -256,11 +279,14 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         summary_model=_summary_model(settings, env),
         redactor=redactor,
         sandbox_settings=_with_mode(_user_sandbox_settings(config, env, warnings), opts.sandbox_mode),
-        project_root=find_repo_root(opts.cwd) or opts.cwd.resolve(),
+        project_root=project_root,
         user_config_dir=user_config_path(env).parent,
         network_override=opts.sandbox_network,
         env=env,
         trust_project=opts.trust_project,
+        shell_env=model_shell_env,
+        extensions=extensions,
+        project_trusted=trusted,
     )
     built.append(runtime)
     if runtime.sandbox_policy().confined and not (support := probe()).available:
@@ -275,6 +301,17 @@ def _with_mode(settings: SandboxSettings, mode: SandboxModeSetting | None) -> Sa
     import msgspec
 
     return settings if mode is None else msgspec.structs.replace(settings, mode=mode)
+
+
+def discover_extensions(
+    cwd: Path, settings: Settings, env: Mapping[str, str], *, trust_project: bool = False
+) -> tuple[Extensions, bool]:
+    """The commands, skills and agent definitions a session in `cwd` gets, and whether the
+    project is trusted (only then are its `.skipjack/` and `.claude/` folders read)."""
+    project_root = find_repo_root(cwd) or cwd.resolve()
+    trusted = trust_project or is_trusted(project_root, settings.trusted_projects)
+    found = load_extensions(user_config_dir=user_config_path(env).parent, project_root=project_root, trusted=trusted)
+    return found, trusted
 
 
 def _user_sandbox_settings(config: LoadedConfig, env: Mapping[str, str], warnings: list[str]) -> SandboxSettings:

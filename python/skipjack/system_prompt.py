@@ -35,7 +35,9 @@ PATCH_RULE = """\
 """
 
 
-def build_system_prompt(cwd: Path, instructions: str | None = None, *, tool_names: list[str] | None = None) -> str:
+def build_system_prompt(
+    cwd: Path, instructions: str | None = None, *, tool_names: list[str] | None = None, skills: str = ""
+) -> str:
     # The model is told about the edit tool it was given (apply_patch for GPT-5/codex models).
     patching = tool_names is not None and "apply_patch" in tool_names and "edit" not in tool_names
     parts = [BASE.replace("{edit_rule}", PATCH_RULE if patching else EDIT_RULE)]
@@ -47,4 +49,6 @@ def build_system_prompt(cwd: Path, instructions: str | None = None, *, tool_name
     if instructions and instructions.strip():
         header = "Project instructions (from the repository's AGENTS.md / CLAUDE.md files):"
         parts.append(f"{header}\n\n{instructions.strip()}")
+    if skills:
+        parts.append(skills)  # names and descriptions only: a skill's body is read when needed
     return "\n\n".join(parts) + "\n"

@@ -84,6 +84,11 @@ class Agent:
         (kept when a compaction later drops the messages themselves)."""
         return self._usage
 
+    def run_usage(self) -> Usage:
+        """What the running run has cost so far, charges included (zero when idle): what its
+        limits are checked against."""
+        return self._run.usage if self._run is not None else Usage.zero()
+
     def charge(self, usage: Usage) -> None:
         """Count spending made for this agent outside its model turns (a compaction
         summary): it adds to `usage_totals()` and to the running run's cost and token

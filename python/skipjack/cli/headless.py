@@ -235,12 +235,28 @@ class _TextPrinter:
             self._line(f"✗ {event.tool_name}: {_first_line(event.result.content)}")
         elif kind == "warning":
             self._line(f"skipjack: warning: {event.message}")
+        elif kind == "subagent_event":
+            self._child(event)
+        elif kind == "hook_failed":
+            self._line(f"hook failed ({event.event}: {event.command}): {event.message}")
         elif kind == "retry":
             # The cause once; the same cause again is only the countdown.
             cause = f"{event.error_kind}: {event.error_message}"
             note = event.error_kind if cause == self.last_retry_cause else cause
             self.last_retry_cause = cause
             self._line(f"retrying in {event.delay_ms / 1000:.1f} s ({note})")
+
+    def _child(self, wrapped: Any) -> None:
+        """A subagent's tool activity, indented under its `task` call (its text stays out of
+        stdout: only the parent's answer is the run's output)."""
+        event, pad = wrapped.event, "  " * wrapped.depth
+        where = f"[{wrapped.agent} {wrapped.task_call_id}]"
+        if event.type == "tool_execution_start":
+            self._line(f"{pad}{where} → {event.tool_name} {_key_argument(event.arguments, event.tool_name)}".rstrip())
+        elif event.type == "tool_execution_end" and event.is_error:
+            self._line(f"{pad}{where} ✗ {event.tool_name}: {_first_line(event.result.content)}")
+        elif event.type == "agent_end":
+            self._line(f"{pad}{where} {event.stop_reason} · {event.turns} turns · ${event.usage.cost.total:.4f}")
 
     def finish(self, summary: dict[str, Any]) -> None:
         u = summary["usage"]

@@ -18,7 +18,20 @@ from skipjack import __version__
 from skipjack.cli.inputs import Parser, base_url, check_text_argument, positive_int, usd_amount
 from skipjack.errors import ExitCode, UserError
 
-SUBCOMMANDS = ("run", "rpc", "acp", "sessions", "models", "config", "usage", "batch", "mcp")
+SUBCOMMANDS = (
+    "run",
+    "rpc",
+    "acp",
+    "sessions",
+    "models",
+    "config",
+    "usage",
+    "batch",
+    "mcp",
+    "skills",
+    "commands",
+    "agents",
+)
 
 
 def add_agent_flags(p: argparse._ActionsContainer) -> None:
@@ -67,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     # the ArgumentParser interface.
     sub = cast(
         "argparse._SubParsersAction[argparse.ArgumentParser]",
-        p.add_subparsers(dest="command", metavar="{run,rpc,acp,sessions,models,config,usage,batch,mcp}"),
+        p.add_subparsers(
+            dest="command", metavar="{run,rpc,acp,sessions,models,config,usage,batch,mcp,skills,commands,agents}"
+        ),
     )
     run = sub.add_parser("run", help="run the agent headless until it finishes (prompt from the argument or stdin)")
     run.add_argument("prompt", nargs="?", help="the task; read from stdin when omitted")
@@ -81,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         "acp", help="serve an editor (Zed, JetBrains, Neovim, Emacs) over the Agent Client Protocol on stdio"
     )
     add_agent_flags(acp)
-    from skipjack.cli import batch_cmd, config_cmd, mcp_cmd, models_cmd, sessions_cmd, usage_cmd
+    from skipjack.cli import batch_cmd, config_cmd, extensions_cmd, mcp_cmd, models_cmd, sessions_cmd, usage_cmd
 
     sessions_cmd.add_parser(sub)
     models_cmd.add_parser(sub)
@@ -89,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     usage_cmd.add_parser(sub)
     batch_cmd.add_parser(sub)
     mcp_cmd.add_parser(sub)
+    extensions_cmd.add_parsers(sub)
     return p
 
 
@@ -164,6 +180,10 @@ def dispatch(argv: list[str]) -> int:
         from skipjack.cli import mcp_cmd
 
         return mcp_cmd.run(args, cwd)
+    if args.command in ("skills", "commands", "agents"):
+        from skipjack.cli import extensions_cmd
+
+        return extensions_cmd.run(args, cwd)
     if args.command == "rpc":
         return _run_rpc(args, cwd)
     if args.command == "acp":

@@ -377,12 +377,25 @@ def _merge(into: dict[str, Any], layer: dict[str, Any], sources: dict[str, str],
             rules = into.setdefault(k, [])
             rules += [r for r in v if r not in rules]
             sources[dotted] = f"{sources[dotted]}, {label}" if dotted in sources else label
+        elif not prefix and k == "hooks" and isinstance(v, dict):
+            _merge_hooks(into.setdefault("hooks", {}), v, sources, label)
         elif isinstance(v, dict) and isinstance(into.get(k), dict):
             _merge(into[k], v, sources, label, dotted + ".")
         else:
             into[k] = v
             for leaf in _flatten(v, dotted) if isinstance(v, dict) else {dotted: v}:
                 sources[leaf] = label
+
+
+def _merge_hooks(into: dict[str, Any], layer: dict[str, Any], sources: dict[str, str], label: str) -> None:
+    """Hooks add up across layers (a project's never replaces the user's guard), and only the
+    user's own config may run a hook outside the sandbox."""
+    for event, groups in layer.items():
+        if label.startswith("project"):
+            groups = [{**g, "hooks": [{**h, "sandbox": True} for h in g.get("hooks", [])]} for g in groups]
+        into.setdefault(event, []).extend(groups)
+        dotted = f"hooks.{event}"
+        sources[dotted] = f"{sources[dotted]}, {label}" if dotted in sources else label
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:

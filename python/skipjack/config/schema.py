@@ -105,6 +105,32 @@ class McpSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     servers: dict[str, McpServerConfig] = msgspec.field(default_factory=dict)
 
 
+class HookCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """One command run on an agent event, with Claude Code's hook contract (`extensions.hooks`)."""
+
+    type: Literal["command"] = "command"
+    command: str
+    timeout: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 60.0
+    """Seconds; a hook still running then is killed and reported."""
+    sandbox: bool = True
+    """Run inside the OS sandbox of the current approval mode. `false` (user config only; a
+    project's is ignored) runs it outside, as the user's own program."""
+
+
+class HookMatcher(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    hooks: list[HookCommand]
+    matcher: str = ""
+    """A regular expression over the tool name (`bash|edit`; Claude Code's `Bash|Edit` match too);
+    empty or `*` matches every tool. Ignored by events without a tool."""
+
+
+class SubagentSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    max_depth: Annotated[int, msgspec.Meta(ge=1, le=8)] = 2
+    """How deep `task` calls may nest (a child of a child is depth 2)."""
+    max_turns: Annotated[int, msgspec.Meta(ge=1)] = 30
+    """Model calls per child run."""
+
+
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     model: ModelRef | None = None
     """The default model, `provider/model-id`."""
@@ -126,6 +152,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     tools: ToolSettings = ToolSettings()
     mcp: McpSettings = McpSettings()
     """`[mcp]`: MCP servers whose tools the agent gets (a project's only when trusted)."""
+    hooks: dict[str, list[HookMatcher]] = msgspec.field(default_factory=dict)
+    """`[[hooks.PreToolUse]]` etc.: commands run on agent events (a project's only when trusted)."""
+    subagents: SubagentSettings = SubagentSettings()
     trusted_projects: list[str] = msgspec.field(default_factory=list)
     """Folders whose `.skipjack/config.toml` may set privileged keys (their subfolders too).
     Read from the user config only."""

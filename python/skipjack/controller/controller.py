@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -30,17 +31,29 @@ from skipjack.controller.events import (
     CompactionFailed,
     CompactionStarted,
     Event,
+    HookFailed,
     ModelSwitched,
     PersistenceFailed,
     SessionChanged,
     Warning_,
 )
+from skipjack.controller.extension_hooks import (
+    CommandExpander,
+    PromptHooks,
+    ToolHooks,
+    child_spec,
+    hook_runner,
+    notifying,
+)
 from skipjack.controller.mcp_bridge import McpBridge
 from skipjack.errors import UserError
-from skipjack.llm.types import AssistantMessage, Model, TextContent, ToolCall, Usage
+from skipjack.extensions import CustomCommand
+from skipjack.extensions.hooks import HookFailure
+from skipjack.llm.types import AssistantMessage, Model, ToolCall, Usage
 from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime, check_cost_limit
-from skipjack.safety.hook import Answer, AskUser, approval_hook
+from skipjack.safety.hook import Answer, AskUser
 from skipjack.sessions import Session, SessionError, SessionNotFoundError, SessionStore
+from skipjack.subagents import Subagents, TaskTool
 from skipjack.tools import with_edit_tool_for
 from skipjack.tools.editor_files import STATE_KEY as EDITOR_FILES
 from skipjack.tools.editor_files import EditorFiles
@@ -92,6 +105,16 @@ class Controller:
         self._usage_base = Usage.zero()
         """The agent's spending before `new_session`: a new conversation starts at $0."""
         agent = runtime.agent
+        # Hooks, custom commands and subagents (`extension_hooks`): PreToolUse runs in front of
+        # the approval policy, which stays the last word on what may run.
+        self._resumed = False
+        self.hook_runner = hook_runner(runtime, self._hook_failed, lambda: self.session)
+        self._tool_hooks = ToolHooks(self.hook_runner, agent.cwd)
+        # PostToolUse wraps the tools' after-hook once; `ask_with` only replaces the before-hook.
+        agent.hooks = dataclasses.replace(
+            agent.hooks, after_tool_call=self._tool_hooks.after(agent.hooks.after_tool_call)
+        )
+        self._prompt_hooks = PromptHooks(self.hook_runner)
         self.ask_with(ask)
         agent.subscribe(self._emit)
         self._install_compactor(None)
@@ -99,10 +122,19 @@ class Controller:
         """The session's MCP servers (started now, in the background)."""
 
     def ask_with(self, ask: AskUser | Literal["events"] | None) -> None:
-        """How approval questions are put from now on (see the class)."""
-        asker: AskUser | None = self._ask_by_event if ask == "events" else ask
-        agent = self.runtime.agent
-        agent.hooks = _replace(agent.hooks, before_tool_call=approval_hook(self.runtime.policy, asker))
+        """How approval questions are put from now on (see the class): to the tools' calls,
+        custom commands' `!` lines and subagents' calls alike."""
+        asker = notifying(self.hook_runner, self._ask_by_event if ask == "events" else ask)
+        runtime, agent = self.runtime, self.runtime.agent
+        agent.hooks = dataclasses.replace(agent.hooks, before_tool_call=self._tool_hooks.before(runtime.policy, asker))
+        self._commands = CommandExpander(
+            agent,
+            dict(runtime.extensions.commands) if runtime.extensions else {},
+            policy=runtime.policy,
+            tool_hooks=self._tool_hooks,
+            ask=asker,
+        )
+        self._install_subagents(asker)
 
     @classmethod
     def build(
@@ -222,18 +254,42 @@ class Controller:
     # -- the conversation --------------------------------------------------------------------
 
     async def prompt(self, text: str) -> RunResult:
-        """Run one prompt to its end (creating the session first, when recording)."""
+        """Run one prompt to its end (creating the session first, when recording). `/name args`
+        naming a custom command runs the command's prompt; hooks run around it."""
         if self.agent.is_running:
             raise UserError("the agent is running: steer, follow up or abort it")
         self.ensure_session()
         await self.mcp.before_prompt()
         text = await self.mcp.expand(text)
+        found = self._commands.find(text)
+        model_before: str | None = None
+        if found is not None:
+            command, arguments = found
+            text = await self._commands.expand(command, arguments)
+            if command.model and command.model != self.model.ref:
+                model_before = self.model.ref
+                self.switch_model(command.model)
+        session_id = self.session.id if self.session is not None else None
+        # The mode's reminder travels inside the user's message, as Claude Code's system
+        # reminders do: it is then part of the recorded history, so a resumed session still
+        # knows the mode.
         reminder, self._reminder = self._reminder, None
-        if reminder is None:
-            return await self.agent.prompt(text)
-        # The reminder travels inside the user's message, as Claude Code's system reminders do:
-        # it is then part of the recorded history, so a resumed session still knows the mode.
-        return await self.agent.prompt([TextContent(reminder), TextContent(text)])
+        try:
+            return await self._prompt_hooks.prompt(
+                self.agent, text, session_id=session_id, resumed=self._resumed, reminder=reminder
+            )
+        finally:
+            if model_before is not None:
+                self.switch_model(model_before)
+
+    def custom_commands(self) -> list[CustomCommand]:
+        """The custom commands (`/name`), sorted, for `/help` and the `/` completion menu."""
+        return sorted(self._commands.commands.values(), key=lambda c: c.name)
+
+    async def expand_command(self, text: str) -> str | None:
+        """The prompt `/name args` stands for; None when `text` names no custom command."""
+        found = self._commands.find(text)
+        return None if found is None else await self._commands.expand(*found)
 
     def steer(self, text: str) -> None:
         self.agent.steer(text)
@@ -246,6 +302,44 @@ class Controller:
         for approval_id in list(self._pending):
             self.answer_approval(approval_id, Answer("deny", "the run was aborted"))
         self.agent.abort()
+
+    def _hook_failed(self, failure: HookFailure) -> None:
+        self._emit(HookFailed(failure.event, failure.command, failure.message))
+
+    def _install_subagents(self, asker: AskUser | None) -> None:
+        """Give the `task` tool its spawn function: children built like this session's agent,
+        their costs charged to it and recorded in its session, their events sent as ours."""
+        task = next((t for t in self.agent.tools if isinstance(t, TaskTool)), None)
+        if task is None:
+            return
+
+        def open_child(model: Model) -> Session | None:
+            if self.session is None:
+                return None
+            try:
+                child = self.store.create_child(self.agent.cwd, model.ref)
+                self.session.append_event("subagent_session", {"session_id": child.id, "model": model.ref})
+            except (OSError, SessionError) as e:
+                self._emit(Warning_(f"a subagent's transcript is not saved: {e}"))
+                return None
+            return child
+
+        def record_usage(ref: str, usage: Usage) -> None:
+            if self.session is not None:
+                try:
+                    self.session.append_usage(ref, usage, "subagent")
+                except OSError as e:
+                    self._emit(PersistenceFailed(self.session.id, f"a subagent's cost was not saved: {e}"))
+
+        spec = child_spec(
+            self.runtime,
+            tool_hooks=self._tool_hooks,
+            ask=asker,
+            emit=self._emit,
+            open_session=open_child,
+            record_usage=record_usage,
+        )
+        task.spawn = Subagents(spec, self.agent, 0, self.agent.charge).run
 
     # -- approvals and trust -----------------------------------------------------------------
 
@@ -470,6 +564,7 @@ class Controller:
         if self.session is not None and self.session is not session:
             self.close_session()
         self.session = session
+        self._resumed = resume
         if session is None:
             self._install_compactor(None)
             return

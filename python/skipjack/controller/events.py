@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal
 import msgspec
 
 from skipjack.agent.events import AgentEvent, event_to_json
+from skipjack.subagents.events import SubagentEvent
 
 
 class _ControllerEvent(msgspec.Struct, frozen=True, tag_field="type"):
@@ -121,9 +122,21 @@ class McpServerChanged(_ControllerEvent, frozen=True, tag="mcp_server"):
     source: str
 
 
+class HookFailed(_ControllerEvent, frozen=True, tag="hook_failed"):
+    """A hook exited with a code other than 0 or 2, timed out or could not start; what it
+    guarded went ahead (Claude Code's contract: only exit 2 blocks)."""
+
+    type: ClassVar[Literal["hook_failed"]] = "hook_failed"
+
+    event: str
+    command: str
+    message: str
+
+
 ControllerEvent = (
     Warning_
     | McpServerChanged
+    | HookFailed
     | CompactionStarted
     | CompactionEnded
     | CompactionFailed
@@ -134,12 +147,14 @@ ControllerEvent = (
     | ApprovalRequest
     | ApprovalResolved
 )
-Event = AgentEvent | ControllerEvent
+Event = AgentEvent | ControllerEvent | SubagentEvent
 """What a controller's listener receives."""
 
 
 def to_json(event: Event) -> dict[str, Any]:
     """One event as JSON-ready builtins: agent events exactly as `run --json` writes them."""
+    if isinstance(event, SubagentEvent):
+        return event.to_json()
     if isinstance(event, _ControllerEvent):
         data: dict[str, Any] = msgspec.to_builtins(event)
         return data

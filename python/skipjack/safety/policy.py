@@ -54,6 +54,11 @@ from skipjack.tools._paths import is_within, resolve_path
 
 READ_TOOLS = frozenset({"read", "grep", "find", "todo"})
 WRITE_TOOLS = frozenset({"edit", "write", "apply_patch"})
+DELEGATING_TOOLS = frozenset({"task"})
+"""Allowed in every mode (a deny rule still switches them off): a subagent's own calls are
+each checked under a mode no looser than this one, so starting one grants nothing."""
+USER_PROMPT_DIRS = ("skills", "commands", "agents")
+"""Folders of the user's skipjack config dir the read tools may read (`extensions`)."""
 PROTECTED_DIRS = frozenset({".git", ".skipjack"})
 """Inside the project, but writing there can run programs (git hooks, `core.fsmonitor`) or
 change skipjack's own settings."""
@@ -159,6 +164,8 @@ class ApprovalPolicy:
             return Verdict(Decision.DENY, f"a deny rule forbids {tool}: {subject}", subject)
         if self.mode == "yolo":
             return Verdict(Decision.ALLOW, "yolo mode", subject)
+        if tool in DELEGATING_TOOLS:
+            return Verdict(Decision.ALLOW, "a subagent's calls are checked one by one", subject)
         if tool in READ_TOOLS:
             secret = self._reads_secret(tool, args)
             if secret is not None:
@@ -263,7 +270,14 @@ class ApprovalPolicy:
         if parts[:2] == ("/", "proc") and (len(parts) < 3 or parts[2].isdigit() or parts[2] in ("self", "thread-self")):
             # The read tools run in skipjack: /proc/self/environ is its environment, keys and all.
             return f"{tool} of {target} reads a process's environment or memory"
-        extra = (Path(os.path.realpath(self._user_config_dir)),) if self._user_config_dir is not None else ()
+        extra: tuple[Path, ...] = ()
+        if self._user_config_dir is not None:
+            config_dir = Path(os.path.realpath(self._user_config_dir))
+            # Its skills, commands and agents are the user's prompts for the model (no keys):
+            # a skill's SKILL.md is read on demand. `target` is a real path, so a symlink in
+            # there to config.toml is still judged as config.toml.
+            if not any(is_within(target, config_dir / d) for d in USER_PROMPT_DIRS):
+                extra = (config_dir,)
         for place in secret_locations(extra):
             if is_within(target, place):
                 return f"{tool} of {target} reads a credential store ({place})"

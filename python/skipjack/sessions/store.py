@@ -37,6 +37,10 @@ SUFFIX = ".jsonl"
 SLUG_CHARS = 48
 
 
+CHILD_DIR = "subagents"
+"""Per project: the sub-sessions of subagents."""
+
+
 class SessionSummary(msgspec.Struct, frozen=True):
     id: str
     path: str
@@ -95,6 +99,23 @@ class SessionStore:
             model=model,
         )
         return self._create_file(header)
+
+    def create_child(self, cwd: Path, model: str | None) -> Session:
+        """A sub-session (a subagent's transcript): kept beside the project's sessions, in
+        `subagents/`, so `sessions list` and `--continue` never pick it, while `sessions show`
+        finds it by its full id."""
+        cwd = cwd.resolve()
+        header = SessionHeader(
+            version=FORMAT_VERSION,
+            id=new_session_id(),
+            created=now_ms(),
+            cwd=str(cwd),
+            project=str(project_root(cwd)),
+            model=model,
+        )
+        directory = self.project_path(cwd) / CHILD_DIR
+        directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        return Session.create(directory / f"{header.id}{SUFFIX}", header, [])
 
     def _create_file(self, header: SessionHeader, entries: list[Entry] | None = None) -> Session:
         self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
@@ -173,9 +194,12 @@ class SessionStore:
             return candidate
         if not self.root.is_dir():
             return None
+        if cwd is not None and (candidate := self.project_path(cwd) / CHILD_DIR / name).is_file():
+            return candidate
         for directory in sorted(self.root.iterdir()):
-            if (candidate := directory / name).is_file():
-                return candidate
+            for candidate in (directory / name, directory / CHILD_DIR / name):
+                if candidate.is_file():
+                    return candidate
         return None
 
     def resolve_id(self, session_id: str, cwd: Path | None = None) -> str:

@@ -85,7 +85,10 @@ class SkipjackApp(App[int]):
         self.chat = ChatView()
         self.pending = Vertical(id="pending")
         self.approval_slot = Vertical(id="approval-slot")
-        self.prompt_box = PromptBox(self.cwd, lambda: commands.completions() + prompt_completions(self.controller))
+        self.prompt_box = PromptBox(
+            self.cwd,
+            lambda: commands.completions() + commands.custom_completions(self) + prompt_completions(self.controller),
+        )
         self.status = StatusLine()
         self.view = AgentView(self)
         self.history = PromptHistory(self.env, self.cwd)
@@ -265,7 +268,8 @@ class SkipjackApp(App[int]):
         chat.scroll_to(y=target, animate=False, immediate=True)
 
     def submit(self, text: str) -> None:
-        if commands.is_command(text) and not is_prompt_command(text):
+        # MCP prompts and custom commands run as prompts (the controller expands them).
+        if commands.is_command(text) and not is_prompt_command(text) and not commands.is_custom(self, text):
             self.run_worker(commands.dispatch(self, text), group="command", exit_on_error=False)
             return
         if text.startswith("!"):

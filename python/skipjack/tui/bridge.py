@@ -20,6 +20,7 @@ from skipjack.agent.events import (
     ToolExecutionUpdate,
     TurnStart,
 )
+from skipjack.controller.events import HookFailed
 from skipjack.llm.events import (
     TextDelta,
     TextEnd,
@@ -29,6 +30,7 @@ from skipjack.llm.events import (
     ToolCallStart,
 )
 from skipjack.llm.types import AssistantMessage, UserMessage
+from skipjack.subagents import SubagentEvent
 from skipjack.tui.chat import ChatView
 from skipjack.tui.formatting import context_tokens, one_line, result_text, tool_key_arg
 from skipjack.tui.messages import AssistantBlock, Notice
@@ -64,7 +66,7 @@ class AgentView:
         self.last_context = 0
         self.retry_notice: Notice | None = None
 
-    def handle(self, event: AgentEvent) -> None:
+    def handle(self, event: AgentEvent | SubagentEvent | HookFailed) -> None:
         app = self.app
         status = app.status
         chat = app.chat
@@ -107,6 +109,28 @@ class AgentView:
                 self.retry_notice = chat.notice(text, "warning")
         elif isinstance(event, AgentEnd):
             self._agent_end(event)
+        elif isinstance(event, SubagentEvent):
+            self._subagent(event)
+        elif isinstance(event, HookFailed):
+            chat.notice(f"hook failed ({event.event}: {one_line(event.command, 60)}): {event.message}", "warning")
+
+    def _subagent(self, wrapped: SubagentEvent) -> None:
+        """A child's activity as lines in its `task` call's panel (collapsible like any tool
+        panel), ending with its cost; the status line names what it is doing."""
+        panel = self.app.chat.tool_panels.get(wrapped.top_task_call_id or wrapped.task_call_id)
+        event, pad = wrapped.event, "  " * (wrapped.depth - 1)
+        line = ""
+        if isinstance(event, ToolExecutionStart):
+            key = one_line(tool_key_arg(event.tool_name, event.arguments), 60)
+            line = f"{pad}→ {event.tool_name} {key}".rstrip()
+            self.app.status.set_state(f"{wrapped.agent}: {event.tool_name} {one_line(key, 30)}".rstrip())
+        elif isinstance(event, ToolExecutionEnd) and event.is_error:
+            line = f"{pad}✗ {event.tool_name}: {one_line(result_text(event.result), 80)}"
+        elif isinstance(event, AgentEnd):
+            line = f"{pad}[{wrapped.agent}: {event.stop_reason} · {event.turns} turns · ${event.usage.cost.total:.4f}]"
+            self.app.refresh_usage()
+        if line and panel is not None:
+            panel.append_output(line + "\n")
 
     def _content(self, update: MessageUpdate) -> None:
         block = self.block

@@ -60,6 +60,18 @@ def completions() -> list[tuple[str, str]]:
     return [(c.name, c.help) for c in COMMANDS.values()]
 
 
+def custom_completions(app: Host) -> list[tuple[str, str]]:
+    """The user's and (trusted) project's custom commands, from the controller's registry."""
+    found = app.controller.custom_commands() if app.controller is not None else []
+    return [(c.name, f"{c.description} ({c.argument_hint})" if c.argument_hint else c.description) for c in found]
+
+
+def is_custom(app: Host, text: str) -> bool:
+    """`/name ...` naming a custom command (not a built-in): sent as a prompt, which expands it."""
+    name = text[1:].split(maxsplit=1)[0] if text[1:].strip() else ""
+    return name not in COMMANDS and any(name == n for n, _ in custom_completions(app))
+
+
 async def dispatch(app: Host, text: str) -> None:
     name, _, arg = text[1:].partition(" ")
     name = name.strip()
@@ -83,6 +95,7 @@ async def dispatch(app: Host, text: str) -> None:
 @command("help", "list commands and keys", while_running=True)
 async def _help(app: Host, arg: str) -> None:
     lines = [f"/{c.name}{' ' + c.args if c.args else ''}  —  {c.help}" for c in COMMANDS.values()]
+    lines += [f"/{name}  —  {help_} (custom command)" for name, help_ in custom_completions(app)]
     lines += [
         "!cmd  —  run a shell command and show its output",
         "@path  —  complete a file path (Tab)",

@@ -108,6 +108,9 @@ class ToolPanel(Vertical, can_focus=True):
                 parts.append(f"exit {code}")
             if isinstance(details.get("duration_s"), int | float):
                 parts.append(f"{details['duration_s']:.1f} s")
+        elif self.tool_name == "task" and isinstance(details.get("cost"), int | float):
+            # A subagent: what it was, how long it worked and what it cost (rolled into the total).
+            parts += [str(details.get("agent", "")), f"{details.get('turns', 0)} turns", f"${details['cost']:.4f}"]
         elif self.diff is None and self.status == "done":
             lines = self.output.count("\n") + 1 if self.output else 0
             parts.append(f"{lines} lines")

@@ -1,0 +1,98 @@
+"""Finding every command, skill and agent definition of a session, with the problems found."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from skipjack.extensions.commands import CustomCommand, load_command
+from skipjack.extensions.definitions import AgentDefinition, load_definition
+from skipjack.extensions.frontmatter import FrontMatterError
+from skipjack.extensions.skills import SKILL_FILE, Skill, load_skill
+from skipjack.extensions.sources import Kind, Source, extension_dirs
+
+T = TypeVar("T", CustomCommand, Skill, AgentDefinition)
+MAX_FILES = 1000
+"""Per folder: a runaway tree (a symlink to `/`) must not stall startup."""
+
+
+@dataclass(frozen=True)
+class ExtensionProblem:
+    path: Path
+    message: str
+    kind: str = ""
+    """`commands`, `skills` or `agents`."""
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass
+class Extensions:
+    commands: dict[str, CustomCommand] = field(default_factory=dict)
+    skills: dict[str, Skill] = field(default_factory=dict)
+    agents: dict[str, AgentDefinition] = field(default_factory=dict)
+    problems: list[ExtensionProblem] = field(default_factory=list)
+    searched: dict[str, list[Path]] = field(default_factory=dict)
+    """Kind → the folders looked in (for `skills list` and `/help`)."""
+
+
+def load_extensions(*, user_config_dir: Path | None, project_root: Path | None, trusted: bool) -> Extensions:
+    found = Extensions()
+
+    def dirs(kind: Kind) -> list[Source]:
+        sources = extension_dirs(kind, user_config_dir=user_config_dir, project_root=project_root, trusted=trusted)
+        found.searched[kind] = [s.path for s in sources]
+        return sources
+
+    for s in dirs("commands"):
+        _collect("commands", found.commands, found.problems, _files(s.path, "*.md"), functools.partial(_command, s))
+    for s in dirs("skills"):
+        _collect(
+            "skills", found.skills, found.problems, _files(s.path, f"*/{SKILL_FILE}"), functools.partial(_skill, s)
+        )
+    for s in dirs("agents"):
+        _collect("agents", found.agents, found.problems, _files(s.path, "*.md"), functools.partial(_definition, s))
+    return found
+
+
+def _command(source: Source, path: Path) -> CustomCommand:
+    return load_command(path, source.path, source.origin)
+
+
+def _skill(source: Source, path: Path) -> Skill:
+    return load_skill(path, source.origin)
+
+
+def _definition(source: Source, path: Path) -> AgentDefinition:
+    return load_definition(path, source.origin)
+
+
+def _files(root: Path, pattern: str) -> list[Path]:
+    if not root.is_dir():
+        return []
+    out: list[Path] = []
+    glob = root.rglob(pattern) if pattern == "*.md" else root.glob(pattern)
+    try:
+        for path in glob:
+            out.append(path)
+            if len(out) >= MAX_FILES:
+                break
+    except OSError:
+        pass
+    return sorted(out)
+
+
+def _collect(
+    kind: Kind, into: dict[str, T], problems: list[ExtensionProblem], paths: list[Path], load: Callable[[Path], T]
+) -> None:
+    for path in paths:
+        try:
+            item = load(path)
+        except (FrontMatterError, ValueError) as e:
+            problems.append(ExtensionProblem(path, str(e), kind))
+            continue
+        into[item.name] = item  # a later folder (the project's) wins a name
