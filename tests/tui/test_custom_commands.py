@@ -9,6 +9,7 @@ import pytest
 from skipjack.agent import Agent
 from skipjack.config import Settings
 from skipjack.config.loader import LoadedConfig
+from skipjack.controller import Controller
 from skipjack.extensions import load_extensions
 from skipjack.runtime import RunOptions, Runtime
 from skipjack.safety.policy import ApprovalPolicy
@@ -37,7 +38,7 @@ def app_with_commands(scripted: ScriptedModel, project: Path, env: dict[str, str
         policy=ApprovalPolicy("yolo", project, sandboxed=True),
         extensions=load_extensions(user_config_dir=commands.parent, project_root=project, trusted=False),
     )
-    return SkipjackApp(RunOptions(cwd=project), runtime=runtime, env=env)
+    return SkipjackApp(RunOptions(cwd=project), controller=Controller(runtime), env=env)
 
 
 async def test_custom_commands_are_listed_completed_and_sent_expanded(
