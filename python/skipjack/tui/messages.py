@@ -8,8 +8,9 @@ second) costs a handful of re-renders a second and the screen never flickers.
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Any, Literal
 
+from markdown_it import MarkdownIt
 from rich.markdown import Markdown as RichMarkdown
 from rich.text import Text
 from textual.containers import Vertical
@@ -67,34 +68,49 @@ class Notice(Static):
         super().__init__(text, classes=kind, markup=False)
 
 
-class StreamingMarkdown(Static):
-    """Markdown fed in pieces, re-rendered from the whole text at most every FLUSH_S.
+class StreamingMarkdown(Vertical):
+    """Markdown fed in pieces: finished blocks rendered once, the growing tail re-rendered.
 
-    One widget per text block, drawn by Rich's markdown renderer (code highlighted by
-    Pygments), rather than Textual's `Markdown` widget: that one mounts a widget per
-    paragraph, list item and fence, and Textual lays out every widget of the screen on each
-    update, so a long session (thousands of widgets) made each streamed update cost tens of
-    milliseconds and more. Here the cost of an update is one parse of this message.
+    Drawn by Rich's markdown renderer (code highlighted by Pygments) rather than Textual's
+    `Markdown` widget, which mounts a widget per paragraph, list item and fence: in a long
+    session (thousands of widgets) each streamed update cost tens of milliseconds and more.
+    Re-rendering the whole message on each update made a long answer choppy instead (every
+    650-850 ms late in a 17k-character answer), so once the text before the last top-level
+    block is finished and at least `FREEZE_CHARS` long it moves into a `Static` of its own,
+    rendered once, and each update parses and renders only the tail after it.
     """
 
     DEFAULT_CSS = """
     StreamingMarkdown { padding: 0 1; height: auto; }
+    StreamingMarkdown > Static { height: auto; }
+    StreamingMarkdown > .frozen { margin: 0 0 1 0; }
     """
 
     def __init__(self) -> None:
-        super().__init__("")
+        super().__init__()
         self.source = ""
         """The text rendered so far."""
+        self._frozen = 0
+        """Characters of `source` in frozen (rendered-once) blocks."""
+        self._tail = Static("")
         self._pending: list[str] = []
         self._timer: Timer | None = None
         self._interval = FLUSH_S
         self.flushes = 0
         """How many renders the stream took (tests check batching with it)."""
 
+    def compose(self) -> Any:
+        yield self._tail
+
     @property
     def text(self) -> str:
         """Everything fed so far, rendered or not."""
         return self.source + "".join(self._pending)
+
+    @property
+    def tail_source(self) -> str:
+        """The part of the text that is re-rendered on each update."""
+        return self.source[self._frozen :]
 
     def feed(self, piece: str) -> None:
         if not piece:
@@ -118,13 +134,39 @@ class StreamingMarkdown(Static):
         started = time.monotonic()
         self.source += "".join(self._pending)
         self._pending.clear()
-        self.update(render_markdown(self.source))
+        tail = self.source[self._frozen :]
+        cut = finished_prefix(tail) if len(tail) >= FREEZE_CHARS else 0
+        if cut >= FREEZE_CHARS:
+            self.mount(Static(render_markdown(tail[:cut].rstrip("\n")), classes="frozen"), before=self._tail)
+            self._frozen += cut
+            tail = tail[cut:]
+        self._tail.update(render_markdown(tail))
         self.flushes += 1
         self.call_after_refresh(self._rendered, started)
 
     def _rendered(self, started: float) -> None:
         cost = time.monotonic() - started
         self._interval = min(MAX_FLUSH_S, max(FLUSH_S, FLUSH_COST_FACTOR * cost))
+
+
+FREEZE_CHARS = 1_500
+"""Finished text is frozen in pieces at least this long: few seams, a short tail."""
+_BLOCK_PARSER = MarkdownIt().enable("strikethrough").enable("table")
+"""As Rich's markdown renderer parses (so blocks split where its rendering splits them)."""
+
+
+def finished_prefix(text: str) -> int:
+    """How many characters at the start of `text` are whole top-level markdown blocks that
+    nothing appended later can change: everything before the last top-level block once that
+    block's first line is complete, else everything before the one above it (until its first
+    line is whole, `2` after a list could still become `2.` and join the list)."""
+    starts = [t.map[0] for t in _BLOCK_PARSER.parse(text) if t.level == 0 and t.map is not None and t.nesting >= 0]
+    lines = text.splitlines(keepends=True)
+    if starts and (starts[-1] >= len(lines) or not lines[starts[-1]].endswith("\n")):
+        starts.pop()
+    if len(starts) < 2:
+        return 0
+    return sum(len(line) for line in lines[: starts[-1]])
 
 
 def render_markdown(text: str) -> RichMarkdown:
