@@ -225,17 +225,21 @@ def bench_cadence(server: SSEServer, base: Path, quick: bool) -> dict[str, Any]:
     root = fresh_root(base, "cadence")
     write_session(env_for(root), root / "project", 40)
     chars = 5_000 if quick else 20_000
-    answer = markdown_answer(chars)
+    answer = markdown_answer(chars, tag="-STREAMED")
     server.enqueue(paced(ScriptedTurn(text=answer, chunk_chars=4, completion_tokens=chars // 4), 100.0))
     with ui(server, root, continue_session=True) as (term, probe_out, _):
         term.wait(ready, "ready", every=0.1)
         send(term, "write the long answer")
         term.wait(
-            lambda s: "END-OF-ANSWER" in s and "ready" in s, "the whole answer", limit=chars / 300 + 60, every=0.25
+            lambda s: "END-OF-ANSWER-STREAMED" in s and "ready" in s,
+            "the whole answer",
+            limit=chars / 300 + 60,
+            every=0.25,
         )
         rss = rss_mb(term.pid())
     probe = json.loads(probe_out.read_text())
-    flushes = [(t, n) for t, n in probe["flushes"] if n > 0]
+    sent = probe["submits"][-1]
+    flushes = [(t, n) for t, n in probe["flushes"] if n > 0 and t >= sent]
     total = max(n for _t, n in flushes)  # the answer as the UI received it
     if total < len(answer.strip()) - 10:
         raise AssertionError(f"only {total} of {len(answer)} characters were rendered")

@@ -136,7 +136,8 @@ class StreamingMarkdown(Vertical):
         self._pending.clear()
         tail = self.source[self._frozen :]
         cut = finished_prefix(tail) if len(tail) >= FREEZE_CHARS else 0
-        if cut >= FREEZE_CHARS:
+        # (Until it is composed, the tail is not a child to mount before: render it whole.)
+        if cut >= FREEZE_CHARS and self._tail.parent is self:
             self.mount(Static(render_markdown(tail[:cut].rstrip("\n")), classes="frozen"), before=self._tail)
             self._frozen += cut
             tail = tail[cut:]
