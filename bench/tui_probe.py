@@ -56,8 +56,10 @@ def install() -> None:
 def dump() -> None:
     path = os.environ.get("SKIPJACK_PROBE_OUT")
     if path:
-        with open(path, "w") as f:
+        # Whole or not at all: the bench reads it as soon as it exists.
+        with open(path + ".tmp", "w") as f:
             json.dump({"frames": frames, "flushes": flushes, "submits": submits}, f)
+        os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":

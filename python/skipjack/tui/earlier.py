@@ -19,11 +19,11 @@ from textual.widgets import Static
 
 from skipjack.llm.types import Message, UserMessage
 
-RESUME_EXCHANGES = 15
-PAGE_EXCHANGES = 15
-LIVE_MAX_EXCHANGES = 60
+RESUME_EXCHANGES = 10
+PAGE_EXCHANGES = 10
+LIVE_MAX_EXCHANGES = 40
 """Exchanges (a user message and all that follows it) a live chat keeps mounted …"""
-LIVE_DROP = 20
+LIVE_DROP = 15
 """… and how many it lets go at once (dropping in batches keeps re-layouts rare)."""
 
 

@@ -11,7 +11,9 @@ import time
 from typing import Any, Literal
 
 from markdown_it import MarkdownIt
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.markdown import Markdown as RichMarkdown
+from rich.segment import Segment
 from rich.text import Text
 from textual.containers import Vertical
 from textual.timer import Timer
@@ -21,8 +23,9 @@ FLUSH_S = 0.05
 MAX_FLUSH_S = 0.5
 CODE_THEME = "monokai"
 FLUSH_COST_FACTOR = 3.0
-"""A render that took `c` seconds (append, layout, paint) waits `3c` before the next: a chat
-long enough to be slow to lay out gets fewer, larger updates instead of a saturated CPU."""
+"""A render that took `c` CPU seconds (append, layout, paint) waits `3c` before the next: a
+chat long enough to be slow to lay out gets fewer, larger updates instead of a saturated CPU
+(rendering stays under a third of a core)."""
 THINKING_TAIL = 2_000
 """Characters of thinking kept on screen while it streams (the full text stays in the session)."""
 
@@ -93,6 +96,9 @@ class StreamingMarkdown(Vertical):
         self._frozen = 0
         """Characters of `source` in frozen (rendered-once) blocks."""
         self._tail = Static("")
+        self._reserved = 0
+        """Rows the tail holds while it streams (0: its own height)."""
+        self._first_asked = False
         self._pending: list[str] = []
         self._timer: Timer | None = None
         self._interval = FLUSH_S
@@ -116,22 +122,31 @@ class StreamingMarkdown(Vertical):
         if not piece:
             return
         self._pending.append(piece)
-        if self._timer is None:
+        if not self.source and not self._first_asked:
+            # The first words show at once (Enter → first visible token); later ones batch.
+            self._first_asked = True
+            self.call_later(self._flush, from_timer=False)
+        elif self._timer is None:
             self._timer = self.set_timer(self._interval, self._flush)
 
     def finish(self) -> None:
-        """Render what is left now."""
+        """Render what is left now, at its own height."""
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
         if self._pending:
             self._flush()
+        if self._reserved:
+            self._reserved = 0
+            self._tail.styles.height = "auto"
+            self._tail.update(render_markdown(self.tail_source))
 
-    def _flush(self) -> None:
-        self._timer = None
+    def _flush(self, from_timer: bool = True) -> None:
+        if from_timer:
+            self._timer = None
         if not self._pending:
             return
-        started = time.monotonic()
+        started = time.thread_time()
         self.source += "".join(self._pending)
         self._pending.clear()
         tail = self.source[self._frozen :]
@@ -141,15 +156,57 @@ class StreamingMarkdown(Vertical):
             self.mount(Static(render_markdown(tail[:cut].rstrip("\n")), classes="frozen"), before=self._tail)
             self._frozen += cut
             tail = tail[cut:]
-        self._tail.update(render_markdown(tail))
+            self._reserved = 0
+        self._show_tail(tail)
         self.flushes += 1
         self.call_after_refresh(self._rendered, started)
 
+    def _show_tail(self, tail: str) -> None:
+        """Render the tail once, at the width it will be shown at, into rows reserved in steps
+        of `RESERVE_ROWS`: an update that stays within them repaints this widget alone instead
+        of laying out the whole chat (that layout, not the markdown, was most of an update's
+        cost with a long history on screen)."""
+        width = self._tail.content_region.width
+        if width <= 0 or not self.is_mounted:
+            self._tail.update(render_markdown(tail))
+            return
+        rendered = Prerendered(render_markdown(tail), self.app.console, width)
+        rows = len(rendered.lines)
+        if rows <= self._reserved:
+            self._tail.update(rendered, layout=False)
+            return
+        self._reserved = rows + RESERVE_ROWS
+        self._tail.styles.height = self._reserved
+        self._tail.update(rendered)
+
     def _rendered(self, started: float) -> None:
-        cost = time.monotonic() - started
+        # CPU time of the UI thread, not wall time: on a loaded machine waiting for a core is
+        # not a cost of rendering, and backing off for it made updates rarer than needed.
+        cost = time.thread_time() - started
         self._interval = min(MAX_FLUSH_S, max(FLUSH_S, FLUSH_COST_FACTOR * cost))
 
 
+class Prerendered:
+    """A renderable drawn once at a width: replayed as is at that width, redrawn at another."""
+
+    def __init__(self, renderable: RenderableType, console: Console, width: int) -> None:
+        self.renderable = renderable
+        self.width = width
+        self.lines = console.render_lines(renderable, console.options.update(width=width, height=None), pad=False)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width != self.width:
+            yield self.renderable
+            return
+        newline = Segment.line()
+        for line in self.lines:
+            yield from line
+            yield newline
+
+
+RESERVE_ROWS = 6
+"""Rows a streaming tail reserves ahead of its text (the whole chat is laid out once per
+this many new rows rather than on every one)."""
 FREEZE_CHARS = 1_500
 """Finished text is frozen in pieces at least this long: few seams, a short tail."""
 _BLOCK_PARSER = MarkdownIt().enable("strikethrough").enable("table")

@@ -152,4 +152,5 @@ class StatusLine(Static):
         if not busy:
             line.append("  ")
             line.append(state, style="green")
-        self.update(line)
+        # One row whatever it says: repaint only, never a layout of the whole screen.
+        self.update(line, layout=False)
