@@ -20,7 +20,7 @@ from .helpers import SIZE, idle, make_app, type_and_send, until
 
 @pytest.fixture(autouse=True)
 def quick_stall(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(status_module, "STALL_S", 1.0)
+    monkeypatch.setattr(status_module, "STALL_S", 3.0)
 
 
 async def test_a_hung_server_says_no_data_and_how_long(
@@ -29,12 +29,14 @@ async def test_a_hung_server_says_no_data_and_how_long(
     scripted.enqueue(Reply(body=[Stall()]))  # headers, then silence
     app = make_app(scripted, project, env)
     async with app.run_test(size=SIZE) as pilot:
+        sent = time.monotonic()
         await type_and_send(pilot, app, "hello?")
         await until(pilot, lambda: "esc to interrupt" in static_text(app.status), what="the busy line")
         line = static_text(app.status)
         assert line.startswith("● thinking…")  # the run's state first: a narrow line cuts the rest
-        assert "no data" not in line
-        await until(pilot, lambda: "no data for" in static_text(app.status), limit=5, what="the stall notice")
+        if time.monotonic() - sent < 2.5:  # (a loaded machine may take that long to get here)
+            assert "no data" not in line
+        await until(pilot, lambda: "no data for" in static_text(app.status), limit=10, what="the stall notice")
         first = re.search(r"no data for (\d+) s", static_text(app.status))
         assert first is not None
         await pilot.pause(1.2)
