@@ -21,12 +21,15 @@ from skipjack.agent.events import AgentEvent, ToolExecutionEnd, ToolExecutionSta
 from skipjack.agent.hooks import Deny, Hooks, Replace
 from skipjack.agent.tool import Tool, ToolContext, ToolError, ToolOutput
 from skipjack.llm.types import ToolCall, ToolResultMessage
+from skipjack.terminal_text import TerminalText
 
 DEFAULT_CONCURRENCY = 8
 
 SKIPPED = "skipped: the user sent a new message before this call started"
 ABORTED_RUNNING = "aborted: the user stopped the run while this call was running"
 ABORTED_NOT_RUN = "not run: the user stopped the run"
+ABORTED_TAIL_LINES = 200
+"""Lines of an interrupted call's streamed output its result keeps (as the bash tool's tail)."""
 CUT_OFF = (
     'not run: your response hit the output token limit (stop reason "length"), so this call '
     "may be incomplete. Send it again; keep the arguments shorter if you can."
@@ -78,6 +81,8 @@ class ToolExecutor:
         # By position in the batch: models do not always send unique call ids.
         self._started: set[int] = set()
         self._results: dict[int, ToolResultMessage] = {}
+        self._streamed: dict[int, TerminalText] = {}
+        """By position: what a running call printed so far, for its result if it is aborted."""
 
     def cancel(self) -> None:
         for task in self._tasks:
@@ -99,6 +104,7 @@ class ToolExecutor:
         self._batch = list(calls)
         self._started.clear()
         self._results.clear()
+        self._streamed.clear()
 
     async def run(self, calls: Sequence[ToolCall], *, interrupt: Callable[[], str | None]) -> list[ToolResultMessage]:
         """Run `calls`; a call about to start runs only while `interrupt()` returns None,
@@ -129,7 +135,7 @@ class ToolExecutor:
         try:
             output = await self._run_one(i, call, slots, locks, interrupt)
         except asyncio.CancelledError:
-            self._end(i, call, ToolOutput.error(ABORTED_RUNNING if i in self._started else ABORTED_NOT_RUN))
+            self._end(i, call, ToolOutput.error(self._aborted_text(i)))
             raise
         self._end(i, call, output)
 
@@ -160,9 +166,22 @@ class ToolExecutor:
             if reason is not None:
                 return ToolOutput.error(reason)
             self._start(i, call)
-            return await self._execute(tool, call, args)
+            return await self._execute(
+                tool, call, args, self._streamed.setdefault(i, TerminalText(colour=False, max_lines=ABORTED_TAIL_LINES))
+            )
 
-    async def _execute(self, tool: Tool[Any], call: ToolCall, args: Any) -> ToolOutput:
+    def _aborted_text(self, i: int) -> str:
+        """An interrupted call's result: it was stopped, and what it had printed until then."""
+        if i not in self._started:
+            return ABORTED_NOT_RUN
+        streamed = self._streamed.get(i)
+        lines = streamed.all_lines() if streamed is not None else []
+        if not lines:
+            return ABORTED_RUNNING
+        cut = f"(last {len(lines)} lines) " if streamed is not None and streamed.dropped else ""
+        return f"{ABORTED_RUNNING}; its output until then {cut}was:\n" + "\n".join(lines)
+
+    async def _execute(self, tool: Tool[Any], call: ToolCall, args: Any, streamed: TerminalText) -> ToolOutput:
         hooks = self._hooks
         update_filter = hooks.tool_update_filter(call) if hooks.tool_update_filter else None
 
@@ -170,6 +189,7 @@ class ToolExecutor:
             if update_filter is not None:
                 chunk = update_filter.feed(chunk)
             if chunk:
+                streamed.feed(chunk)
                 self._emit(ToolExecutionUpdate(call.id, chunk))
 
         ctx = ToolContext(cwd=self._cwd, tool_call_id=call.id, on_update=on_update, state=self._state)

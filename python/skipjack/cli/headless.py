@@ -27,6 +27,7 @@ from skipjack.errors import ExitCode, UserError
 from skipjack.llm.usage import cost_text
 from skipjack.sessions import Session, SessionError
 from skipjack.sessions.session import unsaved_summary
+from skipjack.terminal_text import sanitize
 from skipjack.tools.apply_patch import patch_paths
 
 if TYPE_CHECKING:
@@ -267,7 +268,9 @@ class _TextPrinter:
         )
 
     def _line(self, text: str) -> None:
-        self.err.write(text + "\n")
+        # Tool names, commands and error lines come from the model and the commands it ran:
+        # nothing in them may drive the terminal (title, clear screen, cursor, queries).
+        self.err.write(sanitize(text).replace("\n", " ") + "\n")
         self.err.flush()
 
 

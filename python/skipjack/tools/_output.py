@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from skipjack.terminal_text import sanitize
 from skipjack.tools._spool import FILE_CAP, process_spool
 
 HEAD_BYTES = 16 * 1024
 TAIL_BYTES = 16 * 1024
 HEAD_LINES = 200
 TAIL_LINES = 200
-
-# CSI and OSC escape sequences: colour and cursor codes mean nothing to a model.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 
 @dataclass(frozen=True)
@@ -164,4 +161,6 @@ class SpooledOutput:
 
 
 def _clean(text: str) -> str:
-    return _ANSI.sub("", text)
+    # What a terminal would show, minus colours: escape sequences of every kind (OSC, DCS,
+    # APC, C1) and their payloads removed, progress bars (`\r`) collapsed to their last state.
+    return sanitize(text)

@@ -72,6 +72,9 @@ class AgentView:
         chat = app.chat
         if isinstance(event, MessageUpdate):
             self._content(event)
+            piece = getattr(event.event, "delta", None)
+            if isinstance(piece, str):
+                status.data_received(len(piece))
         elif isinstance(event, ToolExecutionUpdate):
             panel = chat.tool_panels.get(event.tool_call_id)
             if panel is not None:
@@ -79,6 +82,7 @@ class AgentView:
         elif isinstance(event, TurnStart):
             status.set_state("thinking…")
             self.retry_notice = None
+            status.request_started()
         elif isinstance(event, MessageStart):
             if event.role == "assistant":
                 self.block = chat.add_assistant()
@@ -98,6 +102,7 @@ class AgentView:
             status.set_state(next(iter(self.running_tools.values()), "thinking…"))
         elif isinstance(event, ModelRetry):
             status.set_retry(event.delay_ms, event.error_kind)
+            status.request_started()
             text = (
                 f"model request failed ({event.error_kind}: {one_line(event.error_message, 80)}); "
                 f"retrying in {event.delay_ms / 1000:.0f} s"
@@ -163,6 +168,7 @@ class AgentView:
         if self.block is not None:
             self.block.finish()
             self.block = None
+        self.app.status.reply_ended(message.usage.output)
         if message.usage.total_tokens:
             self.last_context = context_tokens(message.usage)
         # A failed message ends the run; `agent_end` reports it once.

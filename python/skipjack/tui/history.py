@@ -16,6 +16,7 @@ from skipjack.llm.types import (
     text_of,
 )
 from skipjack.tui.chat import ChatView
+from skipjack.tui.earlier import RESUME_EXCHANGES, EarlierMessages, exchange_start
 from skipjack.tui.formatting import result_text
 
 REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>\s*", re.DOTALL)
@@ -27,7 +28,24 @@ def shown_prompt(text: str) -> str:
 
 
 def render_messages(chat: ChatView, messages: Sequence[Message]) -> None:
-    results = {m.tool_call_id: m for m in messages if isinstance(m, ToolResultMessage)}
+    """The last exchanges of `messages`; the earlier ones behind a marker that pages them in."""
+    start = exchange_start(messages, RESUME_EXCHANGES)
+    if start:
+        marker = EarlierMessages(messages, start, lambda page, everything: _page_in(chat, marker, page, everything))
+        chat.add(marker)
+    _render(chat, messages[start:], messages)
+
+
+def _page_in(chat: ChatView, marker: EarlierMessages, page: Sequence[Message], everything: Sequence[Message]) -> None:
+    after = (
+        chat.children[chat.children.index(marker) + 1] if chat.children.index(marker) + 1 < len(chat.children) else None
+    )
+    with chat.inserting_before(after):
+        _render(chat, page, everything)
+
+
+def _render(chat: ChatView, messages: Sequence[Message], everything: Sequence[Message]) -> None:
+    results = {m.tool_call_id: m for m in everything if isinstance(m, ToolResultMessage)}
     for message in messages:
         if isinstance(message, UserMessage):
             text = shown_prompt(text_of(message.content))

@@ -8,9 +8,12 @@ second) costs a handful of re-renders a second and the screen never flickers.
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Any, Literal
 
+from markdown_it import MarkdownIt
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.markdown import Markdown as RichMarkdown
+from rich.segment import Segment
 from rich.text import Text
 from textual.containers import Vertical
 from textual.selection import Selection
@@ -21,8 +24,9 @@ FLUSH_S = 0.05
 MAX_FLUSH_S = 0.5
 CODE_THEME = "monokai"
 FLUSH_COST_FACTOR = 3.0
-"""A render that took `c` seconds (append, layout, paint) waits `3c` before the next: a chat
-long enough to be slow to lay out gets fewer, larger updates instead of a saturated CPU."""
+"""A render that took `c` CPU seconds (append, layout, paint) waits `3c` before the next: a
+chat long enough to be slow to lay out gets fewer, larger updates instead of a saturated CPU
+(rendering stays under a third of a core)."""
 THINKING_TAIL = 2_000
 """Characters of thinking kept on screen while it streams (the full text stays in the session)."""
 
@@ -68,58 +72,93 @@ class Notice(Static):
         super().__init__(text, classes=kind, markup=False)
 
 
-class StreamingMarkdown(Static):
-    """Markdown fed in pieces, re-rendered from the whole text at most every FLUSH_S.
+class StreamingMarkdown(Vertical):
+    """Markdown fed in pieces: finished blocks rendered once, the growing tail re-rendered.
 
-    One widget per text block, drawn by Rich's markdown renderer (code highlighted by
-    Pygments), rather than Textual's `Markdown` widget: that one mounts a widget per
-    paragraph, list item and fence, and Textual lays out every widget of the screen on each
-    update, so a long session (thousands of widgets) made each streamed update cost tens of
-    milliseconds and more. Here the cost of an update is one parse of this message.
+    Drawn by Rich's markdown renderer (code highlighted by Pygments) rather than Textual's
+    `Markdown` widget, which mounts a widget per paragraph, list item and fence: in a long
+    session (thousands of widgets) each streamed update cost tens of milliseconds and more.
+    Re-rendering the whole message on each update made a long answer choppy instead (every
+    650-850 ms late in a 17k-character answer), so once the text before the last top-level
+    block is finished and at least `FREEZE_CHARS` long it moves into a `Static` of its own,
+    rendered once, and each update parses and renders only the tail after it.
     """
 
     DEFAULT_CSS = """
     StreamingMarkdown { padding: 0 1; height: auto; }
+    StreamingMarkdown > Static { height: auto; }
+    StreamingMarkdown > .frozen { margin: 0 0 1 0; }
     """
 
     def __init__(self) -> None:
-        super().__init__("")
+        super().__init__()
         self.source = ""
         """The text rendered so far."""
+        self._frozen = 0
+        """Characters of `source` in frozen (rendered-once) blocks."""
+        self._tail = Static("")
+        self._reserved = 0
+        """Rows the tail holds while it streams (0: its own height)."""
+        self._first_asked = False
         self._pending: list[str] = []
         self._timer: Timer | None = None
         self._interval = FLUSH_S
         self.flushes = 0
         """How many renders the stream took (tests check batching with it)."""
 
+    def compose(self) -> Any:
+        yield self._tail
+
     @property
     def text(self) -> str:
         """Everything fed so far, rendered or not."""
         return self.source + "".join(self._pending)
 
+    @property
+    def tail_source(self) -> str:
+        """The part of the text that is re-rendered on each update."""
+        return self.source[self._frozen :]
+
     def feed(self, piece: str) -> None:
         if not piece:
             return
         self._pending.append(piece)
-        if self._timer is None:
+        if not self.source and not self._first_asked:
+            # The first words show at once (Enter → first visible token); later ones batch.
+            self._first_asked = True
+            self.call_later(self._flush, from_timer=False)
+        elif self._timer is None:
             self._timer = self.set_timer(self._interval, self._flush)
 
     def finish(self) -> None:
-        """Render what is left now."""
+        """Render what is left now, at its own height."""
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
         if self._pending:
             self._flush()
+        if self._reserved:
+            self._reserved = 0
+            self._tail.styles.height = "auto"
+            self._tail.update(render_markdown(self.tail_source))
 
-    def _flush(self) -> None:
-        self._timer = None
+    def _flush(self, from_timer: bool = True) -> None:
+        if from_timer:
+            self._timer = None
         if not self._pending:
             return
-        started = time.monotonic()
+        started = time.thread_time()
         self.source += "".join(self._pending)
         self._pending.clear()
-        self.update(render_markdown(self.source))
+        tail = self.source[self._frozen :]
+        cut = finished_prefix(tail) if len(tail) >= FREEZE_CHARS else 0
+        # (Until it is composed, the tail is not a child to mount before: render it whole.)
+        if cut >= FREEZE_CHARS and self._tail.parent is self:
+            self.mount(Static(render_markdown(tail[:cut].rstrip("\n")), classes="frozen"), before=self._tail)
+            self._frozen += cut
+            tail = tail[cut:]
+            self._reserved = 0
+        self._show_tail(tail)
         self.flushes += 1
         self.call_after_refresh(self._rendered, started)
 
@@ -128,9 +167,70 @@ class StreamingMarkdown(Static):
         out of a Rich renderable), so Ctrl+C copies what was written."""
         return selection.extract(self.text), "\n"
 
+    def _show_tail(self, tail: str) -> None:
+        """Render the tail once, at the width it will be shown at, into rows reserved in steps
+        of `RESERVE_ROWS`: an update that stays within them repaints this widget alone instead
+        of laying out the whole chat (that layout, not the markdown, was most of an update's
+        cost with a long history on screen)."""
+        width = self._tail.content_region.width
+        if width <= 0 or not self.is_mounted:
+            self._tail.update(render_markdown(tail))
+            return
+        rendered = Prerendered(render_markdown(tail), self.app.console, width)
+        rows = len(rendered.lines)
+        if rows <= self._reserved:
+            self._tail.update(rendered, layout=False)
+            return
+        self._reserved = rows + RESERVE_ROWS
+        self._tail.styles.height = self._reserved
+        self._tail.update(rendered)
+
     def _rendered(self, started: float) -> None:
-        cost = time.monotonic() - started
+        # CPU time of the UI thread, not wall time: on a loaded machine waiting for a core is
+        # not a cost of rendering, and backing off for it made updates rarer than needed.
+        cost = time.thread_time() - started
         self._interval = min(MAX_FLUSH_S, max(FLUSH_S, FLUSH_COST_FACTOR * cost))
+
+
+class Prerendered:
+    """A renderable drawn once at a width: replayed as is at that width, redrawn at another."""
+
+    def __init__(self, renderable: RenderableType, console: Console, width: int) -> None:
+        self.renderable = renderable
+        self.width = width
+        self.lines = console.render_lines(renderable, console.options.update(width=width, height=None), pad=False)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width != self.width:
+            yield self.renderable
+            return
+        newline = Segment.line()
+        for line in self.lines:
+            yield from line
+            yield newline
+
+
+RESERVE_ROWS = 6
+"""Rows a streaming tail reserves ahead of its text (the whole chat is laid out once per
+this many new rows rather than on every one)."""
+FREEZE_CHARS = 1_500
+"""Finished text is frozen in pieces at least this long: few seams, a short tail."""
+_BLOCK_PARSER = MarkdownIt().enable("strikethrough").enable("table")
+"""As Rich's markdown renderer parses (so blocks split where its rendering splits them)."""
+
+
+def finished_prefix(text: str) -> int:
+    """How many characters at the start of `text` are whole top-level markdown blocks that
+    nothing appended later can change: everything before the last top-level block once that
+    block's first line is complete, else everything before the one above it (until its first
+    line is whole, `2` after a list could still become `2.` and join the list)."""
+    starts = [t.map[0] for t in _BLOCK_PARSER.parse(text) if t.level == 0 and t.map is not None and t.nesting >= 0]
+    lines = text.splitlines(keepends=True)
+    if starts and (starts[-1] >= len(lines) or not lines[starts[-1]].endswith("\n")):
+        starts.pop()
+    if len(starts) < 2:
+        return 0
+    return sum(len(line) for line in lines[: starts[-1]])
 
 
 def render_markdown(text: str) -> RichMarkdown:

@@ -19,14 +19,18 @@ from textual.events import Click
 from textual.timer import Timer
 from textual.widgets import Static
 
+from skipjack.terminal_text import TerminalText, sanitize, strip_sgr
 from skipjack.tui.formatting import tool_key_arg
 from skipjack.tui.messages import FLUSH_S
+from skipjack.tui.screen_rows import head_rows, tail_rows
 
 _FOOTER = re.compile(r"^\[(exit code -?\d+|killed by \w+|timed out after .*) · [\d.]+ s\]$")
-MAX_KEPT = 200_000
-"""Characters of live output held for the expanded view (the full output is in the tool's file)."""
+MAX_KEPT_LINES = 2_000
+"""Lines of live output held for the expanded view (the full output is in the tool's file)."""
 COMPACT_LINES = 4
 EXPANDED_LINES = 400
+"""Screen rows (not lines: one long line wraps to many) a compact / expanded body shows."""
+INTERRUPTED = "[interrupted]"
 
 
 class ToolPanel(Vertical, can_focus=True):
@@ -46,7 +50,8 @@ class ToolPanel(Vertical, can_focus=True):
         self.label = name
         self.arguments = arguments
         self.key_arg = tool_key_arg(name, arguments)
-        self.output = ""
+        self._term = TerminalText(max_lines=MAX_KEPT_LINES)
+        """The output as a terminal would show it, minus anything that drives the terminal."""
         self.diff: str | None = None
         self.status: str = "running"
         self.is_error = False
@@ -67,10 +72,13 @@ class ToolPanel(Vertical, can_focus=True):
 
     # -- updates from the agent --------------------------------------------------------
 
+    @property
+    def output(self) -> str:
+        """What the body shows (all of it, not only the compact tail), as plain text."""
+        return _plain(self._term.text())
+
     def append_output(self, chunk: str) -> None:
-        self.output += chunk
-        if len(self.output) > MAX_KEPT:
-            self.output = self.output[-MAX_KEPT:]
+        self._term.feed(chunk)
         if self._timer is None:
             self._timer = self.set_timer(FLUSH_S, self._timed_refresh)
 
@@ -93,8 +101,16 @@ class ToolPanel(Vertical, can_focus=True):
             self.status = "stopped"
         else:
             self.status = "error" if is_error else "done"
-        # The final text replaces the streamed chunks: it is what the model saw (cut and noted).
-        self.output = text
+        if self.status == "stopped" and self._term.all_lines():
+            # Stopped while running: what it printed stays, marked, instead of one line saying
+            # it was aborted.
+            self._term.finish()
+            self._term.feed(("\n" if self._term.current else "") + INTERRUPTED)
+        else:
+            # The final text replaces the streamed chunks: it is what the model saw (cut and noted).
+            self._term = TerminalText(max_lines=MAX_KEPT_LINES)
+            self._term.feed(text)
+            self._term.finish()
         self.meta = self._meta(details)
         self.refresh_panel()
 
@@ -111,7 +127,9 @@ class ToolPanel(Vertical, can_focus=True):
         elif self.tool_name == "task" and isinstance(details.get("cost"), int | float):
             # A subagent: what it was, how long it worked and what it cost (rolled into the total).
             parts += [str(details.get("agent", "")), f"{details.get('turns', 0)} turns", f"${details['cost']:.4f}"]
-        elif self.diff is None and self.status == "done":
+        if self.status == "stopped" and self.tool_name == "bash":
+            parts.insert(0, "interrupted")
+        elif self.diff is None and self.status == "done" and self.tool_name != "task":
             lines = self.output.count("\n") + 1 if self.output else 0
             parts.append(f"{lines} lines")
         return " · ".join(parts)
@@ -137,7 +155,7 @@ class ToolPanel(Vertical, can_focus=True):
         line.append(f"{icon} ", style=style)
         line.append(self.label, style="bold")
         if self.key_arg:
-            line.append(f"  {' '.join(self.key_arg.split())}")
+            line.append(f"  {' '.join(sanitize(self.key_arg).split())}")
         if self.meta:
             line.append(f"  · {self.meta}", style="dim")
         return line
@@ -145,7 +163,7 @@ class ToolPanel(Vertical, can_focus=True):
     def body_renderable(self) -> RenderableType | None:
         limit = EXPANDED_LINES if self.expanded or self.tool_name == "todo" else COMPACT_LINES
         if self.diff is not None and not self.is_error:
-            lines = self.diff.splitlines()
+            lines = sanitize(self.diff).splitlines()
             # The diff header lines repeat the path shown in the panel header.
             body = [ln for ln in lines if not ln.startswith(("--- ", "+++ "))]
             shown = body if self.expanded else body[: limit * 3]
@@ -154,24 +172,43 @@ class ToolPanel(Vertical, can_focus=True):
                 parts.append(Text(f"… {len(body) - len(shown)} more lines (enter to expand)", style="dim"))
             return Group(*parts)
         show_output = self.status == "running" or self.is_error or self.expanded or self.tool_name in ("bash", "todo")
-        if not self.output or not show_output:
+        lines = self._term.all_lines()
+        while lines and not _plain(lines[-1]).strip():
+            lines.pop()
+        if not lines or not show_output:
             return None
-        lines = self.output.rstrip("\n").splitlines()
-        if self.tool_name == "bash" and self.status != "running" and lines and _FOOTER.match(lines[-1]):
+        if self.tool_name == "bash" and self.status not in ("running", "stopped") and _FOOTER.match(_plain(lines[-1])):
             lines.pop()  # `[exit code 0 · 1.2 s]`: the header says it already
+            if not lines:
+                return None
+        width = self._body_width()
+        console = self.app.console
         if self.is_error and not self.expanded:
-            shown, cut = lines[:limit], len(lines) - min(limit, len(lines))
-            text = Text("\n".join(shown))
+            rows, cut = head_rows(lines, limit, width, console)
+            text = Text("\n").join(rows)
             if cut:
-                text.append(f"\n… {cut} more lines", style="dim")
-            return text
-        shown = lines[-limit:]
-        text = Text()
-        if len(lines) > len(shown):
-            above = len(lines) - len(shown)
-            text.append(f"… {above} more line{'s' if above > 1 else ''} above\n", style="dim")
-        text.append("\n".join(shown))
+                text.append(f"\n… {cut} more line{'s' if cut > 1 else ''}", style="dim")
+        else:
+            rows, above = tail_rows(lines, limit, width, console)
+            above += self._term.dropped
+            text = Text()
+            if above:
+                text.append(f"… {above} more line{'s' if above > 1 else ''} above\n", style="dim")
+            text.append_text(Text("\n").join(rows))
+        # Already cut to the body's width: the widget must not wrap it again.
+        text.no_wrap = True
+        text.overflow = "crop"
         return text
+
+    def _body_width(self) -> int:
+        width = self.body.content_region.width
+        if width <= 0:
+            # Not laid out yet: the chat's width less the panel's padding and the body's indent.
+            width = self.app.size.width - 5
+        return max(10, width)
+
+    def on_resize(self) -> None:
+        self.refresh_panel()
 
     def refresh_panel(self) -> None:
         self.header.update(self.header_text(), layout=False)
@@ -186,10 +223,11 @@ class ToolPanel(Vertical, can_focus=True):
 
 
 def _line_count(body: RenderableType | None) -> int | None:
-    """Lines of a plain-text body (None when unknown: a diff, or wrapping could change it)."""
-    if not isinstance(body, Text):
+    """Rows of a plain-text body, cut to its width already (None when unknown: a diff)."""
+    if not isinstance(body, Text) or not body.no_wrap:
         return None
-    plain = body.plain
-    if any(len(line) > 60 for line in plain.splitlines()):
-        return None
-    return plain.count("\n") + 1
+    return body.plain.count("\n") + 1
+
+
+def _plain(line: str) -> str:
+    return strip_sgr(line)
