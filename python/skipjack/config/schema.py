@@ -78,6 +78,18 @@ class ToolSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     `apply_patch` tool they are trained on and every other model `edit`."""
 
 
+class CheckpointSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`[checkpoints]`: snapshots of the working tree before every user turn (`skipjack rewind`)."""
+
+    enabled: bool = True
+    max_file_size: NonNegInt = 10 * 1024 * 1024
+    """Bytes; larger files are not snapshotted (listed as skipped) and a rewind leaves them alone."""
+    max_files: NonNegInt = 100_000
+    """A first snapshot of more files than this is refused (checkpoints off for that folder)."""
+    retention_days: NonNegInt = 30
+    """Snapshots recorded longer ago than this are removed by `skipjack sessions gc`."""
+
+
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     model: ModelRef | None = None
     """The default model, `provider/model-id`."""
@@ -97,6 +109,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """API keys by provider id. Discouraged (a file is easier to leak than an env var) but supported."""
     shell: ShellSettings = ShellSettings()
     tools: ToolSettings = ToolSettings()
+    checkpoints: CheckpointSettings = CheckpointSettings()
     trusted_projects: list[str] = msgspec.field(default_factory=list)
     """Folders whose `.skipjack/config.toml` may set privileged keys (their subfolders too).
     Read from the user config only."""

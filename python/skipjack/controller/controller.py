@@ -21,6 +21,7 @@ from skipjack.agent import Agent, RunResult
 from skipjack.compaction import CompactionError, CompactionResult, Compactor
 from skipjack.config import missing_key_hint
 from skipjack.config.schema import ApprovalMode
+from skipjack.controller.checkpointing import RewindMode, RewindOutcome, TurnCheckpoints, run_rewind
 from skipjack.controller.events import (
     ApprovalModeChanged,
     ApprovalRequest,
@@ -31,6 +32,7 @@ from skipjack.controller.events import (
     Event,
     ModelSwitched,
     PersistenceFailed,
+    Rewound,
     SessionChanged,
     Warning_,
 )
@@ -38,10 +40,11 @@ from skipjack.errors import UserError
 from skipjack.llm.types import Model, ToolCall
 from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime
 from skipjack.safety.hook import Answer, AskUser, approval_hook
-from skipjack.sessions import Session, SessionError, SessionNotFoundError, SessionStore
+from skipjack.sessions import Session, SessionError, SessionNotFoundError, SessionStore, project_root
 from skipjack.tools import with_edit_tool_for
 
 if TYPE_CHECKING:
+    from skipjack.checkpoints import RewindPlan, TurnInfo
     from skipjack.safety.policy import Verdict
 
 Listener = Callable[[Event], None]
@@ -79,6 +82,9 @@ class Controller:
         agent.hooks = _replace(agent.hooks, before_tool_call=approval_hook(runtime.policy, asker))
         agent.subscribe(self._emit)
         self._install_compactor(None)
+        self._checkpoints = TurnCheckpoints(
+            runtime.config.settings.checkpoints, project_root(agent.cwd), runtime.env, self._emit
+        )
 
     @classmethod
     def build(
@@ -178,8 +184,12 @@ class Controller:
         """Run one prompt to its end (creating the session first, when recording)."""
         if self.agent.is_running:
             raise UserError("the agent is running: steer, follow up or abort it")
-        self.ensure_session()
-        return await self.agent.prompt(text)
+        session = self.ensure_session()
+        checkpoint = await self._checkpoints.before_turn(session)
+        try:
+            return await self.agent.prompt(text)
+        finally:
+            await self._checkpoints.after_turn(session, checkpoint)
 
     def steer(self, text: str) -> None:
         self.agent.steer(text)
@@ -373,6 +383,53 @@ class Controller:
     def _write_failed(self, error: BaseException) -> None:
         session_id = self.session.id if self.session is not None else ""
         self._emit(PersistenceFailed(session_id, str(error)))
+
+    # -- checkpoints and rewind (see controller/checkpointing.py) ---------------------------------
+
+    def checkpoints(self) -> list[TurnInfo]:
+        """This session's user turns with their checkpoints, oldest first."""
+        return self._checkpoints.turns(self._require_session())
+
+    def plan_rewind(self, turn: int | None = None, *, kind: str = "rewind") -> RewindPlan:
+        """What a rewind (`kind="undo"`/`"redo"`: an undo or redo) would change: diff and conflicts."""
+        return self._checkpoints.plan(self._require_session(), kind, turn)
+
+    def rewind(self, turn: int, mode: RewindMode = "both", *, overwrite_conflicts: bool | None = None) -> RewindOutcome:
+        """Files and/or conversation back to before `turn`; raises `RewindConflict` (a
+        `UserError`) when hand-made changes would be overwritten and `overwrite_conflicts` is None."""
+        return self._restore("rewind", turn, mode, overwrite_conflicts)
+
+    def undo(self, *, overwrite_conflicts: bool | None = None) -> RewindOutcome:
+        """The last (not yet undone) turn's file changes, reverted."""
+        return self._restore("undo", None, "files", overwrite_conflicts)
+
+    def redo(self, *, overwrite_conflicts: bool | None = None) -> RewindOutcome:
+        """The files as the last undo found them."""
+        return self._restore("redo", None, "files", overwrite_conflicts)
+
+    def _restore(
+        self, kind: Literal["rewind", "undo", "redo"], turn: int | None, mode: RewindMode, overwrite: bool | None
+    ) -> RewindOutcome:
+        if self.agent.is_running:
+            raise UserError(f"the agent is running: abort it before {kind}")
+        outcome = run_rewind(
+            self._checkpoints,
+            self._require_session(),
+            kind=kind,
+            turn=turn,
+            mode=mode,
+            overwrite_conflicts=overwrite,
+            fork=lambda entry_id: self.fork_session(entry_id),
+        )
+        r = outcome.restored
+        left = [f"{s.path}: {s.reason}" for s in r.left]
+        self._emit(Rewound(kind, outcome.turn, mode, r.written, r.deleted, left, outcome.session_id, outcome.prompt))
+        return outcome
+
+    def _require_session(self) -> Session:
+        if self.session is None:
+            raise UserError("this conversation has no session yet, so no checkpoints")
+        return self.session
 
     # -- compaction ------------------------------------------------------------------------------
 

@@ -101,8 +101,38 @@ class ApprovalResolved(_ControllerEvent, frozen=True, tag="approval_resolved"):
     """`once`, `always` or `deny` (also when a run's abort withdrew the question)."""
 
 
+class CheckpointCreated(_ControllerEvent, frozen=True, tag="checkpoint"):
+    type: ClassVar[Literal["checkpoint"]] = "checkpoint"
+
+    checkpoint_id: str
+    """The session entry recording it (a conversation rewind forks there)."""
+    tree: str
+    skipped: list[str]
+    """Files not snapshotted (too large, nested repositories), which a rewind leaves alone."""
+    seconds: float
+
+
+class Rewound(_ControllerEvent, frozen=True, tag="rewound"):
+    type: ClassVar[Literal["rewound"]] = "rewound"
+
+    kind: str
+    """`rewind`, `undo` or `redo`."""
+    turn: int
+    mode: str
+    """`both`, `files` or `conversation`."""
+    written: list[str]
+    deleted: list[str]
+    left: list[str]
+    """Files the restore did not touch (conflicts kept, skipped files), as `path: why`."""
+    session_id: str | None
+    prompt: str
+    """The rewound turn's prompt, for the front end to put back in its editor."""
+
+
 ControllerEvent = (
-    Warning_
+    CheckpointCreated
+    | Rewound
+    | Warning_
     | CompactionStarted
     | CompactionEnded
     | CompactionFailed
