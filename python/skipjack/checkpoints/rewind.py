@@ -136,7 +136,7 @@ class Checkpointer:
         out = []
         for t in timeline.turns:
             available = self.snapshots.has(t.tree)
-            files = [c.path for c in self.snapshots.changes(t.tree, now.tree)] if available else []
+            files = self.snapshots.changed_paths(t.tree, now.tree) if available else []
             out.append(TurnInfo(t.number, t.checkpoint_id, t.ts, t.prompt, files, available))
         return out
 
@@ -176,8 +176,8 @@ class Checkpointer:
             intervals.append((timeline.last_tree, current.tree))
         for before, after in intervals:
             if self.snapshots.has(before) and self.snapshots.has(after):
-                hand.update(c.path for c in self.snapshots.changes(before, after))
-        changed = {c.path for c in changes}
+                hand.update(self.snapshots.changed_paths(before, after))
+        changed = set(self.snapshots.changed_paths(current.tree, target))
         conflicts = sorted(changed & hand)
         diff = self.snapshots.diff(current.tree, target)
         return RewindPlan(kind, turn, target, current, changes, conflicts, diff, sorted(hand))

@@ -252,6 +252,15 @@ class SnapshotStore:
                 changes.append(Change(raw[4][:1], fields[i + 1], "" if raw[1] == "000000" else raw[1]))
         return changes
 
+    def changed_paths(self, before: str, after: str) -> list[str]:
+        """`changes`' paths plus files whose permission bits alone changed (644 -> 600)."""
+        if before == after:
+            return []
+        paths = {c.path for c in self.changes(before, after)}
+        old, new = self.modes_of(before), self.modes_of(after)
+        paths.update(p for p in set(old) | set(new) if old.get(p) != new.get(p))
+        return sorted(paths)
+
     def diff(self, before: str, after: str, paths: Iterable[str] | None = None) -> str:
         """A unified diff from `before` to `after` (binary files named, not dumped)."""
         if before == after:

@@ -18,7 +18,7 @@ from skipjack import __version__
 from skipjack.cli.inputs import Parser, base_url, check_text_argument, positive_int, usd_amount
 from skipjack.errors import ExitCode, UserError
 
-SUBCOMMANDS = ("run", "rpc", "acp", "sessions", "models", "config")
+SUBCOMMANDS = ("run", "rpc", "acp", "sessions", "models", "config", "rewind")
 
 
 def add_agent_flags(p: argparse._ActionsContainer) -> None:
@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     # the ArgumentParser interface.
     sub = cast(
         "argparse._SubParsersAction[argparse.ArgumentParser]",
-        p.add_subparsers(dest="command", metavar="{run,rpc,acp,sessions,models,config}"),
+        p.add_subparsers(dest="command", metavar="{run,rpc,acp,sessions,models,config,rewind}"),
     )
     run = sub.add_parser("run", help="run the agent headless until it finishes (prompt from the argument or stdin)")
     run.add_argument("prompt", nargs="?", help="the task; read from stdin when omitted")
@@ -76,11 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         "acp", help="serve an editor (Zed, JetBrains, Neovim, Emacs) over the Agent Client Protocol on stdio"
     )
     add_agent_flags(acp)
-    from skipjack.cli import config_cmd, models_cmd, sessions_cmd
+    from skipjack.cli import config_cmd, models_cmd, rewind_cmd, sessions_cmd
 
     sessions_cmd.add_parser(sub)
     models_cmd.add_parser(sub)
     config_cmd.add_parser(sub)
+    rewind_cmd.add_parser(sub)
     return p
 
 
@@ -144,6 +145,10 @@ def dispatch(argv: list[str]) -> int:
         from skipjack.cli import sessions_cmd
 
         return sessions_cmd.run(args, cwd)
+    if args.command == "rewind":
+        from skipjack.cli import rewind_cmd
+
+        return rewind_cmd.run(args, cwd)
     if args.command == "rpc":
         return _run_rpc(args, cwd)
     if args.command == "acp":
