@@ -155,9 +155,15 @@ class SnapshotStore:
             add: list[str] = []
             drop: list[str] = []
             skipped: list[Skipped] = []
+            real_dirs: dict[str, bool] = {}
             for path in candidates:
                 if path.endswith("/"):
                     skipped.append(Skipped(path, "nested repository (its own .git keeps its history)"))
+                    continue
+                if not self._in_real_dirs(path, real_dirs):
+                    # A folder swapped for a symlink: what was under it is gone from the
+                    # project (git refuses a path "beyond a symbolic link"; so do we).
+                    drop.append(path)
                     continue
                 try:
                     st = os.lstat(self.work_tree / path)
@@ -195,6 +201,22 @@ class SnapshotStore:
                 entries += f"100644 blob {blob}\tmodes\0"
             tree = self.git.run(["mktree", "-z"], stdin=entries.encode()).decode().strip()
         return Snapshot(tree, tuple(skipped), time.perf_counter() - started, modes)
+
+    def _in_real_dirs(self, path: str, cache: dict[str, bool]) -> bool:
+        """Whether every folder on the way to `path` is a real folder (no symlink)."""
+        parts = path.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:i])
+            ok = cache.get(prefix)
+            if ok is None:
+                try:
+                    ok = stat.S_ISDIR(os.lstat(self.work_tree / prefix).st_mode)
+                except OSError:
+                    ok = True  # missing: the file is simply deleted
+                cache[prefix] = ok
+            if not ok:
+                return False
+        return True
 
     def _modes(self) -> dict[str, int]:
         """Permission bits git does not keep (it knows only 644 and 755): a private key's 600
