@@ -218,3 +218,62 @@ async def test_conversation_rewind_forks_and_keeps_the_abandoned_branch(tmp_path
     await controller.prompt("question two, better")
     assert [t.prompt for t in controller.checkpoints()] == ["question one", "question two, better"]
     controller.close()
+
+
+async def test_redo_counts_only_hand_changes_made_after_the_undo(tmp_path: Path, server: SSEServer) -> None:
+    project, env = _setup(tmp_path, server)
+    controller, _ = _build(project, env)
+    _destructive_turn(server)
+    await controller.prompt("refactor everything")
+    (project / "keep.txt").write_text("hand edit before the undo\n")
+    controller.undo(overwrite_conflicts=True)
+    assert (project / "keep.txt").read_text() == "alpha\nbeta\n"
+    assert controller.plan_rewind(kind="redo").conflicts == []
+    (project / "sed.txt").write_text("hand edit after the undo\n")
+    with pytest.raises(RewindConflict) as caught:
+        controller.redo()
+    assert caught.value.plan.conflicts == ["sed.txt"]
+    controller.redo(overwrite_conflicts=True)
+    assert (project / "keep.txt").read_text() == "hand edit before the undo\n"
+    assert (project / "sed.txt").read_text() == "color color\n"
+    controller.close()
+
+
+async def test_checkpoints_survive_resume_in_a_new_controller(tmp_path: Path, server: SSEServer) -> None:
+    project, env = _setup(tmp_path, server)
+    controller, _ = _build(project, env)
+    before = read_tree(project, skip=("build",))
+    _destructive_turn(server)
+    await controller.prompt("refactor everything")
+    assert controller.session is not None
+    session_id = controller.session.id
+    controller.close()
+    again, _ = _build(project, env)
+    again.open_session(session_id=session_id)
+    assert [t.prompt for t in again.checkpoints()] == ["refactor everything"]
+    again.undo()
+    assert read_tree(project, skip=("build",)) == before
+    again.close()
+    third, _ = _build(project, env)
+    third.open_session(continue_latest=True)
+    third.redo()
+    assert (project / "created.txt").read_text() == "brand new\n", "the undo stack is in the session file"
+    third.close()
+
+
+async def test_checkpoints_off_in_config_runs_the_prompt_without_one(tmp_path: Path, server: SSEServer) -> None:
+    project, env = _setup(tmp_path, server)
+    config = tmp_path / "config" / "config.toml"
+    config.write_text(
+        config.read_text().replace(
+            'approval_mode = "yolo"\n', 'approval_mode = "yolo"\n[checkpoints]\nenabled = false\n'
+        )
+    )
+    controller, seen = _build(project, env)
+    server.enqueue(turn_reply(ScriptedTurn(text="fine")))
+    await controller.prompt("hello")
+    assert not [e for e in seen if e["type"] == "checkpoint"]
+    assert not (tmp_path / "data" / "snapshots").exists()
+    with pytest.raises(UserError, match="off"):
+        controller.checkpoints()
+    controller.close()

@@ -144,7 +144,8 @@ class Checkpointer:
 
     def plan_rewind(self, session: Session, turn: int) -> RewindPlan:
         timeline = self.timeline(session)
-        return self._plan("rewind", timeline, timeline.turn(turn), None)
+        target = timeline.turn(turn)
+        return self._plan("rewind", timeline, target, None, timeline.positions[target.checkpoint_id])
 
     def plan_undo(self, session: Session) -> RewindPlan:
         """Back to the checkpoint before the last turn not yet undone."""
@@ -154,7 +155,8 @@ class Checkpointer:
         number = timeline.undo_stack[-1].turn - 1 if timeline.undo_stack else len(timeline.turns)
         if number < 1:
             raise LookupError("nothing left to undo: the files are as they were before the first turn")
-        return self._plan("undo", timeline, timeline.turn(number), None)
+        target = timeline.turn(number)
+        return self._plan("undo", timeline, target, None, timeline.positions[target.checkpoint_id])
 
     def plan_redo(self, session: Session) -> RewindPlan:
         """Forward again to the tree the last undo found."""
@@ -162,16 +164,20 @@ class Checkpointer:
         if not timeline.undo_stack:
             raise LookupError("nothing to redo: no undo since the last turn")
         record = timeline.undo_stack[-1]
-        return self._plan("redo", timeline, timeline.turn(record.turn), record.before)
+        # Only what changed since the undo can be lost by redoing it.
+        return self._plan("redo", timeline, timeline.turn(record.turn), record.before, record.position)
 
-    def _plan(self, kind: RestoreKind, timeline: Timeline, turn: Turn, target: str | None) -> RewindPlan:
+    def _plan(self, kind: RestoreKind, timeline: Timeline, turn: Turn, target: str | None, since: int) -> RewindPlan:
+        """Conflicts: files the restore changes that were changed by hand at any time after
+        file position `since` (the checkpoint, or the undo being redone), or since skipjack
+        last looked at the tree."""
         target = turn.tree if target is None else target
         if not self.snapshots.has(target):
             raise LookupError(f"the snapshot of turn {turn.number} is gone (removed by retention or gc)")
         current = self.snapshots.snapshot()
         changes = self.snapshots.changes(current.tree, target)
         hand: set[str] = set()
-        intervals = timeline.hand_intervals(turn)
+        intervals = timeline.hand_intervals(since)
         if timeline.last_tree is not None:
             intervals.append((timeline.last_tree, current.tree))
         for before, after in intervals:

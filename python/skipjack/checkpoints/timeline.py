@@ -58,6 +58,8 @@ class UndoRecord:
     turn: int
     before: str
     """The tree the undo found, which a redo writes back."""
+    position: int
+    """Where the undo's entry is in the file."""
 
 
 @dataclass
@@ -75,11 +77,10 @@ class Timeline:
             raise LookupError(f"there is no turn {number}: this session has turns 1 to {len(self.turns)}")
         return self.turns[number - 1]
 
-    def hand_intervals(self, since: Turn) -> list[tuple[str, str]]:
-        """(before, after) tree pairs, from `since`'s checkpoint on, in which nobody skipjack
+    def hand_intervals(self, start: int) -> list[tuple[str, str]]:
+        """(before, after) tree pairs, from file position `start` on, in which nobody skipjack
         knows of changed the files: not a turn's run (`start`→`end`), not a restore (→`restored`).
         What changed in them was changed by hand (or by another program)."""
-        start = self.positions.get(since.checkpoint_id, 0)
         later = [s for s in self.states if s.position >= start]
         out: list[tuple[str, str]] = []
         for prev, cur in itertools.pairwise(later):
@@ -120,7 +121,7 @@ def read_timeline(entries: Sequence[Entry]) -> Timeline:
                 timeline.states.append(State("restored", tree, position))
                 kind, turn = data.get("kind"), data.get("turn")
                 if kind == "undo" and isinstance(before, str) and isinstance(turn, int):
-                    timeline.undo_stack.append(UndoRecord(turn, before))
+                    timeline.undo_stack.append(UndoRecord(turn, before, position))
                 elif kind == "redo" and timeline.undo_stack:
                     timeline.undo_stack.pop()
                 elif kind == "rewind":
