@@ -220,3 +220,24 @@ def test_bad_snapshot_ids_never_reach_git_as_options(tmp_path: Path, project: Pa
         assert not store.has(bad)
         with pytest.raises(SnapshotError):
             store.changes(bad, now.tree)
+
+
+def test_the_objects_skipjack_writes_itself_pass_git_fsck(tmp_path: Path, project: Path) -> None:
+    key = project / "key"
+    key.write_text("k\n")
+    key.chmod(0o600)
+    store = _store(tmp_path, project)
+    snap = store.snapshot()
+    assert snap.modes == {"key": 0o600}
+    shadow = str(tmp_path / "shadow")
+    subprocess.run(["git", "--git-dir", shadow, "update-ref", "refs/skipjack/test", snap.tree], check=True)
+    fsck = subprocess.run(
+        ["git", "--git-dir", shadow, "fsck", "--strict", "--no-dangling"], capture_output=True, text=True
+    )
+    assert fsck.returncode == 0, fsck.stderr + fsck.stdout
+    listing = subprocess.run(
+        ["git", "--git-dir", shadow, "ls-tree", snap.tree], capture_output=True, text=True, check=True
+    ).stdout
+    assert "\tfiles" in listing
+    assert "\tmodes" in listing
+    assert store.modes_of(snap.tree) == {"key": 0o600}

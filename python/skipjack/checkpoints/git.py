@@ -36,6 +36,9 @@ SHADOW_CONFIG: tuple[tuple[str, str], ...] = (
     ("core.excludesFile", "/dev/null"),
     ("core.hooksPath", "/dev/null"),
     ("core.bigFileThreshold", "16m"),
+    # A 10k-file index is ~1 MB rewritten at every snapshot: smaller (v4) and not hashed.
+    ("index.version", "4"),
+    ("index.skipHash", "true"),
     ("gc.auto", "0"),
     ("advice.addEmbeddedRepo", "false"),
     ("advice.addIgnoredFile", "false"),

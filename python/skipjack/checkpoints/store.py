@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from skipjack.checkpoints.git import Git, GitError, repo_info_exclude, user_global_excludes
+from skipjack.checkpoints.objects import tree_body, write_object
 
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 DEFAULT_MAX_FILES = 100_000
@@ -194,12 +195,11 @@ class SnapshotStore:
                 )
             files = self.git.run(["write-tree"]).decode().strip()
             modes = self._modes()
-            entries = f"040000 tree {files}\tfiles\0"
+            entries = [("40000", "files", files)]
             if modes:
                 body = json.dumps(modes, sort_keys=True, separators=(",", ":")).encode()
-                blob = self.git.run(["hash-object", "-w", "--stdin"], stdin=body).decode().strip()
-                entries += f"100644 blob {blob}\tmodes\0"
-            tree = self.git.run(["mktree", "-z"], stdin=entries.encode()).decode().strip()
+                entries.append(("100644", "modes", write_object(self.git_dir, "blob", body)))
+            tree = write_object(self.git_dir, "tree", tree_body(entries))
         return Snapshot(tree, tuple(skipped), time.perf_counter() - started, modes)
 
     def _in_real_dirs(self, path: str, cache: dict[str, bool]) -> bool:
@@ -223,17 +223,21 @@ class SnapshotStore:
         must come back as 600, never widened to 644."""
         out = self.git.run(["ls-files", "-z", "--stage"]).decode("utf-8", "surrogateescape")
         modes: dict[str, int] = {}
+        # The hot loop of a checkpoint (one lstat per file): plain strings, no Path objects.
+        root = str(self.work_tree) + "/"
+        lstat, imode, isreg = os.lstat, stat.S_IMODE, stat.S_ISREG
         for line in out.split("\0"):
             if not line.startswith("100"):
                 continue
-            git_mode, _, path = line.partition("\t")
-            default = 0o755 if git_mode.startswith("100755") else 0o644
+            tab = line.find("\t")
+            path = line[tab + 1 :]
+            default = 0o755 if line.startswith("100755") else 0o644
             try:
-                st = os.lstat(self.work_tree / path)
+                st = lstat(root + path)
             except OSError:
                 continue
-            if stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) != default:
-                modes[path] = stat.S_IMODE(st.st_mode)
+            if isreg(st.st_mode) and imode(st.st_mode) != default:
+                modes[path] = imode(st.st_mode)
         return modes
 
     def modes_of(self, snapshot: str) -> dict[str, int]:
