@@ -29,26 +29,8 @@ from skipjack.checkpoints import Checkpointer, SnapshotStore
 from skipjack.checkpoints.store import directory_size
 from skipjack.sessions import SessionStore
 
-WORDS = [
-    "alpha",
-    "beta",
-    "gamma",
-    "delta",
-    "epsilon",
-    "zeta",
-    "eta",
-    "theta",
-    "iota",
-    "kappa",
-    "lambda",
-    "mu",
-    "nu",
-    "xi",
-    "omicron",
-    "pi",
-    "rho",
-    "sigma",
-]
+WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota"]
+WORDS += ["kappa", "lambda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma"]
 
 
 def make_repo(root: Path, files: int, rng: random.Random) -> int:
