@@ -241,3 +241,19 @@ def test_the_objects_skipjack_writes_itself_pass_git_fsck(tmp_path: Path, projec
     assert "\tfiles" in listing
     assert "\tmodes" in listing
     assert store.modes_of(snap.tree) == {"key": 0o600}
+
+
+def test_a_file_another_process_snapshotted_keeps_its_mode_in_ours(tmp_path: Path, project: Path) -> None:
+    ours = _store(tmp_path, project)
+    ours.snapshot()
+    theirs = _store(tmp_path, project)  # another skipjack process, same project
+    (project / "their key").write_text("k\n")
+    (project / "their key").chmod(0o600)
+    theirs.snapshot()
+    snap = ours.snapshot()
+    assert snap.modes.get("their key") == 0o600
+    (project / "their key").write_text("overwritten\n")
+    (project / "their key").chmod(0o644)
+    ours.restore(snap.tree, ours.snapshot())
+    assert (project / "their key").read_text() == "k\n"
+    assert (project / "their key").stat().st_mode & 0o777 == 0o600

@@ -86,6 +86,8 @@ class Git:
         self.index = index
         self._exe = git_executable()
         self._env = isolated_env(os.environ if env is None else env, git_dir, work_tree, index)
+        self.last_code = 0
+        """The exit code of the last `run` (one of its `ok_codes`)."""
 
     def run(
         self,
@@ -109,6 +111,7 @@ class Git:
             )
         except (OSError, subprocess.TimeoutExpired) as e:
             raise GitError(f"git {args[0]} failed: {e}") from e
+        self.last_code = proc.returncode
         if proc.returncode not in ok_codes:
             message = proc.stderr.decode(errors="replace").strip() or f"exit {proc.returncode}"
             raise GitError(f"git {args[0]} failed: {message}")
