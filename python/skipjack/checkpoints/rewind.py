@@ -111,17 +111,26 @@ class Checkpointer:
     def before_turn(self, session: Session) -> tuple[str, Snapshot]:
         """Snapshot the tree and record it; returns the checkpoint entry's id."""
         snap = self.snapshots.snapshot()
+        return self.record_checkpoint(session, snap), snap
+
+    @staticmethod
+    def record_checkpoint(session: Session, snap: Snapshot) -> str:
+        """The session entry of a checkpoint (written by the caller's thread: a session has
+        one writer)."""
         skipped = [{"path": s.path, "reason": s.reason} for s in snap.skipped[:SKIPPED_RECORDED]]
         data: dict[str, Any] = {"tree": snap.tree, "skipped": skipped}
         if len(snap.skipped) > SKIPPED_RECORDED:
             data["skipped_more"] = len(snap.skipped) - SKIPPED_RECORDED
-        entry = session.append_event(CHECKPOINT, data)
-        return entry.id, snap
+        return session.append_event(CHECKPOINT, data).id
 
     def after_turn(self, session: Session, checkpoint_id: str) -> Snapshot:
         snap = self.snapshots.snapshot()
-        session.append_event(CHECKPOINT_END, {"checkpoint": checkpoint_id, "tree": snap.tree})
+        self.record_end(session, checkpoint_id, snap)
         return snap
+
+    @staticmethod
+    def record_end(session: Session, checkpoint_id: str, snap: Snapshot) -> None:
+        session.append_event(CHECKPOINT_END, {"checkpoint": checkpoint_id, "tree": snap.tree})
 
     # -- reading -------------------------------------------------------------------------
 

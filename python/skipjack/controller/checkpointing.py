@@ -88,7 +88,9 @@ class TurnCheckpoints:
             return None
         try:
             checkpointer = self.checkpointer()
-            checkpoint_id, snap = await asyncio.to_thread(checkpointer.before_turn, session)
+            # git runs in a thread; the session is written from the loop's (its one writer).
+            snap = await asyncio.to_thread(checkpointer.snapshots.snapshot)
+            checkpoint_id = checkpointer.record_checkpoint(session, snap)
         except (UserError, OSError, SessionError) as e:
             self._warn_once(e)
             return None
@@ -99,7 +101,8 @@ class TurnCheckpoints:
         if session is None or checkpoint_id is None or self._checkpointer is None:
             return
         try:
-            await asyncio.to_thread(self._checkpointer.after_turn, session, checkpoint_id)
+            snap = await asyncio.to_thread(self._checkpointer.snapshots.snapshot)
+            self._checkpointer.record_end(session, checkpoint_id, snap)
         except (UserError, OSError, SessionError) as e:
             log.warning("checkpoint at the end of a turn failed: %s", e)
 
