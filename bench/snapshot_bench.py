@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -61,8 +62,8 @@ def change_files(root: Path, files: int, count: int, rng: random.Random, turn: i
 def cpu() -> float:
     """CPU seconds of this process and its finished children (the git commands): on a shared,
     loaded machine the fair figure for what a checkpoint costs; wall time is printed too."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
 def ms(seconds: float) -> float:

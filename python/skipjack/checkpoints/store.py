@@ -160,10 +160,13 @@ class SnapshotStore:
             scan = threading.Thread(target=lambda: scanned.update(self._scan_modes(list(self._tracked or ()))))
             scan.start()
             try:
-                out = self.git.run(["ls-files", "-z", "--others", "--modified", "--deleted", "--exclude-standard"])
+                out = self.git.run(
+                    ["-c", "status.showUntrackedFiles=all", "status", "--porcelain=v1", "-z", "-uall",
+                     "--no-renames", "--ignore-submodules=none"]
+                )  # fmt: skip
             finally:
                 scan.join()
-            candidates = list(dict.fromkeys(p for p in out.decode("utf-8", "surrogateescape").split("\0") if p))
+            candidates = _worktree_changes(out.decode("utf-8", "surrogateescape"))
             if len(candidates) > self.max_files:
                 raise SnapshotError(
                     f"{self.work_tree} has {len(candidates):,} files not yet snapshotted, over the limit of "
@@ -214,6 +217,7 @@ class SnapshotStore:
                 if self.git.last_code != 0:  # some file could not be read: ask the index
                     self._tracked = self._index_paths()
             files = self.git.run(["write-tree"]).decode().strip()
+            self._set_head(files)
             modes = self._update_modes(scanned, add, drop, present)
             self._stamp = self._index_stamp()
             entries = [("40000", "files", files)]
@@ -238,6 +242,22 @@ class SnapshotStore:
             if not ok:
                 return False
         return True
+
+    def _set_head(self, files: str) -> None:
+        """HEAD of the shadow repository: a commit of the last snapshot, so that `status`
+        lists only what changed since (its staged column is ignored; a stale HEAD, left by
+        another process, only lengthens the listing)."""
+        body = (
+            f"tree {files}\nauthor skipjack <skipjack@localhost> 0 +0000\n"
+            f"committer skipjack <skipjack@localhost> 0 +0000\n\nskipjack snapshot\n"
+        ).encode()
+        commit = write_object(self.git_dir, "commit", body)
+        ref = self.git_dir / "refs" / "heads" / "snapshots"
+        head = self.git_dir / "HEAD"
+        with contextlib.suppress(OSError):
+            if head.read_bytes() != b"ref: refs/heads/snapshots\n":
+                write_atomic(head, b"ref: refs/heads/snapshots\n")
+            write_atomic(ref, commit.encode() + b"\n")
 
     def _index_stamp(self) -> tuple[int, int, int]:
         try:
@@ -479,6 +499,23 @@ def directory_size(path: Path) -> int:
             with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
     return total
+
+
+def _worktree_changes(porcelain: str) -> list[str]:
+    """Paths of `status --porcelain=v1 -z` whose work-tree column says changed, deleted or
+    untracked (`XY path`; the staged column X compares with HEAD and is ignored)."""
+    out = []
+    for record in porcelain.split("\0"):
+        if len(record) > 3 and record[1] != " ":
+            out.append(record[3:])
+    return list(dict.fromkeys(out))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def _git_default(mode: int) -> int:
