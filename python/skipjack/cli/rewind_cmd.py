@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
-import fcntl
-import json
 import os
 import sys
 from pathlib import Path
@@ -45,6 +42,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace, cwd: Path) -> int:
+    import json  # here, not at the top: `skipjack --help` builds this parser and must start fast
     from skipjack.config import ConfigError, load_config
     from skipjack.controller.checkpointing import RewindConflict, RewindMode, TurnCheckpoints, run_rewind
     from skipjack.controller.events import Event, Warning_
@@ -139,6 +137,9 @@ def run(args: argparse.Namespace, cwd: Path) -> int:
 
 
 def _list(checkpoints: Any, session: Any, *, as_json: bool) -> int:
+    import datetime
+    import json
+
     turns = checkpoints.turns(session)
     if as_json:
         print(json.dumps({"session": session.id, "turns": [t.to_json() for t in turns]}, ensure_ascii=False))
@@ -163,6 +164,8 @@ def _list(checkpoints: Any, session: Any, *, as_json: bool) -> int:
 def _refuse_if_in_use(path: Path) -> None:
     """A session another skipjack process is writing is rewound from there (`/rewind`):
     files restored under a running agent would be recorded nowhere."""
+    import fcntl
+
     with contextlib.suppress(FileNotFoundError):
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
