@@ -43,6 +43,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace, cwd: Path) -> int:
     import json  # here, not at the top: `skipjack --help` builds this parser and must start fast
+
     from skipjack.config import ConfigError, load_config
     from skipjack.controller.checkpointing import RewindConflict, RewindMode, TurnCheckpoints, run_rewind
     from skipjack.controller.events import Event, Warning_
