@@ -123,21 +123,30 @@ class Git:
         """Create the shadow repository (bare: its work tree is always given explicitly)."""
         self.git_dir.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not (self.git_dir / "HEAD").is_file():
-            subprocess.run(
-                [self._exe, "init", "--bare", "--quiet", str(self.git_dir)],
-                env={k: v for k, v in self._env.items() if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")},
-                capture_output=True,
-                check=True,
-                timeout=60,
-            )
+            try:
+                proc = subprocess.run(
+                    [self._exe, "init", "--bare", "--quiet", str(self.git_dir)],
+                    env={k: v for k, v in self._env.items() if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")},
+                    capture_output=True,
+                    check=False,
+                    timeout=60,
+                )
+            except (OSError, subprocess.TimeoutExpired) as e:
+                raise GitError(f"git init failed: {e}") from e
+            if proc.returncode != 0:
+                message = proc.stderr.decode(errors="replace").strip() or f"exit {proc.returncode}"
+                raise GitError(f"cannot create the snapshot store {self.git_dir}: {message}")
             os.chmod(self.git_dir, 0o700)
             for key, value in SHADOW_CONFIG:
                 self.run(["config", key, value])
         info = self.git_dir / "info"
-        info.mkdir(exist_ok=True)
-        attributes = info / "attributes"
-        if not attributes.is_file() or attributes.read_bytes() != ATTRIBUTES:
-            attributes.write_bytes(ATTRIBUTES)
+        try:
+            info.mkdir(exist_ok=True)
+            attributes = info / "attributes"
+            if not attributes.is_file() or attributes.read_bytes() != ATTRIBUTES:
+                attributes.write_bytes(ATTRIBUTES)
+        except OSError as e:
+            raise GitError(f"cannot set up the snapshot store {self.git_dir}: {e.strerror or e}") from e
 
 
 def user_global_excludes(env: Mapping[str, str] | None = None) -> Path | None:
