@@ -47,7 +47,8 @@ def test_json_mode_emits_every_event_then_a_result(tmp_path: Path, repo: Path, s
     assert out.returncode == 0, out.stderr
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     types = [line["type"] for line in lines]
-    assert types[0] == "agent_start"
+    # The checkpoint of the files, taken before the prompt is sent, comes first.
+    assert types[:2] == ["checkpoint", "agent_start"]
     assert types[-2:] == ["agent_end", "result"]
     assert "tool_execution_start" in types
     assert "tool_execution_end" in types

@@ -31,6 +31,7 @@ SUBCOMMANDS = (
     "skills",
     "commands",
     "agents",
+    "rewind",
 )
 
 
@@ -80,9 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     # the ArgumentParser interface.
     sub = cast(
         "argparse._SubParsersAction[argparse.ArgumentParser]",
-        p.add_subparsers(
-            dest="command", metavar="{run,rpc,acp,sessions,models,config,usage,batch,mcp,skills,commands,agents}"
-        ),
+        p.add_subparsers(dest="command", metavar="{" + ",".join(SUBCOMMANDS) + "}"),
     )
     run = sub.add_parser("run", help="run the agent headless until it finishes (prompt from the argument or stdin)")
     run.add_argument("prompt", nargs="?", help="the task; read from stdin when omitted")
@@ -96,7 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
         "acp", help="serve an editor (Zed, JetBrains, Neovim, Emacs) over the Agent Client Protocol on stdio"
     )
     add_agent_flags(acp)
-    from skipjack.cli import batch_cmd, config_cmd, extensions_cmd, mcp_cmd, models_cmd, sessions_cmd, usage_cmd
+    from skipjack.cli import (
+        batch_cmd,
+        config_cmd,
+        extensions_cmd,
+        mcp_cmd,
+        models_cmd,
+        rewind_cmd,
+        sessions_cmd,
+        usage_cmd,
+    )
 
     sessions_cmd.add_parser(sub)
     models_cmd.add_parser(sub)
@@ -105,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch_cmd.add_parser(sub)
     mcp_cmd.add_parser(sub)
     extensions_cmd.add_parsers(sub)
+    rewind_cmd.add_parser(sub)
     return p
 
 
@@ -184,6 +193,10 @@ def dispatch(argv: list[str]) -> int:
         from skipjack.cli import extensions_cmd
 
         return extensions_cmd.run(args, cwd)
+    if args.command == "rewind":
+        from skipjack.cli import rewind_cmd
+
+        return rewind_cmd.run(args, cwd)
     if args.command == "rpc":
         return _run_rpc(args, cwd)
     if args.command == "acp":

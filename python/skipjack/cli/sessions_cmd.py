@@ -22,8 +22,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     fork = ssub.add_parser("fork", help="a new session with the history up to one entry")
     fork.add_argument("id")
     fork.add_argument("entry", nargs="?", help="entry id to fork at (default: the last)")
-    delete = ssub.add_parser("delete", help="delete a session file")
+    delete = ssub.add_parser("delete", help="delete a session file and the snapshots only it kept")
     delete.add_argument("id", help="the whole session id (a prefix is not enough to delete)")
+    ssub.add_parser("gc", help="remove snapshots no session keeps or older than [checkpoints] retention_days")
 
 
 def run(args: argparse.Namespace, cwd: Path) -> int:
@@ -86,13 +87,29 @@ def run(args: argparse.Namespace, cwd: Path) -> int:
             print(f"forked {source_id} at {entry} into {forked.id}; continue it with `skipjack --session {forked.id}`")
             forked.close()
             return 0
+        if command == "gc":
+            from skipjack.cli.snapshots_gc import collect_snapshots
+
+            collect_snapshots(store, cwd, None)
+            return 0
+        project_key = store.path_of(args.id).parent.name if check_full_id(args.id) else None
         store.delete(args.id)
         print(f"deleted {args.id}")
+        if project_key is not None:
+            from skipjack.cli.snapshots_gc import collect_snapshots
+
+            collect_snapshots(store, cwd, project_key)
         return 0
     except SessionNotFoundError as e:
         raise UserError(f"{e}; `skipjack sessions list` shows this project's sessions") from e
     except SessionError as e:
         raise UserError(str(e)) from e
+
+
+def check_full_id(text: str) -> bool:
+    import re
+
+    return re.fullmatch(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}", text) is not None
 
 
 def _preview(message: object) -> str:

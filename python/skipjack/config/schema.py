@@ -131,6 +131,18 @@ class SubagentSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Model calls per child run."""
 
 
+class CheckpointSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`[checkpoints]`: snapshots of the working tree before every user turn (`skipjack rewind`)."""
+
+    enabled: bool = True
+    max_file_size: NonNegInt = 10 * 1024 * 1024
+    """Bytes; larger files are not snapshotted (listed as skipped) and a rewind leaves them alone."""
+    max_files: NonNegInt = 100_000
+    """A first snapshot of more files than this is refused (checkpoints off for that folder)."""
+    retention_days: NonNegInt = 30
+    """Snapshots recorded longer ago than this are removed by `skipjack sessions gc`."""
+
+
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     model: ModelRef | None = None
     """The default model, `provider/model-id`."""
@@ -155,6 +167,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     hooks: dict[str, list[HookMatcher]] = msgspec.field(default_factory=dict)
     """`[[hooks.PreToolUse]]` etc.: commands run on agent events (a project's only when trusted)."""
     subagents: SubagentSettings = SubagentSettings()
+    checkpoints: CheckpointSettings = CheckpointSettings()
     trusted_projects: list[str] = msgspec.field(default_factory=list)
     """Folders whose `.skipjack/config.toml` may set privileged keys (their subfolders too).
     Read from the user config only."""

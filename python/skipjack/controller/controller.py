@@ -23,6 +23,7 @@ from skipjack.agent import Agent, RunResult
 from skipjack.compaction import CompactionError, CompactionResult, Compactor
 from skipjack.config import missing_key_hint
 from skipjack.config.schema import ApprovalMode
+from skipjack.controller.checkpointing import RewindMode, RewindOutcome, TurnCheckpoints, run_rewind
 from skipjack.controller.events import (
     ApprovalModeChanged,
     ApprovalRequest,
@@ -34,6 +35,7 @@ from skipjack.controller.events import (
     HookFailed,
     ModelSwitched,
     PersistenceFailed,
+    Rewound,
     SessionChanged,
     Warning_,
 )
@@ -52,7 +54,7 @@ from skipjack.extensions.hooks import HookFailure
 from skipjack.llm.types import AssistantMessage, Model, ToolCall, Usage
 from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime, check_cost_limit
 from skipjack.safety.hook import Answer, AskUser
-from skipjack.sessions import Session, SessionError, SessionNotFoundError, SessionStore
+from skipjack.sessions import Session, SessionError, SessionNotFoundError, SessionStore, project_root
 from skipjack.subagents import Subagents, TaskTool
 from skipjack.tools import with_edit_tool_for
 from skipjack.tools.editor_files import STATE_KEY as EDITOR_FILES
@@ -60,6 +62,7 @@ from skipjack.tools.editor_files import EditorFiles
 
 if TYPE_CHECKING:
     from skipjack.agent.tool import ToolOutput
+    from skipjack.checkpoints import RewindPlan, TurnInfo
     from skipjack.safety.policy import Verdict
     from skipjack.sessions.store import SessionSummary
 
@@ -120,6 +123,9 @@ class Controller:
         self._install_compactor(None)
         self.mcp = McpBridge(runtime, self._emit, trust_project=runtime.trust_project)
         """The session's MCP servers (started now, in the background)."""
+        self._checkpoints = TurnCheckpoints(
+            runtime.config.settings.checkpoints, project_root(agent.cwd), runtime.env, self._emit
+        )
 
     def ask_with(self, ask: AskUser | Literal["events"] | None) -> None:
         """How approval questions are put from now on (see the class): to the tools' calls,
@@ -258,7 +264,7 @@ class Controller:
         naming a custom command runs the command's prompt; hooks run around it."""
         if self.agent.is_running:
             raise UserError("the agent is running: steer, follow up or abort it")
-        self.ensure_session()
+        session = self.ensure_session()
         await self.mcp.before_prompt()
         text = await self.mcp.expand(text)
         found = self._commands.find(text)
@@ -274,11 +280,13 @@ class Controller:
         # reminders do: it is then part of the recorded history, so a resumed session still
         # knows the mode.
         reminder, self._reminder = self._reminder, None
+        checkpoint = await self._checkpoints.before_turn(session)
         try:
             return await self._prompt_hooks.prompt(
                 self.agent, text, session_id=session_id, resumed=self._resumed, reminder=reminder
             )
         finally:
+            await self._checkpoints.after_turn(session, checkpoint)
             if model_before is not None:
                 self.switch_model(model_before)
 
@@ -593,6 +601,53 @@ class Controller:
     def _write_failed(self, error: BaseException) -> None:
         session_id = self.session.id if self.session is not None else ""
         self._emit(PersistenceFailed(session_id, str(error)))
+
+    # -- checkpoints and rewind (see controller/checkpointing.py) ---------------------------------
+
+    def checkpoints(self) -> list[TurnInfo]:
+        """This session's user turns with their checkpoints, oldest first."""
+        return self._checkpoints.turns(self._require_session())
+
+    def plan_rewind(self, turn: int | None = None, *, kind: str = "rewind") -> RewindPlan:
+        """What a rewind (`kind="undo"`/`"redo"`: an undo or redo) would change: diff and conflicts."""
+        return self._checkpoints.plan(self._require_session(), kind, turn)
+
+    def rewind(self, turn: int, mode: RewindMode = "both", *, overwrite_conflicts: bool | None = None) -> RewindOutcome:
+        """Files and/or conversation back to before `turn`; raises `RewindConflict` (a
+        `UserError`) when hand-made changes would be overwritten and `overwrite_conflicts` is None."""
+        return self._restore("rewind", turn, mode, overwrite_conflicts)
+
+    def undo(self, *, overwrite_conflicts: bool | None = None) -> RewindOutcome:
+        """The last (not yet undone) turn's file changes, reverted."""
+        return self._restore("undo", None, "files", overwrite_conflicts)
+
+    def redo(self, *, overwrite_conflicts: bool | None = None) -> RewindOutcome:
+        """The files as the last undo found them."""
+        return self._restore("redo", None, "files", overwrite_conflicts)
+
+    def _restore(
+        self, kind: Literal["rewind", "undo", "redo"], turn: int | None, mode: RewindMode, overwrite: bool | None
+    ) -> RewindOutcome:
+        if self.agent.is_running:
+            raise UserError(f"the agent is running: abort it before {kind}")
+        outcome = run_rewind(
+            self._checkpoints,
+            self._require_session(),
+            kind=kind,
+            turn=turn,
+            mode=mode,
+            overwrite_conflicts=overwrite,
+            fork=lambda entry_id: self.fork_session(entry_id),
+        )
+        r = outcome.restored
+        left = [f"{s.path}: {s.reason}" for s in r.left]
+        self._emit(Rewound(kind, outcome.turn, mode, r.written, r.deleted, left, outcome.session_id, outcome.prompt))
+        return outcome
+
+    def _require_session(self) -> Session:
+        if self.session is None:
+            raise UserError("this conversation has no session yet, so no checkpoints")
+        return self.session
 
     # -- compaction ------------------------------------------------------------------------------
 

@@ -133,10 +133,40 @@ class HookFailed(_ControllerEvent, frozen=True, tag="hook_failed"):
     message: str
 
 
+class CheckpointCreated(_ControllerEvent, frozen=True, tag="checkpoint"):
+    type: ClassVar[Literal["checkpoint"]] = "checkpoint"
+
+    checkpoint_id: str
+    """The session entry recording it (a conversation rewind forks there)."""
+    tree: str
+    skipped: list[str]
+    """Files not snapshotted (too large, nested repositories), which a rewind leaves alone."""
+    seconds: float
+
+
+class Rewound(_ControllerEvent, frozen=True, tag="rewound"):
+    type: ClassVar[Literal["rewound"]] = "rewound"
+
+    kind: str
+    """`rewind`, `undo` or `redo`."""
+    turn: int
+    mode: str
+    """`both`, `files` or `conversation`."""
+    written: list[str]
+    deleted: list[str]
+    left: list[str]
+    """Files the restore did not touch (conflicts kept, skipped files), as `path: why`."""
+    session_id: str | None
+    prompt: str
+    """The rewound turn's prompt, for the front end to put back in its editor."""
+
+
 ControllerEvent = (
-    Warning_
+    CheckpointCreated
+    | Rewound
     | McpServerChanged
     | HookFailed
+    | Warning_
     | CompactionStarted
     | CompactionEnded
     | CompactionFailed

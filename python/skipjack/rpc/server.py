@@ -25,6 +25,7 @@ from typing import Any, BinaryIO, TextIO
 from skipjack.agent import RunResult
 from skipjack.controller import Controller, Event, to_json
 from skipjack.errors import UserError
+from skipjack.rpc.rewind import rewind_handlers
 from skipjack.safety.hook import Answer
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
@@ -57,6 +58,7 @@ class RpcServer:
             "resume_session": self._resume_session,
             "get_state": self._get_state,
         }
+        self.handlers.update(rewind_handlers(self, CommandError))
 
     # -- output ----------------------------------------------------------------------------
 

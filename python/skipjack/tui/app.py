@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 
 import skipjack.tui.commands as commands
+import skipjack.tui.rewind as rewind  # registers /rewind, /undo, /redo; Esc Esc opens the list
 from skipjack.agent import Agent, RunResult
 from skipjack.controller import Controller, Event
 from skipjack.controller.events import ApprovalModeChanged, CompactionEnded, CompactionFailed, Warning_
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 _NOT_SHOWN = frozenset(
     {"compaction_start", "persistence_failed", "session_changed", "approval_request", "approval_resolved"}
+    | {"checkpoint", "rewound"}  # rewinds: tui/rewind.py reports what it did
 )
 EXIT_WINDOW_S = 2.0
 """A second Ctrl+C within this long of the first, on an idle empty prompt, exits."""
@@ -375,7 +377,7 @@ class SkipjackApp(App[int]):
         return True
 
     def action_abort(self) -> None:
-        self.abort_run()
+        self.abort_run() or rewind.on_escape(self)
 
     def action_interrupt(self) -> None:
         # Text selected with the mouse (drag over the chat): Ctrl+C copies it, as in a
