@@ -2,6 +2,7 @@
 //! decodes its SSE events into calls on the shared [`MessageAssembler`].
 
 pub mod anthropic;
+pub mod credentials;
 mod lenient;
 pub mod openai_chat;
 pub mod openai_responses;
