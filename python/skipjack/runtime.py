@@ -17,6 +17,7 @@ from skipjack.config import ConfigError, LoadedConfig, load_config, load_instruc
 from skipjack.config.files import find_repo_root, user_config_path
 from skipjack.config.schema import ApprovalMode, SandboxSettings, Settings
 from skipjack.errors import UserError
+from skipjack.llm.azure import azure_ad_token
 from skipjack.llm.stream import StreamOptions
 from skipjack.llm.types import Api, Model, ReasoningEffort
 from skipjack.safety.redaction import with_redaction
@@ -195,7 +196,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
     warnings = list(config.warnings)
     model = resolve_model(opts, settings, env, warnings)
     key = resolve_api_key(model, settings, env)
-    if key is None and model.api_key_env and opts.base_url is None:
+    if key is None and model.api_key_env and opts.base_url is None and azure_ad_token(model, env) is None:
         raise UserError(missing_key_hint(model))
     key_vars = provider_key_vars(settings, model)
     passthrough = settings.shell.env_passthrough
