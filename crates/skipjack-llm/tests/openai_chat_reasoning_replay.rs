@@ -196,3 +196,30 @@ fn openai_azure_and_unknown_servers_get_no_reasoning_fields() {
         assert!(!body.contains("reasoning_details"), "{provider}: {body}");
     }
 }
+
+#[test]
+fn endless_reasoning_details_end_at_the_message_cap_not_in_memory() {
+    use skipjack_llm::model::Limits;
+    use skipjack_llm::pipeline::BodyDecoder;
+
+    // Encrypted details that never show as text still count against the message's cap.
+    let limits = Limits { max_message_bytes: 50_000, ..Limits::default() };
+    let m = openrouter("openai/gpt-5-mini");
+    let mut d = BodyDecoder::with_limits(&m, limits);
+    let mut out = Vec::new();
+    d.start(&mut out);
+    let chunk = format!(
+        "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"reasoning_details\":[{{\"type\":\"reasoning.encrypted\",\"data\":\"{}\"}}]}}}}]}}\n\n",
+        "A".repeat(1_000)
+    );
+    let mut ended = false;
+    for _ in 0..1_000 {
+        if d.feed(chunk.as_bytes(), &mut out) {
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended, "a megabyte of details went past a 50 kB cap");
+    let Some(StreamEvent::Error { error, .. }) = out.last() else { panic!("{:?}", out.last()) };
+    assert!(error.message.contains("limits.max_message_bytes"), "{}", error.message);
+}
