@@ -49,10 +49,13 @@ LAYERS: dict[str, int] = {
     "skipjack.tui": 6,
     "skipjack.rpc": 6,
     "skipjack.acp": 6,
-    "skipjack.batch": 6,
+    # Batch schedules `skipjack run` processes (it builds no agent): the CLI's `batch` command
+    # is its front end.
+    "skipjack.batch": 5,
+    "skipjack.reports": 5,
     "skipjack.testing": 6,
 }
-FRONT_ENDS = ("skipjack.cli", "skipjack.tui", "skipjack.rpc", "skipjack.acp", "skipjack.batch")
+FRONT_ENDS = ("skipjack.cli", "skipjack.tui", "skipjack.rpc", "skipjack.acp")
 DISPATCHERS = {"skipjack.cli.main", "skipjack.cli.interactive"}
 """The `skipjack` command: it picks the front end (the UI, `rpc`) to start."""
 BUILDERS = {"Agent", "Compactor", "ApprovalPolicy", "attach_session", "build_policy", "approval_hook", "record"}
@@ -144,6 +147,45 @@ def test_front_ends_build_nothing_the_controller_builds() -> None:
                 callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
                 if callee in BUILDERS:
                     found.append(f"{name}:{node.lineno} calls {callee}()")
+    assert not found, "\n".join(found)
+
+
+TUI_NEVER_USES = {"build_runtime", "Compactor", "SessionStore", "ApprovalPolicy", "attach_session", "Runtime"}
+"""The terminal UI is a view over the controller: it neither builds nor reaches for these
+(it may name the `Agent` type the controller hands out, never call `Agent(...)`)."""
+
+
+def test_the_tui_builds_nothing_and_reaches_past_the_controller_for_nothing() -> None:
+    found = []
+    for name, tree in modules().items():
+        if front_end(name) != "skipjack.tui":
+            continue
+        for node in ast.walk(tree):
+            used = None
+            if isinstance(node, ast.Name) and node.id in TUI_NEVER_USES:
+                used = node.id
+            elif isinstance(node, ast.Attribute) and node.attr in TUI_NEVER_USES:
+                used = node.attr
+            elif isinstance(node, ast.ImportFrom):
+                used = next((a.name for a in node.names if a.name in TUI_NEVER_USES), None)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name | ast.Attribute):
+                callee = node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+                used = f"{callee}()" if callee == "Agent" else None
+            if used is not None:
+                found.append(f"{name}:{node.lineno} uses {used}")
+    assert not found, "\n".join(found)
+
+
+def test_the_tui_hides_no_import_behind_type_checking() -> None:
+    """`if TYPE_CHECKING:` imports are how the old app/bridge/commands circle was held apart:
+    with the circle gone, the TUI needs none."""
+    found = []
+    for name, tree in modules().items():
+        if front_end(name) != "skipjack.tui":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                found.append(f"{name}:{node.lineno}")
     assert not found, "\n".join(found)
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from skipjack.agent import Agent, Hooks, Limits
 from skipjack.config import ConfigError, LoadedConfig, load_config, load_instructions, missing_key_hint, resolve_api_key
 from skipjack.config.files import find_repo_root, user_config_path
-from skipjack.config.schema import ApprovalMode, SandboxSettings, Settings
+from skipjack.config.schema import ApprovalMode, SandboxModeSetting, SandboxSettings, Settings
 from skipjack.errors import UserError
 from skipjack.llm.azure import azure_ad_token
 from skipjack.llm.stream import StreamOptions
@@ -51,6 +51,8 @@ class RunOptions:
     """Apply the project config's privileged settings for this run (`--trust-project`)."""
     sandbox_network: bool | None = None
     """Network inside the sandbox for this session (`--sandbox-network`); None: `[sandbox] network`."""
+    sandbox_mode: SandboxModeSetting | None = None
+    """The sandbox for this run (`--sandbox`, e.g. a batch's workspace-write); None: `[sandbox] mode`."""
 
 
 @dataclass
@@ -75,6 +77,8 @@ class Runtime:
     """This session's choice of network in the sandbox (`--sandbox-network`, `/network`)."""
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     """The environment keys were read from; a switched-to model's key comes from it too."""
+    trust_project: bool = False
+    """`--trust-project`: the project's own MCP servers (`.mcp.json`) may start too."""
 
     def key_for(self, model: Model) -> str | None:
         """The one key resolver: `model`'s own provider's key (environment, then `[keys]`)."""
@@ -141,8 +145,8 @@ def resolve_model(opts: RunOptions, settings: Settings, env: Mapping[str, str], 
         )
     provider, _, model_id = (ref or "custom/default").rpartition("/")
     warnings.append(
-        f"no price is known for {model_id!r} at {opts.base_url}; its cost is counted as $0 "
-        "(add prices under [providers] in config)"
+        f"no price is known for {model_id!r} at {opts.base_url}; its cost is shown as unknown, "
+        "not $0 (add prices under [providers] in config)"
     )
     return Model(
         provider=provider or "custom",
@@ -151,6 +155,15 @@ def resolve_model(opts: RunOptions, settings: Settings, env: Mapping[str, str], 
         base_url=opts.base_url,
         api_key_env=opts.api_key_env,
     )
+
+
+def check_cost_limit(model: Model, max_cost: float | None) -> None:
+    """A cost cap on a model with no known price could never stop the run: refuse it up front."""
+    if max_cost is not None and model.price is None:
+        raise UserError(
+            f"--max-cost cannot be enforced: no price is known for {model.ref}; set its prices under "
+            f"[providers.{model.provider}] in your config, or leave --max-cost out"
+        )
 
 
 def _bare_model(model_id: str, registry: Registry, settings: Settings, env: Mapping[str, str]) -> Model:
@@ -195,6 +208,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
     settings = config.settings
     warnings = list(config.warnings)
     model = resolve_model(opts, settings, env, warnings)
+    check_cost_limit(model, opts.max_cost)
     key = resolve_api_key(model, settings, env)
     if key is None and model.api_key_env and opts.base_url is None and azure_ad_token(model, env) is None:
         raise UserError(missing_key_hint(model))
@@ -242,11 +256,12 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
         warnings=warnings,
         summary_model=_summary_model(settings, env),
         redactor=redactor,
-        sandbox_settings=_user_sandbox_settings(config, env, warnings),
+        sandbox_settings=_with_mode(_user_sandbox_settings(config, env, warnings), opts.sandbox_mode),
         project_root=find_repo_root(opts.cwd) or opts.cwd.resolve(),
         user_config_dir=user_config_path(env).parent,
         network_override=opts.sandbox_network,
         env=env,
+        trust_project=opts.trust_project,
     )
     built.append(runtime)
     if runtime.sandbox_policy().confined and not (support := probe()).available:
@@ -255,6 +270,12 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
             "to run unsandboxed (install bubblewrap to fix this)"
         )
     return runtime
+
+
+def _with_mode(settings: SandboxSettings, mode: SandboxModeSetting | None) -> SandboxSettings:
+    import msgspec
+
+    return settings if mode is None else msgspec.structs.replace(settings, mode=mode)
 
 
 def _user_sandbox_settings(config: LoadedConfig, env: Mapping[str, str], warnings: list[str]) -> SandboxSettings:

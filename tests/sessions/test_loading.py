@@ -19,7 +19,7 @@ from skipjack.sessions import (
     SessionStore,
     UsageEntry,
 )
-from skipjack.sessions.format import encoder
+from skipjack.sessions.format import FORMAT_VERSION, encoder
 from skipjack.sessions.migrations import RawEntry, migrate
 
 from .helpers import FIXTURES, assistant, usage, user
@@ -157,10 +157,11 @@ def test_non_canonical_usage_is_rejected_in_old_versions_too(tmp_path: Path) -> 
 # -- frozen samples of each version ------------------------------------------------------
 
 
-def test_version_1_sample_loads(tmp_path: Path) -> None:
-    s = Session.load(FIXTURES / "v1.jsonl")
+@pytest.mark.parametrize("sample", ["v1.jsonl", "v2.jsonl"])
+def test_version_1_and_2_samples_load(sample: str) -> None:
+    s = Session.load(FIXTURES / sample)
     assert s.warnings == []
-    assert (s.id, s.header.version, s.header.project) == ("20250301-101500-a1b2c3", 1, "/home/dev/proj")
+    assert (s.id, s.header.version, s.header.project) == ("20250301-101500-a1b2c3", 2, "/home/dev/proj")
     kinds = [type(e).__name__ for e in s.all_entries()]
     assert kinds == ["MessageEntry"] * 4 + [
         "CompactionEntry",
@@ -192,7 +193,7 @@ def test_version_0_sample_is_migrated(tmp_path: Path) -> None:
     assert path.read_bytes() == original, "loading never rewrites a file"
     h = s.header
     assert (h.version, h.id, h.cwd, h.project, h.model) == (
-        1,
+        FORMAT_VERSION,
         "legacy-0001",
         "/home/dev/old",
         "/home/dev/old",
@@ -219,7 +220,7 @@ def test_version_0_sample_is_migrated(tmp_path: Path) -> None:
     assert s.usage_totals().cost.total == pytest.approx(0.0013 + 0.000705)
 
 
-def test_appending_to_a_v0_session_rewrites_it_as_v1_keeping_the_original(tmp_path: Path) -> None:
+def test_appending_to_a_v0_session_rewrites_it_as_current_keeping_the_original(tmp_path: Path) -> None:
     path = copy_fixture("v0.jsonl", tmp_path)
     original = path.read_bytes()
     s = Session.load(path)
@@ -228,10 +229,10 @@ def test_appending_to_a_v0_session_rewrites_it_as_v1_keeping_the_original(tmp_pa
     s.close()
     assert (tmp_path / "v0.v0.bak").read_bytes() == original
     again = Session.load(path)
-    assert again.header.version == 1
+    assert again.header.version == FORMAT_VERSION
     assert again.all_entries()[:-1] == before
     assert again.all_entries()[-1].parent == before[-1].id
-    assert path.read_bytes().startswith(b'{"type":"session","version":1,')
+    assert path.read_bytes().startswith(b'{"type":"session","version":%d,' % FORMAT_VERSION)
 
 
 def test_v0_compaction_must_point_backwards(tmp_path: Path) -> None:
@@ -289,10 +290,10 @@ def test_every_message_kind_round_trips(store: SessionStore, project: Path) -> N
     assert isinstance(loaded.all_entries()[-1], UsageEntry)
 
 
-def test_the_writer_still_writes_the_frozen_v1_shape() -> None:
+def test_the_writer_still_writes_the_frozen_v2_shape() -> None:
     """Entries re-encoded byte for byte as the frozen sample: a format change must come with
     a new version and a migration, not slip in."""
-    path = FIXTURES / "v1.jsonl"
+    path = FIXTURES / "v2.jsonl"
     lines = path.read_bytes().splitlines()
     s = Session.load(path)
     assert [encoder.encode(e) for e in s.all_entries()] == lines[1:]

@@ -34,7 +34,7 @@ def test_create_writes_a_versioned_header_then_one_line_per_entry(store: Session
     assert first == [
         {
             "type": "session",
-            "version": 1,
+            "version": 2,
             "id": s.id,
             "created": s.header.created,
             "cwd": str((project / "src").resolve()),

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from skipjack.testing import ScriptedModel, ScriptedToolCall, ScriptedTurn
+from skipjack.tui.approval import ARM_DELAY_S
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -92,6 +93,7 @@ def test_a_session_in_a_real_terminal(terminal: Terminal, scripted: ScriptedMode
     screen = terminal.wait_for(lambda s: "needs approval" in s, "the approval prompt")
     assert "echo e2e-ok > proof.txt" in screen
     assert not (project / "proof.txt").exists()
+    time.sleep(ARM_DELAY_S + 0.1)  # keys sooner than a person could read the box do not answer it
     terminal.send("y")
     screen = terminal.wait_for(lambda s: "All done: proof.txt exists." in s and "ready" in s, "the answer")
     assert (project / "proof.txt").read_text() == "e2e-ok\n"

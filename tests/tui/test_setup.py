@@ -40,7 +40,7 @@ async def test_a_pasted_key_is_stored_privately_and_a_model_chosen(project: Path
         chosen = screen.models[0]
         assert chosen.startswith("anthropic/")
         await pilot.press("enter")
-        await until(pilot, lambda: app.runtime is not None, what="the runtime")
+        await until(pilot, lambda: app.controller is not None, what="the runtime")
         assert app.agent is not None
         assert f"{app.agent.model.provider}/{app.agent.model.id}" == chosen
         assert app.agent.options.api_key == "sk-ant-test-key"
@@ -64,7 +64,7 @@ async def test_a_local_server_is_configured_and_answers(
         await pilot.press("enter")
         await pilot.press(*scripted.server.url, "enter")
         await pilot.press(*"tiny-model", "enter")
-        await until(pilot, lambda: app.runtime is not None, what="the runtime")
+        await until(pilot, lambda: app.controller is not None, what="the runtime")
         assert app.agent is not None
         assert app.agent.model.base_url == scripted.server.url
         await type_and_send(pilot, app, "hi")
@@ -81,6 +81,6 @@ async def test_escape_skips_setup(project: Path, env: dict[str, str]) -> None:
         await until(pilot, lambda: isinstance(app.screen, SetupScreen), what="the setup screen")
         await pilot.press("escape")
         await until(pilot, lambda: app.query(Notice), what="the note")
-        assert app.runtime is None
+        assert app.controller is None
         assert any("/model" in static_text(n) for n in app.query(Notice))
         assert not config_file(env).exists()

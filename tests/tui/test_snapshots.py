@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from skipjack.testing import ScriptedModel, ScriptedToolCall, ScriptedTurn
 from skipjack.tui import SkipjackApp
-from skipjack.tui.approval import ApprovalScreen
 from skipjack.tui.pickers import PickerScreen
+from skipjack.tui.welcome import welcome_lines
 
-from .helpers import SIZE, idle, make_app, until
+from .helpers import SIZE, idle, make_app, until, until_approval
 from .test_commands import custom_settings
 
 SnapCompare = Callable[..., bool]
@@ -25,6 +26,9 @@ SnapCompare = Callable[..., bool]
 
 def steady(app: SkipjackApp) -> None:
     app.input.cursor_blink = False
+    # The welcome names the project's folder, a new temporary one in every run.
+    model = app.agent.model.ref if app.agent is not None else None
+    app.query_one("#welcome", Static).update(welcome_lines("~/project", model))
 
 
 def test_conversation_with_an_edit(snap_compare: SnapCompare, scripted: ScriptedModel, project: Path, env: Any) -> None:
@@ -58,7 +62,7 @@ def test_approval_prompt(snap_compare: SnapCompare, scripted: ScriptedModel, pro
         steady(app)
         app.input.insert("run the tests")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen), what="the prompt")
+        await until_approval(pilot, app)
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

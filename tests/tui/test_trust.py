@@ -42,12 +42,12 @@ async def test_trust_applies_and_remembers(project: Path, env: dict[str, str], s
         assert isinstance(screen, TrustScreen)
         assert screen.lines == ["approval_mode = 'yolo'", "allow = ['bash: *']"]
         assert scripted.requests == [], "nothing is sent before the user answers"
-        assert app.runtime is not None
-        assert app.runtime.approval_mode == "ask"
+        assert app.controller is not None
+        assert app.controller.approval_mode == "ask"
         await pilot.press("up", "enter")  # "Trust this folder"
         await until(pilot, lambda: not isinstance(app.screen, TrustScreen), what="the modal to close")
-        assert app.runtime.approval_mode == "yolo"
-        assert app.runtime.config.settings.allow == ["bash: *"]
+        assert app.controller.approval_mode == "yolo"
+        assert app.controller.runtime.config.settings.allow == ["bash: *"]
         await until(pilot, lambda: idle(app) and len(scripted.requests) == 1, what="the first prompt")
     path = _user_config(env)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -58,11 +58,11 @@ async def test_trust_applies_and_remembers(project: Path, env: dict[str, str], s
     # Remembered: a new app does not ask again.
     app = SkipjackApp(RunOptions(cwd=project / "."), env=full_env, record_sessions=False)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.runtime is not None, what="the runtime")
+        await until(pilot, lambda: app.controller is not None, what="the runtime")
         await pilot.pause(0.1)
         assert not isinstance(app.screen, TrustScreen)
-        assert app.runtime is not None
-        assert app.runtime.approval_mode == "yolo"
+        assert app.controller is not None
+        assert app.controller.approval_mode == "yolo"
 
 
 async def test_dont_trust_continues_with_them_ignored(
@@ -75,10 +75,10 @@ async def test_dont_trust_continues_with_them_ignored(
         await until(pilot, lambda: isinstance(app.screen, TrustScreen), what="the trust question")
         await pilot.press("enter")  # the highlighted default is "Don't trust"
         await until(pilot, lambda: idle(app) and len(scripted.requests) == 1, what="the first prompt")
-        assert app.runtime is not None
-        assert app.runtime.approval_mode == "ask"
-        assert app.runtime.config.settings.allow == []
-        assert app.runtime.config.settings.retry.max_retries == 1, "harmless keys still apply"
+        assert app.controller is not None
+        assert app.controller.approval_mode == "ask"
+        assert app.controller.runtime.config.settings.allow == []
+        assert app.controller.runtime.config.settings.retry.max_retries == 1, "harmless keys still apply"
     assert "trusted_projects" not in tomllib.loads(_user_config(env).read_text())
 
 
@@ -91,21 +91,21 @@ async def test_escape_is_dont_trust_and_harmless_configs_do_not_ask(
         await until(pilot, lambda: isinstance(app.screen, TrustScreen), what="the trust question")
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, TrustScreen), what="the modal to close")
-        assert app.runtime is not None
-        assert app.runtime.approval_mode == "ask"
+        assert app.controller is not None
+        assert app.controller.approval_mode == "ask"
     (project / ".skipjack" / "config.toml").write_text('deny = ["bash: rm *"]\n[compaction]\nkeep_recent_tokens = 99\n')
     app = SkipjackApp(RunOptions(cwd=project), env=full_env, record_sessions=False)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.runtime is not None, what="the runtime")
+        await until(pilot, lambda: app.controller is not None, what="the runtime")
         await pilot.pause(0.1)
         assert not isinstance(app.screen, TrustScreen)
     # --trust-project: applied for this run, nothing asked or written.
     (project / ".skipjack" / "config.toml").write_text(HOSTILE)
     app = SkipjackApp(RunOptions(cwd=project, trust_project=True), env=full_env, record_sessions=False)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.runtime is not None, what="the runtime")
+        await until(pilot, lambda: app.controller is not None, what="the runtime")
         await pilot.pause(0.1)
         assert not isinstance(app.screen, TrustScreen)
-        assert app.runtime is not None
-        assert app.runtime.approval_mode == "yolo"
+        assert app.controller is not None
+        assert app.controller.approval_mode == "yolo"
     assert "trusted_projects" not in tomllib.loads(_user_config(env).read_text())

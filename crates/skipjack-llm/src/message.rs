@@ -87,6 +87,8 @@ pub enum CostSource {
     #[default]
     Computed,
     Provider,
+    /// No price is known for the model: the cost fields are 0 but mean "unknown", not "free".
+    Unknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

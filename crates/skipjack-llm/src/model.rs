@@ -46,8 +46,9 @@ pub struct Model {
     pub max_input: u64,
     #[serde(default)]
     pub max_output: u64,
+    /// USD per million tokens; `None` when no price is known, so the cost is unknown (never $0).
     #[serde(default)]
-    pub price: Price,
+    pub price: Option<Price>,
     /// Prices replacing `price` for a request whose prompt exceeds a size (models.dev's
     /// `context_over_200k` and `[[cost.tiers]]`).
     #[serde(default)]

@@ -22,7 +22,7 @@ fn openrouter(id: &str) -> Model {
         name: None,
         context_window: 200_000,
         max_output: 64_000,
-        price: Price { input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75 },
+        price: Some(Price { input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75 }),
         reasoning: false,
         images: true,
         api_key_env: None,

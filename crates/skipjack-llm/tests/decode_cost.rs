@@ -25,7 +25,7 @@ fn model(api: Api) -> Model {
         name: None,
         context_window: 0,
         max_output: 0,
-        price: Price { input: 1.0, output: 2.0, cache_read: 0.1, cache_write: 0.0 },
+        price: Some(Price { input: 1.0, output: 2.0, cache_read: 0.1, cache_write: 0.0 }),
         reasoning: false,
         images: false,
         api_key_env: None,

@@ -44,7 +44,7 @@ fn model() -> Model {
         name: None,
         context_window: 200_000,
         max_output: 8_000,
-        price: Price::default(),
+        price: Some(Price::default()),
         reasoning: false,
         images: false,
         api_key_env: None,

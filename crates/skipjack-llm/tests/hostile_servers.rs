@@ -27,7 +27,7 @@ fn model(api: Api, addr: SocketAddr) -> Model {
         name: None,
         context_window: 0,
         max_output: 0,
-        price: Price::default(),
+        price: Some(Price::default()),
         reasoning: false,
         images: false,
         api_key_env: None,

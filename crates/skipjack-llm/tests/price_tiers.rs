@@ -27,7 +27,7 @@ fn usd(x: f64) -> String {
 fn gpt_5_4() -> Model {
     Model {
         id: "gpt-5.4".into(),
-        price: Price { input: 2.5, output: 15.0, cache_read: 0.25, cache_write: 0.0 },
+        price: Some(Price { input: 2.5, output: 15.0, cache_read: 0.25, cache_write: 0.0 }),
         tiers: vec![PriceTier {
             context_over: 272_000,
             price: Price { input: 5.0, output: 22.5, cache_read: 0.5, cache_write: 0.0 },
@@ -40,7 +40,7 @@ fn gpt_5_4() -> Model {
 fn opus_4_6() -> Model {
     Model {
         id: "claude-opus-4-6".into(),
-        price: Price { input: 5.0, output: 25.0, cache_read: 0.5, cache_write: 6.25 },
+        price: Some(Price { input: 5.0, output: 25.0, cache_read: 0.5, cache_write: 6.25 }),
         tiers: vec![PriceTier {
             context_over: 200_000,
             price: Price { input: 10.0, output: 37.5, cache_read: 1.0, cache_write: 12.5 },

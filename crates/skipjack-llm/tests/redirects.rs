@@ -11,7 +11,7 @@ use std::time::Duration;
 use skipjack_llm::model::{RetryPolicy, Timeouts};
 use skipjack_llm::transport::queue::EventQueue;
 use skipjack_llm::transport::{self, HttpClient};
-use skipjack_llm::{Api, Context, ErrorKind, Model, Price, StreamEvent, StreamOptions};
+use skipjack_llm::{Api, Context, ErrorKind, Model, StreamEvent, StreamOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -83,7 +83,7 @@ fn model(provider: &str, base_url: String) -> Model {
         context_window: 0,
         max_input: 0,
         max_output: 0,
-        price: Price::default(),
+        price: None,
         tiers: Vec::new(),
         reasoning: false,
         images: false,

@@ -31,7 +31,7 @@ fn model(api: Api) -> Model {
         name: None,
         context_window: 100_000,
         max_output: 8_000,
-        price: Price { input: 1.0, output: 2.0, cache_read: 0.1, cache_write: 1.25 },
+        price: Some(Price { input: 1.0, output: 2.0, cache_read: 0.1, cache_write: 1.25 }),
         reasoning: true,
         images: true,
         api_key_env: None,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import acp
 from acp import schema
 
+from skipjack.acp.files import ClientFiles, offers_files
 from skipjack.acp.models import model_option
 from skipjack.acp.updates import UpdateMapper, history_updates, tool_title
 from skipjack.agent import RunResult
@@ -68,6 +69,8 @@ class SkipjackAcpAgent:
         self._sender: asyncio.Task[None] | None = None
         self._prompting = False
         self._run: asyncio.Future[RunResult] | None = None
+        self._client_capabilities: Any = None
+        self.files: ClientFiles | None = None
 
     # -- connection ----------------------------------------------------------------------
 
@@ -79,6 +82,7 @@ class SkipjackAcpAgent:
     ) -> schema.InitializeResponse:
         from skipjack import __version__
 
+        self._client_capabilities = client_capabilities
         return schema.InitializeResponse(
             protocol_version=min(protocol_version, acp.PROTOCOL_VERSION),
             agent_capabilities=schema.AgentCapabilities(
@@ -112,9 +116,17 @@ class SkipjackAcpAgent:
             current.close()
         self.controller = controller
         self.cwd = wanted
-        self.mapper = UpdateMapper(controller.agent.cwd)
+        self.files = None
+        if self.conn is not None and offers_files(self._client_capabilities):
+            self.files = ClientFiles(self.conn, self._session_id)
+            controller.use_editor_files(self.files)
+        self.mapper = UpdateMapper(controller.agent.cwd, self.files.take_change if self.files else None)
         self._unsubscribe = controller.subscribe(self._on_event)
         return controller
+
+    def _session_id(self) -> str | None:
+        controller = self.controller
+        return controller.session.id if controller is not None and controller.session is not None else None
 
     def _detach(self) -> None:
         if self._unsubscribe is not None:

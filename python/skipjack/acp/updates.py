@@ -4,6 +4,7 @@ their status, diffs for edits and writes, plans from the todo tool, mode changes
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +76,10 @@ class UpdateMapper:
     """Turns one controller's events into ACP updates. It remembers, per running edit or
     write, the file's text before the call, so the finished call can carry a real diff."""
 
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, changes: Callable[[Path], tuple[str | None, str] | None] | None = None) -> None:
         self.cwd = cwd
+        self._changes = changes
+        """Where edits went to the editor: the texts before and after, in place of the disk's."""
         self._before: dict[str, tuple[Path, str | None]] = {}
         self._running: set[str] = set()
 
@@ -129,8 +132,10 @@ class UpdateMapper:
         details = event.details or {}
         if before is not None and not event.is_error:
             path = Path(details["path"]) if isinstance(details.get("path"), str) else before[0]
-            after = read_small_text(path)
-            if after is not None:
+            sent = self._changes(path) if self._changes is not None else None
+            if sent is not None:
+                content.append(acp.tool_diff_content(str(path), sent[1], sent[0]))
+            elif (after := read_small_text(path)) is not None:
                 content.append(acp.tool_diff_content(str(path), after, before[1]))
         text = _result_text(event.result)
         if text:

@@ -70,6 +70,8 @@ class RunResult(msgspec.Struct, frozen=True):
     """Summed over the run's assistant messages."""
     error_kind: str | None = None
     error_message: str | None = None
+    unpriced_requests: int = 0
+    """Requests to a model with no known price: their cost is unknown, not in `usage.cost`."""
 
 
 @dataclass
@@ -125,6 +127,7 @@ class Run:
         self.emit = emit
         self.tools = tools
         self.usage = Usage.zero()
+        self.unpriced_requests = 0
         self.aborted = False
         self.turns = 0
         self._stream_cancel: Callable[[], None] | None = None
@@ -190,6 +193,7 @@ class Run:
                     self.usage,
                     message.error_kind if failed else None,
                     message.error_message if failed else None,
+                    self.unpriced_requests,
                 )
 
     # -- the model call --------------------------------------------------------------
@@ -336,4 +340,5 @@ class Run:
         self.history.append(message)
         if isinstance(message, AssistantMessage):
             self.usage = add_usage(self.usage, message.usage)
+            self.unpriced_requests += message.cost_source == "unknown"
         self.emit(MessageEnd(message))

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from skipjack.cli.options import options_from_args
 from skipjack.controller.stop_signals import STOP_SIGNALS, StopSignals
 from skipjack.errors import ExitCode, UserError
+from skipjack.llm.usage import cost_text
 from skipjack.sessions import Session, SessionError
 from skipjack.sessions.session import unsaved_summary
 from skipjack.tools.apply_patch import patch_paths
@@ -123,6 +124,7 @@ async def _run_with(args: argparse.Namespace, cwd: Path, prompt: str, stop: Stop
         "turns": result.turns,
         "usage": _to_builtins(result.usage),
         "cost": result.usage.cost.total,
+        "unpriced_requests": result.unpriced_requests,
         "session_id": None if discarded else session.id,
         "error_kind": result.error_kind,
         "error_message": result.error_message,
@@ -231,6 +233,8 @@ class _TextPrinter:
             self._line(f"→ {event.tool_name} {_key_argument(event.arguments, event.tool_name)}".rstrip())
         elif kind == "tool_execution_end" and event.is_error:
             self._line(f"✗ {event.tool_name}: {_first_line(event.result.content)}")
+        elif kind == "warning":
+            self._line(f"skipjack: warning: {event.message}")
         elif kind == "retry":
             # The cause once; the same cause again is only the countdown.
             cause = f"{event.error_kind}: {event.error_message}"
@@ -240,9 +244,10 @@ class _TextPrinter:
 
     def finish(self, summary: dict[str, Any]) -> None:
         u = summary["usage"]
+        cost = cost_text(summary["cost"], summary["unpriced_requests"])
         self._line(
             f"[{summary['stop_reason']} · {summary['turns']} turns · {u['input']:,} in"
-            f" ({u['cache_read']:,} cached) · {u['output']:,} out · ${summary['cost']:.4f}]"
+            f" ({u['cache_read']:,} cached) · {u['output']:,} out · {cost}]"
         )
 
     def _line(self, text: str) -> None:

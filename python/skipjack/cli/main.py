@@ -18,7 +18,7 @@ from skipjack import __version__
 from skipjack.cli.inputs import Parser, base_url, check_text_argument, positive_int, usd_amount
 from skipjack.errors import ExitCode, UserError
 
-SUBCOMMANDS = ("run", "rpc", "acp", "sessions", "models", "config")
+SUBCOMMANDS = ("run", "rpc", "acp", "sessions", "models", "config", "usage", "batch", "mcp")
 
 
 def add_agent_flags(p: argparse._ActionsContainer) -> None:
@@ -43,6 +43,11 @@ def add_agent_flags(p: argparse._ActionsContainer) -> None:
         help="network for sandboxed commands this session (default: [sandbox] network, else off)",
     )
     p.add_argument(
+        "--sandbox",
+        choices=["read-only", "workspace-write", "full-access"],
+        help="the sandbox for shell commands this run (default: [sandbox] mode, else by approval mode)",
+    )
+    p.add_argument(
         "--trust-project",
         action="store_true",
         help="apply this folder's .skipjack/config.toml in full for this run (approval mode, allow rules, providers)",
@@ -62,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     # the ArgumentParser interface.
     sub = cast(
         "argparse._SubParsersAction[argparse.ArgumentParser]",
-        p.add_subparsers(dest="command", metavar="{run,rpc,acp,sessions,models,config}"),
+        p.add_subparsers(dest="command", metavar="{run,rpc,acp,sessions,models,config,usage,batch,mcp}"),
     )
     run = sub.add_parser("run", help="run the agent headless until it finishes (prompt from the argument or stdin)")
     run.add_argument("prompt", nargs="?", help="the task; read from stdin when omitted")
@@ -76,11 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
         "acp", help="serve an editor (Zed, JetBrains, Neovim, Emacs) over the Agent Client Protocol on stdio"
     )
     add_agent_flags(acp)
-    from skipjack.cli import config_cmd, models_cmd, sessions_cmd
+    from skipjack.cli import batch_cmd, config_cmd, mcp_cmd, models_cmd, sessions_cmd, usage_cmd
 
     sessions_cmd.add_parser(sub)
     models_cmd.add_parser(sub)
     config_cmd.add_parser(sub)
+    usage_cmd.add_parser(sub)
+    batch_cmd.add_parser(sub)
+    mcp_cmd.add_parser(sub)
     return p
 
 
@@ -144,6 +152,18 @@ def dispatch(argv: list[str]) -> int:
         from skipjack.cli import sessions_cmd
 
         return sessions_cmd.run(args, cwd)
+    if args.command == "usage":
+        from skipjack.cli import usage_cmd
+
+        return usage_cmd.run(args, cwd)
+    if args.command == "batch":
+        from skipjack.cli import batch_cmd
+
+        return batch_cmd.run(args, cwd)
+    if args.command == "mcp":
+        from skipjack.cli import mcp_cmd
+
+        return mcp_cmd.run(args, cwd)
     if args.command == "rpc":
         return _run_rpc(args, cwd)
     if args.command == "acp":

@@ -7,7 +7,7 @@ import sys
 from typing import get_args
 
 from skipjack.errors import UserError
-from skipjack.llm.types import Api
+from skipjack.llm.types import Api, Model
 
 _API_WIDTH = max(len(a) for a in get_args(Api))
 
@@ -47,8 +47,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"  context      {model.context_window:,} tokens, output up to {model.max_output:,}")
         if model.input_limit != model.context_window:
             print(f"  input        up to {model.input_limit:,} tokens")
-        print(f"  price/Mtok   input ${p.input:g}  output ${p.output:g}  cache read ${p.cache_read:g}  "
-              f"cache write ${p.cache_write:g}")  # fmt: skip
+        if p is None:
+            hint = f"set prices under [providers.{model.provider}] in config"
+            print(f"  price/Mtok   unknown (models.dev has none; {hint})")
+        else:
+            print(f"  price/Mtok   input ${p.input:g}  output ${p.output:g}  cache read ${p.cache_read:g}  "
+                  f"cache write ${p.cache_write:g}")  # fmt: skip
         print(f"  reasoning    {'yes' if model.reasoning else 'no'}   images {'yes' if model.images else 'no'}")
         print(f"  key          ${model.api_key_env}" if model.api_key_env else "  key          none needed")
         for tier in model.tiers:
@@ -68,5 +72,10 @@ def run(args: argparse.Namespace) -> int:
     for ref, m in zip(refs, found, strict=True):
         ctx = f"{m.context_window // 1000}k" if m.context_window else "?"
         # The wire API, so a user sees which protocol (and so which endpoint) a model needs.
-        out.write(f"{ref:<{width}}  {ctx:>6}  {m.api:<{_API_WIDTH}}  ${m.price.input:g}/${m.price.output:g}\n")
+        out.write(f"{ref:<{width}}  {ctx:>6}  {m.api:<{_API_WIDTH}}  {_price_column(m)}\n")
     return 0
+
+
+def _price_column(m: Model) -> str:
+    """`$in/$out` per million tokens; `?/?` when no price is known, so unknown never reads as free."""
+    return "?/?" if m.price is None else f"${m.price.input:g}/${m.price.output:g}"

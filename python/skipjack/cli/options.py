@@ -21,5 +21,6 @@ def options_from_args(args: argparse.Namespace, cwd: Path) -> RunOptions:
         system_prompt_file=getattr(args, "system_prompt_file", None),
         reasoning=getattr(args, "reasoning", None),
         sandbox_network=getattr(args, "sandbox_network", None),
+        sandbox_mode=getattr(args, "sandbox", None),
         trust_project=getattr(args, "trust_project", False),
     )

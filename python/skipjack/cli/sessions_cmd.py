@@ -27,6 +27,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace, cwd: Path) -> int:
+    from skipjack.llm.usage import cost_text
     from skipjack.sessions import SessionError, SessionNotFoundError, SessionStore
 
     store = SessionStore()
@@ -40,7 +41,8 @@ def run(args: argparse.Namespace, cwd: Path) -> int:
             for s in summaries:
                 when = datetime.datetime.fromtimestamp(s.updated / 1000).strftime("%Y-%m-%d %H:%M")
                 flag = f"  [unreadable: {s.error}]" if s.error else ""
-                print(f"{s.id}  {when}  {s.model or '-':<32} {s.messages:>4} msgs  ${s.cost:.4f}  {s.title}{flag}")
+                cost = cost_text(s.cost, s.unpriced)
+                print(f"{s.id}  {when}  {s.model or '-':<32} {s.messages:>4} msgs  {cost}  {s.title}{flag}")
             return 0
         if command == "show":
             session = store.open(args.id, cwd)
@@ -50,7 +52,8 @@ def run(args: argparse.Namespace, cwd: Path) -> int:
                 for model, usage in session.by_model().items():
                     print(f"  {model}: {usage.input:,} in, {usage.cache_read:,} cached, {usage.output:,} out, "
                           f"${usage.cost.total:.4f}")  # fmt: skip
-                print(f"  total: {totals.total_tokens:,} tokens, ${totals.cost.total:.4f}")
+                unpriced = session.unpriced_requests()
+                print(f"  total: {totals.total_tokens:,} tokens, {cost_text(totals.cost.total, unpriced)}")
                 for entry_id, message in session.context_entries():
                     text = _preview(message)
                     role = str(message.__struct_config__.tag)

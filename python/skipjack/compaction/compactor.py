@@ -33,7 +33,7 @@ from skipjack.compaction.summarize import CompactionError, Summary, summarize
 from skipjack.config.schema import CompactionSettings
 from skipjack.llm.errors import LLMError
 from skipjack.llm.stream import StreamOptions
-from skipjack.llm.types import Message, Model, Usage, UserMessage, now_ms
+from skipjack.llm.types import CostSource, Message, Model, Usage, UserMessage, now_ms
 from skipjack.sessions.format import (
     SUMMARY_PREFIX,
     SUMMARY_SUFFIX,
@@ -208,9 +208,9 @@ class Compactor:
             )
         except CompactionError as e:
             if self.session is not None and e.requests:
-                self.session.append_usage(e.model, e.usage, "failed compaction")
+                self.session.append_usage(e.model, e.usage, "failed compaction", cost_source=_cost_source(summariser))
             raise
-        return self._adopt(history, view, cut, first_kept, tokens_before, summary, trigger, focus)
+        return self._adopt(history, view, cut, first_kept, tokens_before, summary, trigger, focus, summariser)
 
     def _adopt(
         self,
@@ -222,6 +222,7 @@ class Compactor:
         summary: Summary,
         trigger: CompactionTrigger,
         focus: str | None,
+        summariser: Model,
     ) -> CompactionResult:
         entry: CompactionEntry | None = None
         if self.session is not None:
@@ -234,6 +235,7 @@ class Compactor:
                 requests=summary.requests,
                 trigger=trigger,
                 focus=focus,
+                cost_source=_cost_source(summariser),
             )
             self.session.sync()
             head = summary_message(entry)
@@ -318,3 +320,7 @@ async def compact(
     None when there is too little history to summarise."""
     compactor = Compactor(model, session=session, settings=settings, summary_model=summary_model, options=options)
     return await compactor.compact(session.messages(), focus)
+
+
+def _cost_source(summariser: Model) -> CostSource:
+    return "unknown" if summariser.price is None else "computed"

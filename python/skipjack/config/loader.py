@@ -200,8 +200,10 @@ def _more_patient(layer: dict[str, Any], merged: dict[str, Any]) -> dict[str, tu
     return out
 
 
-def set_config_value(path: Path, key: str, value: Any) -> None:
-    """Set one dotted key in a config file (created if missing), validated before writing."""
+def set_config_value(path: Path, key: str | tuple[str, ...], value: Any) -> None:
+    """Set one key in a config file (created if missing), validated before writing. `key` is
+    dotted text, or the key's parts: a part may itself hold dots, slashes or spaces (a model
+    named `gpt-4.1`), which the TOML written quotes."""
     data = read_toml(path)[0] if config_present(path) else {}
     _set_dotted(data, key, value)
     _check_layer(data, str(path), [], path=path)
@@ -392,8 +394,9 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
-def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
-    parts = key.split(".")
+def _set_dotted(data: dict[str, Any], key: str | tuple[str, ...], value: Any) -> None:
+    parts = key.split(".") if isinstance(key, str) else list(key)
+    key = ".".join(key) if isinstance(key, tuple) else key
     for part in parts[:-1]:
         nxt = data.setdefault(part, {})
         if not isinstance(nxt, dict):

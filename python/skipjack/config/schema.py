@@ -13,7 +13,8 @@ from skipjack.llm.types import Api, Price, RetryPolicy, StreamLimits, Timeouts
 NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
 ApprovalMode: TypeAlias = Literal["ask", "auto-edit", "yolo", "plan"]
 SandboxModeSetting: TypeAlias = Literal["read-only", "workspace-write", "full-access"]
-ModelRef = Annotated[str, msgspec.Meta(pattern=r"^[^/\s]+/\S+$")]
+# The model id may hold inner spaces (a local server's "my model 2.5"), not leading or trailing ones.
+ModelRef = Annotated[str, msgspec.Meta(pattern=r"^[^/\s]+/\S(?:.*\S)?$")]
 """`provider/model-id`."""
 
 
@@ -82,6 +83,32 @@ class ToolSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     `apply_patch` tool they are trained on and every other model `edit`."""
 
 
+class McpServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`[mcp.servers.NAME]`: an MCP server, run as a program (`command`) or reached at `url`."""
+
+    command: str | None = None
+    args: list[str] = msgspec.field(default_factory=list)
+    env: dict[str, str] = msgspec.field(default_factory=dict)
+    """Added to the small default environment the program gets (`${VAR}` is expanded)."""
+    cwd: str | None = None
+    url: str | None = None
+    """Streamable HTTP endpoint (falls back to the older HTTP+SSE transport)."""
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+    transport: Literal["auto", "streamable-http", "sse"] = "auto"
+    oauth: bool = False
+    """Sign in with OAuth (browser, loopback redirect); tokens are kept in the data dir."""
+    enabled: bool = True
+    startup_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 10.0
+    tool_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 120.0
+    include_tools: list[str] = msgspec.field(default_factory=list)
+    """Globs over the server's tool names; empty: every tool."""
+    exclude_tools: list[str] = msgspec.field(default_factory=list)
+
+
+class McpSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    servers: dict[str, McpServerConfig] = msgspec.field(default_factory=dict)
+
+
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     model: ModelRef | None = None
     """The default model, `provider/model-id`."""
@@ -101,6 +128,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """API keys by provider id. Discouraged (a file is easier to leak than an env var) but supported."""
     shell: ShellSettings = ShellSettings()
     tools: ToolSettings = ToolSettings()
+    mcp: McpSettings = McpSettings()
+    """`[mcp]`: MCP servers whose tools the agent gets (a project's only when trusted)."""
     trusted_projects: list[str] = msgspec.field(default_factory=list)
     """Folders whose `.skipjack/config.toml` may set privileged keys (their subfolders too).
     Read from the user config only."""

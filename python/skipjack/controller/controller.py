@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
@@ -34,15 +35,20 @@ from skipjack.controller.events import (
     SessionChanged,
     Warning_,
 )
+from skipjack.controller.mcp_bridge import McpBridge
 from skipjack.errors import UserError
-from skipjack.llm.types import Model, ToolCall
-from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime
+from skipjack.llm.types import AssistantMessage, Model, TextContent, ToolCall, Usage
+from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime, check_cost_limit
 from skipjack.safety.hook import Answer, AskUser, approval_hook
 from skipjack.sessions import Session, SessionError, SessionNotFoundError, SessionStore
 from skipjack.tools import with_edit_tool_for
+from skipjack.tools.editor_files import STATE_KEY as EDITOR_FILES
+from skipjack.tools.editor_files import EditorFiles
 
 if TYPE_CHECKING:
+    from skipjack.agent.tool import ToolOutput
     from skipjack.safety.policy import Verdict
+    from skipjack.sessions.store import SessionSummary
 
 Listener = Callable[[Event], None]
 APPROVAL_MODES: tuple[ApprovalMode, ...] = ("plan", "ask", "auto-edit", "yolo")
@@ -74,11 +80,29 @@ class Controller:
         self._pending: dict[str, tuple[asyncio.Future[Answer], ToolCall]] = {}
         self._approval_ids = itertools.count(1)
         self._compactor: Compactor | None = None
-        asker: AskUser | None = self._ask_by_event if ask == "events" else ask
+        self._models: dict[str, Model] = {
+            runtime.model.ref: runtime.model,
+            runtime.agent.model.ref: runtime.agent.model,
+        }
+        """Every model used so far by ref: switching back to one keeps what the command line
+        set for it (`--base-url`, `--api`, `--api-key-env`) instead of the registry's entry."""
+        self._reminder: str | None = mode_reminder("plan") if runtime.policy.mode == "plan" else None
+        """The approval mode's system reminder, until the model has been told (a session that
+        starts in plan mode is told too: plan is the one mode the model must work differently in)."""
+        self._usage_base = Usage.zero()
+        """The agent's spending before `new_session`: a new conversation starts at $0."""
         agent = runtime.agent
-        agent.hooks = _replace(agent.hooks, before_tool_call=approval_hook(runtime.policy, asker))
+        self.ask_with(ask)
         agent.subscribe(self._emit)
         self._install_compactor(None)
+        self.mcp = McpBridge(runtime, self._emit, trust_project=runtime.trust_project)
+        """The session's MCP servers (started now, in the background)."""
+
+    def ask_with(self, ask: AskUser | Literal["events"] | None) -> None:
+        """How approval questions are put from now on (see the class)."""
+        asker: AskUser | None = self._ask_by_event if ask == "events" else ask
+        agent = self.runtime.agent
+        agent.hooks = _replace(agent.hooks, before_tool_call=approval_hook(self.runtime.policy, asker))
 
     @classmethod
     def build(
@@ -88,9 +112,10 @@ class Controller:
         env: Mapping[str, str] | None = None,
         ask: AskUser | Literal["events"] | None = None,
         record_sessions: bool = True,
+        store: SessionStore | None = None,
     ) -> Controller:
         """From the command line's options and the config files; raises `UserError`."""
-        return cls(build_runtime(options, env=env), ask=ask, record_sessions=record_sessions)
+        return cls(build_runtime(options, env=env), ask=ask, record_sessions=record_sessions, store=store)
 
     # -- what front ends read ------------------------------------------------------------
 
@@ -115,12 +140,31 @@ class Controller:
         """What building found worth saying (also sent as `warning` events by `announce`)."""
         return list(self.runtime.warnings)
 
+    def auth_hint(self) -> str:
+        """What to set when the provider refused the key: the variable, or the config key."""
+        model = self.model
+        where = f"set {model.api_key_env} or " if model.api_key_env else ""
+        return f"the {model.provider} key was refused: {where}put a valid key under [keys] {model.provider} in config"
+
     def cost(self) -> float:
         """USD spent in this conversation: the session's total (forks included), else the agent's."""
         if self.session is not None:
             with contextlib.suppress(OSError, SessionError):
                 return self.session.usage_totals().cost.total
-        return self.agent.usage_totals().cost.total
+        return max(0.0, self.agent.usage_totals().cost.total - self._usage_base.cost.total)
+
+    def usage_by_model(self) -> dict[str, Usage]:
+        """This conversation's usage per model ref (`/cost`)."""
+        if self.session is not None:
+            with contextlib.suppress(OSError, SessionError):
+                return self.session.by_model()
+        from skipjack.llm.usage import add_usage
+
+        out: dict[str, Usage] = {}
+        for m in self.agent.messages:
+            if isinstance(m, AssistantMessage):
+                out[m.model_ref] = add_usage(out.get(m.model_ref, Usage.zero()), m.usage)
+        return out
 
     def context_tokens(self) -> int:
         """The estimated size of the context the next request sends."""
@@ -145,6 +189,9 @@ class Controller:
             "cost": self.cost(),
             "pending_approvals": sorted(self._pending),
             "cwd": str(self.agent.cwd),
+            "mcp_servers": [
+                {"name": m.name, "state": m.state, "error": m.error, "tools": m.tools} for m in self.mcp.statuses()
+            ],
         }
 
     # -- events ----------------------------------------------------------------------------
@@ -180,7 +227,14 @@ class Controller:
         if self.agent.is_running:
             raise UserError("the agent is running: steer, follow up or abort it")
         self.ensure_session()
-        return await self.agent.prompt(text)
+        await self.mcp.before_prompt()
+        text = await self.mcp.expand(text)
+        reminder, self._reminder = self._reminder, None
+        if reminder is None:
+            return await self.agent.prompt(text)
+        # The reminder travels inside the user's message, as Claude Code's system reminders do:
+        # it is then part of the recorded history, so a resumed session still knows the mode.
+        return await self.agent.prompt([TextContent(reminder), TextContent(text)])
 
     def steer(self, text: str) -> None:
         self.agent.steer(text)
@@ -196,17 +250,69 @@ class Controller:
 
     # -- approvals and trust -----------------------------------------------------------------
 
+    def use_editor_files(self, files: EditorFiles | None) -> None:
+        """Read and edit files through an editor's buffers (ACP), or the disk again (None)."""
+        if files is None:
+            self.agent.tool_state.pop(EDITOR_FILES, None)
+        else:
+            self.agent.tool_state[EDITOR_FILES] = files
+
     def set_approval(self, mode: str) -> None:
         """Switch the approval mode; the sandbox of the next shell command follows it."""
         if mode not in APPROVAL_MODES:
             raise UserError(f"approval mode {mode!r} is not one of {', '.join(APPROVAL_MODES)}")
+        changed = mode != self.runtime.approval_mode
         self.runtime.approval_mode = mode
+        if changed:
+            self._remind(mode_reminder(mode))
         self._emit(ApprovalModeChanged(mode, self.runtime.sandbox_policy().mode))
+
+    def _remind(self, text: str) -> None:
+        """Tell the model before its next request: now, as steering, when a run is going
+        (it reaches the very next model call); else inside the next prompt."""
+        if self.agent.is_running:
+            self.agent.steer(text)
+            self._reminder = None
+        else:
+            self._reminder = text
+
+    def set_network(self, on: bool | None) -> bool:
+        """Network for sandboxed commands from the next one on (None: leave it); returns the state."""
+        if on is not None:
+            self.runtime.network_override = on
+        return self.runtime.sandbox_policy().network
+
+    def trust_project(self) -> Path:
+        """Remember this project as trusted in the user config; returns the folder written.
+        Its privileged settings apply to a controller built afterwards (`Controller.build`)."""
+        from skipjack.config import user_config_path
+        from skipjack.config.loader import add_trusted_project
+
+        return add_trusted_project(user_config_path(self.runtime.env), self.runtime.policy.project_root)
+
+    def preview(self, tool_name: str, arguments: Any) -> tuple[str | None, str | None]:
+        """(diff, refusal): what a file tool call would change, for its approval; a call the
+        tool would refuse gives the reason instead. (None, None) for other tools."""
+        from skipjack.tools.preview import PreviewError, preview_diff
+
+        try:
+            return preview_diff(tool_name, arguments, self.agent.cwd, self.agent.tool_state), None
+        except PreviewError as e:
+            return None, str(e)
+
+    async def run_shell(self, command: str, on_update: Callable[[str], None]) -> ToolOutput:
+        """The user's own `!command`: run like the bash tool runs (own process group, timeout,
+        output cut), in the project, not subject to approval (the user typed it)."""
+        from skipjack.agent.tool import ToolContext
+        from skipjack.tools.bash import BashArgs, BashTool
+
+        return await BashTool().execute(BashArgs(command=command), ToolContext(cwd=self.agent.cwd, on_update=on_update))
 
     async def _ask_by_event(self, call: ToolCall, verdict: Verdict) -> Answer:
         approval_id = f"a{next(self._approval_ids)}"
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._pending[approval_id] = (future, call)
+        diff, refusal = self.preview(call.name, call.arguments)
         self._emit(
             ApprovalRequest(
                 approval_id,
@@ -216,6 +322,8 @@ class Controller:
                 verdict.reason,
                 verdict.subject,
                 list(verdict.suggested_rules),
+                diff,
+                refusal,
             )
         )
         try:
@@ -244,12 +352,16 @@ class Controller:
         agent = runtime.agent
         if ref == agent.model.ref:
             model = agent.model
+        elif ref in self._models:
+            model = self._models[ref]
         else:
             try:
                 model = registry_for(runtime.config.settings).get_model(ref, runtime.env)
             except RegistryError as e:
                 raise UserError(str(e)) from e
+        check_cost_limit(model, agent.limits.max_cost)
         key = runtime.key_for(model)
+        self._models[ref] = model
         agent.model = model
         runtime.model = model
         # A GPT-5/codex model gets apply_patch, any other the edit tool (`tools.edit_format`).
@@ -316,18 +428,30 @@ class Controller:
             raise UserError("the agent is running: abort it before starting a new conversation")
         self.use_session(None)
         self.agent.replace_messages([])
+        self._usage_base = self.agent.usage_totals()
         self._emit(SessionChanged(None, False, 0))
 
-    def fork_session(self, entry_id: str) -> Session:
-        """A new session holding this one's history up to `entry_id`, continued from here."""
+    def fork_session(self, entry_id: str | None = None) -> Session:
+        """A new session holding this one's history up to `entry_id` (None: all of it),
+        continued from here."""
         if self.session is None:
             raise UserError("nothing to fork: this conversation has no session yet")
+        if entry_id is None:
+            self.session.sync()
+            entries = self.session.all_entries()
+            if not entries:
+                raise UserError("nothing to fork yet")
+            entry_id = entries[-1].id
         try:
             session = self.store.fork(self.session.id, entry_id)
         except (SessionError, KeyError, ValueError) as e:
             raise UserError(f"cannot fork at {entry_id!r}: {e}") from e
         self.use_session(session, resume=True)
         return session
+
+    def list_sessions(self) -> list[SessionSummary]:
+        """This project's saved sessions that can be resumed, newest first."""
+        return [s for s in self.store.list(self.agent.cwd) if s.error is None]
 
     def ensure_session(self) -> Session | None:
         if self.session is None and self.record_sessions:
@@ -366,6 +490,7 @@ class Controller:
 
     def close(self) -> None:
         self.abort()
+        self.mcp.close()
         if self._unrecord is not None:
             self._unrecord()
             self._unrecord = None
@@ -427,6 +552,23 @@ class Controller:
         if result is not None:
             self.agent.replace_messages(result.messages)
         return result
+
+
+MODE_REMINDERS: dict[str, str] = {
+    "plan": "Plan mode is on: the user wants a plan before any change. Read, search and think; "
+    "edits, file writes and commands that change anything will be denied, so do not attempt them. "
+    "End with a concrete plan and wait for the user to switch modes.",
+    "ask": "The approval mode is now `ask`: edits and commands that change files run only after "
+    "the user approves each one.",
+    "auto-edit": "The approval mode is now `auto-edit`: edits in the project run without asking; "
+    "commands that change files still need the user's approval.",
+    "yolo": "The approval mode is now `yolo`: tool calls run without asking the user.",
+}
+
+
+def mode_reminder(mode: str) -> str:
+    """What the model is told when the approval mode changes."""
+    return f"<system-reminder>{MODE_REMINDERS[mode]}</system-reminder>"
 
 
 def _replace(hooks: Any, **changes: Any) -> Any:

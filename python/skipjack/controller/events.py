@@ -91,6 +91,11 @@ class ApprovalRequest(_ControllerEvent, frozen=True, tag="approval_request"):
     reason: str
     subject: str
     suggested_rules: list[str]
+    diff: str | None = None
+    """For edit, write and apply_patch: the unified diff the call would make to the files as
+    they are now (a dry run)."""
+    refusal: str | None = None
+    """Instead of a diff: why the tool would refuse the call as it stands."""
 
 
 class ApprovalResolved(_ControllerEvent, frozen=True, tag="approval_resolved"):
@@ -101,8 +106,24 @@ class ApprovalResolved(_ControllerEvent, frozen=True, tag="approval_resolved"):
     """`once`, `always` or `deny` (also when a run's abort withdrew the question)."""
 
 
+class McpServerChanged(_ControllerEvent, frozen=True, tag="mcp_server"):
+    type: ClassVar[Literal["mcp_server"]] = "mcp_server"
+
+    name: str
+    state: str
+    """`ready`, `failed` (did not start; the session goes on without it), `dead` (stopped
+    after starting; restarted once at its next use), `disabled`."""
+    error: str | None
+    tools: list[str]
+    """The names the model calls (`mcp__<server>__<tool>`)."""
+    start_seconds: float | None
+    """From spawning or connecting to its tools being listed."""
+    source: str
+
+
 ControllerEvent = (
     Warning_
+    | McpServerChanged
     | CompactionStarted
     | CompactionEnded
     | CompactionFailed

@@ -20,7 +20,8 @@ NonNegFloat = Annotated[float, msgspec.Meta(ge=0)]
 StopReason: TypeAlias = Literal["stop", "length", "tool_use", "content_filter", "error", "aborted"]
 Api: TypeAlias = Literal["openai-chat", "anthropic-messages", "openai-responses"]
 ReasoningEffort: TypeAlias = Literal["minimal", "low", "medium", "high"]
-CostSource: TypeAlias = Literal["computed", "provider"]
+CostSource: TypeAlias = Literal["computed", "provider", "unknown"]
+"""`unknown`: no price is known for the model, so its cost fields are 0 but are not a charge of $0."""
 
 
 def now_ms() -> int:
@@ -187,7 +188,8 @@ class Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Largest prompt accepted when smaller than the context window (0: the window is the
     limit); gpt-5 takes 272k of its 400k. See `input_limit`."""
     max_output: NonNegInt = 0
-    price: Price = Price(0.0, 0.0)
+    price: Price | None = None
+    """None: no price is known, so requests are costed as unknown (never as free)."""
     tiers: list[PriceTier] = msgspec.field(default_factory=list)
     """Prices replacing `price` once a request's prompt exceeds a size."""
     reasoning: bool = False

@@ -38,3 +38,17 @@ def add_usage(a: Usage, b: Usage) -> Usage:
 def messages_usage(messages: Iterable[Message]) -> Usage:
     """The usage of every assistant message in `messages`, summed."""
     return sum_usage(m.usage for m in messages if isinstance(m, AssistantMessage))
+
+
+def unpriced_requests(messages: Iterable[Message]) -> int:
+    """Assistant messages whose cost is unknown (their model has no price)."""
+    return sum(1 for m in messages if isinstance(m, AssistantMessage) and m.cost_source == "unknown")
+
+
+def cost_text(total: float, unpriced: int = 0) -> str:
+    """`$0.0123`; `$0.0123 + ? (2 unpriced)` when some requests have no known price, and
+    `? (2 unpriced)` when none had one, so an unknown cost never reads as $0."""
+    if not unpriced:
+        return f"${total:.4f}"
+    note = f"? ({unpriced} unpriced)"
+    return note if total == 0 else f"${total:.4f} + {note}"

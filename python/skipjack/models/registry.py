@@ -18,7 +18,7 @@ import msgspec
 import platformdirs
 
 from skipjack.config.schema import ProviderConfig, Settings
-from skipjack.llm.types import Api, Model, Price
+from skipjack.llm.types import Api, Model
 from skipjack.models.catalog import CatalogError, decode_catalog
 from skipjack.models.convert import convert_catalog, fill_placeholders, placeholders
 from skipjack.models.custom import merge_custom
@@ -217,7 +217,7 @@ def _model(pid: str, key: str, provider: ProviderEntry, entry: ModelEntry, api: 
         context_window=entry.context,
         max_input=entry.max_input,
         max_output=entry.max_output,
-        price=entry.price or Price(0.0, 0.0),
+        price=entry.price,
         tiers=list(entry.tiers),
         reasoning=entry.reasoning,
         images=entry.images,

@@ -14,13 +14,16 @@ Decisions, by mode (deny rules win over everything, in every mode):
 | shell with `sandbox: false`               | deny          | ask   | ask       | allow |
 | shell with `cwd` outside the project      | deny          | ask   | ask       | allow |
 | web fetch and other tools                 | deny          | ask¹  | ask¹      | allow |
+| MCP tool with `readOnlyHint`⁵             | allow         | ask¹  | ask¹      | allow |
+| other MCP tools⁵                          | deny          | ask¹  | ask¹      | allow |
 
 ¹ unless an allow rule matches. ² and no writing redirection the write rules would not
 allow, and nothing opaque (`eval`, `$CMD`, …; see `commands`). ³ only with an OS sandbox,
 which runs plan-mode commands read-only. Without a sandbox (`sandboxed=False`) every shell
 command asks in plan, ask and auto-edit: nothing would confine it, so an allow rule alone
 does not run it. ⁴ `~/.ssh`, `~/.aws`, skipjack's own config, … (`secret_files`), or a search
-whose root holds one: the sandbox hides the same list from commands.
+whose root holds one: the sandbox hides the same list from commands. ⁵ `mcp__<server>__<tool>`;
+rules name them `mcp: server/tool` (a glob: `mcp: github/*` is every tool of that server).
 
 Rules are `tool: pattern`. For `bash` the pattern is matched against every simple command
 of the parsed line (see `rules` for the pattern language); for file tools it is a glob over
@@ -129,6 +132,9 @@ class ApprovalPolicy:
                 self._deny_cmd.append((text.strip(), _compile(rule)))
         self._protected = self._protected_dirs()
         self._user_config_dir = user_config_dir
+        self.mcp_tools: dict[str, tuple[str, str, bool]] = {}
+        """Exposed MCP tool name → (server, tool, read-only hint); the controller keeps it
+        current as servers start and their tool lists change."""
 
     def allow_always(self, rule: str) -> None:
         """Add allow rules for the rest of the session (the user's "always allow"); several
@@ -142,6 +148,8 @@ class ApprovalPolicy:
     # -- the one entry point ---------------------------------------------------------------
 
     def check(self, tool: str, args: Any) -> Verdict:
+        if tool in self.mcp_tools or tool.startswith("mcp__"):
+            return self._check_mcp(tool)
         if tool == "bash":
             return self._check_shell(args)
         if tool in WRITE_TOOLS:
@@ -161,6 +169,33 @@ class ApprovalPolicy:
         if _matches(self._allow, tool, subject):
             return Verdict(Decision.ALLOW, "an allow rule matches", subject)
         return Verdict(Decision.ASK, f"{tool} needs approval", subject, (f"{tool}: {subject}",))
+
+    # -- MCP tools ---------------------------------------------------------------------------
+
+    def _check_mcp(self, tool: str) -> Verdict:
+        """A server's tool: `mcp: server/tool` rules; only its own `readOnlyHint` lets it run
+        in plan mode. A name the controller does not know (no server offers it now) is
+        judged by its name alone and never counts as read-only."""
+        known = self.mcp_tools.get(tool)
+        if known is not None:
+            server, remote, read_only = known
+        else:
+            server, _, remote = tool.removeprefix("mcp__").partition("__")
+            read_only = False
+        subject = f"{server}/{remote}"
+        if _matches(self._deny, "mcp", subject) or _matches(self._deny, tool, "*"):
+            return Verdict(Decision.DENY, f"a deny rule forbids mcp: {subject}", subject)
+        if self.mode == "yolo":
+            return Verdict(Decision.ALLOW, "yolo mode", subject)
+        if self.mode == "plan":
+            if read_only:
+                return Verdict(Decision.ALLOW, "plan mode: the server marks this tool read-only", subject)
+            return Verdict(
+                Decision.DENY, f"plan mode is read-only: MCP tool {subject} is not marked read-only", subject
+            )
+        if _matches(self._allow, "mcp", subject) or _matches(self._allow, tool, "*"):
+            return Verdict(Decision.ALLOW, "an allow rule matches", subject)
+        return Verdict(Decision.ASK, f"MCP tool {subject} needs approval", subject, (f"mcp: {subject}",))
 
     # -- paths -------------------------------------------------------------------------------
 

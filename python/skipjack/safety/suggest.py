@@ -33,14 +33,28 @@ NEVER_ALONE = frozenset(
      "expect", "sed"} | PYTHONS
 )  # fmt: skip
 
+# `python -m X` where X runs whatever script or code it is given: as broad as `python *`.
+RUNNER_MODULES = frozenset(
+    {"runpy", "pdb", "code", "cProfile", "profile", "trace", "timeit", "IPython", "asyncio", "idlelib",
+     "doctest", "pyclbr", "xonsh", "ptpython", "bpython", "debugpy", "pyinstrument", "memray", "coverage"}
+)  # fmt: skip
+# Destructive programs: asked about each time, never "always" (a `rm -rf ~` among the
+# commands of a line must not be one key away from a permanent yes).
+NEVER_SUGGESTED = frozenset(
+    {"rm", "rmdir", "shred", "dd", "mkfs", "truncate", "chmod", "chown", "chgrp", "kill", "pkill", "killall",
+     "reboot", "shutdown", "halt", "poweroff", "crontab", "passwd", "useradd", "userdel", "mount", "umount"}
+)  # fmt: skip
+
 
 def suggest_rule(command: SimpleCommand) -> str | None:
     """The narrowest useful allow rule for `command`, or None when none is safe to offer."""
     name, args = command.name, list(command.argv[1:])
     if any(_unquoted_expansion(a) for a in args):
         return None
+    if name in NEVER_SUGGESTED:
+        return None
     if name in PYTHONS:
-        if len(args) >= 2 and args[0] == "-m" and _plain(args[1]):
+        if len(args) >= 2 and args[0] == "-m" and _plain(args[1]) and args[1].split(".")[0] not in RUNNER_MODULES:
             return f"bash: {name} -m {args[1]} *"
         return None
     if name in NEVER_ALONE:

@@ -1,11 +1,15 @@
-"""The session file format, version 1: one JSON object per line.
+"""The session file format, version 2: one JSON object per line.
 
-Line 1 is the header (`"type": "session"`, `"version": 1`); every later line is one entry,
+Line 1 is the header (`"type": "session"`, `"version": 2`); every later line is one entry,
 written as it happens. Entries carry an `id` unique within the file and the `parent` id of
 the entry before them, so a fork (a new file) can name the entry it branched from.
 
 Messages are stored in the canonical shapes of `skipjack.llm.types` and decoded into those
 strict types, so a usage record with a missing, extra or negative field is rejected on load.
+
+Version 2 added `cost_source` to compaction and usage entries (`unknown` when the model had
+no known price); version 1 files read as version 2 with `computed` there, which is what they
+recorded.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from typing import Any, Literal, TypeAlias
 
 import msgspec
 
-from skipjack.llm.types import Message, NonNegInt, Usage, UserMessage, model_ref, now_ms
+from skipjack.llm.types import CostSource, Message, NonNegInt, Usage, UserMessage, model_ref, now_ms
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 CompactionTrigger: TypeAlias = Literal["manual", "threshold", "overflow"]
 
@@ -68,6 +72,8 @@ class CompactionEntry(msgspec.Struct, frozen=True, tag_field="type", tag="compac
     requests: NonNegInt = 1
     trigger: CompactionTrigger = "manual"
     focus: str | None = None
+    cost_source: CostSource = "computed"
+    """`unknown` when the summariser has no known price (its cost fields are then 0)."""
 
 
 class ModelChangeEntry(msgspec.Struct, frozen=True, tag_field="type", tag="model_change", forbid_unknown_fields=True):
@@ -86,6 +92,7 @@ class UsageEntry(msgspec.Struct, frozen=True, tag_field="type", tag="usage", for
     model: str
     usage: Usage
     reason: str
+    cost_source: CostSource = "computed"
 
 
 class EventEntry(msgspec.Struct, frozen=True, tag_field="type", tag="event", forbid_unknown_fields=True):

@@ -101,7 +101,12 @@ def _zero_usage() -> dict[str, Any]:
     }
 
 
-MIGRATIONS: dict[int, Migration] = {0: v0_to_v1}
+def v1_to_v2(path: Path, header: dict[str, Any], entries: list[RawEntry]) -> tuple[dict[str, Any], list[RawEntry]]:
+    """Version 2 only added fields with defaults (`cost_source`); v1 entries are v2 entries."""
+    return {**header, "version": 2}, entries
+
+
+MIGRATIONS: dict[int, Migration] = {0: v0_to_v1, 1: v1_to_v2}
 """`MIGRATIONS[n]` turns version n into version n+1."""
 
 

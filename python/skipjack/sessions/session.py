@@ -18,6 +18,7 @@ from typing import Any
 from skipjack.agent.tool_pairing import interrupted_result, pair_items, unanswered_calls
 from skipjack.llm.types import (
     AssistantMessage,
+    CostSource,
     InputContent,
     Message,
     ToolResultMessage,
@@ -186,6 +187,17 @@ class Session:
             elif isinstance(e, CompactionEntry | UsageEntry):
                 yield e.model, e.usage
 
+    def unpriced_requests(self, *, include_forked: bool = True) -> int:
+        """Requests recorded with an unknown cost (their model had no price)."""
+        skip = self.header.forked_from.entries if self.header.forked_from and not include_forked else 0
+        count = 0
+        for e in self._entries[skip:]:
+            if isinstance(e, MessageEntry) and isinstance(e.message, AssistantMessage):
+                count += e.message.cost_source == "unknown"
+            elif isinstance(e, CompactionEntry | UsageEntry):
+                count += e.cost_source == "unknown"
+        return count
+
     def usage_totals(self, *, include_forked: bool = True) -> Usage:
         """Every message, summary and failed request; `include_forked=False` leaves out what a
         fork copied from its parent session (already counted there)."""
@@ -215,6 +227,7 @@ class Session:
         requests: int = 1,
         trigger: CompactionTrigger = "manual",
         focus: str | None = None,
+        cost_source: CostSource = "computed",
     ) -> CompactionEntry:
         if first_kept is not None and not isinstance(self.entry(first_kept), MessageEntry):
             raise SessionError(f"first_kept {first_kept!r} is not a message entry")
@@ -230,6 +243,7 @@ class Session:
             requests=requests,
             trigger=trigger,
             focus=focus,
+            cost_source=cost_source,
         )
         self._add(entry)
         return entry
@@ -239,8 +253,10 @@ class Session:
         self._add(entry)
         return entry
 
-    def append_usage(self, model: str, usage: Usage, reason: str) -> UsageEntry:
-        entry = UsageEntry(self._new_id(), self._parent(), now_ms(), model, usage, reason)
+    def append_usage(
+        self, model: str, usage: Usage, reason: str, *, cost_source: CostSource = "computed"
+    ) -> UsageEntry:
+        entry = UsageEntry(self._new_id(), self._parent(), now_ms(), model, usage, reason, cost_source)
         self._add(entry)
         return entry
 

@@ -52,6 +52,8 @@ class SessionSummary(msgspec.Struct, frozen=True):
     """USD, everything this session's file records (a fork includes what it copied)."""
     forked_from: str | None = None
     error: str | None = None
+    unpriced: int = 0
+    """Requests whose cost is unknown (not in `cost`)."""
     """Why the file could not be loaded; the other fields are then best effort."""
 
 
@@ -255,6 +257,7 @@ def _summarise(path: Path) -> SessionSummary:
         messages=s.message_count,
         cost=s.usage_totals().cost.total,
         forked_from=s.header.forked_from.session if s.header.forked_from else None,
+        unpriced=s.unpriced_requests(),
     )
 
 

@@ -93,6 +93,7 @@ class SSEServer:
         is answered with HTTP 400 and that message, like a provider would, without using a
         scripted reply, and is listed in `rejected`."""
         self._replies: deque[Reply] = deque()
+        self._routes: list[tuple[Callable[[RecordedRequest], bool], deque[Reply]]] = []
         self._default = default
         self._validate = validate
         self.rejected: list[tuple[RecordedRequest, str]] = []
@@ -120,6 +121,13 @@ class SSEServer:
         with self._lock:
             self._replies.extend(replies)
 
+    def enqueue_for(self, match: Callable[[RecordedRequest], bool], *replies: Reply) -> None:
+        """Replies for the requests `match` picks (e.g. by a subagent's task prompt), taken
+        before the common queue: concurrent conversations each get their own script whatever
+        order their requests arrive in. A route whose replies are used up is skipped."""
+        with self._lock:
+            self._routes.append((match, deque(replies)))
+
     def clear(self) -> None:
         """Drop the scripted replies not used yet."""
         with self._lock:
@@ -129,8 +137,11 @@ class SSEServer:
         with self._lock:
             return len(self._replies)
 
-    def _next_reply(self) -> Reply:
+    def _next_reply(self, request: RecordedRequest | None = None) -> Reply:
         with self._lock:
+            for match, queue in self._routes:
+                if request is not None and queue and match(request):
+                    return queue.popleft()
             if self._replies:
                 return self._replies.popleft()
         if self._default is not None:
@@ -193,7 +204,7 @@ class SSEServer:
                         self.rejected.append((request, problem))
                     reply = Reply.error(400, {"error": {"message": problem, "type": "invalid_request_error"}})
                 else:
-                    reply = self._next_reply()
+                    reply = self._next_reply(request)
                 if not await self._respond(reply, reader, writer):
                     break
         except (ConnectionError, asyncio.IncompleteReadError):

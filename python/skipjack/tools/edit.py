@@ -10,7 +10,7 @@ import msgspec
 from skipjack.agent.tool import Tool, ToolContext, ToolOutput
 from skipjack.tools._diff import describe_change
 from skipjack.tools._exact import ExactEditError, replace_once
-from skipjack.tools._filelock import ChangedMeanwhileError, NotRegularError, locked_file, refuse_rewrite
+from skipjack.tools._filelock import ChangedMeanwhileError, NotRegularError, refuse_rewrite
 from skipjack.tools._files import (
     MAX_EDIT_BYTES,
     CancelFlag,
@@ -24,6 +24,7 @@ from skipjack.tools._files import (
 from skipjack.tools._paths import display_path, resolve_path
 from skipjack.tools._tag_ops import EditOp, TagEditError, apply_ops
 from skipjack.tools._text import TextFormat, UndecodableError, decode, encode, line_digests
+from skipjack.tools.editor_files import file_for_change
 
 
 class EditArgs(msgspec.Struct, forbid_unknown_fields=True):
@@ -77,7 +78,7 @@ class EditTool(Tool[EditArgs]):
             return ToolOutput.error("`edits` is empty; nothing to do.")
 
         try:
-            async with locked_file(path) as held:
+            async with file_for_change(path, ctx.state) as held:
                 if held.st is None:
                     return ToolOutput.error(f"{shown}: no such file. Use the write tool to create a file.")
                 if (refusal := refuse_rewrite(path, held.st, shown)) is not None:

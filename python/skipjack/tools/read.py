@@ -21,6 +21,7 @@ from skipjack.tools._files import MAX_EDIT_BYTES, CancelFlag, record_read, run_c
 from skipjack.tools._paths import display_path, resolve_path
 from skipjack.tools._sniff import SNIFF_BYTES, describe_binary, image_mime, is_binary
 from skipjack.tools._text import DIGEST_SIZE, read_codec, short_hash
+from skipjack.tools.editor_files import editor_files
 
 DEFAULT_LIMIT = 2000
 MAX_LINE_CHARS = 2000
@@ -59,9 +60,17 @@ class ReadTool(Tool[ReadArgs]):
             return ToolOutput.error(f"{shown}: no such file or directory.{_suggest(path)}")
         if path.is_dir():
             return await run_cancellable(lambda flag: _list_dir(path, shown))
+        buffer: bytes | None = None
+        files = editor_files(ctx.state)
+        if files is not None and path.is_file() and _is_text(path):
+            # The editor's buffer, unsaved changes included: what the user sees.
+            try:
+                buffer = (await files.read_text(path)).encode("utf-8", "surrogatepass")
+            except OSError as exc:
+                return ToolOutput.error(f"{shown}: the editor could not give its text: {exc}")
         try:
             result = await run_cancellable(
-                lambda flag: _read_file(path, args.offset or 1, args.limit or DEFAULT_LIMIT, flag)
+                lambda flag: _read_file(path, args.offset or 1, args.limit or DEFAULT_LIMIT, flag, buffer)
             )
         except NotRegularError as exc:
             return ToolOutput.error(f"{shown}: {exc}; not read.")
@@ -89,7 +98,19 @@ class _Result:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _read_file(path: Path, offset: int, limit: int, flag: CancelFlag) -> _Result:
+def _is_text(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            head = f.read(SNIFF_BYTES)
+    except OSError:
+        return False
+    return image_mime(head) is None and not is_binary(head)
+
+
+def _read_file(path: Path, offset: int, limit: int, flag: CancelFlag, buffer: bytes | None = None) -> _Result:
+    if buffer is not None:
+        lines = _Lines(offset, limit, keep_digests=len(buffer) <= MAX_EDIT_BYTES)
+        return lines.scan(io.BytesIO(buffer), read_codec(buffer[:SNIFF_BYTES]), flag)
     fd = open_regular(path)
     with os.fdopen(fd, "rb", buffering=0) as f:
         head = os.pread(fd, SNIFF_BYTES, 0)
@@ -137,7 +158,7 @@ class _Lines:
     def _wanted(self, lineno: int) -> bool:
         return self.offset <= lineno <= self.last_wanted and self.budget > 0
 
-    def scan(self, f: io.RawIOBase, codec: str, flag: CancelFlag) -> _Result:
+    def scan(self, f: io.RawIOBase | io.BytesIO, codec: str, flag: CancelFlag) -> _Result:
         # surrogateescape keeps undecodable UTF-8 bytes visible as such (and detectable); the
         # UTF-16/32 codecs do not support it.
         errors = "surrogateescape" if codec.startswith("utf-8") else "replace"

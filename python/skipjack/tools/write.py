@@ -9,7 +9,7 @@ from typing import Annotated, ClassVar
 import msgspec
 
 from skipjack.agent.tool import Tool, ToolContext, ToolOutput
-from skipjack.tools._filelock import ChangedMeanwhileError, NotRegularError, locked_file, refuse_rewrite
+from skipjack.tools._filelock import ChangedMeanwhileError, NotRegularError, refuse_rewrite
 from skipjack.tools._files import (
     MAX_EDIT_BYTES,
     content_hash,
@@ -21,6 +21,7 @@ from skipjack.tools._files import (
 )
 from skipjack.tools._paths import display_path, resolve_path
 from skipjack.tools._text import TextFormat, UndecodableError, decode, encode, line_digests, split_lines, to_eol
+from skipjack.tools.editor_files import file_for_change
 
 
 class WriteArgs(msgspec.Struct, forbid_unknown_fields=True):
@@ -51,7 +52,7 @@ class WriteTool(Tool[WriteArgs]):
         shown = display_path(path, ctx.cwd)
         content = args.content
         try:
-            async with locked_file(path) as held:
+            async with file_for_change(path, ctx.state) as held:
                 existed = held.st is not None
                 fmt = TextFormat("utf-8", b"", "\n")
                 if held.st is not None:

@@ -8,8 +8,9 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -21,20 +22,20 @@ from skipjack.controller.events import ApprovalModeChanged, CompactionEnded, Com
 from skipjack.controller.stop_signals import StopSignals
 from skipjack.errors import UserError
 from skipjack.llm.types import ToolCall
-from skipjack.runtime import RunOptions, Runtime, build_runtime
+from skipjack.runtime import RunOptions
 from skipjack.safety.hook import Answer
-from skipjack.safety.policy import ApprovalPolicy, Verdict
-from skipjack.tui.approval import ApprovalScreen
+from skipjack.safety.policy import Verdict
+from skipjack.sessions import Session
+from skipjack.tui.approval import ApprovalBox
 from skipjack.tui.bridge import AgentView
 from skipjack.tui.chat import ChatView
 from skipjack.tui.formatting import tokens
+from skipjack.tui.mcp import is_prompt_command, prompt_completions, show_server_states
 from skipjack.tui.messages import UserBubble
 from skipjack.tui.prompt import PromptBox, PromptInput
+from skipjack.tui.prompt_history import PromptHistory
 from skipjack.tui.status import StatusLine
-
-if TYPE_CHECKING:
-    from skipjack.compaction import Compactor
-    from skipjack.sessions import Session, SessionStore
+from skipjack.tui.welcome import welcome_text
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class SkipjackApp(App[int]):
     CSS = """
     Screen { layout: vertical; }
     #pending { height: auto; max-height: 6; }
+    #approval-slot { height: auto; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+c", "interrupt", "abort / exit", priority=True, show=False),
@@ -61,31 +63,32 @@ class SkipjackApp(App[int]):
         self,
         options: RunOptions,
         *,
-        runtime: Runtime | None = None,
+        controller: Controller | None = None,
         prompt: str | None = None,
         resume: str | None = None,
-        store: SessionStore | None = None,
         record_sessions: bool = True,
         env: Mapping[str, str] | None = None,
     ) -> None:
-        """`resume`: a session id, or "latest" for the project's most recent session."""
+        """`controller`: the working session, when the caller built it (else built on mount,
+        or after the setup screen); `resume`: a session id, or "latest"."""
         super().__init__()
         self.options = options
         self.cwd = options.cwd.resolve()
         self.env: Mapping[str, str] = os.environ if env is None else env
-        self._initial_runtime = runtime
         self.controller: Controller | None = None
         """The working session: every model, session, compaction and approval action goes
         through it; the app only renders its events."""
+        self._initial = controller
         self.first_prompt = prompt
         self.resume = resume
         self.record_sessions = record_sessions
-        self._store = store
         self.chat = ChatView()
         self.pending = Vertical(id="pending")
-        self.prompt_box = PromptBox(self.cwd, commands.completions)
+        self.approval_slot = Vertical(id="approval-slot")
+        self.prompt_box = PromptBox(self.cwd, lambda: commands.completions() + prompt_completions(self.controller))
         self.status = StatusLine()
         self.view = AgentView(self)
+        self.history = PromptHistory(self.env, self.cwd)
         self._expect_echo = 0
         self.shell_count = 0
         self._last_ctrl_c = 0.0
@@ -93,14 +96,18 @@ class SkipjackApp(App[int]):
         self._trust_asked = options.trust_project
         self._stop_signals: StopSignals | None = None
         self._reported_unsaved: str | None = None
-        if runtime is not None:
-            self.controller = self._control(runtime)
+        self._approvals: dict[ApprovalBox, asyncio.Future[Answer]] = {}
+        self.goodbye: str | None = None
+        """Printed by `run_tui` once the screen is given back: how to come back to this session."""
+        if controller is not None:
+            self._control(controller)
 
     # -- layout ------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield self.chat
         yield self.pending
+        yield self.approval_slot
         yield self.prompt_box
         yield self.status
 
@@ -109,35 +116,15 @@ class SkipjackApp(App[int]):
         return self.prompt_box.input
 
     @property
-    def runtime(self) -> Runtime | None:
-        return self.controller.runtime if self.controller is not None else None
+    def agent(self) -> Agent | None:
+        return self.controller.agent if self.controller is not None else None
 
     @property
     def session(self) -> Session | None:
         return self.controller.session if self.controller is not None else None
 
-    @property
-    def compactor(self) -> Compactor | None:
-        return self.controller.compactor if self.controller is not None else None
-
-    @property
-    def policy(self) -> ApprovalPolicy | None:
-        """The runtime's one policy: `/approval` switches its mode."""
-        return self.runtime.policy if self.runtime is not None else None
-
-    @property
-    def agent(self) -> Agent | None:
-        return self.runtime.agent if self.runtime is not None else None
-
-    @property
-    def store(self) -> SessionStore:
-        if self._store is None:
-            from skipjack.sessions import SessionStore
-
-            self._store = SessionStore(env=self.env)
-        return self._store
-
     async def on_mount(self) -> None:
+        self.input.sent = self.history.load()
         self.input.focus()
         # Outside the terminal's own keys (Ctrl+C arrives as a key in raw mode): `kill`,
         # closing the terminal (SIGHUP), a service manager's SIGTERM. The first stops the run
@@ -146,69 +133,73 @@ class SkipjackApp(App[int]):
             asyncio.get_running_loop(), self._leave_on_signal, before_exit=self._close_session
         )
         self._stop_signals.install()
-        if self._initial_runtime is not None:
-            self.attach(self._initial_runtime)
+        if self._initial is not None:
+            self.attach(self._initial)
             return
         try:
-            runtime = build_runtime(self.options, env=self.env)
+            controller = self.build_controller()
         except UserError as e:
             from skipjack.tui.setup import SetupScreen, needs_setup
 
+            self.chat.add(welcome_text(self.cwd, None))
             if needs_setup(self.options, self.env):
                 self.push_screen(SetupScreen(self.env), callback=self._after_setup)
             else:
                 self.chat.notice(f"{e} — or pick one with /model", "error")
             return
-        self.attach(runtime)
+        self.attach(controller)
+
+    def build_controller(self) -> Controller:
+        """A controller from the options and config files; raises `UserError`."""
+        return Controller.build(self.options, env=self.env, record_sessions=self.record_sessions)
 
     def _after_setup(self, model_ref: str | None) -> None:
         if model_ref is not None:
             self.options = dataclasses.replace(self.options, model=model_ref)
         try:
-            self.attach(build_runtime(self.options, env=self.env))
+            self.attach(self.build_controller())
         except UserError as e:
             self.chat.notice(f"{e} — pick a model with /model", "error")
 
-    def attach(self, runtime: Runtime) -> None:
-        """Start using `runtime` through a controller: approvals, events, status; resume and
-        first prompt."""
-        if self.controller is None or self.controller.runtime is not runtime:
+    def attach(self, controller: Controller) -> None:
+        """Start using `controller`: approvals, events, status; resume and first prompt."""
+        if self.controller is not controller:
             if self.controller is not None:
                 self.controller.close()
-            self.controller = self._control(runtime)
-        agent = runtime.agent
-        self.status.model = agent.model
-        self.status.mode = runtime.approval_mode
-        for warning in runtime.warnings:
+            self._control(controller)
+        self.run_worker(show_server_states(controller), group="mcp", exit_on_error=False)
+        self.status.model = controller.model
+        self.status.mode = controller.approval_mode
+        if not self.chat.children:
+            self.chat.add(welcome_text(self.cwd, controller.model.ref))
+        for warning in controller.warnings:
             self.chat.notice(warning, "warning")
-        if runtime.config.untrusted_privileged and not self._trust_asked:
+        config = controller.runtime.config
+        if config.untrusted_privileged and not self._trust_asked:
             from skipjack.tui.trust import TrustScreen
 
             self._trust_asked = True
-            self.push_screen(TrustScreen(str(runtime.policy.project_root), runtime.config), callback=self._after_trust)
+            root = str(controller.runtime.policy.project_root)
+            self.push_screen(TrustScreen(root, config), callback=self._after_trust)
             return
         self._start()
 
     def _after_trust(self, trusted: bool | None) -> None:
         """Trust: remember the folder and reload with the project's settings; else go on."""
-        if trusted:
-            from skipjack.config import user_config_path
-            from skipjack.config.loader import add_trusted_project
-
-            root = self.runtime.policy.project_root if self.runtime is not None else self.cwd
-            folder = add_trusted_project(user_config_path(self.env), root)
+        if trusted and self.controller is not None:
+            folder = self.controller.trust_project()
             try:
-                runtime = build_runtime(self.options, env=self.env)
+                controller = self.build_controller()
             except UserError as e:
                 self.chat.notice(f"{e}; the project's settings were not applied", "error")
             else:
                 self.chat.notice(f"trusted {folder}; its project settings now apply", "info")
-                self.attach(runtime)
+                self.attach(controller)
                 return
         self._start()
 
     def _start(self) -> None:
-        """Resume the asked-for session and send the first prompt, once the runtime is settled."""
+        """Resume the asked-for session and send the first prompt, once the controller is settled."""
         if self.resume is not None:
             commands.resume_session(self, self.resume)
             self.resume = None
@@ -217,21 +208,13 @@ class SkipjackApp(App[int]):
             prompt, self.first_prompt = self.first_prompt, None
             self.submit(prompt)
 
-    # -- sessions ----------------------------------------------------------------------
+    # -- the controller ----------------------------------------------------------------
 
-    def _control(self, runtime: Runtime) -> Controller:
-        controller = Controller(runtime, ask=self.ask_approval, store=self.store, record_sessions=self.record_sessions)
+    def _control(self, controller: Controller) -> None:
+        controller.ask_with(self.ask_approval)
+        controller.record_sessions = controller.record_sessions and self.record_sessions
         controller.subscribe(self.on_controller_event)
-        return controller
-
-    def use_session(self, session: Session | None, *, resume: bool = False) -> None:
-        """Record the agent's messages into `session` from now on (None: stop recording);
-        `resume` also makes the session's context the agent's conversation."""
-        if self.controller is None:
-            if session is not None:
-                session.close()
-            return
-        self.controller.use_session(session, resume=resume)
+        self.controller = controller
 
     def on_controller_event(self, event: Event) -> None:
         """The agent's events to the chat view; the controller's own as notices and status."""
@@ -241,7 +224,7 @@ class SkipjackApp(App[int]):
             how = {"threshold": "the context was filling up", "overflow": "the model said the context was too long"}
             why = how.get(event.trigger, "on request")
             self.chat.notice(
-                f"compacted ({why}): {event.summarized} messages summarised, {event.kept} kept; "
+                f"compacted ({why}): {plural(event.summarized, 'message')} summarised, {event.kept} kept; "
                 f"~{tokens(event.tokens_before)} → ~{tokens(event.tokens_after)} tokens"
             )
             self.view.last_context = event.tokens_after
@@ -255,7 +238,7 @@ class SkipjackApp(App[int]):
             self.status.redraw()
         elif kind == "approval_mode_changed":
             assert isinstance(event, ApprovalModeChanged)
-            self.status.mode = self.policy.mode if self.policy is not None else self.status.mode
+            self.status.mode = self.controller.approval_mode if self.controller is not None else self.status.mode
             self.status.redraw()
         elif kind == "warning":
             assert isinstance(event, Warning_)
@@ -270,16 +253,19 @@ class SkipjackApp(App[int]):
     # -- input -------------------------------------------------------------------------
 
     def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
+        self.history.add(event.text)
         self.submit(event.text)
 
     def on_prompt_input_scroll(self, event: PromptInput.Scroll) -> None:
-        if event.pages < 0:
-            self.chat.scroll_page_up()
-        else:
-            self.chat.scroll_page_down()
+        # From where the view is now, at once: Textual's animated page scroll started each
+        # press from where the previous one began, so fast presses skipped pages.
+        chat = self.chat
+        page = max(1, chat.scrollable_content_region.height)
+        target = max(0.0, min(float(chat.max_scroll_y), chat.scroll_y + event.pages * page))
+        chat.scroll_to(y=target, animate=False, immediate=True)
 
     def submit(self, text: str) -> None:
-        if text.startswith("/"):
+        if commands.is_command(text) and not is_prompt_command(text):
             self.run_worker(commands.dispatch(self, text), group="command", exit_on_error=False)
             return
         if text.startswith("!"):
@@ -289,11 +275,17 @@ class SkipjackApp(App[int]):
         if agent is None:
             self.chat.notice("no model is set up yet: pick one with /model", "error")
             return
+        self.to_bottom()
         if agent.is_running:
             agent.steer(text)
             self.pending.mount(UserBubble(text, pending=True))
             return
         self.start_run(text)
+
+    def to_bottom(self) -> None:
+        """Back to the end of the chat, following new content again (after scrolling up)."""
+        self.chat.scroll_end(animate=False, immediate=True)
+        self.chat.anchor()
 
     def start_run(self, text: str) -> None:
         self.chat.add_user(text)
@@ -368,13 +360,13 @@ class SkipjackApp(App[int]):
                 self.chat.add_user(text)
                 return
 
-    # -- keys --------------------------------------------------------------------------
+    # -- keys and focus ----------------------------------------------------------------
 
     def abort_run(self) -> bool:
         agent = self.agent
-        if agent is None or not agent.is_running:
+        if agent is None or not agent.is_running or self.controller is None:
             return False
-        agent.abort()
+        self.controller.abort()
         self.status.set_state("aborting…")
         return True
 
@@ -382,6 +374,14 @@ class SkipjackApp(App[int]):
         self.abort_run()
 
     def action_interrupt(self) -> None:
+        # Text selected with the mouse (drag over the chat): Ctrl+C copies it, as in a
+        # terminal, instead of aborting; the mouse is the UI's, so this is how to copy.
+        selected = self.screen.get_selected_text()
+        if selected:
+            self.copy_to_clipboard(selected)
+            self.screen.clear_selection()
+            self.notify("copied", timeout=1.5)
+            return
         if self.abort_run():
             return
         if len(self.screen_stack) > 1:
@@ -401,38 +401,75 @@ class SkipjackApp(App[int]):
         self.abort_run()
         self.exit(0)
 
+    def on_key(self, event: events.Key) -> None:
+        """A key nobody took (the focus on a tool panel after a click): typing goes to the prompt."""
+        if self.screen is not self.screen_stack[0] or self._approvals:
+            return
+        if event.is_printable and event.character and self.focused is not self.input:
+            event.stop()
+            self.input.focus()
+            self.input.insert(event.character)
+
+    def on_click(self, event: events.Click) -> None:
+        """A click (to expand a tool panel, to select) must not take the keys from the prompt,
+        nor from an open approval box."""
+        if self.screen is self.screen_stack[0]:
+            self.call_after_refresh(self._refocus)
+
+    def _refocus(self) -> None:
+        if self.screen is not self.screen_stack[0]:
+            return
+        if self._approvals:
+            box = list(self._approvals)[-1]
+            if self.focused is not box and not box.reason_input.has_focus:
+                box.focus()
+        elif self.focused is not self.input:
+            self.input.focus()
+
     # -- approvals ---------------------------------------------------------------------
 
     async def ask_approval(self, call: ToolCall, verdict: Verdict) -> Answer:
+        """The question docked above the prompt, the chat scrolled to its end first so what
+        the model just said is in view; answered by `on_approval_box_answered`."""
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-
-        def answered(answer: Answer | None) -> None:
-            if not future.done():
-                future.set_result(answer if answer is not None else Answer("deny"))
-
-        screen = ApprovalScreen(call, verdict)
+        diff, refusal = self.controller.preview(call.name, call.arguments) if self.controller else (None, None)
+        box = ApprovalBox(call, verdict, diff=diff, refusal=refusal)
+        self._approvals[box] = future
         before = self.status.state
         self.status.set_state(f"waiting for approval: {call.name}")
-        await self.push_screen(screen, callback=answered)
+        self.to_bottom()
+        await self.approval_slot.mount(box)
+        box.focus()
         try:
             return await future
-        except asyncio.CancelledError:
-            # The run was aborted while the question was open: take the question away.
-            if screen.is_current:
-                screen.dismiss(Answer("deny"))
-            raise
         finally:
+            # Answered, or the run was aborted while the question was open: take it away.
+            self._approvals.pop(box, None)
+            if box.is_mounted:
+                await box.remove()
+            if not self._approvals:
+                self.input.focus()
+                self.to_bottom()
             if self.status.state.startswith("waiting for approval"):
                 self.status.set_state(before)
 
+    def on_approval_box_answered(self, event: ApprovalBox.Answered) -> None:
+        future = self._approvals.get(event.box)
+        if future is not None and not future.done():
+            future.set_result(event.answer)
+        if event.stop_run:
+            self.abort_run()
+
+    def on_approval_box_give_back(self, event: ApprovalBox.GiveBack) -> None:
+        self.input.insert(event.character)
+
     # -- status ------------------------------------------------------------------------
 
+    def auth_hint(self) -> str:
+        return self.controller.auth_hint() if self.controller is not None else ""
+
     def refresh_usage(self) -> None:
-        cost = 0.0
-        if self.session is not None:
-            cost = self.session.usage_totals().cost.total
-        elif self.agent is not None:
-            cost = self.agent.usage_totals().cost.total
+        cost = self.controller.cost() if self.controller is not None else 0.0
         self.status.set_usage(self.view.last_context, cost)
 
     def on_unmount(self) -> None:
@@ -440,9 +477,16 @@ class SkipjackApp(App[int]):
         if self._stop_signals is not None:
             self._stop_signals.remove()
         if self.controller is not None:
+            session = self.controller.session
+            if session is not None and session.message_count:
+                self.goodbye = f"resume this session with: skipjack --continue  (or skipjack --session {session.id})"
             self.controller.close()
 
     def _close_session(self) -> None:
         """Answer the calls an unfinished run left open, so the session resumes, then close it."""
         if self.controller is not None:
             self.controller.close_session()
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

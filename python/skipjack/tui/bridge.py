@@ -6,7 +6,7 @@ a task of the app), so widgets are updated directly; the widgets batch their own
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from skipjack.agent.events import (
     AgentEnd,
@@ -29,12 +29,10 @@ from skipjack.llm.events import (
     ToolCallStart,
 )
 from skipjack.llm.types import AssistantMessage, UserMessage
+from skipjack.tui.chat import ChatView
 from skipjack.tui.formatting import context_tokens, one_line, result_text, tool_key_arg
-from skipjack.tui.messages import AssistantBlock
-
-if TYPE_CHECKING:
-    from skipjack.tui.chat import ChatView
-    from skipjack.tui.status import StatusLine
+from skipjack.tui.messages import AssistantBlock, Notice
+from skipjack.tui.status import StatusLine
 
 LIMIT_NOTES = {
     "max_turns": "stopped: the turn limit was reached",
@@ -52,6 +50,9 @@ class ChatHost(Protocol):
     def status(self) -> StatusLine: ...
     def delivered(self, text: str) -> None: ...
     def refresh_usage(self) -> None: ...
+    def auth_hint(self) -> str:
+        """For a rejected key: which variable or config key to set."""
+        ...
 
 
 class AgentView:
@@ -61,6 +62,7 @@ class AgentView:
         self.running_tools: dict[str, str] = {}
         """tool call id → its status text, for the status line."""
         self.last_context = 0
+        self.retry_notice: Notice | None = None
 
     def handle(self, event: AgentEvent) -> None:
         app = self.app
@@ -74,6 +76,7 @@ class AgentView:
                 panel.append_output(event.chunk)
         elif isinstance(event, TurnStart):
             status.set_state("thinking…")
+            self.retry_notice = None
         elif isinstance(event, MessageStart):
             if event.role == "assistant":
                 self.block = chat.add_assistant()
@@ -93,11 +96,15 @@ class AgentView:
             status.set_state(next(iter(self.running_tools.values()), "thinking…"))
         elif isinstance(event, ModelRetry):
             status.set_retry(event.delay_ms, event.error_kind)
-            chat.notice(
+            text = (
                 f"model request failed ({event.error_kind}: {one_line(event.error_message, 80)}); "
-                f"retrying in {event.delay_ms / 1000:.0f} s",
-                "warning",
+                f"retrying in {event.delay_ms / 1000:.0f} s"
             )
+            # One notice per failing request, updated in place: retries must not pile up.
+            if self.retry_notice is not None and self.retry_notice.is_attached:
+                self.retry_notice.update(f"{text} (retry {event.attempt})")
+            else:
+                self.retry_notice = chat.notice(text, "warning")
         elif isinstance(event, AgentEnd):
             self._agent_end(event)
 
@@ -147,7 +154,9 @@ class AgentView:
             self.app.chat.notice("aborted: the model request and any running tools were stopped", "warning")
         elif event.stop_reason == "error":
             kind = f" ({event.error_kind})" if event.error_kind else ""
-            self.app.chat.notice(f"the run failed{kind}: {event.error_message or 'unknown error'}", "error")
+            hint = self.app.auth_hint() if event.error_kind == "auth" else ""
+            message = f"the run failed{kind}: {event.error_message or 'unknown error'}"
+            self.app.chat.notice(f"{message}{'; ' + hint if hint else ''}", "error")
         elif event.stop_reason in LIMIT_NOTES:
             self.app.chat.notice(LIMIT_NOTES[event.stop_reason], "warning")
         self.app.refresh_usage()

@@ -5,21 +5,19 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, get_args
+from typing import get_args
 
 from skipjack.config.schema import ApprovalMode
 from skipjack.errors import UserError
-from skipjack.llm.types import AssistantMessage, Usage, text_of
-from skipjack.runtime import build_runtime
+from skipjack.llm.types import AssistantMessage, text_of
+from skipjack.sessions import Session
 from skipjack.tui.formatting import one_line, tokens, usd
 from skipjack.tui.history import render_messages
-
-if TYPE_CHECKING:
-    from skipjack.sessions import Session
-    from skipjack.tui.host import Host
+from skipjack.tui.host import Host
 
 Handler = Callable[["Host", str], Awaitable[None]]
 _MODES: tuple[ApprovalMode, ...] = get_args(ApprovalMode)
@@ -36,14 +34,26 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {}
+ALIASES: dict[str, str] = {}
+_COMMAND_WORD = re.compile(r"/[A-Za-z][A-Za-z0-9_-]*")
 
 
-def command(name: str, help_: str, args: str = "", *, while_running: bool = False) -> Callable[[Handler], Handler]:
+def command(
+    name: str, help_: str, args: str = "", *, while_running: bool = False, aliases: tuple[str, ...] = ()
+) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         COMMANDS[name] = Command(name, args, help_, fn, while_running)
+        ALIASES.update(dict.fromkeys(aliases, name))
         return fn
 
     return register
+
+
+def is_command(text: str) -> bool:
+    """`/name ...` is a command (known or not); `/etc/hosts is wrong` or `/ ` is a prompt: a
+    first word with a second slash, a dot or nothing after the slash is a path."""
+    first = text.split(None, 1)[0] if text.strip() else ""
+    return _COMMAND_WORD.fullmatch(first) is not None
 
 
 def completions() -> list[tuple[str, str]]:
@@ -52,7 +62,8 @@ def completions() -> list[tuple[str, str]]:
 
 async def dispatch(app: Host, text: str) -> None:
     name, _, arg = text[1:].partition(" ")
-    cmd = COMMANDS.get(name.strip())
+    name = name.strip()
+    cmd = COMMANDS.get(ALIASES.get(name, name))
     if cmd is None:
         app.chat.notice(f"unknown command /{name}; /help lists them", "error")
         return
@@ -75,12 +86,14 @@ async def _help(app: Host, arg: str) -> None:
     lines += [
         "!cmd  —  run a shell command and show its output",
         "@path  —  complete a file path (Tab)",
-        "Enter send · Ctrl+J newline · ↑↓ history · Esc abort · Ctrl+C abort, twice to exit",
+        "Enter send · Ctrl+J newline · ↑↓ history · PgUp/PgDn scroll · Esc abort · Ctrl+C abort, twice to exit",
+        "Select text by dragging over the chat, Ctrl+C copies it; or Shift+drag (Option+drag in iTerm2)"
+        " for the terminal's own selection",
     ]
     app.chat.notice("\n".join(lines))
 
 
-@command("exit", "leave skipjack", while_running=True)
+@command("exit", "leave skipjack", while_running=True, aliases=("quit",))
 async def _exit(app: Host, arg: str) -> None:
     app.abort_run()
     app.exit(0)
@@ -88,32 +101,30 @@ async def _exit(app: Host, arg: str) -> None:
 
 @command("network", "show or set network access for sandboxed commands this session", "[on|off]", while_running=True)
 async def _network(app: Host, arg: str) -> None:
-    runtime = app.runtime
-    if runtime is None:
+    controller = app.controller
+    if controller is None:
         app.chat.notice("no agent yet", "error")
         return
     if arg not in ("", "on", "off"):
         app.chat.notice(f"unknown choice {arg!r}: on or off", "error")
         return
-    if arg:
-        runtime.network_override = arg == "on"
-    state = "on" if runtime.sandbox_policy().network else "off"
+    state = "on" if controller.set_network(arg == "on" if arg else None) else "off"
     app.chat.notice(f"network for sandboxed commands: {state} (from the next command)")
 
 
 @command("approval", "show or set the approval mode", "[ask|auto-edit|yolo|plan]", while_running=True)
 async def _approval(app: Host, arg: str) -> None:
-    if app.policy is None:
+    controller = app.controller
+    if controller is None:
         app.chat.notice("no agent yet", "error")
         return
     if not arg:
-        app.chat.notice(f"approval mode: {app.policy.mode} (one of {', '.join(_MODES)})")
+        app.chat.notice(f"approval mode: {controller.approval_mode} (one of {', '.join(_MODES)})")
         return
     if arg not in _MODES:
         app.chat.notice(f"unknown mode {arg!r}: one of {', '.join(_MODES)}", "error")
         return
-    if app.controller is not None:
-        app.controller.set_approval(arg)  # the sandbox follows it at the next command
+    controller.set_approval(arg)  # the sandbox follows it, and the model is told
     app.chat.notice(f"approval mode: {arg}")
 
 
@@ -131,7 +142,7 @@ async def _todo(app: Host, arg: str) -> None:
 
 @command("cost", "usage and cost by model for this session", while_running=True)
 async def _cost(app: Host, arg: str) -> None:
-    by_model = usage_by_model(app)
+    by_model = app.controller.usage_by_model() if app.controller is not None else {}
     if not by_model:
         app.chat.notice("nothing spent yet")
         return
@@ -147,19 +158,6 @@ async def _cost(app: Host, arg: str) -> None:
     app.chat.notice("\n".join(lines))
 
 
-def usage_by_model(app: Host) -> dict[str, Usage]:
-    if app.session is not None:
-        return app.session.by_model()
-    from skipjack.llm.usage import add_usage
-
-    out: dict[str, Usage] = {}
-    for m in app.agent.messages if app.agent is not None else []:
-        if isinstance(m, AssistantMessage):
-            ref = m.model_ref
-            out[ref] = add_usage(out.get(ref, Usage.zero()), m.usage)
-    return out
-
-
 # -- model -----------------------------------------------------------------------------
 
 
@@ -168,26 +166,24 @@ async def _model(app: Host, arg: str) -> None:
     if arg:
         switch_model(app, arg)
         return
-    from skipjack.models import registry_for
+    from skipjack.models import default_registry, registry_for
     from skipjack.tui.pickers import PickerScreen, model_choices
     from skipjack.tui.recent import load_recent
 
-    settings = app.runtime.config.settings if app.runtime is not None else None
-    registry = registry_for(settings) if settings is not None else None
-    from skipjack.models import default_registry
-
-    models = (registry or default_registry()).list_models()
-    agent = app.agent
-    current = agent.model.ref if agent is not None else None
-    if agent is not None and current not in {m.ref for m in models}:
-        models = [agent.model, *models]
-    choices = model_choices(models, load_recent(app.env), current)
+    controller = app.controller
+    registry = registry_for(controller.runtime.config.settings) if controller is not None else default_registry()
+    models = registry.list_models()
+    current = controller.model if controller is not None else None
+    if current is not None and current.ref not in {m.ref for m in models}:
+        models = [current, *models]
+    choices = model_choices(models, load_recent(app.env), current.ref if current is not None else None)
 
     def picked(ref: str | None) -> None:
         if ref is not None:
             switch_model(app, ref)
 
-    app.push_screen(PickerScreen("Model  (context window · $ per Mtok input/output)", choices), callback=picked)
+    title = "Model  (context window · $ per Mtok input/output)"
+    app.push_screen(PickerScreen(title, choices, current=current.ref if current else None), callback=picked)
 
 
 def switch_model(app: Host, ref: str) -> None:
@@ -196,19 +192,15 @@ def switch_model(app: Host, ref: str) -> None:
     from skipjack.tui.recent import remember
 
     controller = app.controller
-    if controller is None:
-        app.options = dataclasses.replace(app.options, model=ref)
-        try:
-            app.attach(build_runtime(app.options, env=app.env))
-        except UserError as e:
-            app.chat.notice(str(e), "error")
-            return
-    else:
-        try:
+    try:
+        if controller is None:
+            app.options = dataclasses.replace(app.options, model=ref)
+            app.attach(app.build_controller())
+        else:
             controller.switch_model(ref)
-        except UserError as e:
-            app.chat.notice(str(e), "error")
-            return
+    except UserError as e:
+        app.chat.notice(str(e), "error")
+        return
     remember(app.env, ref)
     app.chat.notice(f"model: {ref}")
 
@@ -216,7 +208,7 @@ def switch_model(app: Host, ref: str) -> None:
 # -- sessions --------------------------------------------------------------------------
 
 
-@command("new", "start a new conversation")
+@command("new", "start a new conversation", aliases=("clear",))
 async def _new(app: Host, arg: str) -> None:
     if app.controller is not None:
         app.controller.new_session()
@@ -233,10 +225,11 @@ async def _resume(app: Host, arg: str) -> None:
         return
     from skipjack.tui.pickers import PickerScreen, SessionRow, session_choices
 
+    if app.controller is None:
+        app.chat.notice("no model is set up yet: pick one with /model", "error")
+        return
     rows = [
-        SessionRow(s.id, s.title, _when(s.updated), s.messages, s.cost, s.model)
-        for s in app.store.list(app.cwd)
-        if s.error is None
+        SessionRow(s.id, s.title, _when(s.updated), s.messages, s.cost, s.model) for s in app.controller.list_sessions()
     ]
     current = app.session.id if app.session is not None else None
     choices = session_choices(rows, current)
@@ -253,22 +246,21 @@ def _when(ms: int) -> str:
 
 
 def resume_session(app: Host, session_id: str) -> None:
-    from skipjack.sessions import SessionError
-
-    try:
-        session = app.store.latest(app.cwd) if session_id == "latest" else app.store.open(session_id, app.cwd)
-    except (SessionError, OSError) as e:
-        app.chat.notice(f"cannot resume: {e}", "error")
+    controller = app.controller
+    if controller is None:
+        app.chat.notice("cannot resume: no model is set up yet", "error")
         return
-    if session is None:
-        app.chat.notice("no saved session for this project yet")
+    try:
+        session = controller.resume_session(session_id)
+    except UserError as e:
+        app.chat.notice(f"cannot resume: {e}", "error")
         return
     load_session(app, session)
     app.chat.notice(f"resumed session {session.id}: {one_line(session.title, 60)}")
 
 
 def load_session(app: Host, session: Session) -> None:
-    app.use_session(session, resume=True)
+    """Draw the session the controller has just attached."""
     messages = session.messages()
     app.chat.tool_panels.clear()
     app.chat.remove_children()
@@ -285,14 +277,16 @@ def load_session(app: Host, session: Session) -> None:
 
 @command("fork", "copy this conversation into a new session and continue there")
 async def _fork(app: Host, arg: str) -> None:
-    session = app.session
-    if session is None or not session.all_entries():
+    controller = app.controller
+    if controller is None or controller.session is None:
         app.chat.notice("nothing to fork yet", "warning")
         return
-    session.sync()
-    fork = app.store.fork(session.id, session.all_entries()[-1].id)
-    old = session.id
-    app.use_session(fork)
+    old = controller.session.id
+    try:
+        fork = controller.fork_session()
+    except UserError as e:
+        app.chat.notice(str(e), "warning")
+        return
     app.chat.notice(f"forked {old} into {fork.id}; new messages go to the fork")
 
 
@@ -304,13 +298,20 @@ async def _export(app: Host, arg: str) -> None:
         return
     from skipjack.sessions.export import to_markdown
 
-    target = export_target(app.cwd, arg, session.id)
+    target = export_target(app.cwd, arg, session.id, app.env)
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(to_markdown(session), encoding="utf-8")
     app.chat.notice(f"exported to {target}")
 
 
-def export_target(cwd: Path, arg: str, session_id: str) -> Path:
-    target = Path(os.path.expanduser(arg)) if arg else Path(f"skipjack-{session_id}.md")
+def export_target(cwd: Path, arg: str, session_id: str, env: Mapping[str, str]) -> Path:
+    """A path given is taken relative to the project; none: the data dir's `exports/`, so an
+    export never lands in the repository unasked."""
+    from skipjack.sessions.store import data_dir
+
+    if not arg:
+        return data_dir(env) / "exports" / f"skipjack-{session_id}.md"
+    target = Path(os.path.expanduser(arg))
     return target if target.is_absolute() else cwd / target
 
 
@@ -343,15 +344,14 @@ async def shell(app: Host, command_line: str) -> None:
     if not command_line:
         app.chat.notice("usage: !command", "warning")
         return
-    from skipjack.agent.tool import ToolContext
-    from skipjack.tools.bash import BashArgs, BashTool
-
+    if app.controller is None:
+        app.chat.notice("no model is set up yet: pick one with /model", "error")
+        return
     app.shell_count += 1
     panel = app.chat.add_tool(f"shell-{app.shell_count}", "bash", {"command": command_line})
     panel.label = "!"
-    ctx = ToolContext(cwd=app.cwd, on_update=panel.append_output)
     try:
-        output = await BashTool().execute(BashArgs(command=command_line), ctx)
+        output = await app.controller.run_shell(command_line, panel.append_output)
     except Exception as e:
         panel.finish(f"{type(e).__name__}: {e}", is_error=True)
         return

@@ -42,7 +42,9 @@ def context_tokens(usage: Usage) -> int:
 
 def price_label(model: Model) -> str:
     p = model.price
-    return f"${p.input:g}/${p.output:g}" if (p.input or p.output) else "free/unknown"
+    if p is None:
+        return "price unknown"
+    return f"${p.input:g}/${p.output:g}" if (p.input or p.output) else "free"
 
 
 def window_label(model: Model) -> str:

@@ -22,19 +22,21 @@ def run_tui(
     with keys present) raise `UserError` before the screen is taken over, so the CLI prints
     them as one line. Without any key at all, the UI opens on its setup screen instead.
     """
+    from skipjack.controller import Controller
     from skipjack.errors import UserError
-    from skipjack.runtime import Runtime, build_runtime
     from skipjack.tui.app import SkipjackApp
     from skipjack.tui.setup import needs_setup
 
     env = os.environ if env is None else env
-    runtime: Runtime | None = None
+    controller: Controller | None = None
     try:
-        runtime = build_runtime(options, env=env)
+        controller = Controller.build(options, env=env)
     except UserError:
         if not needs_setup(options, env):
             raise
     resume = session_id or ("latest" if continue_latest else None)
-    app = SkipjackApp(options, runtime=runtime, prompt=prompt, resume=resume, env=env)
+    app = SkipjackApp(options, controller=controller, prompt=prompt, resume=resume, env=env)
     code = app.run()
+    if app.goodbye:
+        print(app.goodbye)
     return code if isinstance(code, int) else 0

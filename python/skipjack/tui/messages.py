@@ -13,6 +13,7 @@ from typing import Literal
 from rich.markdown import Markdown as RichMarkdown
 from rich.text import Text
 from textual.containers import Vertical
+from textual.selection import Selection
 from textual.timer import Timer
 from textual.widgets import Collapsible, Static
 
@@ -121,6 +122,11 @@ class StreamingMarkdown(Static):
         self.update(render_markdown(self.source))
         self.flushes += 1
         self.call_after_refresh(self._rendered, started)
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """A drag over the reply selects its markdown source (Textual cannot read text back
+        out of a Rich renderable), so Ctrl+C copies what was written."""
+        return selection.extract(self.text), "\n"
 
     def _rendered(self, started: float) -> None:
         cost = time.monotonic() - started

@@ -46,8 +46,13 @@ class PickerScreen(ModalScreen[str | None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel", show=False)]
 
-    def __init__(self, title: str, choices: Sequence[Choice], *, empty: str = "nothing to pick") -> None:
+    def __init__(
+        self, title: str, choices: Sequence[Choice], *, empty: str = "nothing to pick", current: str | None = None
+    ) -> None:
+        """`current`: the value in use now: highlighted at first (one Enter keeps it), and
+        matches from its provider (the part before `/`) rank first when filtering."""
         super().__init__()
+        self.current = current
         self.title_text = title
         self.choices = list(choices)
         self.empty = empty
@@ -67,11 +72,15 @@ class PickerScreen(ModalScreen[str | None]):
 
     def apply_filter(self, query: str) -> None:
         words = query.lower().split()
-        self.shown = [c for c in self.choices if all(w in c.search for w in words)][:MAX_SHOWN]
+        matches = [c for c in self.choices if all(w in c.search for w in words)]
+        if words:
+            matches.sort(key=lambda c: rank(c.value, query, self.current))  # stable: list order within a rank
+        self.shown = matches[:MAX_SHOWN]
         self.options.clear_options()
         if self.shown:
             self.options.add_options([Option(c.label) for c in self.shown])
-            self.options.highlighted = 0
+            values = [c.value for c in self.shown]
+            self.options.highlighted = values.index(self.current) if not words and self.current in values else 0
         else:
             self.options.add_option(Option(self.empty, disabled=True))
 
@@ -99,6 +108,32 @@ class PickerScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+FIRST_PARTY = frozenset(
+    {"openai", "anthropic", "google", "mistral", "deepseek", "xai", "groq", "cohere", "moonshotai", "alibaba", "zai"}
+)
+"""Providers that make the models they serve: among equal matches, the maker before resellers."""
+
+
+def rank(value: str, query: str, current: str | None) -> tuple[int, int, int]:
+    """(how exactly `value` matches the typed `query`, whether it is from the current
+    provider), lower first: for "openai/gpt-4.1" the ref itself, then refs whose model id is
+    it (`anyapi/openai/gpt-4.1`); for "gpt-4.1" the models with exactly that id before
+    longer names that end or start with it."""
+    q = query.strip().lower()
+    v = value.lower()
+    provider, _, model_id = v.partition("/")
+    if q == v:
+        exact = 0
+    elif q == model_id:
+        exact = 1
+    elif v.endswith("/" + q) or model_id.startswith(q) or v.startswith(q):
+        exact = 2
+    else:
+        exact = 3
+    same = 0 if current is not None and provider == current.lower().partition("/")[0] else 1
+    return exact, same, 0 if provider in FIRST_PARTY else 1
 
 
 def model_choices(models: Sequence[Model], recent: Sequence[str], current: str | None) -> list[Choice]:

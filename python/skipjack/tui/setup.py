@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -57,7 +58,7 @@ def provider_options() -> list[tuple[str, str]]:
     return out
 
 
-def write_private(path: Path, key: str, value: object) -> None:
+def write_private(path: Path, key: str | tuple[str, ...], value: object) -> None:
     set_config_value(path, key, value)
     os.chmod(path, 0o600)
 
@@ -77,6 +78,9 @@ class SetupScreen(ModalScreen[str | None]):
     SetupScreen Input { display: none; }
     SetupScreen Input.-shown { display: block; }
     """
+    # Models most users do not mean to chat with: listed last, never highlighted first.
+    NOT_CHAT = ("image", "audio", "tts", "embed", "whisper", "dall-e", "moderation", "realtime", "transcribe",
+                "search", "speech", "vision-preview")  # fmt: skip
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "skip", "skip", show=False)]
 
     def __init__(self, env: Mapping[str, str]) -> None:
@@ -88,6 +92,9 @@ class SetupScreen(ModalScreen[str | None]):
         self.step = "provider"
         self.hint = Static("", classes="hint", markup=False)
         self.options = OptionList(*[Option(label) for _, label in self.choices])
+        self.filter = Input(placeholder="type to filter, ↑↓ to move, Enter to pick", id="filter")
+        self.shown: list[tuple[str, str]] = list(self.choices)
+        """(value, label) of the rows on show, in order: the filter narrows them."""
         self.key_input = Input(password=True, placeholder="paste the API key and press Enter", id="key")
         self.url_input = Input(placeholder="http://127.0.0.1:8080/v1", id="base-url")
         self.name_input = Input(placeholder="model name as the server knows it", id="model-name")
@@ -97,21 +104,50 @@ class SetupScreen(ModalScreen[str | None]):
         with Vertical():
             yield Static("Welcome to skipjack — no API key found", classes="title")
             yield self.hint
+            yield self.filter
             yield self.key_input
             yield self.url_input
             yield self.name_input
             yield self.options
 
     def on_mount(self) -> None:
-        self.hint.update("Pick a provider (Enter), or Esc to skip setup.")
-        self.options.highlighted = 0
-        self.options.focus()
+        self.hint.update("Pick a provider (type to filter, Enter to pick), or Esc to skip setup.")
+        self._show(self.choices)
+        self.filter.add_class("-shown")
+        self.filter.focus()
+
+    def _show(self, rows: list[tuple[str, str]], query: str = "") -> None:
+        words = query.lower().split()
+        self.shown = [r for r in rows if all(w in f"{r[0]} {r[1]}".lower() for w in words)]
+        self.options.clear_options()
+        self.options.add_options([Option(label) for _, label in self.shown])
+        if self.shown:
+            self.options.highlighted = 0
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input is self.filter:
+            rows = self.choices if self.step == "provider" else [(m, m) for m in self.models]
+            self._show(rows, event.value)
+
+    def on_key(self, event: events.Key) -> None:
+        if self.filter.has_focus and event.key in ("up", "down", "pageup", "pagedown") and self.shown:
+            event.stop()
+            step = {"up": -1, "down": 1, "pageup": -10, "pagedown": 10}[event.key]
+            now = self.options.highlighted or 0
+            self.options.highlighted = max(0, min(len(self.shown) - 1, now + step))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
+        self._pick(event.option_index)
+
+    def _pick(self, index: int | None) -> None:
+        if index is None or not 0 <= index < len(self.shown):
+            return
+        value = self.shown[index][0]
         if self.step == "provider":
-            pid = self.choices[event.option_index][0]
+            pid = value
             self.provider = pid
+            self.filter.remove_class("-shown")
             self.options.display = False
             if pid == LOCAL:
                 self.step = "local"
@@ -125,35 +161,39 @@ class SetupScreen(ModalScreen[str | None]):
                 self.key_input.add_class("-shown")
                 self.key_input.focus()
         elif self.step == "model":
-            self.dismiss(self._save_model(self.models[event.option_index]))
+            self.dismiss(self._save_model(value))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         value = event.value.strip()
-        if event.input is self.key_input and value and self.provider:
-            write_private(self.config_path, f"keys.{self.provider}", value)
+        if event.input is self.filter:
+            self._pick(self.options.highlighted)
+        elif event.input is self.key_input and value and self.provider:
+            write_private(self.config_path, ("keys", self.provider), value)
             self._pick_model(self.provider)
         elif event.input is self.url_input and value:
             self.name_input.focus()
         elif event.input is self.name_input and value and self.url_input.value.strip():
             base = self.url_input.value.strip()
-            write_private(self.config_path, f"providers.{LOCAL_PROVIDER}.base_url", base)
-            write_private(self.config_path, f"providers.{LOCAL_PROVIDER}.api", "openai-chat")
-            write_private(self.config_path, f"providers.{LOCAL_PROVIDER}.models.{value}", {})
+            write_private(self.config_path, ("providers", LOCAL_PROVIDER, "base_url"), base)
+            write_private(self.config_path, ("providers", LOCAL_PROVIDER, "api"), "openai-chat")
+            # The name as one key part: `gpt-4.1` must not become the table `gpt-4` → `1`.
+            write_private(self.config_path, ("providers", LOCAL_PROVIDER, "models", value), {})
             self.dismiss(self._save_model(f"{LOCAL_PROVIDER}/{value}"))
 
     def _pick_model(self, pid: str) -> None:
         from skipjack.models import list_models
 
         self.step = "model"
-        self.models = [m.ref for m in list_models(provider=pid)]
+        refs = [m.ref for m in list_models(provider=pid)]
+        self.models = sorted(refs, key=lambda ref: any(w in ref.lower() for w in self.NOT_CHAT))
         self.key_input.remove_class("-shown")
-        self.hint.update("Key saved. Pick the model to use (saved as your default):")
-        self.options.clear_options()
-        self.options.add_options([Option(ref) for ref in self.models])
+        self.hint.update("Key saved. Pick the model to use (saved as your default; type to filter):")
+        self.filter.value = ""
+        self._show([(m, m) for m in self.models])
         self.options.display = True
-        self.options.highlighted = 0
-        self.options.focus()
+        self.filter.add_class("-shown")
+        self.filter.focus()
 
     def _save_model(self, ref: str) -> str:
         write_private(self.config_path, "model", ref)

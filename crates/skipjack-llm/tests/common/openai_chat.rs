@@ -20,7 +20,7 @@ pub fn model() -> Model {
         name: None,
         context_window: 128_000,
         max_output: 16_000,
-        price: PRICE,
+        price: Some(PRICE),
         reasoning: false,
         images: true,
         api_key_env: None,

@@ -1,0 +1,1 @@
+"""Batch runs: many headless tasks, each in its own workspace, on a local pool or a Ray cluster."""

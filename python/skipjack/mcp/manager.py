@@ -1,0 +1,196 @@
+"""`McpManager`: every MCP server of a session, run on a loop of their own.
+
+The servers live on a private event loop in a daemon thread, started when the session is
+built, so they come up in parallel with everything else (the UI, the first prompt being
+typed) whatever loop the front end runs, and no front end's loop ever waits on a server.
+The SDK itself is imported on that thread too: loading it takes longer than the rest of
+skipjack's start (0.5 s idle, 4 s on a loaded machine), so the main thread must not wait
+for it. Callers on any loop use the `async` methods, which hand the work to the MCP loop;
+cancelling the caller cancels the work there (the SDK then sends `notifications/cancelled`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from skipjack.mcp.errors import McpCallError
+from skipjack.mcp.specs import ServerSpec
+from skipjack.mcp.status import ServerStatus, State, ToolEntry
+
+if TYPE_CHECKING:
+    from skipjack.mcp.connection import Connection, OnProgress
+
+T = TypeVar("T")
+STOP_TIMEOUT_S = 5.0
+
+
+class McpManager:
+    def __init__(
+        self,
+        specs: list[ServerSpec],
+        *,
+        cwd: Path,
+        data_dir: Path | None = None,
+        auth_for: Callable[[ServerSpec], Any] | None = None,
+    ) -> None:
+        self.specs = specs
+        self.cwd = cwd
+        self.data_dir = data_dir
+        self._auth_for = auth_for
+        self._connections: dict[str, Connection] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._all_started: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._lock = threading.Lock()
+        self._changed = False
+        self._listeners: list[Callable[[str], None]] = []
+        self.launched_at: float | None = None
+        self._starter: asyncio.Future[None] | None = None
+        self.sdk_load_seconds: float | None = None
+        """From `start()` to the servers being spawned: the SDK's import, on the MCP thread."""
+
+    # -- life ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start every enabled server now, in parallel; returns at once."""
+        if self._thread is not None or not self.specs:
+            return
+        self.launched_at = time.monotonic()
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(target=self._run, args=(loop,), name="skipjack-mcp", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    def _run(self, loop: asyncio.AbstractEventLoop) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._start_all())
+        except BaseException as e:  # the SDK failed to load: every server is down, the session goes on
+            if not self._all_started.done():
+                self._all_started.set_exception(e)
+        loop.run_forever()
+        loop.close()
+
+    async def _start_all(self) -> None:
+        from skipjack.mcp.connection import Connection
+
+        if self.launched_at is not None:
+            self.sdk_load_seconds = time.monotonic() - self.launched_at
+        log_dir = self.data_dir / "mcp-logs" if self.data_dir is not None else None
+        for spec in self.specs:
+            auth = self._auth_for(spec) if self._auth_for is not None and spec.config.url else None
+            conn = Connection(spec, cwd=self.cwd, log_dir=log_dir, on_list_changed=self._list_changed, auth=auth)
+            self._connections[spec.name] = conn
+        starts = [asyncio.ensure_future(c.start()) for c in self._connections.values()]
+
+        async def all_started() -> None:
+            await asyncio.gather(*starts, return_exceptions=True)
+            if not self._all_started.done():
+                self._all_started.set_result(None)
+
+        # Not awaited: `_run` goes on to `run_forever`, which keeps these running.
+        self._starter = asyncio.ensure_future(all_started())
+
+    def close(self) -> None:
+        """Stop every server (bounded) and the loop; safe to call twice."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        self._loop = None
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._stop_all(), loop).result(STOP_TIMEOUT_S + 1)
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(STOP_TIMEOUT_S)
+        atexit.unregister(self.close)
+
+    async def _stop_all(self) -> None:
+        await asyncio.gather(*(c.stop() for c in list(self._connections.values())), return_exceptions=True)
+
+    async def wait_started(self, bound_s: float | None = None) -> None:
+        """Until every server is up or has failed, but never longer than the longest startup
+        timeout counted from the session's start (or `bound_s` from now)."""
+        if self._all_started.done() or self.launched_at is None:
+            return
+        if bound_s is None:
+            longest = max((s.config.startup_timeout_s for s in self.specs), default=0.0)
+            bound_s = max(0.0, self.launched_at + longest + 0.5 - time.monotonic())
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._all_started)), bound_s)
+
+    def started(self) -> bool:
+        return self._all_started.done()
+
+    # -- what the session shows ------------------------------------------------------------------
+
+    def statuses(self) -> list[ServerStatus]:
+        connections = dict(self._connections)
+        out = []
+        for spec in self.specs:
+            conn = connections.get(spec.name)
+            if conn is not None:
+                out.append(conn.status())
+            else:  # not started (yet)
+                state: State = "disabled" if not spec.config.enabled else "starting" if self._thread else "stopped"
+                out.append(ServerStatus(spec.name, spec.kind, spec.source, state, None, [], None, 0))
+        return out
+
+    def tool_entries(self) -> list[tuple[str, ToolEntry]]:
+        """(server, tool) for every ready server's tools."""
+        return [(n, t) for n, c in dict(self._connections).items() if c.state == "ready" for t in c.tools]
+
+    def on_list_changed(self, listener: Callable[[str], None]) -> None:
+        """`listener(server)` on the MCP thread when a server's tools, prompts or resources change."""
+        self._listeners.append(listener)
+
+    def take_changed(self) -> bool:
+        """Whether a list changed since the last call (the tools are rebuilt between turns)."""
+        with self._lock:
+            changed, self._changed = self._changed, False
+        return changed
+
+    def _list_changed(self, server: str) -> None:
+        with self._lock:
+            self._changed = True
+        for listener in list(self._listeners):
+            with contextlib.suppress(Exception):
+                listener(server)
+
+    # -- calls from any loop -----------------------------------------------------------------------
+
+    async def call_tool(
+        self, server: str, tool: str, arguments: dict[str, Any], on_progress: OnProgress | None = None
+    ) -> Any:
+        """The SDK's `CallToolResult`; raises `McpCallError`."""
+        conn = self._require(server)
+        return await self._on_loop(conn.call(tool, arguments, on_progress))
+
+    async def get_prompt(self, server: str, name: str, arguments: dict[str, str]) -> Any:
+        return await self._on_loop(self._require(server).get_prompt(name, arguments))
+
+    async def read_resource(self, server: str, uri: str) -> Any:
+        return await self._on_loop(self._require(server).read_resource(uri))
+
+    def _require(self, server: str) -> Connection:
+        conn = self._connections.get(server)
+        if conn is None:
+            raise McpCallError(f'MCP server "{server}" is not running')
+        return conn
+
+    async def _on_loop(self, work: Coroutine[Any, Any, T]) -> T:
+        loop = self._loop
+        if loop is None:
+            work.close()
+            raise McpCallError("the MCP servers are stopped")
+        # Cancelling the wrapper cancels the task on the MCP loop: the SDK's request then
+        # ends with `notifications/cancelled` to the server.
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, loop))

@@ -1,0 +1,104 @@
+"""`skipjack mcp add/remove/list/test` against real config files and real servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+from tests.cli.helpers import isolated_env, run_cli
+from tests.mcp_client.conftest import TIME_SERVER
+
+USER_CONFIG = """# my settings, with comments that must survive
+model = "openai/gpt-4o"  # the usual one
+allow = ["bash: ls *"]
+
+[keys]
+openai = "sk-test-key-000000000000"
+"""
+
+
+def _setup(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    env = isolated_env(tmp_path)
+    path = tmp_path / "config" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(USER_CONFIG)
+    path.chmod(0o600)
+    return path, env
+
+
+def test_add_and_remove_keep_the_rest_of_the_file(tmp_path: Path) -> None:
+    path, env = _setup(tmp_path)
+    out = run_cli("mcp", "add", "clock", "--env", "A=b c", "--", str(TIME_SERVER), "--local-timezone", "UTC",
+                  cwd=tmp_path, env=env)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    out = run_cli("mcp", "add", "web", "--url", "https://mcp.example/mcp", "--header", "Authorization=Bearer t=1",
+                  cwd=tmp_path, env=env)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    text = path.read_text()
+    assert text.startswith(USER_CONFIG)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, "a file holding keys stays private"
+    out = run_cli("config", "show", cwd=tmp_path, env=env)
+    assert "mcp.servers.clock.args" in out.stdout
+    assert "--local-timezone" in out.stdout
+    assert "Bearer t=1" in out.stdout
+    out = run_cli("mcp", "remove", "clock", cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    text = path.read_text()
+    assert "clock" not in text
+    assert "web" in text
+    assert "# the usual one" in text
+    assert "# my settings" in text
+
+
+def test_add_refuses_what_would_not_work(tmp_path: Path) -> None:
+    path, env = _setup(tmp_path)
+    for args, needle in [
+        (("mcp", "add", "a__b", "--", "x"), "'__'"),
+        (("mcp", "add", "../etc", "--", "x"), "server name"),
+        (("mcp", "add", "x"), "nothing to run"),
+        (("mcp", "add", "x", "--url", "http://h/mcp", "--", "cmd"), "not both"),
+        (("mcp", "add", "x", "--header", "novalue", "--url", "http://h/mcp"), "KEY=VALUE"),
+        (("mcp", "remove", "ghost"), "no MCP server"),
+    ]:
+        out = run_cli(*args, cwd=tmp_path, env=env)
+        assert out.returncode != 0, args
+        assert needle in out.stderr, (args, out.stderr)
+        assert "Traceback" not in out.stderr
+    assert path.read_text() == USER_CONFIG
+
+
+def test_add_to_a_missing_config_creates_it_private(tmp_path: Path) -> None:
+    env = isolated_env(tmp_path)
+    out = run_cli("mcp", "add", "clock", "--", str(TIME_SERVER), cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    path = tmp_path / "config" / "config.toml"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_list_and_test_start_the_servers(tmp_path: Path) -> None:
+    path, env = _setup(tmp_path)
+    path.write_text(
+        USER_CONFIG
+        + f'\n[mcp.servers.clock]\ncommand = "{TIME_SERVER}"\n'
+        + '\n[mcp.servers.gone]\ncommand = "/nonexistent/server"\n'
+        + '\n[mcp.servers.off]\ncommand = "/nonexistent/other"\nenabled = false\n'
+    )
+    out = run_cli("mcp", "list", "--json", cwd=tmp_path, env=env)
+    assert out.returncode == 1, "a failed server makes `list` fail"
+    states = {s["name"]: s for s in json.loads(out.stdout)}
+    assert states["clock"]["state"] == "ready"
+    assert "mcp__clock__get_current_time" in states["clock"]["tools"]
+    assert states["clock"]["start_seconds"] > 0
+    assert states["gone"]["state"] == "failed"
+    assert "/nonexistent/server" in states["gone"]["error"]
+    assert states["off"]["state"] == "disabled"
+    out = run_cli("mcp", "test", "clock", cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "ready in" in out.stdout
+    assert "mcp__clock__convert_time" in out.stdout
+    assert "waited" in out.stdout
+    out = run_cli("mcp", "test", "nope", cwd=tmp_path, env=env)
+    assert out.returncode != 0
+    assert "no MCP server 'nope'" in out.stderr
