@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-CLIENTS = ("skipjack", "tinyagent", "openai", "httpx", "socket", "curl")
+CLIENTS = ("skipjack", "skipjack-responses", "tinyagent", "openai", "httpx", "socket", "curl")
 REQUEST = {
     "model": "bench",
     "messages": [{"role": "user", "content": "go"}],
@@ -76,6 +76,8 @@ class Client(Protocol):
 
 
 class Skipjack:
+    api = "openai-chat"
+
     def __init__(self) -> None:
         from skipjack.llm import Context, UserMessage
 
@@ -84,7 +86,7 @@ class Skipjack:
     def _stream(self, base: str) -> Any:
         from skipjack.llm import Model, Price, stream
 
-        model = Model(provider="bench", id="bench", api="openai-chat", base_url=base, price=Price(1.0, 2.0))
+        model = Model(provider="bench", id="bench", api=self.api, base_url=base, price=Price(1.0, 2.0))
         return stream(model, self.context, api_key="bench")
 
     async def consume(self, base: str, kind: str) -> Outcome:
@@ -117,6 +119,13 @@ class Skipjack:
 
     async def close(self) -> None:
         pass
+
+
+class SkipjackResponses(Skipjack):
+    """The same stream path over the OpenAI Responses API (`POST /responses`): the same
+    number of deltas, in that API's events."""
+
+    api = "openai-responses"
 
 
 # -- tinyAgent's Rust binding ---------------------------------------------------------
@@ -386,6 +395,7 @@ class SocketFloor:
 def make(name: str) -> Client:
     factories: dict[str, Callable[[], Client]] = {
         "skipjack": Skipjack,
+        "skipjack-responses": SkipjackResponses,
         "tinyagent": TinyAgent,
         "openai": OpenAISDK,
         "httpx": Httpx,

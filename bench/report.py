@@ -71,6 +71,21 @@ class Report:
             lines.append(f"| {self.labels[c]} | " + " | ".join(row) + " |")
         return [*lines, ""]
 
+    def _responses_vs_chat(self, burst: dict[str, dict[str, Cell]]) -> list[str]:
+        """The Responses API's CPU per event against chat completions' on the same deltas;
+        the bound is 1.5x (issue 15)."""
+        rows = []
+        for workload, cells in burst.items():
+            chat, responses = _median(cells.get("skipjack", "")), _median(cells.get("skipjack-responses", ""))
+            if chat and responses:
+                r = responses / chat
+                rows.append(f"| {workload} | {chat:.2f} | {responses:.2f} | x{r:.2f} | {'yes' if r <= 1.5 else 'NO'} |")
+        if not rows:
+            return []
+        head = ["### Responses API vs chat completions (client CPU µs per delta, burst)", ""]
+        head += ["| workload | chat | Responses | ratio | within x1.5 |", "|---|---|---|---|---|"]
+        return [*head, *rows, ""]
+
     def markdown(self) -> str:
         out = [
             "## Stream benchmark",
@@ -90,6 +105,7 @@ class Report:
             ]
         burst = {k.replace("-burst", ""): v for k, v in self.cpu.items() if k.endswith("burst")}
         out += self._table("Client CPU per event, µs (burst)", burst)
+        out += self._responses_vs_chat(burst)
         rates = {k.replace("-burst", ""): v for k, v in self.rate.items()}
         out += self._table("Events per second, thousands (burst)", rates, higher_is_better=True)
         paced = {k.replace("-paced", " @1/ms"): v for k, v in self.cpu.items() if k.endswith("paced")}

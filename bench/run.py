@@ -30,9 +30,10 @@ from report import Cell, Report, cell, median_ms
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
 TUNACODE = HERE.parent / ".cache" / "tunacode-venv" / "bin" / "tunacode"
-CLIENTS = ["skipjack", "tinyagent", "openai", "httpx", "socket", "curl"]
+CLIENTS = ["skipjack", "skipjack-responses", "tinyagent", "openai", "httpx", "socket", "curl"]
 LABELS = {
     "skipjack": "skipjack `llm.stream`",
+    "skipjack-responses": "skipjack `llm.stream`, Responses API",
     "tinyagent": "tinyAgent Rust binding",
     "openai": "`openai` SDK (async)",
     "httpx": "httpx + `json.loads`",

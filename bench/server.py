@@ -11,6 +11,8 @@ one ticker thread that sleeps to each millisecond boundary and writes every due 
 The workload is named by the request path, so any OpenAI-compatible client can pick it with
 its base URL: `/{kind}-{n}-{burst|paced}/{token}/v1/chat/completions`, kind `text` or
 `tool`; `/stall/{token}/v1/...` sends one delta and then waits for the client to close.
+A path ending in `/responses` gets the same workload as OpenAI Responses events: the same
+number of deltas, wrapped in that API's item and completion events.
 `GET /stats/{token}` returns what the server saw for that token: connections opened,
 requests, the monotonic times (same clock as every process on the host) of the first
 request and of each close.
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from skipjack.testing import ScriptedToolCall, ScriptedTurn, openai_turn, text_deltas
+from skipjack.testing.responses_script import responses_turn
 
 TICK = 0.001
 HEAD = (
@@ -47,17 +50,19 @@ def tool_arguments(n: int) -> str:
 
 
 @cache
-def events(kind: str, n: int) -> tuple[bytes, ...]:
+def events(kind: str, n: int, api: str = "chat") -> tuple[bytes, ...]:
     """The chunk-encoded SSE events of a workload, each ready to send."""
-    if kind == "text":
+    if kind == "text" and api == "chat":
         body = text_deltas(n)
+    elif kind == "text":
+        body = responses_turn(ScriptedTurn(text="x" * n, chunk_chars=1, completion_tokens=n))
     elif kind == "tool":
         turn = ScriptedTurn(
             tool_calls=[ScriptedToolCall(TOOL_NAME, tool_arguments(n), id="call_1")],
             chunk_chars=1,
             completion_tokens=n,
         )
-        body = openai_turn(turn)
+        body = openai_turn(turn) if api == "chat" else responses_turn(turn)
     else:
         raise ValueError(kind)
     parts = [p + b"\n\n" for p in body.split(b"\n\n") if p]
@@ -65,8 +70,16 @@ def events(kind: str, n: int) -> tuple[bytes, ...]:
 
 
 @cache
-def burst_body(kind: str, n: int) -> bytes:
-    return HEAD + b"".join(events(kind, n))
+def burst_body(kind: str, n: int, api: str = "chat") -> bytes:
+    return HEAD + b"".join(events(kind, n, api))
+
+
+@cache
+def stall_prefix(api: str) -> bytes:
+    """The events of a one-delta text stream up to and including its delta."""
+    chunks = events("text", 1, api)
+    first_delta = next(i for i, c in enumerate(chunks) if b"delta" in c)
+    return HEAD + b"".join(chunks[: first_delta + 1])
 
 
 @dataclass
@@ -112,6 +125,7 @@ class Server:
                     conn.sendall(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
                     continue
                 workload = parts[0]
+                api = "responses" if parts[-1] == "responses" else "chat"
                 if token is None:
                     token = parts[1]
                     with self.lock:
@@ -122,15 +136,15 @@ class Server:
                     if st.first_request is None:
                         st.first_request = time.monotonic()
                 if workload == "stall":
-                    conn.sendall(HEAD + events("text", 1)[0])
+                    conn.sendall(stall_prefix(api))
                     while conn.recv(65536):
                         pass
                     break
                 kind, n, mode = workload.split("-")
                 if mode == "burst":
-                    conn.sendall(burst_body(kind, int(n)))
+                    conn.sendall(burst_body(kind, int(n), api))
                 else:
-                    paced = _Paced(conn, events(kind, int(n)))
+                    paced = _Paced(conn, events(kind, int(n), api))
                     conn.sendall(HEAD)
                     with self.paced_cv:
                         self.paced.append(paced)
@@ -228,7 +242,8 @@ def main() -> None:
     server = Server()
     for kind in ("text", "tool"):
         for n in (1_000, 10_000, 100_000):
-            burst_body(kind, n)  # encode before announcing the port, not during a run
+            for api in ("chat", "responses"):
+                burst_body(kind, n, api)  # encode before announcing the port, not during a run
     print(server.port, flush=True)
     threading.Thread(target=server.serve, daemon=True).start()
     sys.stdin.read()

@@ -101,6 +101,8 @@ pub fn model(api: Api) -> Model {
         reasoning: true,
         images: true,
         api_key_env: None,
+        max_input: 0,
+        tiers: Vec::new(),
         headers: BTreeMap::new(),
     }
 }

@@ -19,6 +19,7 @@ from skipjack.config.schema import ApprovalMode, SandboxModeSetting, SandboxSett
 from skipjack.errors import UserError
 from skipjack.extensions import Extensions, load_extensions
 from skipjack.extensions.skills import skills_prompt
+from skipjack.llm.azure import azure_ad_token
 from skipjack.llm.stream import StreamOptions
 from skipjack.llm.types import Api, Model, ReasoningEffort
 from skipjack.safety.redaction import with_redaction
@@ -222,7 +223,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
     model = resolve_model(opts, settings, env, warnings)
     check_cost_limit(model, opts.max_cost)
     key = resolve_api_key(model, settings, env)
-    if key is None and model.api_key_env and opts.base_url is None:
+    if key is None and model.api_key_env and opts.base_url is None and azure_ad_token(model, env) is None:
         raise UserError(missing_key_hint(model))
     key_vars = provider_key_vars(settings, model)
     passthrough = settings.shell.env_passthrough

@@ -122,3 +122,17 @@ def test_cut_properties(msgs: list[Message], keep: int, start: int) -> None:
     for m in msgs[cut:]:
         if isinstance(m, ToolResultMessage):
             assert m.tool_call_id in kept_calls
+
+
+def test_the_input_limit_not_the_window_triggers_compaction() -> None:
+    """gpt-5 takes 272k of prompt in its 400k window: compaction must start below 272k."""
+    from skipjack.compaction.estimate import context_limit
+
+    reserve = CompactionSettings(reserve_tokens=16_384)
+    gpt5 = Model("openai", "gpt-5", "openai-responses", "https://x", context_window=400_000, max_input=272_000)
+    assert context_limit(gpt5, reserve) == 272_000 - 16_384
+    # A max_input not smaller than the window changes nothing; nor does an unknown window.
+    same = Model("p", "m", "openai-chat", "https://x", context_window=128_000, max_input=128_000)
+    assert context_limit(same, reserve) == 128_000 - 16_384
+    assert context_limit(Model("p", "m", "openai-chat", "https://x", max_input=50_000), reserve) == 50_000 - 16_384
+    assert context_limit(Model("p", "m", "openai-chat", "https://x"), reserve) is None

@@ -143,3 +143,17 @@ async def test_an_empty_summary_is_a_failure(sse_server: SSEServer) -> None:
     scripted = ScriptedModel(sse_server, ScriptedTurn(text="", prompt_tokens=500))
     with pytest.raises(CompactionError, match="no text"):
         await summarize([user("hello")], scripted.model, options=FAST)
+
+
+def test_a_summary_request_fits_the_input_limit_not_only_the_window() -> None:
+    from skipjack.compaction.summarize import chunk_budget_chars
+    from skipjack.llm import Model
+
+    window_only = Model("openai", "gpt-5", "openai-responses", "https://x", context_window=400_000)
+    gpt5 = msgspec.structs.replace(window_only, max_input=272_000)
+    # The window minus the reply would allow ~392k of prompt; gpt-5 accepts 272k.
+    wide, narrow = chunk_budget_chars(window_only, 8_000, None), chunk_budget_chars(gpt5, 8_000, None)
+    assert wide is not None
+    assert narrow is not None
+    assert wide - narrow == (400_000 - 8_000 - 272_000) * 4
+    assert narrow < 272_000 * 4

@@ -149,7 +149,6 @@ def test_wire_apis_and_base_urls() -> None:
     [
         ("google", "Gemini API"),
         ("amazon-bedrock", "AWS request signing"),
-        ("azure", "Azure OpenAI deployments"),
         ("google-vertex", "Google Cloud credentials"),
         ("github-copilot", "OAuth token exchange"),
     ],

@@ -12,7 +12,7 @@ use crate::message::{
     now_millis, AssistantContent, AssistantMessage, CostSource, StopReason, TextContent, ThinkingContent, ToolCall,
 };
 use crate::model::{Limits, Model};
-use crate::usage::{Price, TokenCounts, Usage};
+use crate::usage::{Price, PriceTier, TokenCounts, Usage};
 
 /// Content blocks one message may open; real answers have a handful, parallel tool calls
 /// a few hundred.
@@ -34,6 +34,7 @@ pub struct MessageAssembler {
     provider: String,
     model: String,
     price: Option<Price>,
+    tiers: Vec<PriceTier>,
     blocks: Vec<Block>,
     open: Vec<bool>,
     started: bool,
@@ -59,6 +60,7 @@ impl MessageAssembler {
             provider: model.provider.clone(),
             model: model.id.clone(),
             price: model.price,
+            tiers: model.tiers.clone(),
             blocks: Vec::new(),
             open: Vec::new(),
             started: false,
@@ -194,6 +196,19 @@ impl MessageAssembler {
         }
     }
 
+    /// Charge `len` bytes a decoder holds for this message outside its blocks (to be
+    /// attached later with `set_charged_signature`) against the message's size cap.
+    pub fn charge(&mut self, len: usize) -> bool {
+        self.admit(len)
+    }
+
+    /// Replace a thinking block's signature with one whose bytes were already charged.
+    pub fn set_charged_signature(&mut self, index: usize, value: String) {
+        if let Some(Block::Thinking { signature, .. }) = self.blocks.get_mut(index) {
+            *signature = Some(value);
+        }
+    }
+
     pub fn open_tool_call(&mut self, id: &str, name: &str, out: &mut Vec<StreamEvent>) -> usize {
         self.start(out);
         if !self.admit(id.len().saturating_add(name.len())) {
@@ -305,7 +320,7 @@ impl MessageAssembler {
             api: self.api.to_owned(),
             provider: self.provider,
             model: self.model,
-            usage: Usage::from_counts(counts, &self.price.unwrap_or_default()),
+            usage: Usage::from_counts_tiered(counts, &self.price.unwrap_or_default(), &self.tiers),
             stop_reason,
             error_message: error.map(|e| e.message.clone()),
             error_kind: error.map(|e| e.kind.as_str().to_owned()),

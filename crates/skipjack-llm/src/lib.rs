@@ -20,4 +20,4 @@ pub use error::{ErrorKind, LlmError};
 pub use events::StreamEvent;
 pub use message::{AssistantMessage, Context, Message, StopReason};
 pub use model::{Api, Limits, Model, StreamOptions, Timeouts};
-pub use usage::{Cost, Price, Usage};
+pub use usage::{Cost, Price, PriceTier, Usage};

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::usage::Price;
+use crate::usage::{Price, PriceTier};
 
 /// Which wire protocol a model's server speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,11 +40,19 @@ pub struct Model {
     pub name: Option<String>,
     #[serde(default)]
     pub context_window: u64,
+    /// Largest prompt the server accepts when smaller than the context window (0: the
+    /// window is the limit); gpt-5 takes 272k of its 400k.
+    #[serde(default)]
+    pub max_input: u64,
     #[serde(default)]
     pub max_output: u64,
     /// USD per million tokens; `None` when no price is known, so the cost is unknown (never $0).
     #[serde(default)]
     pub price: Option<Price>,
+    /// Prices replacing `price` for a request whose prompt exceeds a size (models.dev's
+    /// `context_over_200k` and `[[cost.tiers]]`).
+    #[serde(default)]
+    pub tiers: Vec<PriceTier>,
     /// The model can think (reasoning effort or a thinking budget may be sent).
     #[serde(default)]
     pub reasoning: bool,
@@ -150,6 +158,9 @@ pub struct StreamOptions {
     pub reasoning: Option<ReasoningEffort>,
     /// Extra headers for this request (override the model's).
     pub headers: BTreeMap<String, String>,
+    /// An OAuth / Entra ID token, sent as `Authorization: Bearer` in place of the API key's
+    /// header (Azure's `AZURE_OPENAI_AD_TOKEN`).
+    pub bearer_token: Option<String>,
     /// A stable id (the session's) used as a prompt cache key where the server accepts one.
     pub session_id: Option<String>,
     pub retry: RetryPolicy,

@@ -17,6 +17,24 @@ pub struct Price {
     pub cache_write: f64,
 }
 
+/// The price of a request whose prompt (input, cache reads and cache writes together) is
+/// larger than `context_over` tokens: models.dev's `context_over_200k` and `[[cost.tiers]]`.
+/// Providers bill the whole request at the tier's rates once the prompt crosses it, not
+/// only the tokens past the boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceTier {
+    pub context_over: u64,
+    pub price: Price,
+}
+
+/// The price that applies to a request of `prompt_tokens`: the largest tier it exceeds,
+/// else the base price. Tiers may come in any order.
+#[must_use]
+pub fn price_for_prompt<'a>(base: &'a Price, tiers: &'a [PriceTier], prompt_tokens: u64) -> &'a Price {
+    tiers.iter().filter(|t| prompt_tokens > t.context_over).max_by_key(|t| t.context_over).map_or(base, |t| &t.price)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Cost {
@@ -72,7 +90,6 @@ impl Usage {
     /// Canonical usage with cost from `price`. A provider-reported total wins over the
     /// computed one; the caller marks the message's `cost_source` accordingly.
     #[must_use]
-    #[allow(clippy::cast_precision_loss)] // counts are clamped to 2^52
     pub fn from_counts(counts: TokenCounts, price: &Price) -> Self {
         let counts = TokenCounts {
             input: counts.input.min(MAX_TOKENS),
@@ -81,6 +98,18 @@ impl Usage {
             cache_write: counts.cache_write.min(MAX_TOKENS),
             reported_cost: counts.reported_cost,
         };
+        Self::priced(counts, price)
+    }
+
+    /// Canonical usage priced by the tier the request's prompt falls in.
+    #[must_use]
+    pub fn from_counts_tiered(counts: TokenCounts, price: &Price, tiers: &[PriceTier]) -> Self {
+        let prompt = counts.input.saturating_add(counts.cache_read).saturating_add(counts.cache_write);
+        Self::from_counts(counts, price_for_prompt(price, tiers, prompt))
+    }
+
+    #[allow(clippy::cast_precision_loss)] // counts are clamped to 2^52
+    fn priced(counts: TokenCounts, price: &Price) -> Self {
         let per = |tokens: u64, usd_per_million: f64| tokens as f64 * usd_per_million / 1_000_000.0;
         let input = per(counts.input, price.input);
         let output = per(counts.output, price.output);
@@ -118,6 +147,41 @@ mod tests {
         assert!((u.cost.cache_read - 0.03).abs() < 1e-12);
         assert!((u.cost.cache_write - 0.0375).abs() < 1e-12);
         assert!((u.cost.total - 0.1005).abs() < 1e-12);
+    }
+
+    /// Claude Opus 4.6's sheet: $5/$25 per million, $10/$37.50 above 200k prompt tokens.
+    const OPUS: Price = Price { input: 5.0, output: 25.0, cache_read: 0.5, cache_write: 6.25 };
+    const OPUS_LONG: Price = Price { input: 10.0, output: 37.5, cache_read: 1.0, cache_write: 12.5 };
+
+    #[test]
+    fn a_prompt_at_the_boundary_keeps_the_base_price_and_one_token_more_crosses_it() {
+        let tiers = [PriceTier { context_over: 200_000, price: OPUS_LONG }];
+        let at = TokenCounts { input: 150_000, cache_read: 50_000, output: 1_000, ..Default::default() };
+        let u = Usage::from_counts_tiered(at, &OPUS, &tiers);
+        // 150k * $5 + 50k * $0.50 + 1k * $25 per million = 0.75 + 0.025 + 0.025
+        assert_eq!(format!("{:.5}", u.cost.total), "0.80000");
+        let over = TokenCounts { input: 150_001, ..at };
+        let u = Usage::from_counts_tiered(over, &OPUS, &tiers);
+        // the whole request at the long-context rates: 1.50001 + 0.05 + 0.0375
+        assert_eq!(format!("{:.5}", u.cost.total), "1.58751");
+        assert_eq!(format!("{:.5}", u.cost.cache_read), "0.05000");
+    }
+
+    #[test]
+    fn cache_writes_count_toward_the_prompt_and_the_largest_crossed_tier_wins() {
+        let mid = Price { input: 2.0, output: 4.0, cache_read: 0.2, cache_write: 2.5 };
+        let top = Price { input: 3.0, output: 6.0, cache_read: 0.3, cache_write: 3.75 };
+        // Out of order on purpose: nothing may rely on the registry sorting them.
+        let tiers = [PriceTier { context_over: 500_000, price: top }, PriceTier { context_over: 128_000, price: mid }];
+        let base = Price { input: 1.0, output: 2.0, cache_read: 0.1, cache_write: 1.25 };
+        let c = TokenCounts { input: 100_000, cache_write: 28_001, output: 10, ..Default::default() };
+        assert_eq!(price_for_prompt(&base, &tiers, 128_001), &mid);
+        let u = Usage::from_counts_tiered(c, &base, &tiers);
+        assert_eq!(format!("{:.5}", u.cost.total), format!("{:.5}", 0.2 + 28_001.0 * 2.5 / 1e6 + 10.0 * 4.0 / 1e6));
+        assert_eq!(price_for_prompt(&base, &tiers, 500_001), &top);
+        assert_eq!(price_for_prompt(&base, &tiers, 500_000), &mid);
+        assert_eq!(price_for_prompt(&base, &tiers, 0), &base);
+        assert_eq!(price_for_prompt(&base, &[], u64::MAX), &base);
     }
 
     #[test]

@@ -381,6 +381,7 @@ fn data_only_gateway_stream() {
 fn every_fixture_is_covered_and_split_invariant() {
     let covered = [
         "cache_usage.sse",
+        "cache_usage_long_context_tier.sse",
         "error_overloaded.sse",
         "max_tokens.sse",
         "no_event_lines.sse",

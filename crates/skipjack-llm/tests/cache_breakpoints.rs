@@ -26,6 +26,8 @@ fn openrouter(id: &str) -> Model {
         reasoning: false,
         images: true,
         api_key_env: None,
+        max_input: 0,
+        tiers: Vec::new(),
         headers: BTreeMap::new(),
     }
 }

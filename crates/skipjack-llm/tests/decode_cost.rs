@@ -29,6 +29,8 @@ fn model(api: Api) -> Model {
         reasoning: false,
         images: false,
         api_key_env: None,
+        max_input: 0,
+        tiers: Vec::new(),
         headers: BTreeMap::new(),
     }
 }

@@ -48,6 +48,8 @@ fn model() -> Model {
         reasoning: false,
         images: false,
         api_key_env: None,
+        max_input: 0,
+        tiers: Vec::new(),
         headers: BTreeMap::new(),
     }
 }

@@ -31,6 +31,8 @@ fn model(api: Api, addr: SocketAddr) -> Model {
         reasoning: false,
         images: false,
         api_key_env: None,
+        max_input: 0,
+        tiers: Vec::new(),
         headers: BTreeMap::new(),
     }
 }

@@ -6,7 +6,7 @@ mod common;
 
 use serde_json::{json, Value};
 use skipjack_llm::error::ErrorKind;
-use skipjack_llm::message::{AssistantContent, CostSource};
+use skipjack_llm::message::{AssistantContent, CostSource, ThinkingContent};
 use skipjack_llm::pipeline::decode_chunks;
 use skipjack_llm::{StopReason, StreamEvent};
 
@@ -148,7 +148,20 @@ fn openrouter_reasoning_is_counted_once() {
         ],
     );
     let m = final_message(&events);
-    assert_eq!(m.content, vec![thinking("Let me think."), text("Done thinking.")]);
+    // The structured details are kept on the thinking block for replay to OpenRouter.
+    let details =
+        r#"{"reasoning_details":[{"format":"unknown","index":0,"text":"Let me think.","type":"reasoning.text"}]}"#;
+    assert_eq!(
+        m.content,
+        vec![
+            AssistantContent::Thinking(ThinkingContent {
+                thinking: "Let me think.".into(),
+                signature: Some(details.into()),
+                redacted: false
+            }),
+            text("Done thinking.")
+        ]
+    );
     assert_usage(&m.usage, 10, 6, 0, 0);
     assert_eq!(m.cost_source, CostSource::Provider);
     assert!(close(m.usage.cost.total, 0.000_012_3));

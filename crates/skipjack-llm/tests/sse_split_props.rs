@@ -35,6 +35,8 @@ fn model(api: Api) -> Model {
         reasoning: true,
         images: true,
         api_key_env: None,
+        max_input: 0,
+        tiers: Vec::new(),
         headers: BTreeMap::new(),
     }
 }

@@ -21,6 +21,8 @@ fn model(price: Option<Price>) -> Model {
         reasoning: false,
         images: false,
         api_key_env: None,
+        max_input: 0,
+        tiers: Vec::new(),
         headers: BTreeMap::new(),
     }
 }

@@ -122,6 +122,7 @@ class Agent:
             cwd=self.cwd,
             state=self.tool_state,
             concurrency=self.tool_concurrency,
+            model=self.model,
         )
         self._run = Run(config, self._messages, self._inbox, self._emit, executor)
         try:

@@ -20,7 +20,8 @@ import msgspec
 from skipjack.agent.events import AgentEvent, ToolExecutionEnd, ToolExecutionStart, ToolExecutionUpdate
 from skipjack.agent.hooks import Deny, Hooks, Replace
 from skipjack.agent.tool import Tool, ToolContext, ToolError, ToolOutput
-from skipjack.llm.types import ToolCall, ToolResultMessage
+from skipjack.llm import images
+from skipjack.llm.types import Model, ToolCall, ToolResultMessage
 from skipjack.terminal_text import TerminalText
 
 DEFAULT_CONCURRENCY = 8
@@ -69,8 +70,12 @@ class ToolExecutor:
         cwd: Path,
         state: dict[str, Any],
         concurrency: int = DEFAULT_CONCURRENCY,
+        model: Model | None = None,
     ) -> None:
         self._tools = tools
+        # A model without image input gets a note in place of a tool's image (so does the
+        # history, which is what the user sees in the tool's result).
+        self._model = model
         self._hooks = hooks
         self._emit = emit
         self._cwd = cwd
@@ -213,7 +218,8 @@ class ToolExecutor:
     def _end(self, i: int, call: ToolCall, output: ToolOutput) -> ToolResultMessage:
         if i not in self._started:
             self._start(i, call)
-        result = ToolResultMessage(call.id, call.name, list(output.content), is_error=output.is_error)
+        content = images.for_model(output.content, self._model) if self._model else list(output.content)
+        result = ToolResultMessage(call.id, call.name, content, is_error=output.is_error)
         self._results[i] = result
         self._emit(ToolExecutionEnd(call.id, call.name, result, output.is_error, output.details))
         return result

@@ -41,11 +41,12 @@ def run(args: argparse.Namespace) -> int:
             model = models.get_model(args.model)
         except models.RegistryError as e:
             raise UserError(str(e)) from e
-        facts = models.default_registry().facts(model)
         p = model.price
         print(f"{model.ref}  ({model.name or model.id})")
         print(f"  api          {model.api}  {model.base_url}")
         print(f"  context      {model.context_window:,} tokens, output up to {model.max_output:,}")
+        if model.input_limit != model.context_window:
+            print(f"  input        up to {model.input_limit:,} tokens")
         if p is None:
             hint = f"set prices under [providers.{model.provider}] in config"
             print(f"  price/Mtok   unknown (models.dev has none; {hint})")
@@ -54,8 +55,10 @@ def run(args: argparse.Namespace) -> int:
                   f"cache write ${p.cache_write:g}")  # fmt: skip
         print(f"  reasoning    {'yes' if model.reasoning else 'no'}   images {'yes' if model.images else 'no'}")
         print(f"  key          ${model.api_key_env}" if model.api_key_env else "  key          none needed")
-        if facts.tiers:
-            print(f"  tiers        {facts.tiers}")
+        for tier in model.tiers:
+            t = tier.price
+            print(f"  over {tier.context_over // 1000}k    input ${t.input:g}  output ${t.output:g}  "
+                  f"cache read ${t.cache_read:g}  cache write ${t.cache_write:g}")  # fmt: skip
         return 0
     query = args.query if command == "search" else None
     provider = args.provider if command == "list" else None

@@ -80,11 +80,14 @@ def estimate_context_tokens(messages: Sequence[Message], *, usage_from: int = 0)
 
 
 def context_limit(model: Model, settings: CompactionSettings) -> int | None:
-    """The most the context may hold before compacting: the window minus the reply's reserve.
-    None when the model's window is unknown (0)."""
-    if model.context_window <= 0:
+    """The most the context may hold before compacting: the model's input limit (its
+    `max_input` where that is smaller than the window, as gpt-5's 272k of 400k) minus the
+    reply's reserve, since the reply joins the next request's prompt. None when the model's
+    window is unknown (0)."""
+    limit = model.input_limit
+    if limit <= 0:
         return None
-    return max(0, model.context_window - settings.reserve_tokens)
+    return max(0, limit - settings.reserve_tokens)
 
 
 def should_compact(

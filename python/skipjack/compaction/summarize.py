@@ -69,11 +69,9 @@ def chunk_budget_chars(model: Model, max_tokens: int, running_summary: str | Non
     """Characters of transcript one request can carry; None when the window is unknown."""
     if model.context_window <= 0:
         return None
-    room = (
-        model.context_window
-        - max_tokens
-        - math.ceil((PROMPT_OVERHEAD_CHARS + len(running_summary or "")) / CHARS_PER_TOKEN)
-    )
+    # The prompt must fit the input limit, and prompt plus reply the window.
+    prompt_room = min(model.input_limit, model.context_window - max_tokens)
+    room = prompt_room - math.ceil((PROMPT_OVERHEAD_CHARS + len(running_summary or "")) / CHARS_PER_TOKEN)
     return max(MIN_CHUNK_TOKENS, room) * CHARS_PER_TOKEN
 
 

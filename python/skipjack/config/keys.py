@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 
 from skipjack.config.schema import Settings
+from skipjack.llm.azure import AD_TOKEN_ENV, is_azure
 from skipjack.llm.types import Model
 
 
@@ -25,6 +26,8 @@ def api_key_source(model: Model, settings: Settings, env: Mapping[str, str] | No
 
 def missing_key_hint(model: Model) -> str:
     where = f"set {model.api_key_env}, or " if model.api_key_env else ""
+    if is_azure(model):
+        where += f"set {AD_TOKEN_ENV} (an Entra ID token), or "
     return f'no API key for {model.provider}: {where}add {model.provider} = "..." under [keys] in config'
 
 

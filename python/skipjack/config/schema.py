@@ -54,6 +54,10 @@ class ModelConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     images: bool | None = None
     tool_call: bool | None = None
     headers: dict[str, str] = msgspec.field(default_factory=dict)
+    base_model: str | None = None
+    """The registry model this one is a deployment of (Azure: the deployment's name is the
+    model id, `base_model = "gpt-5"` gives it gpt-5's API, limits and prices); a bare id is
+    looked up under the same provider, `provider/id` anywhere."""
 
 
 class ProviderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -223,6 +223,7 @@ class Controller:
             "messages": len(self.agent.messages),
             "context_tokens": self.context_tokens(),
             "context_window": model.context_window,
+            "input_limit": model.input_limit,
             "cost": self.cost(),
             "pending_approvals": sorted(self._pending),
             "cwd": str(self.agent.cwd),

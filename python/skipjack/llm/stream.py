@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from skipjack import _llm
+from skipjack.llm.azure import azure_ad_token
 from skipjack.llm.errors import AuthError, LLMError
 from skipjack.llm.events import Done, Error, StreamEvent
 from skipjack.llm.types import (
@@ -34,6 +35,9 @@ class StreamOptions(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     temperature: float | None = None
     reasoning: ReasoningEffort | None = None
     headers: dict[str, str] = msgspec.field(default_factory=dict)
+    bearer_token: str | None = None
+    """An Entra ID / OAuth token the core sends as `Authorization: Bearer` in place of the
+    key's header (Azure's `AZURE_OPENAI_AD_TOKEN`; see `skipjack.llm.azure`)."""
     session_id: str | None = None
     """Stable id (the session's) used as a prompt-cache key where the server accepts one."""
     retry: RetryPolicy = RetryPolicy()
@@ -181,7 +185,11 @@ def stream(
     ):
         raise TypeError("stream(): pass either options= or single option keywords, not both")
     key = _key_or_env(model, options.api_key)
-    if require_key and key is None:
+    if key is None and options.bearer_token is None:
+        token = azure_ad_token(model, os.environ)
+        if token is not None:
+            options = msgspec.structs.replace(options, bearer_token=token)
+    if require_key and key is None and options.bearer_token is None:
         where = f"set {model.api_key_env}" if model.api_key_env else "pass api_key"
         raise AuthError(f"no API key for provider {model.provider!r}: {where}")
     if key != options.api_key:

@@ -167,6 +167,14 @@ class Price(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     cache_write: NonNegFloat = 0.0
 
 
+class PriceTier(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The price of a request whose prompt (input incl. cached tokens) exceeds `context_over`
+    tokens; the core bills the whole request at it (`usage::price_for_prompt`)."""
+
+    context_over: NonNegInt
+    price: Price
+
+
 class Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The one model type every caller uses."""
 
@@ -176,14 +184,27 @@ class Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     base_url: str
     name: str | None = None
     context_window: NonNegInt = 0
+    max_input: NonNegInt = 0
+    """Largest prompt accepted when smaller than the context window (0: the window is the
+    limit); gpt-5 takes 272k of its 400k. See `input_limit`."""
     max_output: NonNegInt = 0
     price: Price | None = None
     """None: no price is known, so requests are costed as unknown (never as free)."""
+    tiers: list[PriceTier] = msgspec.field(default_factory=list)
+    """Prices replacing `price` once a request's prompt exceeds a size."""
     reasoning: bool = False
     images: bool = False
     api_key_env: str | None = None
     """Environment variable holding this provider's key."""
     headers: dict[str, str] = msgspec.field(default_factory=dict)
+
+    @property
+    def input_limit(self) -> int:
+        """The most prompt tokens a request may carry: `max_input` where it is set and
+        smaller than the context window, else the window (0: unknown)."""
+        if self.max_input > 0 and (self.context_window <= 0 or self.max_input < self.context_window):
+            return self.max_input
+        return self.context_window
 
     @property
     def ref(self) -> str:

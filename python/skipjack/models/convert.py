@@ -35,6 +35,14 @@ _CHAT_CLIENT_URLS: dict[str, str] = {
     "venice-ai-sdk-provider": "https://api.venice.ai/api/v1",
     "@aihubmix/ai-sdk-provider": "https://aihubmix.com/v1",
 }
+_AZURE_CLIENT = "@ai-sdk/azure"
+# Azure OpenAI's v1 API on the user's resource; the variable naming the resource is the
+# provider's `*RESOURCE_NAME` one (`AZURE_RESOURCE_NAME`), set in the environment or replaced
+# by `base_url` under the provider in config.
+_AZURE_BASE_URL = "https://${{{var}}}.openai.azure.com/openai/v1"
+# Providers serving OpenAI's models, where the codex / -pro / reasoning models go over the
+# Responses API (see `_model_entry`).
+_OPENAI_FAMILY = {"openai", "azure", "azure-cognitive-services"}
 _CHAT_CLIENTS_WITH_URL = {"@ai-sdk/openai-compatible", "@openrouter/ai-sdk-provider"}
 _ANTHROPIC_CLIENTS = {"@ai-sdk/anthropic"}
 
@@ -44,7 +52,6 @@ _NATIVE_PROTOCOLS: dict[str, str] = {
     "@ai-sdk/google-vertex/anthropic": "uses Anthropic on Vertex AI, which needs Google Cloud credentials",
     "@ai-sdk/amazon-bedrock": "uses Amazon Bedrock's native API with AWS request signing",
     "@ai-sdk/amazon-bedrock/mantle": "uses Amazon Bedrock with AWS request signing",
-    "@ai-sdk/azure": "uses Azure OpenAI deployments on your own resource",
     "@ai-sdk/cohere": "uses Cohere's native chat API",
 }
 
@@ -98,10 +105,21 @@ def convert_catalog(catalog: Catalog, *, generated: str, source: dict[str, str])
 def _provider_wire(pid: str, cp: CatalogProvider) -> _Wire:
     if pid in _PROVIDER_REASONS:
         return _Wire(None, None, _PROVIDER_REASONS[pid])
+    if cp.npm == _AZURE_CLIENT and cp.api is None:
+        resource = next((e for e in cp.env if e.endswith("RESOURCE_NAME")), None)
+        if resource is None:
+            hint = f"set base_url under [providers.{pid}] in config"
+            return _Wire(None, None, f"names no resource variable in models.dev; {hint}")
+        # Chat completions by default; `_model_entry` moves the Responses-only and reasoning
+        # models to Responses, as for OpenAI itself.
+        return _Wire("openai-chat", _AZURE_BASE_URL.format(var=resource), None)
     return _resolve(cp.npm, cp.api, None, first_party=cp.api is None, pid=pid)
 
 
 def _resolve(npm: str, url: str | None, shape: str | None, *, first_party: bool, pid: str) -> _Wire:
+    if npm == _AZURE_CLIENT and url is not None:
+        # A model of an Azure provider with its own Azure OpenAI endpoint.
+        return _Wire("openai-responses" if shape == "responses" else "openai-chat", url, None)
     hint = f"to use a compatible endpoint instead, set base_url and api under [providers.{pid}] in config"
     if shape == "responses" and npm not in _NATIVE_PROTOCOLS and npm not in _ANTHROPIC_CLIENTS:
         base = url or (OPENAI_BASE_URL if first_party and npm == "@ai-sdk/openai" else None)
@@ -155,7 +173,7 @@ def _model_entry(pid: str, cp: CatalogProvider, cm: CatalogModel, provider: _Wir
         # The provider is unsupported as a whole and says why; listing its models adds nothing.
         return None
     reason = wire.reason
-    if reason is None and pid == "openai":
+    if reason is None and pid in _OPENAI_FAMILY and (pid == "openai" or wire.base_url == provider.base_url):
         if _OPENAI_HOSTED_TOOLS_ONLY.search(cm.id):
             reason = "needs OpenAI's hosted tools (web search, computer use), which skipjack does not offer"
         elif wire.api == "openai-chat" and (_OPENAI_RESPONSES_ONLY.search(cm.id) or _reasons_on_responses(cm)):

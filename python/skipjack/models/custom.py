@@ -27,7 +27,10 @@ def merge_custom(data: RegistryData, custom: Mapping[str, ProviderConfig]) -> Re
         providers[pid] = _merge_provider(pid, existing, pc)
         for mid, mc in pc.models.items():
             key = f"{pid}/{mid}"
-            models[key] = _merge_model(models.get(key), mc)
+            entry = models.get(key)
+            if mc.base_model is not None:
+                entry = _deployment_base(pid, mid, mc.base_model, models, providers)
+            models[key] = _merge_model(entry, mc)
     return msgspec.structs.replace(data, providers=providers, models=models)
 
 
@@ -59,6 +62,24 @@ def _merge_provider(pid: str, existing: ProviderEntry | None, pc: ProviderConfig
         headers=existing.headers | pc.headers,
         unsupported=unsupported,
     )
+
+
+def _deployment_base(
+    pid: str, mid: str, base_model: str, models: Mapping[str, ModelEntry], providers: Mapping[str, ProviderEntry]
+) -> ModelEntry:
+    """The entry a deployment inherits: its base model's, usable whatever the base's own
+    provider needs (the deployment is reached through `pid`'s endpoint)."""
+    key = base_model if "/" in base_model else f"{pid}/{base_model}"
+    base = models.get(key)
+    if base is None:
+        raise CustomProviderError(f"providers.{pid}.models.{mid}: base_model {key!r} is not in the model registry")
+    if base.unsupported is not None:
+        where = f"providers.{pid}.models.{mid}"
+        raise CustomProviderError(f"{where}: base_model {key!r} is unsupported ({base.unsupported})")
+    base_provider = providers.get(key.partition("/")[0])
+    api = base.api or (base_provider.api if base_provider is not None else None)
+    # Another provider's base URL would send this provider's key to that provider.
+    return msgspec.structs.replace(base, api=api, base_url=None, headers={})
 
 
 def _merge_model(existing: ModelEntry | None, mc: ModelConfig) -> ModelEntry:

@@ -10,18 +10,13 @@ from typing import Annotated
 
 import msgspec
 
-from skipjack.llm.types import Api, Price
+from skipjack.llm.types import Api, Price, PriceTier
 
 FORMAT_VERSION = 1
 
 NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
 
-
-class PriceTier(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The price once the prompt (input incl. cached tokens) exceeds `context_over` tokens."""
-
-    context_over: NonNegInt
-    price: Price
+__all__ = ["FORMAT_VERSION", "ModelEntry", "PriceTier", "ProviderEntry", "RegistryData"]
 
 
 class ModelEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):

@@ -141,7 +141,7 @@ class StatusLine(Static):
             line.append("  ")
         if self.model is not None:
             line.append(self.model.ref, style="bold")
-            window = self.model.context_window
+            window = self.model.input_limit  # gpt-5: 272k of its 400k window
             if window:
                 pct = 100 * self.context_used / window
                 line.append(f"  ctx {pct:.0f}% ({tokens(self.context_used)}/{tokens(window)})")

@@ -2,6 +2,8 @@
 //! decodes its SSE events into calls on the shared [`MessageAssembler`].
 
 pub mod anthropic;
+pub mod credentials;
+pub mod images;
 mod lenient;
 pub mod openai_chat;
 pub mod openai_responses;
@@ -52,6 +54,7 @@ pub trait Decoder: Send {
 
 /// Build the HTTP request for `model`'s wire API.
 pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) -> Result<HttpRequest, LlmError> {
+    let context = &*images::for_model(model, context);
     match model.api {
         Api::OpenAiChat => openai_chat::build_request(model, context, options),
         Api::AnthropicMessages => anthropic::build_request(model, context, options),

@@ -10,6 +10,7 @@
 
 mod decode;
 mod history;
+mod reasoning_details;
 mod request;
 mod wire;
 

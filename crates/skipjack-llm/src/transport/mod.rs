@@ -293,6 +293,22 @@ impl Io<'_> {
         if response.status().is_success() {
             return Ok(response);
         }
+        if response.status().is_redirection() {
+            // Only a redirect to another origin gets here (see `HttpClient`): credentials
+            // are never sent after it.
+            let to = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| response.url().join(l).ok())
+                .map_or_else(|| "an unnamed location".to_owned(), |u| u.origin().ascii_serialization());
+            let msg = format!(
+                "the server at {} redirected the request to {to} (HTTP {status}); skipjack does not follow a \
+                 redirect to another host, which would hand it the API key: set the model's base_url to the new address",
+                response.url().origin().ascii_serialization()
+            );
+            return Err(Attempt::Fatal(LlmError::new(ErrorKind::BadRequest, msg)));
+        }
         let wait = retry::retry_after_ms(response.headers());
         let body = tokio::select! {
             biased;

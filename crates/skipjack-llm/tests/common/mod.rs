@@ -28,6 +28,8 @@ pub fn anthropic_model() -> Model {
         reasoning: true,
         images: true,
         api_key_env: None,
+        max_input: 0,
+        tiers: Vec::new(),
         headers: BTreeMap::new(),
     }
 }
@@ -45,6 +47,8 @@ pub fn openai_responses_model() -> Model {
         reasoning: true,
         images: true,
         api_key_env: Some("OPENAI_API_KEY".into()),
+        max_input: 0,
+        tiers: Vec::new(),
         headers: BTreeMap::new(),
     }
 }

@@ -24,6 +24,8 @@ pub fn model() -> Model {
         reasoning: false,
         images: true,
         api_key_env: None,
+        max_input: 0,
+        tiers: Vec::new(),
         headers: BTreeMap::new(),
     }
 }

@@ -12,6 +12,8 @@ use crate::providers::openai_shared::excerpt;
 use crate::providers::{Decoder, Progress};
 use crate::sse::SseEvent;
 use crate::usage::TokenCounts;
+
+use super::reasoning_details::DetailsAccumulator;
 // ---------------------------------------------------------------------------------------------
 // Response
 // ---------------------------------------------------------------------------------------------
@@ -203,6 +205,10 @@ pub struct ChatDecoder {
     finish: Option<StopReason>,
     done: bool,
     usage: UsageState,
+    /// OpenRouter's structured reasoning, merged across fragments for replay.
+    details: DetailsAccumulator,
+    /// The thinking block the details are attached to (the message's first).
+    details_block: Option<usize>,
 }
 
 impl Decoder for ChatDecoder {
@@ -219,6 +225,7 @@ impl Decoder for ChatDecoder {
         if data == "[DONE]" {
             self.done = true;
             self.name_anonymous_calls(asm);
+            self.attach_details(asm, out);
             return Ok(Progress::Complete);
         }
         if event.event.as_deref() == Some("error") {
@@ -261,6 +268,7 @@ impl Decoder for ChatDecoder {
                 } else {
                     self.finish = Some(map_finish_reason(reason));
                     self.name_anonymous_calls(asm);
+                    self.attach_details(asm, out);
                 }
             }
         }
@@ -303,6 +311,12 @@ impl ChatDecoder {
             .into_iter()
             .flatten()
             .find(|s| !s.is_empty());
+        for d in delta.reasoning_details.iter().flatten() {
+            let added = self.details.merge(d);
+            if !asm.charge(added) {
+                break;
+            }
+        }
         if let Some(r) = reasoning {
             self.push(Channel::Thinking, r, asm, out);
         } else if let Some(details) = &delta.reasoning_details {
@@ -335,6 +349,9 @@ impl ChatDecoder {
                     Channel::Text => asm.open_text(out),
                     Channel::Thinking => asm.open_thinking(out),
                 };
+                if channel == Channel::Thinking && self.details_block.is_none() {
+                    self.details_block = Some(i);
+                }
                 self.stream_block = Some((channel, i));
                 i
             }
@@ -394,6 +411,26 @@ impl ChatDecoder {
     }
 
     /// A call that never got an id would be unanswerable: give it a stable one.
+    /// Put the merged `reasoning_details` on the message's first thinking block (an empty
+    /// one when the model sent only encrypted reasoning), replacing what an earlier call
+    /// put there: details may still arrive with the finish reason or after it.
+    fn attach_details(&mut self, asm: &mut MessageAssembler, out: &mut Vec<StreamEvent>) {
+        if self.details.is_empty() || !self.details.dirty {
+            return;
+        }
+        self.details.dirty = false;
+        let index = match self.details_block {
+            Some(i) => i,
+            None => {
+                let i = asm.open_thinking(out);
+                asm.close(i, out);
+                self.details_block = Some(i);
+                i
+            }
+        };
+        asm.set_charged_signature(index, self.details.signature());
+    }
+
     fn name_anonymous_calls(&self, asm: &mut MessageAssembler) {
         for c in self.calls.iter().filter(|c| c.wire_id.is_none()) {
             asm.complete_tool_call_identity(c.block, Some(&format!("call_{}", c.block)), None);

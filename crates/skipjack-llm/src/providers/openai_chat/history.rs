@@ -3,14 +3,36 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
+use super::reasoning_details;
 use super::wire::*;
 use crate::error::LlmError;
 use crate::message::{
     AssistantContent, AssistantMessage, InputContent, Message, StopReason, ToolResultMessage, UserMessage,
 };
+use crate::model::{Api, Model};
 use crate::providers::openai_shared::arguments_text;
 
-pub(super) fn convert_messages<'a>(history: &'a [Message], out: &mut Vec<WireMessage<'a>>) -> Result<(), LlmError> {
+/// How a server wants the reasoning of earlier assistant turns back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ReasoningReplay {
+    /// Not at all: OpenAI, Azure and unknown servers reject or ignore extra message fields.
+    Strip,
+    /// OpenRouter: each turn's `reasoning_details`, unmodified and in order, to the same
+    /// model (signatures and encrypted blocks are only valid for the model that made them).
+    Details,
+    /// DeepSeek and Moonshot (Kimi): an assistant turn that called tools must carry its
+    /// `reasoning_content` in every later request of the conversation (400 otherwise); on
+    /// other turns it is ignored. A tool-call turn made by another model gets an empty one,
+    /// which satisfies the rule without putting words in the model's mouth.
+    Content,
+}
+
+pub(super) fn convert_messages<'a>(
+    model: &Model,
+    replay: ReasoningReplay,
+    history: &'a [Message],
+    out: &mut Vec<WireMessage<'a>>,
+) -> Result<(), LlmError> {
     // A failed turn may hold a tool call the loop never ran; OpenAI rejects a call without
     // its result, so such calls are only replayed when a result for them exists.
     let answered: HashSet<&str> = history
@@ -32,7 +54,7 @@ pub(super) fn convert_messages<'a>(history: &'a [Message], out: &mut Vec<WireMes
         match message {
             Message::User(u) => out.push(WireMessage::User { content: user_content(u) }),
             Message::Assistant(a) => {
-                if let Some(m) = assistant_message(a, &answered)? {
+                if let Some(m) = assistant_message(model, replay, a, &answered)? {
                     out.push(m);
                 }
             }
@@ -71,9 +93,10 @@ fn user_content(u: &UserMessage) -> WireContent<'_> {
     )
 }
 
-/// `None` when the turn has nothing to replay. Thinking is dropped: the chat-completions
-/// protocol has no portable way to send it back.
+/// `None` when the turn has nothing to replay. Thinking goes back only as `replay` allows.
 fn assistant_message<'a>(
+    model: &Model,
+    replay: ReasoningReplay,
     a: &'a AssistantMessage,
     answered: &HashSet<&str>,
 ) -> Result<Option<WireMessage<'a>>, LlmError> {
@@ -97,8 +120,33 @@ fn assistant_message<'a>(
     if text.is_empty() && tool_calls.is_empty() {
         return Ok(None);
     }
+    // Reasoning is the issuing model's own: never replayed to another model or from a
+    // failed turn, whose signatures may be cut short.
+    let own = !failed && a.api == Api::OpenAiChat.as_str() && a.provider == model.provider && a.model == model.id;
+    let thinking = || {
+        a.content.iter().filter_map(|b| match b {
+            AssistantContent::Thinking(t) => Some(t),
+            _ => None,
+        })
+    };
+    let (reasoning_content, reasoning_details) = match replay {
+        ReasoningReplay::Strip => (None, Vec::new()),
+        ReasoningReplay::Details if own => (
+            None,
+            thinking()
+                .filter_map(|t| t.signature.as_deref().and_then(reasoning_details::from_signature))
+                .flatten()
+                .collect(),
+        ),
+        ReasoningReplay::Details => (None, Vec::new()),
+        ReasoningReplay::Content => {
+            let reasoning: String = if own { thinking().map(|t| t.thinking.as_str()).collect() } else { String::new() };
+            let needed = !tool_calls.is_empty() || !reasoning.is_empty();
+            (needed.then_some(reasoning), Vec::new())
+        }
+    };
     let content = if text.is_empty() { None } else { Some(text) };
-    Ok(Some(WireMessage::Assistant { content, tool_calls }))
+    Ok(Some(WireMessage::Assistant { content, tool_calls, reasoning_content, reasoning_details }))
 }
 
 fn tool_result<'a>(r: &'a ToolResultMessage, pending_images: &mut Vec<WirePart<'a>>) -> WireMessage<'a> {

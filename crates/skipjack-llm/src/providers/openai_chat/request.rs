@@ -5,12 +5,12 @@ use std::borrow::Cow;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::history::convert_messages;
+use super::history::{convert_messages, ReasoningReplay};
 use super::wire::*;
 use crate::error::{ErrorKind, LlmError};
 use crate::message::Context;
 use crate::model::{Model, ReasoningEffort, StreamOptions};
-use crate::providers::{join_url, HttpRequest};
+use crate::providers::{credentials, join_url, HttpRequest};
 
 // ---------------------------------------------------------------------------------------------
 // Request
@@ -26,6 +26,19 @@ enum Flavor {
     OpenRouter,
     /// Any other OpenAI-compatible server: only the widely supported fields are sent.
     Generic,
+}
+
+/// DeepSeek's and Moonshot's own APIs, whose thinking models require `reasoning_content`
+/// back on tool-call turns (api-docs.deepseek.com/guides/thinking_mode; Moonshot's
+/// kimi-k2-thinking guide).
+fn wants_reasoning_content(model: &Model) -> bool {
+    let host = reqwest::Url::parse(&model.base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default();
+    let provider = model.provider.to_ascii_lowercase();
+    ["api.deepseek.com", "api.moonshot.ai", "api.moonshot.cn"].contains(&host.as_str())
+        || ["deepseek", "moonshotai", "moonshotai-cn"].contains(&provider.as_str())
 }
 
 impl Flavor {
@@ -129,7 +142,12 @@ pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) 
             WireMessage::System { content }
         });
     }
-    convert_messages(&context.messages, &mut messages)?;
+    let replay = match flavor {
+        Flavor::OpenRouter => ReasoningReplay::Details,
+        Flavor::Generic if wants_reasoning_content(model) => ReasoningReplay::Content,
+        _ => ReasoningReplay::Strip,
+    };
+    convert_messages(model, replay, &context.messages, &mut messages)?;
 
     let mut tools: Vec<WireTool<'_>> = context
         .tools
@@ -175,9 +193,7 @@ pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) 
         ("content-type".to_owned(), "application/json".to_owned()),
         ("accept".to_owned(), "text/event-stream".to_owned()),
     ];
-    if let Some(key) = options.api_key.as_deref() {
-        headers.push(("authorization".to_owned(), format!("Bearer {key}")));
-    }
+    credentials::push_auth(model, options, &mut headers);
     for (name, value) in model.headers.iter().chain(options.headers.iter()) {
         set_header(&mut headers, name, value);
     }

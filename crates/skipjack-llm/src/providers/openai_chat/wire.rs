@@ -30,6 +30,12 @@ pub(super) enum WireMessage<'a> {
         content: Option<String>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         tool_calls: Vec<WireToolCall<'a>>,
+        /// DeepSeek's and Moonshot's reasoning, sent back where their APIs require it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reasoning_content: Option<String>,
+        /// OpenRouter's structured reasoning, sent back verbatim to the model that wrote it.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        reasoning_details: Vec<serde_json::Value>,
     },
     Tool {
         tool_call_id: &'a str,

@@ -8,7 +8,7 @@ use super::wire::InputItem;
 use crate::error::{ErrorKind, LlmError};
 use crate::message::Context;
 use crate::model::{Model, ReasoningEffort, StreamOptions};
-use crate::providers::{join_url, HttpRequest};
+use crate::providers::{credentials, join_url, HttpRequest};
 
 /// The API rejects `max_output_tokens` below this.
 const MIN_OUTPUT_TOKENS: u64 = 16;
@@ -129,9 +129,7 @@ pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) 
         ("content-type".to_owned(), "application/json".to_owned()),
         ("accept".to_owned(), "text/event-stream".to_owned()),
     ];
-    if let Some(key) = options.api_key.as_deref() {
-        headers.push(("authorization".to_owned(), format!("Bearer {key}")));
-    }
+    credentials::push_auth(model, options, &mut headers);
     for (name, value) in model.headers.iter().chain(options.headers.iter()) {
         headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         headers.push((name.clone(), value.clone()));
