@@ -70,9 +70,7 @@ _OPENAI_RESPONSES_ONLY = re.compile(r"(^o\d.*-pro$|-pro$|codex)")
 # computer), which skipjack does not offer.
 _OPENAI_HOSTED_TOOLS_ONLY = re.compile(r"(deep-research|computer-use)")
 
-_SPEAKS = (
-    "skipjack speaks OpenAI chat completions and Responses, Anthropic messages, and Gemini (also on Vertex AI)"
-)
+_SPEAKS = "skipjack speaks OpenAI chat completions and Responses, Anthropic messages, and Gemini (also on Vertex AI)"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
