@@ -44,8 +44,7 @@ price = {{ input = 1.25, output = 10.0, cache_read = 0.125 }}
     return root
 
 
-def test_two_tool_task_over_the_gemini_api(tmp_path: Path, gemini_repo: Path, server: SSEServer) -> None:
-    api = "google-gemini"
+def _script(server: SSEServer, api: str) -> None:
     server.enqueue(
         turn_reply(
             ScriptedTurn(thinking="Read it first.", tool_calls=[READ], prompt_tokens=1000, completion_tokens=30),
@@ -71,6 +70,10 @@ def test_two_tool_task_over_the_gemini_api(tmp_path: Path, gemini_repo: Path, se
             turn_index=2,
         ),
     )
+
+
+def test_two_tool_task_over_the_gemini_api(tmp_path: Path, gemini_repo: Path, server: SSEServer) -> None:
+    _script(server, "google-gemini")
     env = isolated_env(tmp_path) | {"GEMINI_API_KEY": "AIza-test-key"}
     out = run_cli("run", "--json", "--approval", "auto-edit", "make it greet skipjack", cwd=gemini_repo, env=env)
     assert out.returncode == 0, out.stderr
@@ -119,3 +122,66 @@ def test_two_tool_task_over_the_gemini_api(tmp_path: Path, gemini_repo: Path, se
     assert edit_turn[1] == {"text": "Editing."}
     assert edit_turn[2]["functionCall"]["name"] == "edit"
     assert third["contents"][4]["parts"][0]["functionResponse"]["name"] == "edit"
+
+
+def test_two_tool_task_on_vertex_with_a_service_account(tmp_path: Path, server: SSEServer) -> None:
+    """The whole flow a Vertex user has: project and location from the environment, a service
+    account key file, a token fetched once (its JWT signed with that key) and sent as a bearer
+    token on every turn; no key variable at all."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from skipjack.testing import Reply
+
+    root = tmp_path / "repo"
+    (root / ".skipjack").mkdir(parents=True)
+    (root / "hello.py").write_text('print("hello world")\n')
+    (root / ".skipjack" / "config.toml").write_text(
+        f"""model = "vtx/gemini-2.5-pro"
+[providers.vtx]
+base_url = "{server.root_url}/v1/projects/${{GOOGLE_VERTEX_PROJECT}}/locations/${{GOOGLE_VERTEX_LOCATION}}"
+api = "google-vertex"
+[providers.vtx.models."gemini-2.5-pro"]
+reasoning = true
+price = {{ input = 1.25, output = 10.0, cache_read = 0.125 }}
+"""
+    )
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    (tmp_path / "config").mkdir(exist_ok=True)
+    (tmp_path / "config" / "config.toml").write_text(f"trusted_projects = [{str(root)!r}]\n")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    creds = tmp_path / "sa.json"
+    creds.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "proj-9",
+                "private_key": pem.decode(),
+                "client_email": "ci@proj-9.iam.gserviceaccount.com",
+                "token_uri": f"{server.root_url}/token",
+            }
+        )
+    )
+    server.enqueue(Reply.error(200, {"access_token": "ya29.cli-token", "expires_in": 3600, "token_type": "Bearer"}))
+    _script(server, "google-vertex")
+    env = isolated_env(tmp_path) | {
+        "GOOGLE_APPLICATION_CREDENTIALS": str(creds),
+        "GOOGLE_VERTEX_PROJECT": "proj-9",
+        "GOOGLE_VERTEX_LOCATION": "europe-west4",
+    }
+    out = run_cli("run", "--json", "--approval", "auto-edit", "make it greet skipjack", cwd=root, env=env)
+    assert out.returncode == 0, out.stderr
+    assert (root / "hello.py").read_text() == 'print("hello skipjack")\n'
+    assert json.loads(out.stdout.splitlines()[-1])["turns"] == 3
+    token, *turns = server.requests
+    assert token.path == "/token"
+    base = "/v1/projects/proj-9/locations/europe-west4"
+    path = f"{base}/publishers/google/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
+    assert [r.path for r in turns] == [path] * 3
+    assert all(r.headers["authorization"] == "Bearer ya29.cli-token" for r in turns)
+    # The token went nowhere but the wire: not into the session files, config or output.
+    for f in tmp_path.rglob("*"):
+        if f.is_file() and f.suffix in {".jsonl", ".json", ".toml", ".log", ""}:
+            assert b"ya29.cli-token" not in f.read_bytes(), f
+    assert "ya29.cli-token" not in out.stdout + out.stderr
