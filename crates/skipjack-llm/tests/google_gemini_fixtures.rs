@@ -288,3 +288,26 @@ fn multibyte_text_survives() {
     assert_eq!(m.content.len(), 1);
     assert_usage(m, (9, 5, 0, 0));
 }
+
+#[test]
+fn each_signed_thought_keeps_its_own_block_and_signature() {
+    let events = replay("two_signed_thoughts.sse");
+    assert_events(
+        &events,
+        &[
+            "start",
+            "thinking_start 0",
+            "thinking_delta 0 \"First thought.\"",
+            "thinking_end 0 \"First thought.\" Some(\"c2lnLUE=\")",
+            "thinking_start 1",
+            "thinking_delta 1 \"Second thought.\"",
+            "thinking_delta 1 \" More.\"",
+            "thinking_end 1 \"Second thought. More.\" Some(\"c2lnLUI=\")",
+            "text_start 2",
+            "text_delta 2 \"Answer.\"",
+            "text_end 2 \"Answer.\"",
+            "done Stop",
+        ],
+    );
+    assert_usage(final_message(&events), (8, 14, 0, 0));
+}

@@ -371,3 +371,19 @@ fn google_error_bodies_are_classified() {
     let bad_arg = r#"{"error":{"code":400,"message":"Invalid JSON payload received.","status":"INVALID_ARGUMENT"}}"#;
     assert_eq!(classify_http(400, bad_arg, None).kind, ErrorKind::BadRequest);
 }
+
+#[test]
+fn each_signed_thought_is_replayed_as_its_own_part() {
+    let model = gemini_model();
+    let turn = decoded(&model, "two_signed_thoughts.sse");
+    let context = Context { messages: vec![user("q"), Message::Assistant(turn), user("next")], ..Context::default() };
+    let b = body(&build_request(&model, &context, &StreamOptions::default()).unwrap());
+    assert_eq!(
+        b["contents"][1]["parts"],
+        json!([
+            {"text": "First thought.", "thought": true, "thoughtSignature": "c2lnLUE="},
+            {"text": "Second thought. More.", "thought": true, "thoughtSignature": "c2lnLUI="},
+            {"text": "Answer."},
+        ])
+    );
+}

@@ -149,7 +149,7 @@ fn fixtures_are_found_in_every_folder() {
     let responses = FIXTURES.iter().filter(|f| f.api == Api::OpenAiResponses).count();
     assert!(responses >= 12, "only {responses} openai_responses fixtures found");
     let gemini = FIXTURES.iter().filter(|f| f.api == Api::GoogleGemini).count();
-    assert!(gemini >= 16, "only {gemini} google_gemini fixtures found");
+    assert!(gemini >= 17, "only {gemini} google_gemini fixtures found");
     for f in FIXTURES.iter() {
         assert_well_formed(&f.whole).unwrap_or_else(|e| panic!("{}: {e}", f.path.display()));
     }

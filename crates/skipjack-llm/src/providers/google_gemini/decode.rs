@@ -249,7 +249,10 @@ impl GeminiDecoder {
             return;
         };
         let kind = if part.thought == Some(true) { Kind::Thinking } else { Kind::Text };
-        let reuse = self.open.filter(|o| o.kind == kind && !(signature.is_some() && o.signed));
+        // A signed thought is complete: what follows is another thought. Text after a signed
+        // text part continues it (the signature covers the answer it opened).
+        let reuse =
+            self.open.filter(|o| o.kind == kind && !(o.signed && (kind == Kind::Thinking || signature.is_some())));
         let open = match (reuse, kind) {
             (Some(open), _) => open,
             (None, Kind::Thinking) => {
