@@ -373,7 +373,9 @@ def provider_key_vars(settings: Settings, model: Model) -> set[str]:
     names |= {p.api_key_env for p in settings.providers.values() if p.api_key_env}
     if model.api_key_env:
         names.add(model.api_key_env)
-    return names
+    from skipjack.config.keys import same_key_vars
+
+    return {alias for name in names for alias in same_key_vars(name)}
 
 
 def build_policy(

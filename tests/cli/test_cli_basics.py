@@ -102,6 +102,15 @@ def test_models_search_codex_lists_it_as_usable_with_the_responses_api(tmp_path:
     assert apis <= {"openai-chat", "openai-responses", "anthropic-messages"}, apis
 
 
+def test_models_search_gemini_lists_gemini_2_5_pro_as_usable(tmp_path: Path) -> None:
+    out = run_cli("models", "search", "gemini", cwd=tmp_path, env=isolated_env(tmp_path))
+    assert out.returncode == 0, out.stderr
+    rows = {ln.split()[0]: ln.split() for ln in out.stdout.splitlines()}
+    assert rows["google/gemini-2.5-pro"][2] == "google-gemini", rows["google/gemini-2.5-pro"]
+    assert rows["google-vertex/gemini-2.5-pro"][2] == "google-vertex"
+    assert "unsupported" not in " ".join(rows["google/gemini-2.5-pro"])
+
+
 def test_models_show_names_the_wire_api(tmp_path: Path) -> None:
     env = isolated_env(tmp_path)
     codex = run_cli("models", "show", "openai/gpt-5.3-codex", cwd=tmp_path, env=env)

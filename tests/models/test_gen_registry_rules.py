@@ -106,12 +106,19 @@ score = 1
     (root / "providers/hub/models/linked.toml").symlink_to("plain.toml")
     _write(root, "providers/hub/models/text-linked.toml", "plain.toml\n")
     _write(root, "providers/hub/models/dangling.toml", "../../gone/models/x.toml\n")
-    # A native protocol skipjack does not speak.
+    # Google's Gemini client without a URL: the Gemini API's own.
     _write(
         root,
         "providers/gem/provider.toml",
         'name = "Gem"\nenv = ["GEM_KEY"]\nnpm = "@ai-sdk/google"\ndoc = "d"\n',
     )
+    # A native protocol skipjack does not speak.
+    _write(
+        root,
+        "providers/coh/provider.toml",
+        'name = "Coh"\nenv = ["COH_KEY"]\nnpm = "@ai-sdk/cohere"\ndoc = "d"\n',
+    )
+    _write(root, "providers/coh/models/c1.toml", MODEL.format(name="C1"))
     _write(root, "providers/gem/models/g1.toml", MODEL.format(name="G1"))
     # A base URL that needs an account id from the environment.
     _write(
@@ -181,8 +188,11 @@ def test_generated_registry_follows_the_rules(tree: Path, tmp_path: Path) -> Non
 
     assert providers["hub"]["api"] == "openai-chat"
     assert providers["anthropic"]["base_url"] == "https://api.anthropic.com/v1"
-    assert "Gemini" in providers["gem"]["unsupported"]
-    assert not any(k.startswith("gem/") for k in models)
+    assert providers["gem"]["api"] == "google-gemini"
+    assert providers["gem"]["base_url"] == "https://generativelanguage.googleapis.com/v1beta"
+    assert "unsupported" not in models["gem/g1"]
+    assert "Cohere" in providers["coh"]["unsupported"]
+    assert not any(k.startswith("coh/") for k in models)
     assert providers["acct"]["base_url"] == "https://api.example/${ACCT_ID}/v1"
     assert providers["acct"]["api_key_env"] == "ACCT_API_KEY"
 

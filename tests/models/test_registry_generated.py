@@ -147,9 +147,7 @@ def test_wire_apis_and_base_urls() -> None:
 @pytest.mark.parametrize(
     ("provider", "words"),
     [
-        ("google", "Gemini API"),
         ("amazon-bedrock", "AWS request signing"),
-        ("google-vertex", "Google Cloud credentials"),
         ("github-copilot", "OAuth token exchange"),
     ],
 )
@@ -183,6 +181,40 @@ def test_openai_chat_models_stay_on_chat_completions() -> None:
 def test_models_needing_openais_hosted_tools_are_refused_with_the_reason() -> None:
     with pytest.raises(UnsupportedModelError, match="hosted tools"):
         Registry.bundled().get_model("openai/o3-deep-research")
+
+
+@pytest.mark.parametrize(
+    ("ref", "api"),
+    [
+        ("google/gemini-2.5-pro", "google-gemini"),
+        ("google-vertex/gemini-2.5-pro", "google-vertex"),
+        ("google-vertex/claude-sonnet-4-5@20250929", "google-vertex-anthropic"),
+        ("google-vertex-anthropic/claude-sonnet-4-5@20250929", "google-vertex-anthropic"),
+    ],
+)
+def test_google_and_vertex_models_are_usable(ref: str, api: str) -> None:
+    env = {"GOOGLE_VERTEX_PROJECT": "my-proj", "GOOGLE_VERTEX_LOCATION": "us-east5"}
+    model = Registry.bundled().get_model(ref, env=env)
+    assert model.api == api
+    assert model.price.input > 0
+    if api == "google-gemini":
+        assert model.base_url == "https://generativelanguage.googleapis.com/v1beta"
+        assert model.api_key_env == "GOOGLE_API_KEY"
+    else:
+        assert model.base_url == "https://us-east5-aiplatform.googleapis.com/v1/projects/my-proj/locations/us-east5"
+        # Vertex takes OAuth tokens the core obtains, never a variable's value: not even the
+        # credentials file's path may be sent as a key.
+        assert model.api_key_env is None
+
+
+def test_vertex_needs_project_and_location_and_says_so() -> None:
+    with pytest.raises(Exception, match="GOOGLE_VERTEX_PROJECT"):
+        Registry.bundled().get_model("google-vertex/gemini-2.5-pro", env={"GOOGLE_VERTEX_LOCATION": "global"})
+
+
+def test_vertex_openai_compatible_models_say_why_they_are_unusable() -> None:
+    with pytest.raises(UnsupportedModelError, match="Google access token"):
+        Registry.bundled().get_model("google-vertex/meta/llama-3.3-70b-instruct-maas")
 
 
 @pytest.mark.parametrize("provider", ["vivgrid", "perplexity-agent"])

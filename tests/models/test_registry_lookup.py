@@ -61,14 +61,15 @@ def test_list_models_filters_by_provider_and_query(reg: Registry) -> None:
     # Unusable models are not listed; Responses-only ones are, with their API.
     assert not any(m.provider == "openai" and m.id == "o3-deep-research" for m in everything)
     assert [m.api for m in everything if m.provider == "openai" and m.id == "gpt-5-codex"] == ["openai-responses"]
-    assert not any(m.provider == "google" for m in everything)
+    assert [m.api for m in everything if m.provider == "google" and m.id == "gemini-2.5-pro"] == ["google-gemini"]
 
 
 def test_providers_counts_usable_models(reg: Registry) -> None:
     info = {p.id: p for p in reg.providers()}
     assert info["anthropic"].models == len(reg.list_models("anthropic"))
-    assert info["google"].models == 0
-    assert info["google"].unsupported
+    assert info["google"].models == len(reg.list_models("google")) > 0
+    assert info["amazon-bedrock"].models == 0
+    assert info["amazon-bedrock"].unsupported
     assert info["openai"].env == ["OPENAI_API_KEY"]
 
 
@@ -125,19 +126,19 @@ def test_custom_settings_override_a_registry_provider_and_model(reg: Registry) -
 
 def test_pointing_an_unsupported_provider_at_a_compatible_endpoint_makes_it_usable(reg: Registry) -> None:
     with pytest.raises(UnsupportedProviderError):
-        reg.get_model("google/my-gemini")
+        reg.get_model("cohere/my-command")
     merged = reg.with_custom(
         {
-            "google": ProviderConfig(
-                base_url="https://generativelanguage.googleapis.com/v1beta/openai",
+            "cohere": ProviderConfig(
+                base_url="https://api.cohere.ai/compatibility/v1",
                 api="openai-chat",
-                models={"my-gemini": ModelConfig(context_window=1_000_000)},
+                models={"my-command": ModelConfig(context_window=256_000)},
             )
         }
     )
-    m = merged.get_model("google/my-gemini")
+    m = merged.get_model("cohere/my-command")
     assert m.api == "openai-chat"
-    assert m.api_key_env == "GOOGLE_API_KEY"
+    assert m.api_key_env == "COHERE_API_KEY"
 
 
 def test_a_new_provider_without_api_or_url_names_the_config_key(reg: Registry) -> None:

@@ -97,6 +97,9 @@ pub fn classify_http(status: u16, body: &str, retry_after_ms: Option<u64>) -> Ll
     let overflow = OVERFLOW_PATTERNS.iter().any(|p| lower.contains(p)) || status == 413;
     let kind = if overflow && (400..500).contains(&status) {
         ErrorKind::ContextOverflow
+    } else if status == 400 && (lower.contains("api_key_invalid") || lower.contains("api key not valid")) {
+        // Gemini answers a wrong key with 400 INVALID_ARGUMENT.
+        ErrorKind::Auth
     } else {
         match status {
             401 | 403 => ErrorKind::Auth,
@@ -107,7 +110,66 @@ pub fn classify_http(status: u16, body: &str, retry_after_ms: Option<u64>) -> Ll
         }
     };
     let message = error_message_from_body(body).unwrap_or_else(|| format!("HTTP {status}"));
+    // Google sends the wait in the body (`RetryInfo`), not in a header.
+    let retry_after_ms = retry_after_ms.or_else(|| google_retry_delay_ms(body));
     LlmError { kind, message: format!("HTTP {status}: {message}"), status: Some(status), retry_after_ms }
+}
+
+/// The `retryDelay` of a Google error body's `google.rpc.RetryInfo` detail (`"34s"`,
+/// `"1.5s"`), in milliseconds. The body may be the error object, `{"error": ...}`, or that
+/// wrapped in an array (as `streamGenerateContent` answers).
+#[must_use]
+pub fn google_retry_delay_ms(body: &str) -> Option<u64> {
+    let parsed: serde_json::Value = serde_json::from_str(body.trim()).ok()?;
+    let outer = parsed.as_array().and_then(|a| a.first()).unwrap_or(&parsed);
+    let error = outer.get("error").unwrap_or(outer);
+    google_retry_delay(error)
+}
+
+fn google_retry_delay(error: &serde_json::Value) -> Option<u64> {
+    let details = error.get("details")?.as_array()?;
+    let delay = details
+        .iter()
+        .filter(|d| {
+            d.get("@type").and_then(serde_json::Value::as_str).is_some_and(|t| t.ends_with("google.rpc.RetryInfo"))
+        })
+        .find_map(|d| d.get("retryDelay").and_then(serde_json::Value::as_str))?;
+    let seconds: f64 = delay.trim().strip_suffix('s')?.parse().ok()?;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // checked finite, clamped
+    (seconds.is_finite() && seconds >= 0.0).then(|| (seconds * 1000.0).min(1e15) as u64)
+}
+
+/// A Google API error object (`{"code", "message", "status", "details"}`, as sent in the body
+/// of a failed response or as a stream event) → a classified error carrying the HTTP status
+/// its `status` stands for, so it is retried like that status would be.
+#[must_use]
+pub fn google_error(error: &serde_json::Value) -> LlmError {
+    let text = |k: &str| error.get(k).and_then(serde_json::Value::as_str).unwrap_or("");
+    let (status_name, message) = (text("status"), text("message"));
+    let code = error.get("code").and_then(serde_json::Value::as_u64).and_then(|c| u16::try_from(c).ok());
+    let status = match status_name {
+        "RESOURCE_EXHAUSTED" => Some(429),
+        "INVALID_ARGUMENT" | "FAILED_PRECONDITION" | "OUT_OF_RANGE" => Some(400),
+        "UNAUTHENTICATED" => Some(401),
+        "PERMISSION_DENIED" => Some(403),
+        "NOT_FOUND" => Some(404),
+        "ABORTED" => Some(409),
+        "INTERNAL" | "UNKNOWN" | "DATA_LOSS" => Some(500),
+        "UNAVAILABLE" => Some(503),
+        "DEADLINE_EXCEEDED" => Some(504),
+        "CANCELLED" => Some(499),
+        _ => code,
+    };
+    let body = match (status_name.is_empty(), message.is_empty()) {
+        (true, true) => "the server reported an error".to_owned(),
+        (true, false) => message.to_owned(),
+        (false, true) => status_name.to_owned(),
+        (false, false) => format!("{status_name}: {message}"),
+    };
+    let mut e = classify_http(status.unwrap_or(500), &body, google_retry_delay(error));
+    e.message = body;
+    e.status = status;
+    e
 }
 
 /// Classify an error object reported inside a stream.
@@ -131,6 +193,8 @@ fn error_message_from_body(body: &str) -> Option<String> {
     }
     let parsed: Option<serde_json::Value> = serde_json::from_str(trimmed).ok();
     let found = parsed.as_ref().and_then(|v| {
+        // Google's streaming endpoint wraps its error object in an array.
+        let v = v.as_array().and_then(|a| a.first()).unwrap_or(v);
         let err = v.get("error").unwrap_or(v);
         err.get("message")
             .or_else(|| err.get("detail"))

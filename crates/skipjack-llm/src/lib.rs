@@ -6,6 +6,7 @@
 //! (HTTP, retries, timeouts, cancellation).
 
 pub mod assembler;
+pub mod auth;
 pub mod error;
 pub mod events;
 pub mod message;

@@ -16,6 +16,15 @@ pub enum Api {
     /// OpenAI's Responses API (`POST /responses`), the only one serving its codex and -pro models.
     #[serde(rename = "openai-responses")]
     OpenAiResponses,
+    /// Google's Gemini API (`:streamGenerateContent`), keyed by `x-goog-api-key`.
+    #[serde(rename = "google-gemini")]
+    GoogleGemini,
+    /// Gemini on Vertex AI: the same wire format, an OAuth token from Application Default Credentials.
+    #[serde(rename = "google-vertex")]
+    GoogleVertex,
+    /// Claude on Vertex AI: Anthropic Messages at `:streamRawPredict`, with Vertex's auth.
+    #[serde(rename = "google-vertex-anthropic")]
+    GoogleVertexAnthropic,
 }
 
 impl Api {
@@ -25,6 +34,9 @@ impl Api {
             Self::OpenAiChat => "openai-chat",
             Self::AnthropicMessages => "anthropic-messages",
             Self::OpenAiResponses => "openai-responses",
+            Self::GoogleGemini => "google-gemini",
+            Self::GoogleVertex => "google-vertex",
+            Self::GoogleVertexAnthropic => "google-vertex-anthropic",
         }
     }
 }

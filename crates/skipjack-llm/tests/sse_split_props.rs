@@ -47,6 +47,7 @@ fn api_for_folder(folder: &str) -> Api {
         "openai" => Api::OpenAiChat,
         "anthropic" => Api::AnthropicMessages,
         "openai_responses" => Api::OpenAiResponses,
+        "google_gemini" => Api::GoogleGemini,
         other => panic!("fixture folder {other:?} has no wire API assigned in sse_split_props.rs"),
     }
 }
@@ -149,6 +150,8 @@ fn fixtures_are_found_in_every_folder() {
     assert!(openai >= 18, "only {openai} openai fixtures found");
     let responses = FIXTURES.iter().filter(|f| f.api == Api::OpenAiResponses).count();
     assert!(responses >= 12, "only {responses} openai_responses fixtures found");
+    let gemini = FIXTURES.iter().filter(|f| f.api == Api::GoogleGemini).count();
+    assert!(gemini >= 17, "only {gemini} google_gemini fixtures found");
     for f in FIXTURES.iter() {
         assert_well_formed(&f.whole).unwrap_or_else(|e| panic!("{}: {e}", f.path.display()));
     }
@@ -245,6 +248,15 @@ const PIECES: &[&str] = &[
     "{\"type\":\"response.incomplete\",\"response\":{\"incomplete_details\":{\"reason\":\"max_output_tokens\"}}}",
     "{\"type\":\"response.failed\",\"response\":{\"error\":{\"code\":\"server_error\",\"message\":\"m\"}}}",
     "{\"type\":\"error\",\"code\":\"rate_limit_exceeded\",\"message\":\"m\"}",
+    "{\"candidates\":[{\"content\":{\"parts\":",
+    "[{\"text\":\"t\",\"thought\":true}]",
+    "[{\"text\":\"x\",\"thoughtSignature\":\"s\"}]",
+    "[{\"functionCall\":{\"name\":\"f\",\"args\":{\"k\":1}},\"thoughtSignature\":\"s\"}]",
+    "},\"finishReason\":\"STOP\"}]",
+    "},\"finishReason\":\"MAX_TOKENS\"}]",
+    ",\"usageMetadata\":{\"promptTokenCount\":9,\"cachedContentTokenCount\":4,\"candidatesTokenCount\":2,\"thoughtsTokenCount\":3}",
+    "{\"promptFeedback\":{\"blockReason\":\"SAFETY\"}}",
+    "{\"error\":{\"code\":429,\"status\":\"RESOURCE_EXHAUSTED\",\"details\":[{\"@type\":\"type.googleapis.com/google.rpc.RetryInfo\",\"retryDelay\":\"1s\"}]}}",
 ];
 
 fn pieces() -> impl Strategy<Value = Vec<u8>> {
@@ -252,7 +264,12 @@ fn pieces() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn any_api() -> impl Strategy<Value = Api> {
-    prop_oneof![Just(Api::OpenAiChat), Just(Api::AnthropicMessages), Just(Api::OpenAiResponses)]
+    prop_oneof![
+        Just(Api::OpenAiChat),
+        Just(Api::AnthropicMessages),
+        Just(Api::OpenAiResponses),
+        Just(Api::GoogleGemini)
+    ]
 }
 
 fn cut_points(len: usize, picks: &[Index]) -> Vec<usize> {

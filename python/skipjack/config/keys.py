@@ -25,17 +25,30 @@ def api_key_source(model: Model, settings: Settings, env: Mapping[str, str] | No
 
 
 def missing_key_hint(model: Model) -> str:
-    where = f"set {model.api_key_env}, or " if model.api_key_env else ""
+    where = f"set {' or '.join(same_key_vars(model.api_key_env))}, or " if model.api_key_env else ""
     if is_azure(model):
         where += f"set {AD_TOKEN_ENV} (an Entra ID token), or "
     return f'no API key for {model.provider}: {where}add {model.provider} = "..." under [keys] in config'
 
 
+# Variables that name the same key: Google's SDKs and CLIs read any of these for the Gemini API,
+# so a model keyed by one of them takes the first that is set.
+_SAME_KEY: tuple[tuple[str, ...], ...] = (("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GENERATIVE_AI_API_KEY"),)
+
+
+def same_key_vars(name: str) -> tuple[str, ...]:
+    """`name` first, then the variables read as the same key."""
+    for group in _SAME_KEY:
+        if name in group:
+            return (name, *(n for n in group if n != name))
+    return (name,)
+
+
 def _lookup(model: Model, settings: Settings, env: Mapping[str, str]) -> tuple[str | None, str | None]:
-    if model.api_key_env:
-        value = env.get(model.api_key_env, "").strip()
+    for name in same_key_vars(model.api_key_env) if model.api_key_env else ():
+        value = env.get(name, "").strip()
         if value:
-            return value, f"env {model.api_key_env}"
+            return value, f"env {name}"
     value = settings.keys.get(model.provider, "").strip()
     if value:
         return value, f"config [keys] {model.provider}"

@@ -18,7 +18,14 @@ NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
 NonNegFloat = Annotated[float, msgspec.Meta(ge=0)]
 
 StopReason: TypeAlias = Literal["stop", "length", "tool_use", "content_filter", "error", "aborted"]
-Api: TypeAlias = Literal["openai-chat", "anthropic-messages", "openai-responses"]
+Api: TypeAlias = Literal[
+    "openai-chat",
+    "anthropic-messages",
+    "openai-responses",
+    "google-gemini",
+    "google-vertex",
+    "google-vertex-anthropic",
+]
 ReasoningEffort: TypeAlias = Literal["minimal", "low", "medium", "high"]
 CostSource: TypeAlias = Literal["computed", "provider", "unknown"]
 """`unknown`: no price is known for the model, so its cost fields are 0 but are not a charge of $0."""

@@ -17,6 +17,20 @@ from skipjack.models.catalog import Catalog, CatalogModel, CatalogPrice, Catalog
 from skipjack.models.entries import FORMAT_VERSION, ModelEntry, PriceTier, ProviderEntry, RegistryData
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com/v1"
+GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
+# The core appends `/publishers/{google,anthropic}/models/{id}:…` (and maps the `global`
+# location to its bare host); project and location come from the environment.
+VERTEX_BASE_URL = (
+    "https://${GOOGLE_VERTEX_LOCATION}-aiplatform.googleapis.com/v1"
+    "/projects/${GOOGLE_VERTEX_PROJECT}/locations/${GOOGLE_VERTEX_LOCATION}"
+)
+# Vertex authenticates with OAuth tokens from Application Default Credentials, which the core
+# obtains itself: these APIs take no key from a variable.
+_VERTEX_APIS = {"google-vertex", "google-vertex-anthropic"}
+_VERTEX_CLIENTS: dict[str, Api] = {
+    "@ai-sdk/google-vertex": "google-vertex",
+    "@ai-sdk/google-vertex/anthropic": "google-vertex-anthropic",
+}
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 # Clients that speak OpenAI chat completions to one fixed service; models.dev gives no base URL
@@ -47,9 +61,6 @@ _CHAT_CLIENTS_WITH_URL = {"@ai-sdk/openai-compatible", "@openrouter/ai-sdk-provi
 _ANTHROPIC_CLIENTS = {"@ai-sdk/anthropic"}
 
 _NATIVE_PROTOCOLS: dict[str, str] = {
-    "@ai-sdk/google": "uses Google's native Gemini API",
-    "@ai-sdk/google-vertex": "uses Google Vertex AI, which needs Google Cloud credentials",
-    "@ai-sdk/google-vertex/anthropic": "uses Anthropic on Vertex AI, which needs Google Cloud credentials",
     "@ai-sdk/amazon-bedrock": "uses Amazon Bedrock's native API with AWS request signing",
     "@ai-sdk/amazon-bedrock/mantle": "uses Amazon Bedrock with AWS request signing",
     "@ai-sdk/cohere": "uses Cohere's native chat API",
@@ -66,7 +77,7 @@ _OPENAI_RESPONSES_ONLY = re.compile(r"(^o\d.*-pro$|-pro$|codex)")
 # computer), which skipjack does not offer.
 _OPENAI_HOSTED_TOOLS_ONLY = re.compile(r"(deep-research|computer-use)")
 
-_SPEAKS = "skipjack speaks OpenAI chat completions and Responses, and Anthropic messages"
+_SPEAKS = "skipjack speaks OpenAI chat completions and Responses, Anthropic messages, and Gemini (also on Vertex AI)"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -86,7 +97,7 @@ def convert_catalog(catalog: Catalog, *, generated: str, source: dict[str, str])
         providers[pid] = ProviderEntry(
             name=cp.name,
             env=list(cp.env),
-            api_key_env=_key_env(cp.env, wire.base_url or cp.api),
+            api_key_env=None if wire.api in _VERTEX_APIS else _key_env(cp.env, wire.base_url or cp.api),
             api=wire.api,
             base_url=wire.base_url,
             doc=cp.doc,
@@ -126,6 +137,13 @@ def _resolve(npm: str, url: str | None, shape: str | None, *, first_party: bool,
         if base is None:
             return _Wire(None, None, f"has no base URL in models.dev; {hint}")
         return _Wire("openai-responses", base, None)
+    if npm == "@ai-sdk/google":
+        base = url or (GEMINI_BASE_URL if first_party else None)
+        if base is None:
+            return _Wire(None, None, f"has no base URL in models.dev; {hint}")
+        return _Wire("google-gemini", base, None)
+    if npm in _VERTEX_CLIENTS:
+        return _Wire(_VERTEX_CLIENTS[npm], url or VERTEX_BASE_URL, None)
     if npm in _ANTHROPIC_CLIENTS:
         base = url or (ANTHROPIC_BASE_URL if first_party else None)
         if base is None:
@@ -173,6 +191,11 @@ def _model_entry(pid: str, cp: CatalogProvider, cm: CatalogModel, provider: _Wir
         # The provider is unsupported as a whole and says why; listing its models adds nothing.
         return None
     reason = wire.reason
+    if reason is None and provider.api in _VERTEX_APIS and wire.api not in _VERTEX_APIS:
+        reason = (
+            "is served on Vertex AI's OpenAI-compatible endpoint, which needs a Google access token; "
+            "skipjack obtains one only for Gemini and Claude on Vertex"
+        )
     if reason is None and pid in _OPENAI_FAMILY and (pid == "openai" or wire.base_url == provider.base_url):
         if _OPENAI_HOSTED_TOOLS_ONLY.search(cm.id):
             reason = "needs OpenAI's hosted tools (web search, computer use), which skipjack does not offer"

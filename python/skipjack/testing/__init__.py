@@ -1,5 +1,6 @@
 """Test doubles shipped with skipjack: a loopback SSE server and scripted model streams."""
 
+from skipjack.testing.gemini_script import gemini_turn, thought_signature
 from skipjack.testing.openai_script import ScriptedToolCall, ScriptedTurn, openai_turn, text_deltas
 from skipjack.testing.responses_script import encrypted_reasoning, responses_text_deltas, responses_turn
 from skipjack.testing.scripted import SCRIPTED_PRICE, ScriptedModel, scripted_model, stalled_reply, turn_reply
@@ -27,6 +28,7 @@ __all__ = [
     "Stall",
     "check_openai_chat_request",
     "encrypted_reasoning",
+    "gemini_turn",
     "openai_chat_problem",
     "openai_turn",
     "responses_text_deltas",
@@ -35,5 +37,6 @@ __all__ = [
     "sse_body",
     "stalled_reply",
     "text_deltas",
+    "thought_signature",
     "turn_reply",
 ]

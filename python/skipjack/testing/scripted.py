@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from skipjack.llm.types import Api, Model, Price
+from skipjack.testing.gemini_script import gemini_turn
 from skipjack.testing.openai_script import ScriptedTurn, openai_turn
 from skipjack.testing.responses_script import responses_turn
 from skipjack.testing.sse_server import RecordedRequest, Reply, SSEServer, Stall
@@ -22,7 +23,7 @@ def scripted_model(
     url: str, *, model_id: str = "scripted-model", price: Price = SCRIPTED_PRICE, api: Api = "openai-chat"
 ) -> Model:
     """A `Model` at `url` (e.g. `SSEServer.url`) with a real price, speaking `api`
-    (`openai-chat` or `openai-responses`)."""
+    (`openai-chat`, `openai-responses`, `google-gemini` or `google-vertex`)."""
     return Model(
         provider="scripted",
         id=model_id,
@@ -46,6 +47,8 @@ def turn_reply(
     in the stream format of `api` (`turn_index` numbers Responses item ids)."""
     if api == "openai-responses":
         return Reply.sse(responses_turn(turn, turn_index=turn_index), chunk_size=chunk_size, pause=pause)
+    if api in ("google-gemini", "google-vertex"):
+        return Reply.sse(gemini_turn(turn, turn_index=turn_index), chunk_size=chunk_size, pause=pause)
     if api != "openai-chat":
         raise ValueError(f"no scripted stream format for {api}")
     return Reply.sse(openai_turn(turn), chunk_size=chunk_size, pause=pause)

@@ -152,7 +152,9 @@ class AgentView:
             self.app.status.set_state("thinking…")
         elif isinstance(ev, ThinkingDelta):
             block.thinking_delta(ev.index, ev.delta)
-        elif isinstance(ev, ThinkingEnd):
+        elif isinstance(ev, ThinkingEnd) and ev.thinking:
+            # A block with a signature and no text (Gemini's signature carrier) shows nothing,
+            # as in a resumed session's history.
             block.thinking_end(ev.index, ev.thinking)
         elif isinstance(ev, ToolCallStart):
             self.app.status.set_state(f"preparing {ev.name}…")

@@ -4,6 +4,7 @@
 pub mod anthropic;
 pub mod credentials;
 pub mod images;
+pub mod google_gemini;
 mod lenient;
 pub mod openai_chat;
 pub mod openai_responses;
@@ -59,6 +60,8 @@ pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) 
         Api::OpenAiChat => openai_chat::build_request(model, context, options),
         Api::AnthropicMessages => anthropic::build_request(model, context, options),
         Api::OpenAiResponses => openai_responses::build_request(model, context, options),
+        Api::GoogleGemini | Api::GoogleVertex => google_gemini::build_request(model, context, options),
+        Api::GoogleVertexAnthropic => anthropic::build_request(model, context, options),
     }
 }
 
@@ -66,8 +69,9 @@ pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) 
 pub fn decoder(model: &Model) -> Box<dyn Decoder> {
     match model.api {
         Api::OpenAiChat => Box::new(openai_chat::ChatDecoder::default()),
-        Api::AnthropicMessages => Box::new(anthropic::MessagesDecoder::default()),
+        Api::AnthropicMessages | Api::GoogleVertexAnthropic => Box::new(anthropic::MessagesDecoder::default()),
         Api::OpenAiResponses => Box::new(openai_responses::ResponsesDecoder::default()),
+        Api::GoogleGemini | Api::GoogleVertex => Box::new(google_gemini::GeminiDecoder::default()),
     }
 }
 

@@ -17,6 +17,7 @@ pub use client::HttpClient;
 use queue::EventQueue;
 use retry::Decision;
 
+use crate::auth;
 use crate::error::{classify_http, ErrorKind, LlmError};
 use crate::events::StreamEvent;
 use crate::message::Context;
@@ -44,6 +45,22 @@ pub async fn run(
     let mut decoder = BodyDecoder::with_limits(model, options.limits);
     decoder.hold_early_errors(true);
     let mut out = Vec::new();
+    let with_token;
+    let options = if auth::google::needs_token(model, options) {
+        match google_token(options, cancel).await {
+            Ok(token) => {
+                with_token = StreamOptions { api_key: Some(token), ..options.clone() };
+                &with_token
+            }
+            Err(e) => {
+                decoder.fail(e, &mut out);
+                let _ = queue.push_batch(&mut out).await;
+                return queue.close();
+            }
+        }
+    } else {
+        options
+    };
     match providers::build_request(model, context, options) {
         Ok(request) => {
             let deadline = after(options.timeouts.total_ms);
@@ -55,6 +72,23 @@ pub async fn run(
     // After an abandon the push fails, which is fine: nobody is listening.
     let _ = queue.push_batch(&mut out).await;
     queue.close();
+}
+
+/// A Vertex access token, under the request's cancellation and first-byte timeout.
+async fn google_token(options: &StreamOptions, cancel: &CancellationToken) -> Result<String, LlmError> {
+    let limit = Duration::from_millis(options.timeouts.first_byte_ms);
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => Err(aborted()),
+        r = tokio::time::timeout(limit, auth::google::access_token()) => r.unwrap_or_else(|_| {
+            let msg = format!("no Google access token within {} (timeouts.first_byte_ms)", seconds(limit_ms(limit)));
+            Err(LlmError::new(ErrorKind::Timeout, msg))
+        }),
+    }
+}
+
+fn limit_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// `ms` from now; `None` when that is too far to represent (no deadline in practice).

@@ -21,14 +21,18 @@ pub fn is_retryable_status(status: u16) -> bool {
 pub fn is_retryable_stream_error(error: &LlmError) -> bool {
     let by_status = error.status.is_some_and(is_retryable_status);
     let rate_limited = error.kind == ErrorKind::RateLimited;
-    (by_status || rate_limited) && !is_quota_exhausted(&error.message)
+    // A server that said when to come back is not reporting exhausted credit.
+    (by_status || rate_limited) && (error.retry_after_ms.is_some() || !is_quota_exhausted(&error.message))
 }
 
 /// A 429 that means "out of credit" will not get better by waiting.
 #[must_use]
 pub fn is_quota_exhausted(body: &str) -> bool {
     let lower = body.to_ascii_lowercase();
-    lower.contains("insufficient_quota") || lower.contains("billing")
+    // Gemini's per-minute limits say "check your plan and billing details" too, but name
+    // when to come back (`RetryInfo`): those are worth the wait.
+    let says_when = lower.contains("google.rpc.retryinfo");
+    lower.contains("insufficient_quota") || (lower.contains("billing") && !says_when)
 }
 
 /// `retry-after-ms` (OpenAI), else `retry-after` in seconds or as an HTTP date.

@@ -53,6 +53,26 @@ pub fn openai_responses_model() -> Model {
     }
 }
 
+/// gemini-2.5-pro's list prices up to 200k tokens (USD per million tokens).
+pub const GEMINI_PRICE: Price = Price { input: 1.25, output: 10.0, cache_read: 0.125, cache_write: 0.0 };
+
+pub fn gemini_model() -> Model {
+    Model {
+        provider: "google".into(),
+        id: "gemini-2.5-pro".into(),
+        api: Api::GoogleGemini,
+        base_url: "https://generativelanguage.googleapis.com/v1beta".into(),
+        name: None,
+        context_window: 1_048_576,
+        max_output: 65_536,
+        price: GEMINI_PRICE,
+        reasoning: true,
+        images: true,
+        api_key_env: Some("GEMINI_API_KEY".into()),
+        headers: BTreeMap::new(),
+    }
+}
+
 /// A recorded stream under `tests/fixtures/sse/<provider>/`.
 pub fn fixture(provider: &str, name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sse").join(provider).join(name);

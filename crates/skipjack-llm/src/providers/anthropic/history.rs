@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::message::{AssistantContent, AssistantMessage, InputContent, Message, StopReason, ToolResultMessage};
-use crate::model::{Api, Model};
+use crate::model::Model;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -158,7 +158,7 @@ fn tool_result(r: &ToolResultMessage) -> Block<'_> {
 
 fn assistant_blocks<'a>(model: &Model, m: &'a AssistantMessage, answered: &HashSet<&str>) -> Vec<Block<'a>> {
     // A signature is only good for the provider that issued it; another's is rejected.
-    let signatures_valid = m.api == Api::AnthropicMessages.as_str() && m.provider == model.provider;
+    let signatures_valid = m.api == model.api.as_str() && m.provider == model.provider;
     // A failed or cancelled stream can end on a call that was never run; sending it
     // without a result is rejected, so such calls are left out.
     let partial = matches!(m.stop_reason, StopReason::Error | StopReason::Aborted);

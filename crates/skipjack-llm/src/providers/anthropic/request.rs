@@ -8,10 +8,13 @@ use serde_json::Value;
 use super::history::{self, Block, CacheControl, Role, WireMessage, EPHEMERAL};
 use crate::error::{ErrorKind, LlmError};
 use crate::message::{Context, Tool};
-use crate::model::{Model, ReasoningEffort, StreamOptions};
+use crate::model::{Api, Model, ReasoningEffort, StreamOptions};
+use crate::providers::google_gemini::vertex_base_url;
 use crate::providers::{join_url, HttpRequest};
 
 const API_VERSION: &str = "2023-06-01";
+/// The Messages API version Vertex AI serves Claude with.
+const VERTEX_API_VERSION: &str = "vertex-2023-10-16";
 /// Lets the model think between tool calls instead of only before its first one.
 const INTERLEAVED_THINKING_BETA: &str = "interleaved-thinking-2025-05-14";
 /// A model header that picks how the key is sent: `bearer` sends `authorization: Bearer`
@@ -27,7 +30,12 @@ const MIN_THINKING_BUDGET: u64 = 1024;
 
 #[derive(Debug, Serialize)]
 struct Body<'a> {
-    model: &'a str,
+    /// Vertex names the model in the URL and rejects it in the body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<&'a str>,
+    /// Vertex takes the API version in the body instead of the `anthropic-version` header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    anthropic_version: Option<&'static str>,
     max_tokens: u64,
     stream: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -72,8 +80,10 @@ pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) 
         .collect();
     let mut tools: Vec<WireTool<'_>> = context.tools.iter().map(wire_tool).collect();
     place_cache_breakpoints(&mut system, &mut tools, &mut messages);
+    let vertex = model.api == Api::GoogleVertexAnthropic;
     let body = Body {
-        model: &model.id,
+        model: (!vertex).then_some(model.id.as_str()),
+        anthropic_version: vertex.then_some(VERTEX_API_VERSION),
         max_tokens,
         stream: true,
         system,
@@ -86,7 +96,15 @@ pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) 
     let body = serde_json::to_vec(&body)
         .map_err(|e| LlmError::new(ErrorKind::BadRequest, format!("could not encode the request: {e}")))?;
     let interleaved = budget.is_some() && !context.tools.is_empty();
-    Ok(HttpRequest { url: messages_url(&model.base_url), headers: headers(model, options, interleaved), body })
+    let url = if vertex {
+        join_url(
+            &vertex_base_url(&model.base_url),
+            &format!("publishers/anthropic/models/{}:streamRawPredict", model.id),
+        )
+    } else {
+        messages_url(&model.base_url)
+    };
+    Ok(HttpRequest { url, headers: headers(model, options, interleaved, vertex), body })
 }
 
 /// `{base}/v1/messages`, or `{base}/messages` when the base URL already names the version.
@@ -148,17 +166,21 @@ fn place_cache_breakpoints(system: &mut [Block<'_>], tools: &mut [WireTool<'_>],
 /// without case). The key goes in `x-api-key`, or `authorization: Bearer` when the model
 /// carries the `AUTH_MARKER` header set to `bearer`; it is left out when the caller's
 /// headers already authenticate.
-fn headers(model: &Model, options: &StreamOptions, interleaved: bool) -> Vec<(String, String)> {
+fn headers(model: &Model, options: &StreamOptions, interleaved: bool, vertex: bool) -> Vec<(String, String)> {
     let mut extra: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in model.headers.iter().chain(&options.headers) {
         extra.insert(name.to_ascii_lowercase(), value.clone());
     }
-    let bearer = extra.remove(AUTH_MARKER).is_some_and(|v| v.trim().eq_ignore_ascii_case("bearer"));
+    // Vertex takes the OAuth access token the transport obtained as a bearer token.
+    let bearer = vertex || extra.remove(AUTH_MARKER).is_some_and(|v| v.trim().eq_ignore_ascii_case("bearer"));
+    extra.remove(AUTH_MARKER);
     let mut out = vec![
         ("content-type".to_owned(), "application/json".to_owned()),
         ("accept".to_owned(), "text/event-stream".to_owned()),
-        ("anthropic-version".to_owned(), API_VERSION.to_owned()),
     ];
+    if !vertex {
+        out.push(("anthropic-version".to_owned(), API_VERSION.to_owned()));
+    }
     let caller_authenticates = extra.contains_key("authorization") || extra.contains_key("x-api-key");
     if let Some(key) = options.api_key.as_deref().filter(|k| !k.is_empty()) {
         if !caller_authenticates {
