@@ -73,7 +73,7 @@ impl LlmError {
 }
 
 /// Phrases servers use when the prompt is longer than the context window.
-const OVERFLOW_PATTERNS: &[&str] = &[
+pub(crate) const OVERFLOW_PATTERNS: &[&str] = &[
     "context_length_exceeded",              // OpenAI code
     "maximum context length",               // OpenAI, vLLM, DeepSeek, OpenRouter
     "prompt is too long",                   // Anthropic

@@ -6,7 +6,9 @@
 //! (HTTP, retries, timeouts, cancellation).
 
 pub mod assembler;
+pub mod auth;
 pub mod error;
+pub mod eventstream;
 pub mod events;
 pub mod message;
 pub mod model;

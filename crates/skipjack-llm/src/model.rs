@@ -16,6 +16,9 @@ pub enum Api {
     /// OpenAI's Responses API (`POST /responses`), the only one serving its codex and -pro models.
     #[serde(rename = "openai-responses")]
     OpenAiResponses,
+    /// Amazon Bedrock's Converse stream (`POST /model/{id}/converse-stream`), event-stream framed.
+    #[serde(rename = "bedrock-converse")]
+    BedrockConverse,
 }
 
 impl Api {
@@ -25,6 +28,7 @@ impl Api {
             Self::OpenAiChat => "openai-chat",
             Self::AnthropicMessages => "anthropic-messages",
             Self::OpenAiResponses => "openai-responses",
+            Self::BedrockConverse => "bedrock-converse",
         }
     }
 }

@@ -11,3 +11,4 @@ mod request;
 
 pub use decode::MessagesDecoder;
 pub use request::{build_request, AUTH_MARKER};
+pub(crate) use request::token_limits;

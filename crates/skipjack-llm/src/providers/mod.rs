@@ -2,6 +2,7 @@
 //! decodes its SSE events into calls on the shared [`MessageAssembler`].
 
 pub mod anthropic;
+pub mod bedrock_converse;
 mod lenient;
 pub mod openai_chat;
 pub mod openai_responses;
@@ -56,6 +57,7 @@ pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) 
         Api::OpenAiChat => openai_chat::build_request(model, context, options),
         Api::AnthropicMessages => anthropic::build_request(model, context, options),
         Api::OpenAiResponses => openai_responses::build_request(model, context, options),
+        Api::BedrockConverse => bedrock_converse::build_request(model, context, options),
     }
 }
 
@@ -65,6 +67,7 @@ pub fn decoder(model: &Model) -> Box<dyn Decoder> {
         Api::OpenAiChat => Box::new(openai_chat::ChatDecoder::default()),
         Api::AnthropicMessages => Box::new(anthropic::MessagesDecoder::default()),
         Api::OpenAiResponses => Box::new(openai_responses::ResponsesDecoder::default()),
+        Api::BedrockConverse => Box::new(bedrock_converse::ConverseDecoder::default()),
     }
 }
 
