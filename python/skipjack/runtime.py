@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from skipjack.agent import Agent, Hooks, Limits
 from skipjack.config import ConfigError, LoadedConfig, load_config, load_instructions, missing_key_hint, resolve_api_key
+from skipjack.config.keys import AWS_CREDENTIAL_VARS, key_required
 from skipjack.config.files import find_repo_root, user_config_path
 from skipjack.config.schema import ApprovalMode, SandboxSettings, Settings
 from skipjack.errors import UserError
@@ -195,7 +196,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
     warnings = list(config.warnings)
     model = resolve_model(opts, settings, env, warnings)
     key = resolve_api_key(model, settings, env)
-    if key is None and model.api_key_env and opts.base_url is None:
+    if key is None and key_required(model) and opts.base_url is None:
         raise UserError(missing_key_hint(model))
     key_vars = provider_key_vars(settings, model)
     passthrough = settings.shell.env_passthrough
@@ -314,7 +315,7 @@ def provider_key_vars(settings: Settings, model: Model) -> set[str]:
     names |= {p.api_key_env for p in settings.providers.values() if p.api_key_env}
     if model.api_key_env:
         names.add(model.api_key_env)
-    return names
+    return names | AWS_CREDENTIAL_VARS
 
 
 def build_policy(

@@ -25,7 +25,7 @@ def add_agent_flags(p: argparse._ActionsContainer) -> None:
     """Flags shared by the interactive UI and `run`."""
     p.add_argument("--model", "-m", help="provider/model-id, from the registry or your config")
     p.add_argument("--base-url", type=base_url, help="any OpenAI- or Anthropic-compatible server (with --model NAME)")
-    apis = ["openai-chat", "openai-responses", "anthropic-messages"]
+    apis = ["openai-chat", "openai-responses", "anthropic-messages", "bedrock-converse"]
     p.add_argument("--api", choices=apis, help="wire API for --base-url")
     p.add_argument("--api-key-env", help="environment variable holding the key for --base-url")
     p.add_argument("--approval", choices=["ask", "auto-edit", "yolo", "plan"], help="approval mode")

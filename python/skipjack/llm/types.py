@@ -18,7 +18,7 @@ NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
 NonNegFloat = Annotated[float, msgspec.Meta(ge=0)]
 
 StopReason: TypeAlias = Literal["stop", "length", "tool_use", "content_filter", "error", "aborted"]
-Api: TypeAlias = Literal["openai-chat", "anthropic-messages", "openai-responses"]
+Api: TypeAlias = Literal["openai-chat", "anthropic-messages", "openai-responses", "bedrock-converse"]
 ReasoningEffort: TypeAlias = Literal["minimal", "low", "medium", "high"]
 CostSource: TypeAlias = Literal["computed", "provider"]
 

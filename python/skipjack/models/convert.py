@@ -2,9 +2,10 @@
 (`scripts/gen_registry.py`) and the loader of a refreshed `api.json`.
 
 models.dev names the AI SDK client (`npm`) a provider is used through; skipjack speaks three wire
-APIs, so each provider and model is mapped to `openai-chat`, `openai-responses` or
-`anthropic-messages` with a base URL (to which the core appends `/chat/completions`, `/responses`
-or `/messages`), or marked unsupported with a reason a user can act on.
+APIs, so each provider and model is mapped to `openai-chat`, `openai-responses`,
+`anthropic-messages` or `bedrock-converse` with a base URL (to which the core appends
+`/chat/completions`, `/responses`, `/messages` or `/model/{id}/converse-stream`), or marked
+unsupported with a reason a user can act on.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from skipjack.models.catalog import Catalog, CatalogModel, CatalogPrice, Catalog
 from skipjack.models.entries import FORMAT_VERSION, ModelEntry, PriceTier, ProviderEntry, RegistryData
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com/v1"
+# The core fills `{region}` from AWS_REGION / AWS_DEFAULT_REGION / the AWS profile (else
+# us-east-1), and signs with AWS credentials unless a Bedrock API key is set.
+BEDROCK_BASE_URL = "https://bedrock-runtime.{region}.amazonaws.com"
+BEDROCK_KEY_ENV = "AWS_BEARER_TOKEN_BEDROCK"
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 # Clients that speak OpenAI chat completions to one fixed service; models.dev gives no base URL
@@ -42,7 +47,6 @@ _NATIVE_PROTOCOLS: dict[str, str] = {
     "@ai-sdk/google": "uses Google's native Gemini API",
     "@ai-sdk/google-vertex": "uses Google Vertex AI, which needs Google Cloud credentials",
     "@ai-sdk/google-vertex/anthropic": "uses Anthropic on Vertex AI, which needs Google Cloud credentials",
-    "@ai-sdk/amazon-bedrock": "uses Amazon Bedrock's native API with AWS request signing",
     "@ai-sdk/amazon-bedrock/mantle": "uses Amazon Bedrock with AWS request signing",
     "@ai-sdk/azure": "uses Azure OpenAI deployments on your own resource",
     "@ai-sdk/cohere": "uses Cohere's native chat API",
@@ -59,7 +63,7 @@ _OPENAI_RESPONSES_ONLY = re.compile(r"(^o\d.*-pro$|-pro$|codex)")
 # computer), which skipjack does not offer.
 _OPENAI_HOSTED_TOOLS_ONLY = re.compile(r"(deep-research|computer-use)")
 
-_SPEAKS = "skipjack speaks OpenAI chat completions and Responses, and Anthropic messages"
+_SPEAKS = "skipjack speaks OpenAI chat completions and Responses, Anthropic messages and Bedrock Converse"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -79,7 +83,7 @@ def convert_catalog(catalog: Catalog, *, generated: str, source: dict[str, str])
         providers[pid] = ProviderEntry(
             name=cp.name,
             env=list(cp.env),
-            api_key_env=_key_env(cp.env, wire.base_url or cp.api),
+            api_key_env=BEDROCK_KEY_ENV if wire.api == "bedrock-converse" else _key_env(cp.env, wire.base_url or cp.api),
             api=wire.api,
             base_url=wire.base_url,
             doc=cp.doc,
@@ -108,6 +112,8 @@ def _resolve(npm: str, url: str | None, shape: str | None, *, first_party: bool,
         if base is None:
             return _Wire(None, None, f"has no base URL in models.dev; {hint}")
         return _Wire("openai-responses", base, None)
+    if npm == "@ai-sdk/amazon-bedrock" and shape is None:
+        return _Wire("bedrock-converse", url or BEDROCK_BASE_URL, None)
     if npm in _ANTHROPIC_CLIENTS:
         base = url or (ANTHROPIC_BASE_URL if first_party else None)
         if base is None:

@@ -12,6 +12,7 @@ from typing import Any
 from skipjack.llm.types import Api, Model, Price
 from skipjack.testing.openai_script import ScriptedTurn, openai_turn
 from skipjack.testing.responses_script import responses_turn
+from skipjack.testing.bedrock_script import bedrock_reply
 from skipjack.testing.sse_server import RecordedRequest, Reply, SSEServer, Stall
 
 SCRIPTED_PRICE = Price(input=3.0, output=15.0, cache_read=0.3, cache_write=3.75)
@@ -46,6 +47,8 @@ def turn_reply(
     in the stream format of `api` (`turn_index` numbers Responses item ids)."""
     if api == "openai-responses":
         return Reply.sse(responses_turn(turn, turn_index=turn_index), chunk_size=chunk_size, pause=pause)
+    if api == "bedrock-converse":
+        return bedrock_reply(turn, turn_index=turn_index, chunk_size=chunk_size)
     if api != "openai-chat":
         raise ValueError(f"no scripted stream format for {api}")
     return Reply.sse(openai_turn(turn), chunk_size=chunk_size, pause=pause)
