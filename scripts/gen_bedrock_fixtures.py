@@ -69,11 +69,15 @@ FIXTURES: dict[str, bytes] = {
     "tool_use.bin": START
     + delta(0, {"text": "Reading both."})
     + stop(0)
-    + event("contentBlockStart", {"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "tooluse_A1", "name": "read"}}})
+    + event(
+        "contentBlockStart", {"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "tooluse_A1", "name": "read"}}}
+    )
     + delta(1, {"toolUse": {"input": '{"pa'}})
     + delta(1, {"toolUse": {"input": 'th": "a.py"}'}})
     + stop(1)
-    + event("contentBlockStart", {"contentBlockIndex": 2, "start": {"toolUse": {"toolUseId": "tooluse_B2", "name": "grep"}}})
+    + event(
+        "contentBlockStart", {"contentBlockIndex": 2, "start": {"toolUse": {"toolUseId": "tooluse_B2", "name": "grep"}}}
+    )
     + delta(2, {"toolUse": {"input": '{"pattern": "x"}'}})
     + stop(2)
     + message_stop("tool_use")

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from skipjack.agent import Agent, Hooks, Limits
 from skipjack.config import ConfigError, LoadedConfig, load_config, load_instructions, missing_key_hint, resolve_api_key
-from skipjack.config.keys import AWS_CREDENTIAL_VARS, key_required
 from skipjack.config.files import find_repo_root, user_config_path
+from skipjack.config.keys import AWS_CREDENTIAL_VARS, key_required
 from skipjack.config.schema import ApprovalMode, SandboxSettings, Settings
 from skipjack.errors import UserError
 from skipjack.llm.stream import StreamOptions

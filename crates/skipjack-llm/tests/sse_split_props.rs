@@ -45,6 +45,7 @@ fn api_for_folder(folder: &str) -> Api {
         "openai" => Api::OpenAiChat,
         "anthropic" => Api::AnthropicMessages,
         "openai_responses" => Api::OpenAiResponses,
+        "bedrock_converse" => Api::BedrockConverse,
         other => panic!("fixture folder {other:?} has no wire API assigned in sse_split_props.rs"),
     }
 }
@@ -54,7 +55,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.unwrap().path();
         if path.is_dir() {
             collect(&path, out);
-        } else if path.extension().is_some_and(|e| e == "sse") {
+        } else if path.extension().is_some_and(|e| e == "sse" || e == "bin") {
             out.push(path);
         }
     }
@@ -147,6 +148,8 @@ fn fixtures_are_found_in_every_folder() {
     assert!(openai >= 18, "only {openai} openai fixtures found");
     let responses = FIXTURES.iter().filter(|f| f.api == Api::OpenAiResponses).count();
     assert!(responses >= 12, "only {responses} openai_responses fixtures found");
+    let bedrock = FIXTURES.iter().filter(|f| f.api == Api::BedrockConverse).count();
+    assert!(bedrock >= 16, "only {bedrock} bedrock_converse fixtures found");
     for f in FIXTURES.iter() {
         assert_well_formed(&f.whole).unwrap_or_else(|e| panic!("{}: {e}", f.path.display()));
     }
@@ -250,7 +253,7 @@ fn pieces() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn any_api() -> impl Strategy<Value = Api> {
-    prop_oneof![Just(Api::OpenAiChat), Just(Api::AnthropicMessages), Just(Api::OpenAiResponses)]
+    prop_oneof![Just(Api::OpenAiChat), Just(Api::AnthropicMessages), Just(Api::OpenAiResponses), Just(Api::BedrockConverse)]
 }
 
 fn cut_points(len: usize, picks: &[Index]) -> Vec<usize> {

@@ -83,7 +83,9 @@ def convert_catalog(catalog: Catalog, *, generated: str, source: dict[str, str])
         providers[pid] = ProviderEntry(
             name=cp.name,
             env=list(cp.env),
-            api_key_env=BEDROCK_KEY_ENV if wire.api == "bedrock-converse" else _key_env(cp.env, wire.base_url or cp.api),
+            api_key_env=BEDROCK_KEY_ENV
+            if wire.api == "bedrock-converse"
+            else _key_env(cp.env, wire.base_url or cp.api),
             api=wire.api,
             base_url=wire.base_url,
             doc=cp.doc,

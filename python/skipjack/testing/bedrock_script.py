@@ -60,7 +60,9 @@ def bedrock_turn(turn: ScriptedTurn, *, turn_index: int = 0) -> bytes:
     index = 0
     if turn.thinking:
         for piece in _pieces(turn.thinking, step):
-            out += event("contentBlockDelta", {"contentBlockIndex": index, "delta": {"reasoningContent": {"text": piece}}})
+            out += event(
+                "contentBlockDelta", {"contentBlockIndex": index, "delta": {"reasoningContent": {"text": piece}}}
+            )
         sig = {"reasoningContent": {"signature": reasoning_signature(turn_index)}}
         out += event("contentBlockDelta", {"contentBlockIndex": index, "delta": sig})
         out += event("contentBlockStop", {"contentBlockIndex": index})

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from skipjack.llm.types import Api, Model, Price
+from skipjack.testing.bedrock_script import bedrock_reply
 from skipjack.testing.openai_script import ScriptedTurn, openai_turn
 from skipjack.testing.responses_script import responses_turn
-from skipjack.testing.bedrock_script import bedrock_reply
 from skipjack.testing.sse_server import RecordedRequest, Reply, SSEServer, Stall
 
 SCRIPTED_PRICE = Price(input=3.0, output=15.0, cache_read=0.3, cache_write=3.75)
