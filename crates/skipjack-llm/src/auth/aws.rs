@@ -149,12 +149,15 @@ pub fn resolve_credentials(env: Env<'_>) -> Result<AwsCredentials, LlmError> {
     ))
 }
 
-/// `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`, else `us-east-1`.
+/// `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`, else `us-east-1`. A value that
+/// is not a region name (letters, digits, dashes) is skipped: it goes into a host name.
 #[must_use]
 pub fn resolve_region(env: Env<'_>) -> String {
+    let valid = |r: &String| !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     get(env, "AWS_REGION")
-        .or_else(|| get(env, "AWS_DEFAULT_REGION"))
-        .or_else(|| profile(env).1.remove("region").filter(|r| !r.is_empty()))
+        .filter(valid)
+        .or_else(|| get(env, "AWS_DEFAULT_REGION").filter(valid))
+        .or_else(|| profile(env).1.remove("region").filter(valid))
         .unwrap_or_else(|| "us-east-1".to_owned())
 }
 
@@ -243,6 +246,9 @@ mod tests {
         assert!(e.message.contains("profile missing"), "{}", e.message);
         let env = env_of(&[("HOME", home), ("AWS_REGION", "us-west-2")]);
         assert_eq!(resolve_region(&env), "us-west-2");
+        // A region is a host name label: anything else is skipped for the next source.
+        let env = env_of(&[("HOME", home), ("AWS_REGION", "evil.example.com/x"), ("AWS_DEFAULT_REGION", "eu-north-1")]);
+        assert_eq!(resolve_region(&env), "eu-north-1");
         std::fs::remove_dir_all(dir).unwrap();
     }
 
