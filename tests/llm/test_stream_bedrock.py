@@ -19,6 +19,7 @@ from skipjack.llm import (
     Context,
     ContextOverflowError,
     RateLimitedError,
+    Tool,
     ToolCall,
     ToolResultMessage,
     UserMessage,
@@ -92,7 +93,10 @@ async def test_reasoning_signature_and_calls_are_replayed_exactly(sse_server: SS
     )
     model = model_for(sse_server.root_url, api=BEDROCK, reasoning=True)
     model = msgspec.structs.replace(model, id=MODEL_ID)
-    first = stream(model, Context(system_prompt="sys", messages=[UserMessage("go")]), api_key="k", reasoning="low")
+    tools = [Tool("read", "Read a file", {"type": "object", "properties": {"path": {"type": "string"}}})]
+    first = stream(
+        model, Context(system_prompt="sys", messages=[UserMessage("go")], tools=tools), api_key="k", reasoning="low"
+    )
     events = [e async for e in first]
     turn: AssistantMessage = await first.result()
     thinking = next(e for e in events if isinstance(e, ThinkingEnd))
@@ -100,14 +104,17 @@ async def test_reasoning_signature_and_calls_are_replayed_exactly(sse_server: SS
     assert turn.tool_calls == [ToolCall("tu_1", "read", {"path": "a.py"}), ToolCall("tu_2", "read", {"path": "b.py"})]
     assert turn.stop_reason == "tool_use"
     history = [UserMessage("go"), turn, ToolResultMessage("tu_1", "read", "A"), ToolResultMessage("tu_2", "read", "B")]
-    second = stream(model, Context(system_prompt="sys", messages=history), api_key="k", reasoning="low")
+    second = stream(model, Context(system_prompt="sys", messages=history, tools=tools), api_key="k", reasoning="low")
     _ = [e async for e in second]
     assert (await second.result()).text == "done"
     req = sse_server.requests[1]
     assert req.path == PATH
     body = req.json()
     assert body["system"] == [{"text": "sys"}, {"cachePoint": {"type": "default"}}]
-    assert body["additionalModelRequestFields"]["thinking"]["type"] == "enabled"
+    assert body["additionalModelRequestFields"] == {
+        "thinking": {"type": "enabled", "budget_tokens": 4096},
+        "anthropic_beta": ["interleaved-thinking-2025-05-14"],
+    }
     assert body["messages"] == [
         {"role": "user", "content": [{"text": "go"}]},
         {
