@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from skipjack.agent import Agent, Hooks, Limits
 from skipjack.config import ConfigError, LoadedConfig, load_config, load_instructions, missing_key_hint, resolve_api_key
 from skipjack.config.files import find_repo_root, user_config_path
-from skipjack.config.keys import AWS_CREDENTIAL_VARS, key_required
+from skipjack.config.keys import key_required
 from skipjack.config.schema import ApprovalMode, SandboxSettings, Settings
 from skipjack.errors import UserError
 from skipjack.llm.stream import StreamOptions
@@ -315,7 +315,7 @@ def provider_key_vars(settings: Settings, model: Model) -> set[str]:
     names |= {p.api_key_env for p in settings.providers.values() if p.api_key_env}
     if model.api_key_env:
         names.add(model.api_key_env)
-    return names | AWS_CREDENTIAL_VARS
+    return names
 
 
 def build_policy(

@@ -117,7 +117,8 @@ def test_a_wrong_secret_fails_the_run_with_the_servers_reason(tmp_path: Path) ->
 
 
 def test_the_model_shell_never_sees_aws_credentials(tmp_path: Path) -> None:
-    bash = ScriptedToolCall("bash", {"command": "env | grep ^AWS_ || echo no-aws-vars"}, id="tooluse_bash1")
+    # Their names look like secrets (KEY, SECRET, TOKEN), which the shell environment drops.
+    bash = ScriptedToolCall("bash", {"command": "env | grep ^AWS_ ; echo ran-ok"}, id="tooluse_bash1")
     with SSEServer() as server:
         server.enqueue(
             bedrock_reply(ScriptedTurn(tool_calls=[bash])),
@@ -128,6 +129,7 @@ def test_the_model_shell_never_sees_aws_credentials(tmp_path: Path) -> None:
         out = run_cli("run", "--approval", "yolo", "go", cwd=root, env=env)
         assert out.returncode == 0, out.stderr
         result = str(server.requests[1].json()["messages"][-1])
+        assert "ran-ok" in result
         assert "s3cr3t-value" not in result
         assert "bedrock-key-123" not in result
         assert "AWS_SECRET_ACCESS_KEY" not in result

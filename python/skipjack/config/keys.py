@@ -23,13 +23,6 @@ def api_key_source(model: Model, settings: Settings, env: Mapping[str, str] | No
     return _lookup(model, settings, os.environ if env is None else env)[1]
 
 
-# Bedrock signs with the AWS credential chain when no Bedrock API key is set, and those
-# credentials are as secret as any key: the model's shell never sees them.
-AWS_CREDENTIAL_VARS = frozenset(
-    {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"}
-)
-
-
 def key_required(model: Model) -> bool:
     """Whether a request to `model` needs a key from Python: Bedrock does not, since the core
     signs with AWS credentials (environment or ~/.aws) when no Bedrock API key is given."""
