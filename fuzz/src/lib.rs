@@ -239,7 +239,9 @@ pub fn converse_body(data: &[u8]) -> Vec<u8> {
         let text = String::from_utf8_lossy(line);
         let (name, payload) = text.split_once(' ').unwrap_or((&text, ""));
         let frame = match name.strip_prefix('!') {
-            Some(kind) => encode_frame(&[(":exception-type", kind), (":message-type", "exception")], payload.as_bytes()),
+            Some(kind) => {
+                encode_frame(&[(":exception-type", kind), (":message-type", "exception")], payload.as_bytes())
+            }
             None => encode_frame(&[(":event-type", name), (":message-type", "event")], payload.as_bytes()),
         };
         body.extend(frame);

@@ -152,7 +152,8 @@ fn parse_frame(b: &[u8]) -> Result<Frame, FrameError> {
     let mut error_message = None;
     let mut h = &b[PRELUDE_LEN..headers_end];
     while !h.is_empty() {
-        let (name, value, rest) = header(h).ok_or_else(|| FrameError::Corrupt("unreadable event-stream header".into()))?;
+        let (name, value, rest) =
+            header(h).ok_or_else(|| FrameError::Corrupt("unreadable event-stream header".into()))?;
         h = rest;
         let Some(value) = value else { continue };
         match name {

@@ -8,8 +8,8 @@
 pub mod assembler;
 pub mod auth;
 pub mod error;
-pub mod eventstream;
 pub mod events;
+pub mod eventstream;
 pub mod message;
 pub mod model;
 pub mod pipeline;

@@ -4,10 +4,10 @@
 use crate::assembler::{too_large, MessageAssembler};
 use crate::error::{ErrorKind, LlmError};
 use crate::events::StreamEvent;
-use crate::model::{Limits, Model};
-use crate::providers::{self, Decoder, Progress};
 use crate::eventstream::{EventStreamDecoder, Frame, FrameError};
 use crate::model::Api;
+use crate::model::{Limits, Model};
+use crate::providers::{self, Decoder, Progress};
 use crate::sse::{SseEvent, SseParser};
 
 /// How the API frames its body: SSE for all but Bedrock, whose binary event-stream frames

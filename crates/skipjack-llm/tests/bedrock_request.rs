@@ -252,7 +252,8 @@ fn base_url_region_placeholder_and_arn_model_ids() {
 #[test]
 fn no_credentials_at_all_is_an_auth_error_naming_every_way() {
     let context = Context { messages: vec![user("hi")], ..Context::default() };
-    let e = build_request_with(&model(), &context, &StreamOptions::default(), &no_env(), SystemTime::now()).unwrap_err();
+    let e =
+        build_request_with(&model(), &context, &StreamOptions::default(), &no_env(), SystemTime::now()).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Auth);
     for needle in ["AWS_BEARER_TOKEN_BEDROCK", "AWS_ACCESS_KEY_ID", "~/.aws/credentials"] {
         assert!(e.message.contains(needle), "{}", e.message);
@@ -275,8 +276,8 @@ fn sigv4_matches_the_aws_test_suite() {
         session_token: None,
         source: "test".into(),
     };
-    let headers = sign_headers(&creds, "us-east-1", "service", suite_time(), "https://example.amazonaws.com/", &[], b"")
-        .unwrap();
+    let headers =
+        sign_headers(&creds, "us-east-1", "service", suite_time(), "https://example.amazonaws.com/", &[], b"").unwrap();
     let auth = headers.iter().find(|(k, _)| k == "authorization").map(|(_, v)| v.as_str());
     assert_eq!(
         auth,
@@ -287,8 +288,8 @@ fn sigv4_matches_the_aws_test_suite() {
         )
     );
     let wrong = AwsCredentials { secret_access_key: "wrong".into(), ..creds };
-    let headers = sign_headers(&wrong, "us-east-1", "service", suite_time(), "https://example.amazonaws.com/", &[], b"")
-        .unwrap();
+    let headers =
+        sign_headers(&wrong, "us-east-1", "service", suite_time(), "https://example.amazonaws.com/", &[], b"").unwrap();
     assert!(!headers.iter().any(|(_, v)| v.contains("5da7c1a2acd57cee")));
 }
 

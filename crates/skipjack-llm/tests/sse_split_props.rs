@@ -253,7 +253,12 @@ fn pieces() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn any_api() -> impl Strategy<Value = Api> {
-    prop_oneof![Just(Api::OpenAiChat), Just(Api::AnthropicMessages), Just(Api::OpenAiResponses), Just(Api::BedrockConverse)]
+    prop_oneof![
+        Just(Api::OpenAiChat),
+        Just(Api::AnthropicMessages),
+        Just(Api::OpenAiResponses),
+        Just(Api::BedrockConverse)
+    ]
 }
 
 fn cut_points(len: usize, picks: &[Index]) -> Vec<usize> {

@@ -122,7 +122,8 @@ pub fn resolve_credentials(env: Env<'_>) -> Result<AwsCredentials, LlmError> {
     }
     let (name, settings) = profile(env);
     let value = |k: &str| settings.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    if let (Some(access_key_id), Some(secret_access_key)) = (value("aws_access_key_id"), value("aws_secret_access_key")) {
+    if let (Some(access_key_id), Some(secret_access_key)) = (value("aws_access_key_id"), value("aws_secret_access_key"))
+    {
         return Ok(AwsCredentials {
             access_key_id,
             secret_access_key,
@@ -173,7 +174,8 @@ pub fn sign_headers(
     headers: &[(String, String)],
     body: &[u8],
 ) -> Result<Vec<(String, String)>, LlmError> {
-    let failed = |e: &dyn std::fmt::Display| LlmError::new(ErrorKind::BadRequest, format!("could not sign the request: {e}"));
+    let failed =
+        |e: &dyn std::fmt::Display| LlmError::new(ErrorKind::BadRequest, format!("could not sign the request: {e}"));
     let identity: Identity = Credentials::new(
         &credentials.access_key_id,
         &credentials.secret_access_key,
@@ -214,7 +216,12 @@ mod tests {
 
     #[test]
     fn environment_wins_over_profiles() {
-        let env = env_of(&[("AWS_ACCESS_KEY_ID", "AKID"), ("AWS_SECRET_ACCESS_KEY", "s3cret"), ("AWS_SESSION_TOKEN", "tok"), ("HOME", "/nonexistent")]);
+        let env = env_of(&[
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "s3cret"),
+            ("AWS_SESSION_TOKEN", "tok"),
+            ("HOME", "/nonexistent"),
+        ]);
         let c = resolve_credentials(&env).unwrap();
         assert_eq!((c.access_key_id.as_str(), c.session_token.as_deref()), ("AKID", Some("tok")));
         assert!(!format!("{c:?}").contains("s3cret"));
@@ -229,7 +236,11 @@ mod tests {
             "# comment\n[default]\naws_access_key_id = DEF\naws_secret_access_key = defsecret\n\n[work]\naws_access_key_id=WORK\n  ; indented comment\naws_secret_access_key =  worksecret \naws_session_token = worktoken\n",
         )
         .unwrap();
-        std::fs::write(dir.join(".aws/config"), "[default]\nregion = eu-west-1\n[profile  work]\nregion = ap-south-1\n").unwrap();
+        std::fs::write(
+            dir.join(".aws/config"),
+            "[default]\nregion = eu-west-1\n[profile  work]\nregion = ap-south-1\n",
+        )
+        .unwrap();
         let home = dir.to_str().unwrap();
         let env = env_of(&[("HOME", home)]);
         let c = resolve_credentials(&env).unwrap();

@@ -92,7 +92,8 @@ fn caches_prompts(model_id: &str) -> bool {
     if !is_claude(model_id) {
         return false;
     }
-    let old = ["claude-3-haiku", "claude-3-sonnet", "claude-3-opus", "claude-3-5-sonnet", "claude-instant", "claude-v2"];
+    let old =
+        ["claude-3-haiku", "claude-3-sonnet", "claude-3-opus", "claude-3-5-sonnet", "claude-instant", "claude-v2"];
     !old.iter().any(|o| model_id.contains(o))
 }
 
@@ -145,13 +146,8 @@ pub fn build_request_with(
     let claude = is_claude(&model.id);
     let (max_tokens, budget) = token_limits(model, options);
     let budget = budget.filter(|_| claude);
-    let mut system: Vec<SystemBlock<'_>> = context
-        .system_prompt
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .map(SystemBlock::Text)
-        .into_iter()
-        .collect();
+    let mut system: Vec<SystemBlock<'_>> =
+        context.system_prompt.as_deref().filter(|s| !s.trim().is_empty()).map(SystemBlock::Text).into_iter().collect();
     let mut tools: Vec<ToolEntry<'_>> = context.tools.iter().map(tool_spec).collect();
     if caches_prompts(&model.id) {
         place_cache_points(&mut system, &mut tools, &mut messages);
@@ -193,7 +189,11 @@ fn tool_spec(tool: &Tool) -> ToolEntry<'_> {
 
 /// The places of our Anthropic breakpoints: after the system prompt, after the tool list,
 /// and after the newest user turn, so each request reads the prefix the last one wrote.
-fn place_cache_points(system: &mut Vec<SystemBlock<'_>>, tools: &mut Vec<ToolEntry<'_>>, messages: &mut [WireMessage<'_>]) {
+fn place_cache_points(
+    system: &mut Vec<SystemBlock<'_>>,
+    tools: &mut Vec<ToolEntry<'_>>,
+    messages: &mut [WireMessage<'_>],
+) {
     if !system.is_empty() {
         system.push(SystemBlock::CachePoint(CACHE_POINT));
     }
@@ -247,8 +247,14 @@ mod tests {
 
     #[test]
     fn regions_are_read_from_bedrock_hosts_only() {
-        assert_eq!(region_of_host("https://bedrock-runtime.eu-west-3.amazonaws.com/model/x").as_deref(), Some("eu-west-3"));
-        assert_eq!(region_of_host("https://bedrock-runtime-fips.us-east-1.amazonaws.com").as_deref(), Some("us-east-1"));
+        assert_eq!(
+            region_of_host("https://bedrock-runtime.eu-west-3.amazonaws.com/model/x").as_deref(),
+            Some("eu-west-3")
+        );
+        assert_eq!(
+            region_of_host("https://bedrock-runtime-fips.us-east-1.amazonaws.com").as_deref(),
+            Some("us-east-1")
+        );
         assert_eq!(region_of_host("http://127.0.0.1:8080/model/x"), None);
         assert_eq!(region_of_host("https://bedrock-runtime.evil.example.com/"), None);
     }
