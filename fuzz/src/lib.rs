@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use skipjack_llm::eventstream::{encode_frame, EventStreamDecoder, Frame, FrameError};
 use skipjack_llm::pipeline::decode_chunks;
 use skipjack_llm::sse::{EventTooLarge, SseEvent, SseParser};
 use skipjack_llm::{Api, Model, Price, StreamEvent};
@@ -175,4 +176,77 @@ fn assert_well_formed(events: &[StreamEvent]) {
             _ => {}
         }
     }
+}
+
+/// Event-stream framing under `cap`: the frames, the error that stopped it, the bytes of
+/// complete frames and the bytes still held.
+#[must_use]
+pub fn eventstream_frames(chunks: &[&[u8]], cap: usize) -> (Vec<Frame>, Option<FrameError>, u64, usize) {
+    let mut d = EventStreamDecoder::with_limit(cap);
+    let mut out = Vec::new();
+    for c in chunks {
+        d.feed(c, &mut out);
+    }
+    (out, d.error().cloned(), d.frame_bytes(), d.pending())
+}
+
+/// `data` with every frame's CRCs made right (frames walked by their declared lengths), so
+/// mutations of lengths and headers get past the checksums to the header parser.
+#[must_use]
+pub fn with_valid_crcs(data: &[u8]) -> Vec<u8> {
+    let mut out = data.to_vec();
+    let mut at = 0;
+    while out.len() - at >= 16 {
+        let total = u32::from_be_bytes([out[at], out[at + 1], out[at + 2], out[at + 3]]) as usize;
+        if total < 16 || total > out.len() - at {
+            break;
+        }
+        let prelude = crc32fast::hash(&out[at..at + 8]).to_be_bytes();
+        out[at + 8..at + 12].copy_from_slice(&prelude);
+        let end = at + total - 4;
+        let message = crc32fast::hash(&out[at..end]).to_be_bytes();
+        out[end..end + 4].copy_from_slice(&message);
+        at += total;
+    }
+    out
+}
+
+/// The frame decoder gives the same frames, error and counts whole, cut where the input's
+/// first bytes say, and one byte per read; under a cap, no frame larger than it gets
+/// through and nothing past it is buffered.
+pub fn check_eventstream(data: &[u8]) {
+    let whole = eventstream_frames(&[data], usize::MAX);
+    let cut = eventstream_frames(&split(data, &cut_points(data)), usize::MAX);
+    assert!(cut == whole, "cut at {:?} changed the frames", cut_points(data));
+    if data.len() <= BYTEWISE_MAX {
+        let bytes: Vec<&[u8]> = data.chunks(1).collect();
+        assert!(eventstream_frames(&bytes, usize::MAX) == whole, "one byte per read changed the frames");
+    }
+    let cap = 16 + cap_for(data);
+    let capped = eventstream_frames(&split(data, &cut_points(data)), cap);
+    assert!(capped.3 < cap.max(16), "{} bytes held under a cap of {cap}", capped.3);
+    for f in &capped.0 {
+        assert!(f.payload.len() <= cap, "a payload of {} bytes passed a cap of {cap}", f.payload.len());
+    }
+}
+
+/// A Converse stream from text records, one per line: `eventType JSON`, or `!exceptionType
+/// JSON` for an exception frame. Real frames with right CRCs, so the fuzzer's mutations of
+/// event names and payloads (see `wire.dict`) reach the Converse decoder instead of stopping
+/// at a checksum.
+#[must_use]
+pub fn converse_body(data: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for line in data.split(|&b| b == b'\n') {
+        let text = String::from_utf8_lossy(line);
+        let (name, payload) = text.split_once(' ').unwrap_or((&text, ""));
+        let frame = match name.strip_prefix('!') {
+            Some(kind) => {
+                encode_frame(&[(":exception-type", kind), (":message-type", "exception")], payload.as_bytes())
+            }
+            None => encode_frame(&[(":event-type", name), (":message-type", "event")], payload.as_bytes()),
+        };
+        body.extend(frame);
+    }
+    body
 }

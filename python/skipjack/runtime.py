@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from skipjack.agent import Agent, Hooks, Limits
 from skipjack.config import ConfigError, LoadedConfig, load_config, load_instructions, missing_key_hint, resolve_api_key
 from skipjack.config.files import find_repo_root, user_config_path
+from skipjack.config.keys import key_required
 from skipjack.config.schema import ApprovalMode, SandboxModeSetting, SandboxSettings, Settings
 from skipjack.errors import UserError
 from skipjack.extensions import Extensions, load_extensions
@@ -223,7 +224,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
     model = resolve_model(opts, settings, env, warnings)
     check_cost_limit(model, opts.max_cost)
     key = resolve_api_key(model, settings, env)
-    if key is None and model.api_key_env and opts.base_url is None and azure_ad_token(model, env) is None:
+    if key is None and key_required(model) and opts.base_url is None and azure_ad_token(model, env) is None:
         raise UserError(missing_key_hint(model))
     key_vars = provider_key_vars(settings, model)
     passthrough = settings.shell.env_passthrough

@@ -147,7 +147,6 @@ def test_wire_apis_and_base_urls() -> None:
 @pytest.mark.parametrize(
     ("provider", "words"),
     [
-        ("amazon-bedrock", "AWS request signing"),
         ("github-copilot", "OAuth token exchange"),
     ],
 )
@@ -160,6 +159,27 @@ def test_providers_skipjack_cannot_speak_to_say_why(provider: str, words: str) -
         reg.get_model(f"{provider}/some-model")
     assert words in str(exc.value)
     assert exc.value.provider == provider
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "amazon-bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "amazon-bedrock/au.anthropic.claude-sonnet-4-6",
+        "amazon-bedrock/amazon.nova-pro-v1:0",
+        "amazon-bedrock/deepseek.r1-v1:0",
+    ],
+)
+def test_bedrock_models_are_usable_over_converse(ref: str) -> None:
+    reg = Registry.bundled()
+    model = reg.get_model(ref)
+    assert model.api == "bedrock-converse"
+    # The core fills the region in from the AWS settings.
+    assert model.base_url == "https://bedrock-runtime.{region}.amazonaws.com"
+    assert model.api_key_env == "AWS_BEARER_TOKEN_BEDROCK"
+    assert model.price.input > 0
+    # Listed among the usable models, as `skipjack models search` shows them.
+    assert ref in {m.ref for m in reg.list_models("amazon-bedrock")}
 
 
 @pytest.mark.parametrize(

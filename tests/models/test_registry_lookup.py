@@ -68,8 +68,9 @@ def test_providers_counts_usable_models(reg: Registry) -> None:
     info = {p.id: p for p in reg.providers()}
     assert info["anthropic"].models == len(reg.list_models("anthropic"))
     assert info["google"].models == len(reg.list_models("google")) > 0
-    assert info["amazon-bedrock"].models == 0
-    assert info["amazon-bedrock"].unsupported
+    assert info["amazon-bedrock"].models == len(reg.list_models("amazon-bedrock")) > 0
+    assert info["github-copilot"].models == 0
+    assert info["github-copilot"].unsupported
     assert info["openai"].env == ["OPENAI_API_KEY"]
 
 

@@ -320,7 +320,12 @@ impl MessageAssembler {
             api: self.api.to_owned(),
             provider: self.provider,
             model: self.model,
-            usage: Usage::from_counts_tiered(counts, &self.price.unwrap_or_default(), &self.tiers),
+            // Tiers are prices over the base one: a model with no known price has no tiers
+            // either, so its cost stays zero and marked unknown rather than a tier's guess.
+            usage: match &self.price {
+                Some(price) => Usage::from_counts_tiered(counts, price, &self.tiers),
+                None => Usage::from_counts(counts, &Price::default()),
+            },
             stop_reason,
             error_message: error.map(|e| e.message.clone()),
             error_kind: error.map(|e| e.kind.as_str().to_owned()),

@@ -73,7 +73,7 @@ impl LlmError {
 }
 
 /// Phrases servers use when the prompt is longer than the context window.
-const OVERFLOW_PATTERNS: &[&str] = &[
+pub(crate) const OVERFLOW_PATTERNS: &[&str] = &[
     "context_length_exceeded",              // OpenAI code
     "maximum context length",               // OpenAI, vLLM, DeepSeek, OpenRouter
     "prompt is too long",                   // Anthropic
@@ -95,7 +95,8 @@ const OVERFLOW_PATTERNS: &[&str] = &[
 pub fn classify_http(status: u16, body: &str, retry_after_ms: Option<u64>) -> LlmError {
     let lower = body.to_ascii_lowercase();
     let overflow = OVERFLOW_PATTERNS.iter().any(|p| lower.contains(p)) || status == 413;
-    let kind = if overflow && (400..500).contains(&status) {
+    // A 429 is a rate limit whatever it says: Bedrock's throttling reads "Too many tokens".
+    let kind = if overflow && (400..500).contains(&status) && status != 429 {
         ErrorKind::ContextOverflow
     } else if status == 400 && (lower.contains("api_key_invalid") || lower.contains("api key not valid")) {
         // Gemini answers a wrong key with 400 INVALID_ARGUMENT.
@@ -235,6 +236,8 @@ mod tests {
     fn statuses_are_classified() {
         assert_eq!(classify_http(401, "{}", None).kind, ErrorKind::Auth);
         assert_eq!(classify_http(429, "slow down", Some(1000)).kind, ErrorKind::RateLimited);
+        let bedrock = r#"{"message":"Too many tokens, please wait before trying again."}"#;
+        assert_eq!(classify_http(429, bedrock, None).kind, ErrorKind::RateLimited);
         assert_eq!(classify_http(503, "", None).kind, ErrorKind::Server);
         assert_eq!(classify_http(422, r#"{"detail":"bad"}"#, None).message, "HTTP 422: bad");
     }

@@ -9,6 +9,7 @@ pub mod assembler;
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod eventstream;
 pub mod message;
 pub mod model;
 pub mod pipeline;

@@ -25,6 +25,9 @@ pub enum Api {
     /// Claude on Vertex AI: Anthropic Messages at `:streamRawPredict`, with Vertex's auth.
     #[serde(rename = "google-vertex-anthropic")]
     GoogleVertexAnthropic,
+    /// Amazon Bedrock's Converse stream (`POST /model/{id}/converse-stream`), event-stream framed.
+    #[serde(rename = "bedrock-converse")]
+    BedrockConverse,
 }
 
 impl Api {
@@ -37,6 +40,7 @@ impl Api {
             Self::GoogleGemini => "google-gemini",
             Self::GoogleVertex => "google-vertex",
             Self::GoogleVertexAnthropic => "google-vertex-anthropic",
+            Self::BedrockConverse => "bedrock-converse",
         }
     }
 }

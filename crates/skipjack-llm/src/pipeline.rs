@@ -2,14 +2,78 @@
 //! assembler in one place, shared by the HTTP transport, fixture tests and fuzzers.
 
 use crate::assembler::{too_large, MessageAssembler};
-use crate::error::LlmError;
+use crate::error::{ErrorKind, LlmError};
 use crate::events::StreamEvent;
+use crate::eventstream::{EventStreamDecoder, Frame, FrameError};
+use crate::model::Api;
 use crate::model::{Limits, Model};
 use crate::providers::{self, Decoder, Progress};
 use crate::sse::{SseEvent, SseParser};
 
+/// How the API frames its body: SSE for all but Bedrock, whose binary event-stream frames
+/// are handed to its decoder as events named `{event-type}`, `exception:{type}` or
+/// `error:{code}` with the payload as data.
+enum Framer {
+    Sse(SseParser),
+    EventStream(EventStreamDecoder, Vec<Frame>),
+}
+
+impl Framer {
+    fn for_api(api: Api, max_event_bytes: usize) -> Self {
+        match api {
+            Api::BedrockConverse => Self::EventStream(EventStreamDecoder::with_limit(max_event_bytes), Vec::new()),
+            _ => Self::Sse(SseParser::with_limit(max_event_bytes)),
+        }
+    }
+
+    fn event_bytes(&self) -> u64 {
+        match self {
+            Self::Sse(p) => p.event_bytes(),
+            Self::EventStream(d, _) => d.frame_bytes(),
+        }
+    }
+
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) {
+        match self {
+            Self::Sse(p) => p.feed(bytes, out),
+            Self::EventStream(d, frames) => {
+                d.feed(bytes, frames);
+                out.extend(frames.drain(..).map(frame_event));
+            }
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<SseEvent>) {
+        if let Self::Sse(p) = self {
+            p.finish(out);
+        }
+    }
+
+    /// Why no more of the body can be framed.
+    fn error(&self) -> Option<LlmError> {
+        match self {
+            Self::Sse(p) => p.overflow().map(|o| too_large("one SSE line or event", o.limit, "limits.max_event_bytes")),
+            Self::EventStream(d, _) => match d.error()? {
+                FrameError::TooLarge { limit, .. } => {
+                    Some(too_large("one event-stream frame", *limit, "limits.max_event_bytes"))
+                }
+                FrameError::Corrupt(why) => Some(LlmError::new(ErrorKind::InvalidResponse, why.clone())),
+            },
+        }
+    }
+}
+
+fn frame_event(frame: Frame) -> SseEvent {
+    let event = match frame.message_type.as_str() {
+        "exception" | "error" => format!("{}:{}", frame.message_type, frame.kind),
+        _ => frame.kind,
+    };
+    let data = String::from_utf8(frame.payload).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    SseEvent { event: Some(event), data, id: None }
+}
+
 pub struct BodyDecoder {
-    sse: SseParser,
+    sse: Framer,
     decoder: Box<dyn Decoder>,
     /// `None` once a terminal event was emitted.
     asm: Option<MessageAssembler>,
@@ -31,7 +95,7 @@ impl BodyDecoder {
     #[must_use]
     pub fn with_limits(model: &Model, limits: Limits) -> Self {
         Self {
-            sse: SseParser::with_limit(limits.max_event_bytes),
+            sse: Framer::for_api(model.api, limits.max_event_bytes),
             decoder: providers::decoder(model),
             asm: Some(MessageAssembler::with_limits(model, limits)),
             frames: Vec::new(),
@@ -58,7 +122,7 @@ impl BodyDecoder {
     pub fn restart(&mut self) {
         let mut asm = MessageAssembler::with_limits(&self.model, self.limits);
         asm.start(&mut Vec::new());
-        self.sse = SseParser::with_limit(self.limits.max_event_bytes);
+        self.sse = Framer::for_api(self.model.api, self.limits.max_event_bytes);
         self.decoder = providers::decoder(&self.model);
         self.asm = Some(asm);
         self.held = None;
@@ -97,8 +161,8 @@ impl BodyDecoder {
         if self.drain_frames(out) {
             return true;
         }
-        if let Some(over) = self.sse.overflow() {
-            self.fail(too_large("one SSE line or event", over.limit, "limits.max_event_bytes"), out);
+        if let Some(error) = self.sse.error() {
+            self.fail(error, out);
         }
         self.asm.is_none()
     }

@@ -122,3 +122,13 @@ fn a_provider_reported_charge_still_wins_over_a_tier() {
     let u = last_message(&decode_chunks(&m, &[body.as_bytes()])).usage;
     assert_eq!(usd(u.cost.total), "0.25000");
 }
+
+#[test]
+fn tiers_without_a_known_price_leave_the_cost_unknown_not_a_tier_guess() {
+    let bytes = fixture("openai_responses", "usage_long_context_tier.sse");
+    let unpriced = Model { price: None, ..gpt_5_4() };
+    let m = last_message(&decode_chunks(&unpriced, &[&bytes])).clone();
+    assert_eq!((m.usage.input, m.usage.cache_read, m.usage.output), (100_000, 200_000, 5_000));
+    assert_eq!(m.cost_source, skipjack_llm::message::CostSource::Unknown);
+    assert_eq!(m.usage.cost, skipjack_llm::usage::Cost::default());
+}

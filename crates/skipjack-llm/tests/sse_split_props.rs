@@ -48,6 +48,7 @@ fn api_for_folder(folder: &str) -> Api {
         "anthropic" => Api::AnthropicMessages,
         "openai_responses" => Api::OpenAiResponses,
         "google_gemini" => Api::GoogleGemini,
+        "bedrock_converse" => Api::BedrockConverse,
         other => panic!("fixture folder {other:?} has no wire API assigned in sse_split_props.rs"),
     }
 }
@@ -57,7 +58,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.unwrap().path();
         if path.is_dir() {
             collect(&path, out);
-        } else if path.extension().is_some_and(|e| e == "sse") {
+        } else if path.extension().is_some_and(|e| e == "sse" || e == "bin") {
             out.push(path);
         }
     }
@@ -152,6 +153,8 @@ fn fixtures_are_found_in_every_folder() {
     assert!(responses >= 12, "only {responses} openai_responses fixtures found");
     let gemini = FIXTURES.iter().filter(|f| f.api == Api::GoogleGemini).count();
     assert!(gemini >= 17, "only {gemini} google_gemini fixtures found");
+    let bedrock = FIXTURES.iter().filter(|f| f.api == Api::BedrockConverse).count();
+    assert!(bedrock >= 16, "only {bedrock} bedrock_converse fixtures found");
     for f in FIXTURES.iter() {
         assert_well_formed(&f.whole).unwrap_or_else(|e| panic!("{}: {e}", f.path.display()));
     }
@@ -268,7 +271,8 @@ fn any_api() -> impl Strategy<Value = Api> {
         Just(Api::OpenAiChat),
         Just(Api::AnthropicMessages),
         Just(Api::OpenAiResponses),
-        Just(Api::GoogleGemini)
+        Just(Api::GoogleGemini),
+        Just(Api::BedrockConverse)
     ]
 }
 

@@ -46,6 +46,7 @@ def add_agent_flags(p: argparse._ActionsContainer) -> None:
         "google-gemini",
         "google-vertex",
         "google-vertex-anthropic",
+        "bedrock-converse",
     ]
     p.add_argument("--api", choices=apis, help="wire API for --base-url")
     p.add_argument("--api-key-env", help="environment variable holding the key for --base-url")

@@ -24,6 +24,12 @@ def api_key_source(model: Model, settings: Settings, env: Mapping[str, str] | No
     return _lookup(model, settings, os.environ if env is None else env)[1]
 
 
+def key_required(model: Model) -> bool:
+    """Whether a request to `model` needs a key from Python: Bedrock does not, since the core
+    signs with AWS credentials (environment or ~/.aws) when no Bedrock API key is given."""
+    return bool(model.api_key_env) and model.api != "bedrock-converse"
+
+
 def missing_key_hint(model: Model) -> str:
     where = f"set {' or '.join(same_key_vars(model.api_key_env))}, or " if model.api_key_env else ""
     if is_azure(model):

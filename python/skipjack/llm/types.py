@@ -25,6 +25,7 @@ Api: TypeAlias = Literal[
     "google-gemini",
     "google-vertex",
     "google-vertex-anthropic",
+    "bedrock-converse",
 ]
 ReasoningEffort: TypeAlias = Literal["minimal", "low", "medium", "high"]
 CostSource: TypeAlias = Literal["computed", "provider", "unknown"]

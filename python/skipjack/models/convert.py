@@ -2,9 +2,10 @@
 (`scripts/gen_registry.py`) and the loader of a refreshed `api.json`.
 
 models.dev names the AI SDK client (`npm`) a provider is used through; skipjack speaks three wire
-APIs, so each provider and model is mapped to `openai-chat`, `openai-responses` or
-`anthropic-messages` with a base URL (to which the core appends `/chat/completions`, `/responses`
-or `/messages`), or marked unsupported with a reason a user can act on.
+APIs, so each provider and model is mapped to `openai-chat`, `openai-responses`,
+`anthropic-messages` or `bedrock-converse` with a base URL (to which the core appends
+`/chat/completions`, `/responses`, `/messages` or `/model/{id}/converse-stream`), or marked
+unsupported with a reason a user can act on.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ _VERTEX_CLIENTS: dict[str, Api] = {
     "@ai-sdk/google-vertex": "google-vertex",
     "@ai-sdk/google-vertex/anthropic": "google-vertex-anthropic",
 }
+# The core fills `{region}` from AWS_REGION / AWS_DEFAULT_REGION / the AWS profile (else
+# us-east-1), and signs with AWS credentials unless a Bedrock API key is set.
+BEDROCK_BASE_URL = "https://bedrock-runtime.{region}.amazonaws.com"
+BEDROCK_KEY_ENV = "AWS_BEARER_TOKEN_BEDROCK"
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 # Clients that speak OpenAI chat completions to one fixed service; models.dev gives no base URL
@@ -61,7 +66,6 @@ _CHAT_CLIENTS_WITH_URL = {"@ai-sdk/openai-compatible", "@openrouter/ai-sdk-provi
 _ANTHROPIC_CLIENTS = {"@ai-sdk/anthropic"}
 
 _NATIVE_PROTOCOLS: dict[str, str] = {
-    "@ai-sdk/amazon-bedrock": "uses Amazon Bedrock's native API with AWS request signing",
     "@ai-sdk/amazon-bedrock/mantle": "uses Amazon Bedrock with AWS request signing",
     "@ai-sdk/cohere": "uses Cohere's native chat API",
 }
@@ -77,7 +81,10 @@ _OPENAI_RESPONSES_ONLY = re.compile(r"(^o\d.*-pro$|-pro$|codex)")
 # computer), which skipjack does not offer.
 _OPENAI_HOSTED_TOOLS_ONLY = re.compile(r"(deep-research|computer-use)")
 
-_SPEAKS = "skipjack speaks OpenAI chat completions and Responses, Anthropic messages, and Gemini (also on Vertex AI)"
+_SPEAKS = (
+    "skipjack speaks OpenAI chat completions and Responses, Anthropic messages, Gemini (also on Vertex AI)"
+    " and Bedrock Converse"
+)
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -97,7 +104,11 @@ def convert_catalog(catalog: Catalog, *, generated: str, source: dict[str, str])
         providers[pid] = ProviderEntry(
             name=cp.name,
             env=list(cp.env),
-            api_key_env=None if wire.api in _VERTEX_APIS else _key_env(cp.env, wire.base_url or cp.api),
+            api_key_env=None
+            if wire.api in _VERTEX_APIS
+            else BEDROCK_KEY_ENV
+            if wire.api == "bedrock-converse"
+            else _key_env(cp.env, wire.base_url or cp.api),
             api=wire.api,
             base_url=wire.base_url,
             doc=cp.doc,
@@ -144,6 +155,8 @@ def _resolve(npm: str, url: str | None, shape: str | None, *, first_party: bool,
         return _Wire("google-gemini", base, None)
     if npm in _VERTEX_CLIENTS:
         return _Wire(_VERTEX_CLIENTS[npm], url or VERTEX_BASE_URL, None)
+    if npm == "@ai-sdk/amazon-bedrock" and shape is None:
+        return _Wire("bedrock-converse", url or BEDROCK_BASE_URL, None)
     if npm in _ANTHROPIC_CLIENTS:
         base = url or (ANTHROPIC_BASE_URL if first_party else None)
         if base is None:

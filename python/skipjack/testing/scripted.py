@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from skipjack.llm.types import Api, Model, Price
+from skipjack.testing.bedrock_script import bedrock_reply
 from skipjack.testing.gemini_script import gemini_turn
 from skipjack.testing.openai_script import ScriptedTurn, openai_turn
 from skipjack.testing.responses_script import responses_turn
@@ -49,6 +50,8 @@ def turn_reply(
         return Reply.sse(responses_turn(turn, turn_index=turn_index), chunk_size=chunk_size, pause=pause)
     if api in ("google-gemini", "google-vertex"):
         return Reply.sse(gemini_turn(turn, turn_index=turn_index), chunk_size=chunk_size, pause=pause)
+    if api == "bedrock-converse":
+        return bedrock_reply(turn, turn_index=turn_index, chunk_size=chunk_size)
     if api != "openai-chat":
         raise ValueError(f"no scripted stream format for {api}")
     return Reply.sse(openai_turn(turn), chunk_size=chunk_size, pause=pause)

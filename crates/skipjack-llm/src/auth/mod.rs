@@ -1,4 +1,5 @@
-//! Credentials that must be obtained or refreshed rather than read from a variable: today
-//! Google's OAuth access tokens for Vertex AI.
+//! Credentials that need reading from the environment and signing, or obtaining and refreshing,
+//! rather than a plain key: AWS SigV4 for Bedrock, Google's OAuth access tokens for Vertex AI.
 
+pub mod aws;
 pub mod google;

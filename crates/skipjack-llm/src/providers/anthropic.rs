@@ -10,4 +10,5 @@ mod history;
 mod request;
 
 pub use decode::MessagesDecoder;
+pub(crate) use request::token_limits;
 pub use request::{build_request, AUTH_MARKER};

@@ -5,6 +5,7 @@ pub mod anthropic;
 pub mod credentials;
 pub mod images;
 pub mod google_gemini;
+pub mod bedrock_converse;
 mod lenient;
 pub mod openai_chat;
 pub mod openai_responses;
@@ -62,6 +63,7 @@ pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) 
         Api::OpenAiResponses => openai_responses::build_request(model, context, options),
         Api::GoogleGemini | Api::GoogleVertex => google_gemini::build_request(model, context, options),
         Api::GoogleVertexAnthropic => anthropic::build_request(model, context, options),
+        Api::BedrockConverse => bedrock_converse::build_request(model, context, options),
     }
 }
 
@@ -72,6 +74,7 @@ pub fn decoder(model: &Model) -> Box<dyn Decoder> {
         Api::AnthropicMessages | Api::GoogleVertexAnthropic => Box::new(anthropic::MessagesDecoder::default()),
         Api::OpenAiResponses => Box::new(openai_responses::ResponsesDecoder::default()),
         Api::GoogleGemini | Api::GoogleVertex => Box::new(google_gemini::GeminiDecoder::default()),
+        Api::BedrockConverse => Box::new(bedrock_converse::ConverseDecoder::default()),
     }
 }
 

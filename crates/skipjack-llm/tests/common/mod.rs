@@ -73,6 +73,24 @@ pub fn gemini_model() -> Model {
     }
 }
 
+/// Claude Sonnet 4 on Bedrock (us inference profile), list prices per million tokens.
+pub fn bedrock_model() -> Model {
+    Model {
+        provider: "amazon-bedrock".into(),
+        id: "us.anthropic.claude-sonnet-4-20250514-v1:0".into(),
+        api: Api::BedrockConverse,
+        base_url: "https://bedrock-runtime.us-east-1.amazonaws.com".into(),
+        name: None,
+        context_window: 200_000,
+        max_output: 64_000,
+        price: ANTHROPIC_PRICE,
+        reasoning: true,
+        images: true,
+        api_key_env: Some("AWS_BEARER_TOKEN_BEDROCK".into()),
+        headers: BTreeMap::new(),
+    }
+}
+
 /// A recorded stream under `tests/fixtures/sse/<provider>/`.
 pub fn fixture(provider: &str, name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sse").join(provider).join(name);

@@ -126,7 +126,7 @@ fn wire_tool(tool: &Tool) -> WireTool<'_> {
 /// so the limit is raised to leave `ANSWER_ROOM` after the budget, then capped by the
 /// model's output limit, which may in turn shrink the budget (never below Anthropic's
 /// minimum; if even that does not fit, the request goes without thinking).
-fn token_limits(model: &Model, options: &StreamOptions) -> (u64, Option<u64>) {
+pub(crate) fn token_limits(model: &Model, options: &StreamOptions) -> (u64, Option<u64>) {
     let cap = (model.max_output > 0).then_some(model.max_output);
     let requested = options.max_tokens.or(cap).unwrap_or(DEFAULT_MAX_TOKENS).max(1);
     let capped = |n: u64| cap.map_or(n, |c| n.min(c));
