@@ -2,10 +2,10 @@
 //! decodes its SSE events into calls on the shared [`MessageAssembler`].
 
 pub mod anthropic;
-pub mod credentials;
-pub mod images;
-pub mod google_gemini;
 pub mod bedrock_converse;
+pub mod credentials;
+pub mod google_gemini;
+pub mod images;
 mod lenient;
 pub mod openai_chat;
 pub mod openai_responses;

@@ -65,10 +65,12 @@ pub fn gemini_model() -> Model {
         name: None,
         context_window: 1_048_576,
         max_output: 65_536,
-        price: GEMINI_PRICE,
+        price: Some(GEMINI_PRICE),
         reasoning: true,
         images: true,
         api_key_env: Some("GEMINI_API_KEY".into()),
+        max_input: 0,
+        tiers: Vec::new(),
         headers: BTreeMap::new(),
     }
 }
@@ -83,10 +85,12 @@ pub fn bedrock_model() -> Model {
         name: None,
         context_window: 200_000,
         max_output: 64_000,
-        price: ANTHROPIC_PRICE,
+        price: Some(ANTHROPIC_PRICE),
         reasoning: true,
         images: true,
         api_key_env: Some("AWS_BEARER_TOKEN_BEDROCK".into()),
+        max_input: 0,
+        tiers: Vec::new(),
         headers: BTreeMap::new(),
     }
 }
