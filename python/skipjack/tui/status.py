@@ -22,6 +22,10 @@ CHARS_PER_TOKEN = 4
 """The usual estimate while streaming; the real count arrives with the reply's usage."""
 
 
+SHOW_ELAPSED_AFTER_S = 3.0
+"""A run's elapsed time shows once it is this old."""
+
+
 class StatusLine(Static):
     DEFAULT_CSS = """
     StatusLine {
@@ -120,9 +124,14 @@ class StatusLine(Static):
         line = Text()
         if self._busy_since is None:
             return line
-        line.append(f" {time.monotonic() - self._busy_since:.0f} s")
+        parts: list[str] = []
+        elapsed = time.monotonic() - self._busy_since
+        if elapsed >= SHOW_ELAPSED_AFTER_S:  # the first seconds say nothing (and would only flicker)
+            parts.append(f"{elapsed:.0f} s")
         if self.received_tokens:
-            line.append(f" · ↓ {tokens(self.received_tokens)} tokens")
+            parts.append(f"↓ {tokens(self.received_tokens)} tokens")
+        if parts:
+            line.append(" " + " · ".join(parts))
         stalled = self.stalled_for()
         if stalled is not None and self._retry_until is None:
             line.append(f" · no data for {stalled:.0f} s", style="bold red")
