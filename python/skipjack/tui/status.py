@@ -41,6 +41,8 @@ class StatusLine(Static):
         self.model: Model | None = None
         self.context_used = 0
         self.cost = 0.0
+        self.unpriced = 0
+        """Requests whose cost is unknown (no price for their model): shown as `?`, never $0."""
         self.mode: ApprovalMode = "ask"
         self.state = "ready"
         self._retry_until: float | None = None
@@ -104,9 +106,10 @@ class StatusLine(Static):
         self._retry_note = note
         self.redraw()
 
-    def set_usage(self, context_used: int, cost: float) -> None:
+    def set_usage(self, context_used: int, cost: float, unpriced: int = 0) -> None:
         self.context_used = context_used
         self.cost = cost
+        self.unpriced = unpriced
         self.redraw()
 
     def _tick(self) -> None:
@@ -156,7 +159,10 @@ class StatusLine(Static):
                 line.append(f"  ctx {pct:.0f}% ({tokens(self.context_used)}/{tokens(window)})")
             else:
                 line.append(f"  ctx {tokens(self.context_used)}")
-        line.append(f"  {usd(self.cost)}")
+        if self.unpriced and not self.cost:
+            line.append("  $?")
+        else:
+            line.append(f"  {usd(self.cost)}" + ("+?" if self.unpriced else ""))
         line.append(f"  {self.mode}")
         if not busy:
             line.append("  ")
