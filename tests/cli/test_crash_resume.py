@@ -232,3 +232,24 @@ def test_a_signal_as_the_command_starts_leaves_nothing_running(
             proc.kill()
             proc.communicate()
             kill_marked(marker)
+
+
+def test_each_run_tags_its_processes_afresh(tmp_path: Path, repo: Path, server: SSEServer) -> None:
+    """The tag a signal exit sweeps by is new in every skipjack process: a skipjack started by
+    the agent's shell (which inherits its parent's tag) never sweeps its parent's processes."""
+    script_tools(server, 'echo "tag=$SKIPJACK_RUN_TAG"')
+    env = {**os.environ, **isolated_env(tmp_path), "SKIPJACK_RUN_TAG": "the-parents-tag"}
+    out = subprocess.run(
+        [str(SKIPJACK), "run", "--approval", "yolo", "go"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    results = [m for m in server.requests[1].json()["messages"] if m["role"] == "tool"]
+    shown = next(m["content"] for m in results if "tag=" in m["content"])
+    tag = shown.split("tag=", 1)[1].split()[0]
+    assert len(tag) == 32
+    assert tag != "the-parents-tag"

@@ -98,8 +98,9 @@ def test_a_1_gib_line_without_a_newline_ends_classified_with_bounded_memory(sse_
     assert "limits.max_event_bytes" in report["message"], report
     growth_mib = (report["peak_kib"] - report["rss_before_kib"]) / 1024
     # The default 16 MiB cap (a doubling buffer may reserve twice that), bytes in flight and
-    # allocator slack: 60-96 MiB measured under load; the code before the cap grew past 2 GiB.
-    assert growth_mib < 160, report
+    # allocator slack: 60-96 MiB measured alone, 186 MiB once in a full run under load; the
+    # code before the cap grew past 2 GiB (the line is 1 GiB).
+    assert growth_mib < 256, report
     assert report["elapsed"] < 10, report
 
 

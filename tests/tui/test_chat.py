@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from skipjack.testing import ScriptedModel, ScriptedToolCall, ScriptedTurn
+from skipjack.testing import ScriptedModel, ScriptedToolCall, ScriptedTurn, SSEServer
 from skipjack.tui.messages import AssistantBlock, StreamingMarkdown, ThinkingBlock, UserBubble
 
 from .helpers import SIZE, idle, make_app, screen_text, type_and_send, until
@@ -117,3 +117,18 @@ async def test_page_keys_scroll_a_long_chat_and_new_text_follows_the_bottom(
         assert app.chat.scroll_y < app.chat.max_scroll_y
         await pilot.press("pagedown", "pagedown", "pagedown")
         await until(pilot, lambda: "Line 59" in screen_text(app), what="scrolling back down")
+
+
+async def test_an_unpriced_model_shows_an_unknown_cost_not_zero(
+    sse_server: SSEServer, project: Path, env: dict[str, str]
+) -> None:
+    with ScriptedModel(sse_server, price=None) as unpriced:
+        unpriced.enqueue(ScriptedTurn(text="hi", prompt_tokens=1200, completion_tokens=300))
+        app = make_app(unpriced, project, env)
+        async with app.run_test(size=SIZE) as pilot:
+            await type_and_send(pilot, app, "say hi")
+            await until(pilot, lambda: idle(app) and app.query(AssistantBlock), what="the answer")
+            await until(pilot, lambda: app.status.unpriced == 1, what="the usage")
+            shown = screen_text(app)
+            assert "$?" in shown
+            assert "$0" not in shown

@@ -143,8 +143,16 @@ async def test_fork_cost_export_and_todo(scripted: ScriptedModel, project: Path,
         assert any("▸ write tests" in n and "○ ship" in n for n in notices(app))
 
         await type_and_send(pilot, app, "/cost")
-        await until(pilot, lambda: any("scripted/scripted-model" in n for n in notices(app)), what="the cost")
-        assert any("total $0" in n for n in notices(app))
+        await until(pilot, lambda: any("this project: today" in n for n in notices(app)), what="the cost")
+        cost = next(n for n in notices(app) if "this project: today" in n)
+        assert "scripted/scripted-model" in cost
+        session_cost = app.session.usage_totals().cost.total if app.session is not None else 0.0
+        assert session_cost > 0
+        # The session, and the project's totals (read from its session files) for today and
+        # this month: the same two requests.
+        assert f"this session ${session_cost:.4f}" in cost
+        assert f"today ${session_cost:.4f} (2 requests)" in cost
+        assert f"this month ${session_cost:.4f} (2 requests)" in cost
 
         assert app.session is not None
         original = app.session.id

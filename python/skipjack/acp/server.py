@@ -149,6 +149,8 @@ class SkipjackAcpAgent:
         except UserError as e:
             raise acp.RequestError.internal_error({"message": str(e)}) from e
         controller.announce()
+        self._queue.put_nowait((session.id, commands_update(controller)))
+        await self._flush()
         return schema.NewSessionResponse(
             session_id=session.id, modes=self._modes(controller), config_options=[model_option(controller)]
         )
@@ -162,6 +164,7 @@ class SkipjackAcpAgent:
         except UserError as e:
             raise acp.RequestError.resource_not_found(session_id) from e
         # The spec: the whole conversation is streamed back before the response.
+        self._queue.put_nowait((session.id, commands_update(controller)))
         for update in history_updates(list(controller.agent.messages)):
             self._queue.put_nowait((session.id, update))
         await self._flush()
@@ -334,6 +337,24 @@ class SkipjackAcpAgent:
             self._sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sender
+
+
+def commands_update(controller: Controller) -> schema.AvailableCommandsUpdate:
+    """The user's custom commands (`/name`), so the editor offers them in its `/` menu; typed,
+    they reach the controller as text and run as their prompts."""
+    return schema.AvailableCommandsUpdate(
+        session_update="available_commands_update",
+        available_commands=[
+            schema.AvailableCommand(
+                name=c.name,
+                description=c.description or c.name,
+                input=schema.AvailableCommandInput(root=schema.UnstructuredCommandInput(hint=c.argument_hint))
+                if c.argument_hint
+                else None,
+            )
+            for c in controller.custom_commands()
+        ],
+    )
 
 
 def prompt_text(blocks: list[Any]) -> str:

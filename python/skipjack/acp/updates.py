@@ -15,6 +15,7 @@ from skipjack.agent.events import MessageUpdate, ToolExecutionEnd, ToolExecution
 from skipjack.controller import Event
 from skipjack.controller.events import ApprovalModeChanged
 from skipjack.llm.types import Message, ToolResultMessage
+from skipjack.subagents import SubagentEvent
 
 MAX_DIFF_FILE_BYTES = 1024 * 1024
 """A file larger than this is not sent whole as a diff's old/new text (the editor would choke)."""
@@ -34,6 +35,10 @@ _PLAN_STATUS: dict[str, schema.PlanEntryStatus] = {
     "in_progress": "in_progress",
     "done": "completed",
 }
+
+
+CHILD_LINES = 40
+"""A subagent's last lines kept in its `task` call's content."""
 
 
 def tool_title(name: str, arguments: dict[str, Any] | str) -> str:
@@ -81,9 +86,12 @@ class UpdateMapper:
         self._changes = changes
         """Where edits went to the editor: the texts before and after, in place of the disk's."""
         self._before: dict[str, tuple[Path, str | None]] = {}
+        self._child_lines: dict[str, list[str]] = {}
         self._running: set[str] = set()
 
     def updates(self, event: Event) -> list[Any]:
+        if isinstance(event, SubagentEvent):
+            return self._child(event)
         if isinstance(event, MessageUpdate):
             inner = event.event
             if inner.type == "text_delta":
@@ -105,6 +113,22 @@ class UpdateMapper:
         if isinstance(event, ApprovalModeChanged):
             return [schema.CurrentModeUpdate(session_update="current_mode_update", current_mode_id=event.mode)]
         return []
+
+    def _child(self, wrapped: SubagentEvent) -> list[Any]:
+        """A subagent's tool activity as lines in its `task` call's content (a child's text
+        stays out of the conversation: only the parent answers the user)."""
+        inner = wrapped.event
+        pad = "  " * (wrapped.depth - 1)
+        if isinstance(inner, ToolExecutionStart):
+            line = f"{pad}{wrapped.agent}: → {tool_title(inner.tool_name, inner.arguments)}"
+        elif isinstance(inner, ToolExecutionEnd) and inner.is_error:
+            line = f"{pad}{wrapped.agent}: ✗ {inner.tool_name}"
+        else:
+            return []
+        task_id = wrapped.top_task_call_id or wrapped.task_call_id
+        lines = self._child_lines.setdefault(task_id, [])
+        lines.append(line)
+        return [acp.update_tool_call(task_id, content=[_text_content("\n".join(lines[-CHILD_LINES:]))])]
 
     def running(self, tool_call_id: str) -> Any:
         """The update for a call that was allowed and now runs."""

@@ -134,6 +134,10 @@ def build_tui_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # Before anything is started, so all this run starts carries its tag (`tools._procgroup.
+    # kill_tagged` sweeps them on a signal exit); fresh even under a parent skipjack. Set here
+    # without importing the tools package, which `--version` must not pay for.
+    os.environ["SKIPJACK_RUN_TAG"] = os.urandom(16).hex()
     try:
         return dispatch(argv)
     except UserError as e:

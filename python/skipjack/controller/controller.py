@@ -52,6 +52,7 @@ from skipjack.errors import UserError
 from skipjack.extensions import CustomCommand
 from skipjack.extensions.hooks import HookFailure
 from skipjack.llm.types import AssistantMessage, Model, ToolCall, Usage
+from skipjack.llm.usage import unpriced_requests
 from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime, check_cost_limit
 from skipjack.safety.hook import Answer, AskUser
 from skipjack.sessions import Session, SessionError, SessionNotFoundError, SessionStore, project_root
@@ -63,6 +64,7 @@ from skipjack.tools.editor_files import EditorFiles
 if TYPE_CHECKING:
     from skipjack.agent.tool import ToolOutput
     from skipjack.checkpoints import RewindPlan, TurnInfo
+    from skipjack.reports import Row
     from skipjack.safety.policy import Verdict
     from skipjack.sessions.store import SessionSummary
 
@@ -203,6 +205,19 @@ class Controller:
             if isinstance(m, AssistantMessage):
                 out[m.model_ref] = add_usage(out.get(m.model_ref, Usage.zero()), m.usage)
         return out
+
+    def project_spend(self) -> tuple[Row, Row]:
+        """Today's and this month's spend on this project, every session (`/cost`); reads the
+        project's session files, so call it off the event loop."""
+        from skipjack.reports import project_totals
+
+        return project_totals(self.store.project_path(self.agent.cwd))
+
+    def unpriced_requests(self) -> int:
+        """This conversation's requests to models with no known price (cost unknown)."""
+        if self.session is not None:
+            return self.session.unpriced_requests()
+        return unpriced_requests(self.agent.messages)
 
     def context_tokens(self) -> int:
         """The estimated size of the context the next request sends."""

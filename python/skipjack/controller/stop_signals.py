@@ -15,13 +15,14 @@ shell reports a process killed by that signal.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import signal
 import sys
 from collections.abc import Callable
 
-from skipjack.tools._procgroup import child_pids
+from skipjack.tools._procgroup import child_pids, kill_tagged
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -71,8 +72,10 @@ class StopSignals:
         self.remove()
         if self.received is not None:
             # The run was stopped by a signal: whatever it started must not outlive it, even a
-            # command whose start the abort overtook (the tool never held it to stop it).
+            # command whose start the abort overtook (the tool never held it to stop it), and
+            # one forked while the process winds down (swept again at exit).
             kill_child_groups()
+            atexit.register(kill_tagged)
 
     def _on_signal(self, sig: int) -> None:
         if self.received is None:
@@ -115,4 +118,4 @@ def kill_child_groups() -> int:
             count += 1
         except (ProcessLookupError, PermissionError):
             continue
-    return count
+    return count + kill_tagged()

@@ -21,7 +21,7 @@ SCRIPTED_PRICE = Price(input=3.0, output=15.0, cache_read=0.3, cache_write=3.75)
 
 
 def scripted_model(
-    url: str, *, model_id: str = "scripted-model", price: Price = SCRIPTED_PRICE, api: Api = "openai-chat"
+    url: str, *, model_id: str = "scripted-model", price: Price | None = SCRIPTED_PRICE, api: Api = "openai-chat"
 ) -> Model:
     """A `Model` at `url` (e.g. `SSEServer.url`) with a real price, speaking `api`
     (`openai-chat`, `openai-responses`, `google-gemini` or `google-vertex`)."""
@@ -78,7 +78,7 @@ class ScriptedModel:
         server: SSEServer | None = None,
         *turns: ScriptedTurn | Reply,
         model_id: str = "scripted-model",
-        price: Price = SCRIPTED_PRICE,
+        price: Price | None = SCRIPTED_PRICE,
         api: Api = "openai-chat",
     ) -> None:
         self._owns_server = server is None

@@ -142,3 +142,38 @@ async def stop_group(proc: asyncio.subprocess.Process, grace: float = KILL_GRACE
                 await asyncio.wait({task})
         raise
     return alive
+
+
+RUN_TAG_VAR = "SKIPJACK_RUN_TAG"
+"""Set, fresh, in each skipjack process's environment by `cli.main` (a new one even under a
+parent skipjack, so a skipjack run by the agent's shell never sweeps up its parent's
+processes): every process it starts inherits it."""
+
+
+def kill_tagged() -> int:
+    """SIGKILL every process carrying this run's tag, orphans included.
+
+    The last net on the way out after a signal: a command whose start the abort overtook
+    (bwrap forked but not yet holding its parent-death signal, reparented once we exit) is
+    no child of ours any more and in no group we know, but it still carries the tag in the
+    environment it was started with.
+    """
+    tag = os.environ.get(RUN_TAG_VAR)
+    if not tag or not _PROC.is_dir():
+        return 0
+    needle = f"{RUN_TAG_VAR}={tag}".encode()
+    own = os.getpid()
+    count = 0
+    with os.scandir(_PROC) as entries:
+        for entry in entries:
+            if not entry.name.isdigit() or int(entry.name) == own:
+                continue
+            try:
+                environ = Path(entry.path, "environ").read_bytes()
+            except OSError:
+                continue
+            if needle in environ.split(b"\0"):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    count += 1
+    return count

@@ -475,8 +475,10 @@ class SkipjackApp(App[int]):
         return self.controller.auth_hint() if self.controller is not None else ""
 
     def refresh_usage(self) -> None:
-        cost = self.controller.cost() if self.controller is not None else 0.0
-        self.status.set_usage(self.view.last_context, cost)
+        controller = self.controller
+        cost = controller.cost() if controller is not None else 0.0
+        unpriced = controller.unpriced_requests() if controller is not None else 0
+        self.status.set_usage(self.view.last_context, cost, unpriced)
 
     def on_unmount(self) -> None:
         self.abort_run()

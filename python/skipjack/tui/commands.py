@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import os
@@ -14,6 +15,7 @@ from typing import get_args
 from skipjack.config.schema import ApprovalMode
 from skipjack.errors import UserError
 from skipjack.llm.types import AssistantMessage, text_of
+from skipjack.llm.usage import cost_text
 from skipjack.sessions import Session
 from skipjack.tui.formatting import one_line, tokens, usd
 from skipjack.tui.history import render_messages
@@ -155,10 +157,11 @@ async def _todo(app: Host, arg: str) -> None:
 
 @command("cost", "usage and cost by model for this session", while_running=True)
 async def _cost(app: Host, arg: str) -> None:
-    by_model = app.controller.usage_by_model() if app.controller is not None else {}
-    if not by_model:
+    controller = app.controller
+    if controller is None:
         app.chat.notice("nothing spent yet")
         return
+    by_model = controller.usage_by_model()
     lines = []
     total = 0.0
     for ref, u in by_model.items():
@@ -167,7 +170,15 @@ async def _cost(app: Host, arg: str) -> None:
             f"{ref}: {tokens(u.input)} in · {tokens(u.cache_read)} cached · "
             f"{tokens(u.cache_write)} cache-write · {tokens(u.output)} out · {usd(u.cost.total)}"
         )
-    lines.append(f"total {usd(total)}")
+    unpriced = controller.unpriced_requests()
+    lines.append(f"this session {cost_text(total, unpriced)}" if by_model else "nothing spent in this session yet")
+    today, month = await asyncio.to_thread(controller.project_spend)
+    lines.append(
+        f"this project: today {cost_text(today.cost, today.unpriced)} ({today.requests} requests) · "
+        f"this month {cost_text(month.cost, month.unpriced)} ({month.requests} requests)"
+    )
+    if unpriced or month.unpriced:
+        lines.append("? = requests to models with no known price (set prices under [providers] in config)")
     app.chat.notice("\n".join(lines))
 
 

@@ -8,10 +8,11 @@ second) costs a handful of re-renders a second and the screen never flickers.
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from markdown_it import MarkdownIt
-from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.console import Console, ConsoleOptions, JustifyMethod, RenderableType, RenderResult
+from rich.markdown import Heading, MarkdownElement
 from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
 from rich.text import Text
@@ -233,8 +234,18 @@ def finished_prefix(text: str) -> int:
     return sum(len(line) for line in lines[: starts[-1]])
 
 
+class _LeftHeading(Heading):
+    """Headings flush left: Rich centres `#` headings, which reads as a banner in a chat."""
+
+    LEVEL_ALIGN: ClassVar[dict[str, JustifyMethod]] = {}
+
+
+class _ChatMarkdown(RichMarkdown):
+    elements: ClassVar[dict[str, type[MarkdownElement]]] = {**RichMarkdown.elements, "heading_open": _LeftHeading}
+
+
 def render_markdown(text: str) -> RichMarkdown:
-    return RichMarkdown(text, code_theme=CODE_THEME, hyperlinks=False)
+    return _ChatMarkdown(text, code_theme=CODE_THEME, hyperlinks=False)
 
 
 class ThinkingBlock(Collapsible):

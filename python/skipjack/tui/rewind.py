@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime
 import time
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -26,15 +26,13 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from skipjack.checkpoints import RewindPlan, TurnInfo
+from skipjack.controller.checkpointing import RewindMode, RewindOutcome
 from skipjack.errors import UserError
 from skipjack.tui.commands import command
 from skipjack.tui.formatting import one_line
+from skipjack.tui.host import Host
 from skipjack.tui.pickers import Choice, PickerScreen
-
-if TYPE_CHECKING:
-    from skipjack.checkpoints import RewindPlan, TurnInfo
-    from skipjack.controller.checkpointing import RewindMode, RewindOutcome
-    from skipjack.tui.host import Host
 
 DOUBLE_ESC_S = 0.6
 """Two Esc presses within this long, on an idle agent, open the rewind list."""

@@ -22,6 +22,10 @@ CHARS_PER_TOKEN = 4
 """The usual estimate while streaming; the real count arrives with the reply's usage."""
 
 
+SHOW_ELAPSED_AFTER_S = 3.0
+"""A run's elapsed time shows once it is this old."""
+
+
 class StatusLine(Static):
     DEFAULT_CSS = """
     StatusLine {
@@ -37,6 +41,8 @@ class StatusLine(Static):
         self.model: Model | None = None
         self.context_used = 0
         self.cost = 0.0
+        self.unpriced = 0
+        """Requests whose cost is unknown (no price for their model): shown as `?`, never $0."""
         self.mode: ApprovalMode = "ask"
         self.state = "ready"
         self._retry_until: float | None = None
@@ -100,9 +106,10 @@ class StatusLine(Static):
         self._retry_note = note
         self.redraw()
 
-    def set_usage(self, context_used: int, cost: float) -> None:
+    def set_usage(self, context_used: int, cost: float, unpriced: int = 0) -> None:
         self.context_used = context_used
         self.cost = cost
+        self.unpriced = unpriced
         self.redraw()
 
     def _tick(self) -> None:
@@ -120,9 +127,14 @@ class StatusLine(Static):
         line = Text()
         if self._busy_since is None:
             return line
-        line.append(f" {time.monotonic() - self._busy_since:.0f} s")
+        parts: list[str] = []
+        elapsed = time.monotonic() - self._busy_since
+        if elapsed >= SHOW_ELAPSED_AFTER_S:  # the first seconds say nothing (and would only flicker)
+            parts.append(f"{elapsed:.0f} s")
         if self.received_tokens:
-            line.append(f" · ↓ {tokens(self.received_tokens)} tokens")
+            parts.append(f"↓ {tokens(self.received_tokens)} tokens")
+        if parts:
+            line.append(" " + " · ".join(parts))
         stalled = self.stalled_for()
         if stalled is not None and self._retry_until is None:
             line.append(f" · no data for {stalled:.0f} s", style="bold red")
@@ -147,7 +159,10 @@ class StatusLine(Static):
                 line.append(f"  ctx {pct:.0f}% ({tokens(self.context_used)}/{tokens(window)})")
             else:
                 line.append(f"  ctx {tokens(self.context_used)}")
-        line.append(f"  {usd(self.cost)}")
+        if self.unpriced and not self.cost:
+            line.append("  $?")
+        else:
+            line.append(f"  {usd(self.cost)}" + ("+?" if self.unpriced else ""))
         line.append(f"  {self.mode}")
         if not busy:
             line.append("  ")
