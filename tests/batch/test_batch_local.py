@@ -11,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from tests.batch.conftest import make_repo, script_tasks, write_tasks
 from tests.cli.helpers import SKIPJACK, run_cli
 
@@ -22,7 +23,17 @@ def results(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
 
 
-def test_twenty_tasks_on_four_workers(tmp_path: Path, server: SSEServer, batch_env: dict[str, str]) -> None:
+BACKENDS = [
+    pytest.param([], id="local"),
+    # The same batch on a real Ray cluster the batch starts on this machine (`ray.init`).
+    pytest.param(["--ray", "local"], id="ray"),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_twenty_tasks_on_four_workers(
+    tmp_path: Path, server: SSEServer, batch_env: dict[str, str], backend: list[str]
+) -> None:
     repos = [make_repo(tmp_path / f"repo {i}") for i in range(20)]
     tasks = []
     for i, repo in enumerate(repos):
@@ -38,7 +49,7 @@ def test_twenty_tasks_on_four_workers(tmp_path: Path, server: SSEServer, batch_e
         )
     tasks_file = write_tasks(tmp_path / "tasks.jsonl", tasks)
     script_tasks(server, 20)
-    out = run_cli("batch", "run", str(tasks_file), "--out", "out", "--concurrency", "4", cwd=tmp_path,
+    out = run_cli("batch", "run", str(tasks_file), "--out", "out", "--concurrency", "4", *backend, cwd=tmp_path,
                   env=batch_env, timeout=600)  # fmt: skip
     assert out.returncode == 0, out.stderr + out.stdout
     rs = results(tmp_path / "out")
@@ -108,14 +119,17 @@ def test_kill_9_mid_batch_then_resume(tmp_path: Path, server: SSEServer, batch_e
     assert all(r["status"] == "passed" for r in final)
 
 
-def test_the_cost_cap_stops_scheduling(tmp_path: Path, server: SSEServer, batch_env: dict[str, str]) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_cost_cap_stops_scheduling(
+    tmp_path: Path, server: SSEServer, batch_env: dict[str, str], backend: list[str]
+) -> None:
     repos = [make_repo(tmp_path / f"c{i}") for i in range(8)]
     tasks = [{"id": f"c{i}", "repo": str(r), "prompt": "go", "max_cost": 0.01} for i, r in enumerate(repos)]
     tasks_file = write_tasks(tmp_path / "tasks.jsonl", tasks)
     script_tasks(server, 8)
     cap = 0.025
     out = run_cli("batch", "run", str(tasks_file), "--out", "out", "--concurrency", "1", "--max-cost", str(cap),
-                  cwd=tmp_path, env=batch_env, timeout=300)  # fmt: skip
+                  *backend, cwd=tmp_path, env=batch_env, timeout=300)  # fmt: skip
     rs = results(tmp_path / "out")
     spent = sum(r["cost"] for r in rs)
     per_task = rs[0]["cost"]
