@@ -23,9 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.mcp_client.conftest import GIT_SERVER, TIME_SERVER, start_http_server  # noqa: E402
+
 from skipjack.testing import ScriptedTurn, SSEServer  # noqa: E402
 from skipjack.testing.scripted import turn_reply  # noqa: E402
-from tests.mcp_client.conftest import GIT_SERVER, TIME_SERVER, start_http_server  # noqa: E402
 
 SKIPJACK = Path(sys.executable).parent / "skipjack"
 
@@ -45,7 +46,9 @@ def one_run(tmp: Path, server: SSEServer, *, with_mcp: bool, http_url: str) -> t
     env = {**os.environ, "SKIPJACK_CONFIG_DIR": str(config.parent), "SKIPJACK_DATA_DIR": str(tmp / "data")}
     seen = len(server.requests)
     began = time.monotonic()
-    proc = subprocess.Popen([str(SKIPJACK), "run", "--json", "hi"], cwd=repo, env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(SKIPJACK), "run", "--json", "hi"], cwd=repo, env=env, stdout=subprocess.PIPE, text=True
+    )
     while len(server.requests) == seen and proc.poll() is None:
         time.sleep(0.001)
     first_request = time.monotonic() - began
@@ -77,8 +80,9 @@ def main() -> None:
     print(f"launch → first request, no MCP servers:     median {statistics.median(base) * 1000:.0f} ms")
     print(f"launch → first request, 3 MCP servers:      median {statistics.median(with_mcp) * 1000:.0f} ms")
     print(f"slowest server's start → tools listed:      median {statistics.median(slowest) * 1000:.0f} ms")
-    print(f"first request − slowest server's own start: median {statistics.median(gaps) * 1000:.0f} ms")
-    print(f"  (the part of startup before the servers are spawned: no-MCP baseline {statistics.median(base) * 1000:.0f} ms)")
+    print(f"first request - slowest server's own start: median {statistics.median(gaps) * 1000:.0f} ms")
+    baseline = statistics.median(base) * 1000
+    print(f"  (the part of startup before the servers are spawned: no-MCP baseline {baseline:.0f} ms)")
 
 
 if __name__ == "__main__":
