@@ -446,6 +446,10 @@ class SkipjackApp(App[int]):
         self.to_bottom()
         await self.approval_slot.mount(box)
         box.focus()
+        # Again once the box has taken its rows (the chat got shorter) and the model's last
+        # words are laid out: scrolled before that, the end is not what shows.
+        self.call_after_refresh(self.to_bottom)
+        self.set_timer(0.1, self.to_bottom)
         try:
             return await future
         finally:
