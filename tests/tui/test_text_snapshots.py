@@ -1,5 +1,5 @@
 """Text snapshots at 80x24 of the welcome screen and of an approval with a diff (issue 17's
-proof). The text on screen is compared with `__snapshots__/text/NAME.txt`, the temporary
+proof). The text on screen is compared with `text_snapshots/NAME.txt`, the temporary
 project path masked; run with SKIPJACK_UPDATE_SNAPSHOTS=1 to rewrite them after checking."""
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from skipjack.tui import SkipjackApp
 
 from .helpers import SIZE, make_app, screen_text, type_and_send, until_approval
 
-SNAPSHOTS = Path(__file__).parent / "__snapshots__" / "text"
+# Not under `__snapshots__/`: that folder is the SVG snapshot plugin's, which fails a run on
+# files it does not own ("unused snapshots").
+SNAPSHOTS = Path(__file__).parent / "text_snapshots"
 
 
 def matches_snapshot(name: str, app: SkipjackApp, project: Path) -> None:
