@@ -114,8 +114,15 @@ def test_read_edit_pytest_answer_at_80x24(tty: Terminal, scripted: ScriptedModel
     tool_results = [m for m in scripted.request_messages(3) if m.get("role") == "tool"]
     assert "1 passed" in tool_results[-1]["content"]
 
-    # Scroll back over the session: the pytest panel shows its result line.
+    # Scroll back over the session: the pytest panel shows its result line on one of the pages
+    # (how many rows a page is depends on the answer's layout: page up, then down, to find it).
     tty.send("PageUp")
+    time.sleep(0.3)
+    for key in ("PageDown", "PageUp", "PageUp", "PageDown"):
+        if "1 passed" in tty.screen():
+            break
+        tty.send(key)
+        time.sleep(0.3)
     screen = tty.wait_for(lambda s: "1 passed" in s, "the pytest output above")
     fits(screen)
 
