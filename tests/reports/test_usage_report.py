@@ -343,3 +343,19 @@ def test_bad_arguments_are_clear(tmp_path: Path) -> None:
     out = run_cli("usage", cwd=tmp_path, env=env)
     assert out.returncode == 0
     assert "no usage recorded yet" in out.stdout
+
+
+def test_project_spelled_through_a_symlink_home_or_dots_is_the_same_project(
+    corpus: tuple[Corpus, dict[str, str], list[Path]], tmp_path: Path
+) -> None:
+    c, env, projects = corpus
+    want = expected([m for m in c.made if m.project == str(projects[1])], lambda m: m.day[:7])
+    link = tmp_path / "link to b"
+    link.symlink_to(projects[1], target_is_directory=True)
+    home = dict(env, HOME=str(tmp_path))
+    spellings = [str(link), f"{link}/", f"{projects[0]}/../proj-b", "~/proj-b", "~/link to b/."]
+    for spelling in spellings:
+        check_rows(report(home, tmp_path, "monthly", "--project", spelling), want)
+    # A folder literally named `~c` is that folder, not a user's home.
+    tilde = expected([m for m in c.made if m.project == str(projects[2])], lambda m: m.day[:7])
+    check_rows(report(env, tmp_path, "monthly", "--project", "./~c"), tilde)

@@ -28,6 +28,7 @@ from skipjack.controller import Controller, Event
 from skipjack.controller.events import Warning_
 from skipjack.errors import UserError
 from skipjack.safety.hook import Answer, AskUser
+from skipjack.user_paths import expand_user
 
 if TYPE_CHECKING:
     from skipjack.llm.types import ToolCall
@@ -99,7 +100,7 @@ class SkipjackAcpAgent:
 
     def _controller_for(self, cwd: str) -> Controller:
         """The controller for `cwd`: the current one, or a new one when the directory differs."""
-        wanted = Path(cwd).expanduser() if cwd else self.cwd
+        wanted = expand_user(cwd) if cwd else self.cwd
         if not wanted.is_absolute():
             raise acp.RequestError.invalid_params({"cwd": f"{cwd!r} is not an absolute path"})
         if self._prompting:

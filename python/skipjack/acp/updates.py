@@ -16,6 +16,7 @@ from skipjack.controller import Event
 from skipjack.controller.events import ApprovalModeChanged
 from skipjack.llm.types import Message, ToolResultMessage
 from skipjack.subagents import SubagentEvent
+from skipjack.user_paths import expand_user
 
 MAX_DIFF_FILE_BYTES = 1024 * 1024
 """A file larger than this is not sent whole as a diff's old/new text (the editor would choke)."""
@@ -58,7 +59,7 @@ def _locations(arguments: dict[str, Any] | str, cwd: Path) -> list[schema.ToolCa
 
 
 def resolve(path: str, cwd: Path) -> Path:
-    candidate = Path(path.strip()).expanduser()
+    candidate = expand_user(path.strip())
     return candidate if candidate.is_absolute() else cwd / candidate
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import msgspec
 
 from skipjack.errors import UserError
+from skipjack.user_paths import expand_user
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -72,5 +73,5 @@ def load_tasks(path: Path, base: Path) -> list[Task]:
 def _resolve_repo(repo: str, base: Path) -> str:
     if "://" in repo or re.match(r"^[\w.-]+@[\w.-]+:", repo):
         return repo  # a URL, or scp-like `git@host:path`
-    path = Path(repo).expanduser()
+    path = expand_user(repo)
     return str(path if path.is_absolute() else (base / path).resolve())

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from skipjack.errors import UserError
+from skipjack.user_paths import expand_user
 
 SHADOW_CONFIG: tuple[tuple[str, str], ...] = (
     ("core.autocrlf", "false"),
@@ -170,7 +171,7 @@ def user_global_excludes(env: Mapping[str, str] | None = None) -> Path | None:
         except (OSError, subprocess.TimeoutExpired):
             configured = ""
     if configured:
-        return Path(configured).expanduser()
+        return expand_user(configured)
     xdg = clean.get("XDG_CONFIG_HOME") or os.path.join(clean.get("HOME", os.path.expanduser("~")), ".config")
     return Path(xdg) / "git" / "ignore"
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from skipjack.cli.inputs import positive_int, usd_amount
 from skipjack.errors import UserError
+from skipjack.user_paths import expand_user
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace, cwd: Path) -> int:
 
 
 def _folder(path: Path, cwd: Path) -> Path:
-    path = path.expanduser()
+    path = expand_user(path)
     return path if path.is_absolute() else cwd / path
 
 

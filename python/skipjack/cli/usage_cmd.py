@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from skipjack.errors import UserError
+from skipjack.user_paths import expand_user
 
 VIEW_NAMES = ("daily", "weekly", "monthly", "sessions", "models", "projects")
 
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace, cwd: Path) -> int:
         raise UserError(f"--since {args.since} is after --until {args.until}")
     project = None
     if args.project and args.project != "all":
-        path = Path(args.project).expanduser()
+        path = expand_user(args.project)
         if not path.is_absolute():
             path = cwd / path
         if not path.is_dir():
