@@ -17,6 +17,7 @@ from typing import cast
 from skipjack import __version__
 from skipjack.cli.inputs import Parser, base_url, check_text_argument, positive_int, usd_amount
 from skipjack.errors import ExitCode, UserError
+from skipjack.run_tag import tag_this_run
 
 SUBCOMMANDS = (
     "run",
@@ -135,9 +136,8 @@ def build_tui_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     # Before anything is started, so all this run starts carries its tag (`tools._procgroup.
-    # kill_tagged` sweeps them on a signal exit); fresh even under a parent skipjack. Set here
-    # without importing the tools package, which `--version` must not pay for.
-    os.environ["SKIPJACK_RUN_TAG"] = os.urandom(16).hex()
+    # kill_tagged` sweeps them on a signal exit); fresh even under a parent skipjack.
+    tag_this_run(os.environ)
     try:
         return dispatch(argv)
     except UserError as e:

@@ -8,6 +8,8 @@ import os
 import signal
 from pathlib import Path
 
+from skipjack.run_tag import ANCESTOR_TAGS_VAR, RUN_TAG_VAR
+
 KILL_GRACE_S = 1.0
 
 _PROC = Path("/proc")
@@ -144,14 +146,19 @@ async def stop_group(proc: asyncio.subprocess.Process, grace: float = KILL_GRACE
     return alive
 
 
-RUN_TAG_VAR = "SKIPJACK_RUN_TAG"
-"""Set, fresh, in each skipjack process's environment by `cli.main` (a new one even under a
-parent skipjack, so a skipjack run by the agent's shell never sweeps up its parent's
-processes): every process it starts inherits it."""
+def _carries(environ: bytes, tag: str) -> bool:
+    for entry in environ.split(b"\0"):
+        name, _, value = entry.partition(b"=")
+        if name == RUN_TAG_VAR.encode() and value == tag.encode():
+            return True
+        if name == ANCESTOR_TAGS_VAR.encode() and tag.encode() in value.split(b":"):
+            return True
+    return False
 
 
 def kill_tagged() -> int:
-    """SIGKILL every process carrying this run's tag, orphans included.
+    """SIGKILL every process carrying this run's tag (its own or as an ancestor's), orphans
+    included.
 
     The last net on the way out after a signal: a command whose start the abort overtook
     (bwrap forked but not yet holding its parent-death signal, reparented once we exit) is
@@ -161,7 +168,6 @@ def kill_tagged() -> int:
     tag = os.environ.get(RUN_TAG_VAR)
     if not tag or not _PROC.is_dir():
         return 0
-    needle = f"{RUN_TAG_VAR}={tag}".encode()
     own = os.getpid()
     count = 0
     with os.scandir(_PROC) as entries:
@@ -172,7 +178,7 @@ def kill_tagged() -> int:
                 environ = Path(entry.path, "environ").read_bytes()
             except OSError:
                 continue
-            if needle in environ.split(b"\0"):
+            if _carries(environ, tag):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(int(entry.name), signal.SIGKILL)
                     count += 1
