@@ -241,3 +241,119 @@ async def test_no_credentials_is_an_auth_error(no_aws: None, sse_server: SSEServ
     assert "AWS_BEARER_TOKEN_BEDROCK" in str(error)
     assert message.stop_reason == "error"
     assert not sse_server.requests
+
+
+def _credential_helper(
+    tmp_path: Path, *, expiration: str | None, exit_code: int = 0, output: str | None = None
+) -> Path:
+    """A `credential_process` script that counts its runs in `runs`."""
+    doc = {"Version": 1, "AccessKeyId": ACCESS_KEY, "SecretAccessKey": SECRET, "SessionToken": "from/helper"}
+    if expiration is not None:
+        doc["Expiration"] = expiration
+    body = output if output is not None else msgspec.json.encode(doc).decode()
+    script = tmp_path / "helper dir" / "creds.sh"
+    script.parent.mkdir(exist_ok=True)
+    script.write_text(
+        f"#!/bin/sh\necho run >> '{tmp_path}/runs'\necho 'helper said no' >&2\n"
+        f"printf '%s' '{body}'\nexit {exit_code}\n"
+    )
+    script.chmod(0o755)
+    return script
+
+
+def _use_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: str) -> None:
+    (tmp_path / "config").write_text(f"[profile sso]\nregion = eu-west-1\ncredential_process = {command}\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_PROFILE", "sso")
+
+
+def _runs(tmp_path: Path) -> int:
+    path = tmp_path / "runs"
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+async def test_credential_process_signs_and_is_cached_until_near_expiry(
+    no_aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The core caches by profile and command for the process's life: each test's command is
+    # its own (its tmp_path), so no test sees another's credentials.
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    helper = _credential_helper(tmp_path, expiration=later)
+    _use_profile(monkeypatch, tmp_path, f"'{helper}' --profile x")
+
+    def check(request: object) -> str | None:
+        return sigv4_problem(
+            request, access_key=ACCESS_KEY, secret=SECRET, region="eu-west-1", session_token="from/helper"
+        )  # type: ignore[arg-type]
+
+    with SSEServer(validate=check) as server:
+        server.enqueue(bedrock_reply(ScriptedTurn(text="one")), bedrock_reply(ScriptedTurn(text="two")))
+        for want in ("one", "two"):
+            _, message, error = await collect(model_for(server.root_url, api=BEDROCK))
+            assert error is None, error
+            assert message.text == want
+        assert not server.rejected
+        assert _runs(tmp_path) == 1  # the second request used the cached credentials
+
+    # Credentials within five minutes of expiring are fetched again.
+    soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 120))
+    helper = _credential_helper(tmp_path, expiration=soon)
+    _use_profile(monkeypatch, tmp_path, f"'{helper}' --profile y")
+    with SSEServer(validate=check) as server:
+        server.enqueue(bedrock_reply(ScriptedTurn(text="a")), bedrock_reply(ScriptedTurn(text="b")))
+        for _ in range(2):
+            _, _, error = await collect(model_for(server.root_url, api=BEDROCK))
+            assert error is None, error
+    assert _runs(tmp_path) == 3
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "output", "expect"),
+    [
+        (3, None, "exited with status 3: helper said no"),
+        (0, "not json", "printed no credentials"),
+        (0, '{"Version": 2}', "printed no credentials"),
+        (
+            0,
+            '{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "S", "Expiration": "2020-01-01T00:00:00Z"}',
+            "have expired",
+        ),
+    ],
+)
+async def test_a_failing_credential_process_is_an_auth_error_sending_nothing(
+    no_aws: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    sse_server: SSEServer,
+    exit_code: int,
+    output: str | None,
+    expect: str,
+) -> None:
+    helper = _credential_helper(tmp_path, expiration=None, exit_code=exit_code, output=output)
+    _use_profile(monkeypatch, tmp_path, f"'{helper}'")
+    _, message, error = await collect(model_for(sse_server.root_url, api=BEDROCK))
+    assert isinstance(error, AuthError)
+    assert expect in str(error)
+    assert SECRET not in str(error)
+    assert message.stop_reason == "error"
+    assert not sse_server.requests
+
+
+async def test_a_hanging_credential_process_times_out_and_is_killed(
+    no_aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sse_server: SSEServer
+) -> None:
+    from skipjack.llm.types import Timeouts
+
+    _use_profile(monkeypatch, tmp_path, f"echo $$ > '{tmp_path}/pid'; exec sleep 30")
+    started = time.monotonic()
+    _, _, error = await collect(model_for(sse_server.root_url, api=BEDROCK), timeouts=Timeouts(first_byte_ms=500))
+    assert error is not None
+    assert "no credentials within" in str(error)
+    assert time.monotonic() - started < 5
+    pid = int((tmp_path / "pid").read_text())
+    for _ in range(150):  # up to 3 s for the kill to land
+        if not Path(f"/proc/{pid}").exists():
+            break
+        await asyncio.sleep(0.02)  # noqa: ASYNC110 (polling another process's state)
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    assert not sse_server.requests

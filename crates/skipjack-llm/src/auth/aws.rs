@@ -18,6 +18,7 @@ use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettin
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 
+use super::aws_process::{self, ProcessSource};
 use crate::error::{ErrorKind, LlmError};
 
 /// Where a credential lookup reads environment variables (the process's, or a test's map).
@@ -108,7 +109,29 @@ fn profile(env: Env<'_>) -> (String, HashMap<String, String>) {
     (name, merged)
 }
 
-/// Credentials from the environment, else from the profile; an error says where it looked.
+fn static_keys(settings: &HashMap<String, String>) -> Option<(String, String)> {
+    let value = |k: &str| settings.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    value("aws_access_key_id").zip(value("aws_secret_access_key"))
+}
+
+/// The profile's `credential_process`, when neither the environment nor the profile holds
+/// static keys (those win, as in the AWS CLI's chain).
+#[must_use]
+pub fn process_source(env: Env<'_>) -> Option<ProcessSource> {
+    if get(env, "AWS_ACCESS_KEY_ID").is_some() && get(env, "AWS_SECRET_ACCESS_KEY").is_some() {
+        return None;
+    }
+    let (profile, settings) = profile(env);
+    if static_keys(&settings).is_some() {
+        return None;
+    }
+    let command = settings.get("credential_process").map(|c| c.trim().to_owned()).filter(|c| !c.is_empty())?;
+    Some(ProcessSource { profile, command })
+}
+
+/// Credentials from the environment, else from the profile (static keys, else what its
+/// `credential_process` printed: `aws_process::refresh` runs it before the request is
+/// built); an error says where it looked.
 pub fn resolve_credentials(env: Env<'_>) -> Result<AwsCredentials, LlmError> {
     let key = get(env, "AWS_ACCESS_KEY_ID");
     let secret = get(env, "AWS_SECRET_ACCESS_KEY");
@@ -122,8 +145,7 @@ pub fn resolve_credentials(env: Env<'_>) -> Result<AwsCredentials, LlmError> {
     }
     let (name, settings) = profile(env);
     let value = |k: &str| settings.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    if let (Some(access_key_id), Some(secret_access_key)) = (value("aws_access_key_id"), value("aws_secret_access_key"))
-    {
+    if let Some((access_key_id, secret_access_key)) = static_keys(&settings) {
         return Ok(AwsCredentials {
             access_key_id,
             secret_access_key,
@@ -131,15 +153,23 @@ pub fn resolve_credentials(env: Env<'_>) -> Result<AwsCredentials, LlmError> {
             source: format!("profile {name}"),
         });
     }
+    if let Some(source) = process_source(env) {
+        return aws_process::cached(&source).ok_or_else(|| {
+            LlmError::new(
+                ErrorKind::Auth,
+                format!("credential_process of AWS profile {name} has not given credentials"),
+            )
+        });
+    }
     let half = if key.is_some() != secret.is_some() {
         " (only one of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY is set)"
     } else {
         ""
     };
-    let unsupported = ["sso_session", "sso_start_url", "credential_process", "role_arn", "web_identity_token_file"]
+    let unsupported = ["sso_session", "sso_start_url", "role_arn", "web_identity_token_file"]
         .iter()
         .find(|k| settings.contains_key(**k))
-        .map(|k| format!("; profile {name} uses {k}, which skipjack does not run: export static credentials (e.g. `aws configure export-credentials --format env`)"))
+        .map(|k| format!("; profile {name} uses {k}, which skipjack does not run: add a profile with `credential_process = aws configure export-credentials --profile {name} --format process` and set AWS_PROFILE to it, or export static credentials"))
         .unwrap_or_default();
     Err(LlmError::new(
         ErrorKind::Auth,

@@ -2,4 +2,5 @@
 //! rather than a plain key: AWS SigV4 for Bedrock, Google's OAuth access tokens for Vertex AI.
 
 pub mod aws;
+pub mod aws_process;
 pub mod google;

@@ -61,6 +61,13 @@ pub async fn run(
     } else {
         options
     };
+    if let Some(source) = auth::aws_process::pending(model, options, &auth::aws::process_env) {
+        if let Err(e) = aws_process_credentials(source, options, cancel).await {
+            decoder.fail(e, &mut out);
+            let _ = queue.push_batch(&mut out).await;
+            return queue.close();
+        }
+    }
     match providers::build_request(model, context, options) {
         Ok(request) => {
             let deadline = after(options.timeouts.total_ms);
@@ -84,6 +91,21 @@ async fn google_token(options: &StreamOptions, cancel: &CancellationToken) -> Re
             let msg = format!("no Google access token within {} (timeouts.first_byte_ms)", seconds(limit_ms(limit)));
             Err(LlmError::new(ErrorKind::Timeout, msg))
         }),
+    }
+}
+
+/// The AWS profile's `credential_process` run (and cached), under the request's cancellation
+/// and first-byte timeout.
+async fn aws_process_credentials(
+    source: auth::aws_process::ProcessSource,
+    options: &StreamOptions,
+    cancel: &CancellationToken,
+) -> Result<(), LlmError> {
+    let limit = Duration::from_millis(options.timeouts.first_byte_ms);
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => Err(aborted()),
+        r = auth::aws_process::refresh(source, limit) => r,
     }
 }
 
