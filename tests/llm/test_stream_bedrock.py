@@ -254,8 +254,7 @@ def _credential_helper(
     script = tmp_path / "helper dir" / "creds.sh"
     script.parent.mkdir(exist_ok=True)
     script.write_text(
-        f"#!/bin/sh\necho run >> '{tmp_path}/runs'\necho 'helper said no' >&2\n"
-        f"printf '%s' '{body}'\nexit {exit_code}\n"
+        f"#!/bin/sh\necho run >> '{tmp_path}/runs'\necho 'helper said no' >&2\nprintf '%s' '{body}'\nexit {exit_code}\n"
     )
     script.chmod(0o755)
     return script
@@ -354,6 +353,6 @@ async def test_a_hanging_credential_process_times_out_and_is_killed(
     for _ in range(150):  # up to 3 s for the kill to land
         if not Path(f"/proc/{pid}").exists():
             break
-        await asyncio.sleep(0.02)  # noqa: ASYNC110 (polling another process's state)
+        await asyncio.sleep(0.02)
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
     assert not sse_server.requests
