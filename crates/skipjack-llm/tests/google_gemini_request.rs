@@ -387,3 +387,49 @@ fn each_signed_thought_is_replayed_as_its_own_part() {
         ])
     );
 }
+
+/// A step the model made on another model (or whose signature was lost), replayed to Gemini 3.
+fn unsigned_step(target: &Model) -> Value {
+    let issuer = Model { id: "gemini-2.5-flash".into(), ..gemini_model() };
+    let turn = decoded(&issuer, "parallel_function_calls.sse");
+    let ids: Vec<String> = turn
+        .content
+        .iter()
+        .filter_map(|c| match c {
+            AssistantContent::ToolCall(call) => Some(call.id.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut messages = vec![user("x"), Message::Assistant(turn)];
+    messages.extend(ids.iter().map(|id| result(id, "read", "ok", false)));
+    let context = Context { messages, ..Context::default() };
+    body(&build_request(target, &context, &StreamOptions::default()).unwrap())
+}
+
+#[test]
+fn gemini_3_gets_the_skip_sentinel_on_the_first_unsigned_call_of_a_step_only() {
+    for id in ["gemini-3-pro-preview", "gemini-3.1-flash", "publishers/google/models/gemini-3-flash", "gemini-4-x"] {
+        let b = unsigned_step(&Model { id: id.into(), ..gemini_model() });
+        let parts = b["contents"][1]["parts"].as_array().unwrap();
+        let calls: Vec<&Value> = parts.iter().filter(|p| p.get("functionCall").is_some()).collect();
+        assert_eq!(calls.len(), 2, "{id}: {parts:?}");
+        assert_eq!(calls[0]["thoughtSignature"], "skip_thought_signature_validator", "{id}");
+        assert!(calls[1].get("thoughtSignature").is_none(), "{id}: parallel calls after the first stay unsigned");
+    }
+    for id in ["gemini-2.5-pro", "gemini-2.0-flash", "gemini-exp-1206", "gemma-3-27b", "my-gemini-3"] {
+        let b = unsigned_step(&Model { id: id.into(), ..gemini_model() });
+        let parts = b["contents"][1]["parts"].as_array().unwrap();
+        assert!(parts.iter().all(|p| p.get("thoughtSignature").is_none()), "{id}: {parts:?}");
+    }
+}
+
+#[test]
+fn a_real_signature_is_never_replaced_by_the_sentinel() {
+    let model = Model { id: "gemini-3-pro-preview".into(), ..gemini_model() };
+    let turn = decoded(&model, "parallel_function_calls.sse");
+    let context = Context { messages: vec![user("x"), Message::Assistant(turn)], ..Context::default() };
+    let b = body(&build_request(&model, &context, &StreamOptions::default()).unwrap());
+    let text = b.to_string();
+    assert!(!text.contains("skip_thought_signature_validator"), "{text}");
+    assert_eq!(b["contents"][1]["parts"][0]["thoughtSignature"], "c2lnLWNhbGwtMQ==");
+}

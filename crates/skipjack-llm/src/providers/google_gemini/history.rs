@@ -3,7 +3,9 @@
 //! Gemini wants the results of one step's calls together in one user turn, answering the
 //! calls in order, and the model turn replayed with every `thoughtSignature` on the part it
 //! came with. Signatures (and thoughts) are replayed only to the model that issued them;
-//! anything else would be rejected.
+//! anything else would be rejected. Gemini 3 and later reject a replayed step whose first
+//! call has no signature at all (history from another model, a compacted or failed turn):
+//! such a call carries Google's documented skip-validation sentinel instead.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -97,6 +99,19 @@ fn tool_result_parts(r: &ToolResultMessage) -> Vec<Part<'_>> {
     parts
 }
 
+/// The signature Google documents for a call whose real one is unavailable.
+const SKIP_SIGNATURE: &str = "skip_thought_signature_validator";
+
+/// Gemini 3 and later require a signature on the first call of every replayed step.
+fn requires_call_signatures(model: &Model) -> bool {
+    let name = model.id.rsplit('/').next().unwrap_or(&model.id);
+    let Some(version) = name.strip_prefix("gemini-") else {
+        return false;
+    };
+    let major: String = version.chars().take_while(char::is_ascii_digit).collect();
+    major.parse::<u32>().is_ok_and(|m| m >= 3)
+}
+
 fn model_parts<'a>(model: &Model, m: &'a AssistantMessage, answered: &HashSet<&str>) -> Vec<Part<'a>> {
     // Signatures and thoughts are only good for the model that issued them.
     let same_issuer = m.api == model.api.as_str() && m.provider == model.provider && m.model == model.id;
@@ -146,6 +161,12 @@ fn model_parts<'a>(model: &Model, m: &'a AssistantMessage, answered: &HashSet<&s
     // A model turn of nothing but thoughts led nowhere and is rejected as such.
     if parts.iter().all(|p| p.thought == Some(true)) {
         parts.clear();
+    }
+    // Only the first of parallel calls is signed; the others legitimately carry none.
+    if requires_call_signatures(model) {
+        if let Some(first) = parts.iter_mut().find(|p| p.function_call.is_some()) {
+            first.thought_signature = first.thought_signature.or(Some(SKIP_SIGNATURE));
+        }
     }
     parts
 }
