@@ -94,3 +94,28 @@ async def test_a_subagent_shows_in_its_task_panel_with_its_cost(
         assert f"general · 2 turns · ${cost:.4f}" in panel.meta
         assert ("task", "→ read notes.txt\n") in streamed
         assert ("task", f"[general: completed · 2 turns · ${cost:.4f}]\n") in streamed
+
+
+async def test_a_prompt_blocked_by_a_hook_says_why_and_sends_nothing(
+    scripted: ScriptedModel, project: Path, env: dict[str, str]
+) -> None:
+    import msgspec
+
+    hooks = {"UserPromptSubmit": [{"hooks": [{"command": "echo 'no secrets in prompts' >&2; exit 2"}]}]}
+    settings = msgspec.convert({"hooks": hooks}, Settings)
+    agent = Agent(scripted.model, system_prompt="t", tools=default_tools(project), options=FAST, cwd=project)
+    runtime = Runtime(
+        agent=agent,
+        model=scripted.model,
+        config=LoadedConfig(settings=settings, sources={}, warnings=[]),
+        policy=ApprovalPolicy("yolo", project, sandboxed=True),
+    )
+    app = SkipjackApp(RunOptions(cwd=project), controller=Controller(runtime), env=env)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, app, "my password is hunter2")
+        await until(pilot, lambda: any("hook blocked" in static_text(n) for n in app.query(Notice)), what="notice")
+        text = next(static_text(n) for n in app.query(Notice) if "hook blocked" in static_text(n))
+        assert "no secrets in prompts" in text
+        assert "internal error" not in " ".join(static_text(n) for n in app.query(Notice))
+        assert scripted.requests == []
+        assert idle(app)

@@ -305,6 +305,11 @@ class SkipjackApp(App[int]):
         result: RunResult | None = None
         try:
             result = await controller.prompt(text)
+        except UserError as e:
+            # Refused before anything was sent (a UserPromptSubmit hook, a bad custom
+            # command): the user's own words, not a defect of ours.
+            self.chat.notice(str(e), "error")
+            self.status.set_state("ready")
         except Exception as e:
             log.exception("the agent run failed")
             self.chat.notice(f"internal error: {type(e).__name__}: {e}", "error")
