@@ -109,3 +109,24 @@ async def test_an_exception_in_the_agent_is_shown_not_fatal(
         await until(pilot, lambda: any("the loop fell over" in n for n in notices(app)), what="the error notice")
         assert app.is_running
         assert app.status.state == "ready"
+
+
+@pytest.mark.parametrize("key", ["escape", "ctrl+c"])
+async def test_abort_stops_the_users_own_bang_command_and_keeps_its_output(
+    key: str, scripted: ScriptedModel, project: Path, env: dict[str, str]
+) -> None:
+    app = make_app(scripted, project, env)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, app, f"!echo started; sleep {MARK}; echo never")
+        await until(pilot, lambda: sleepers(), what="the sleep process")
+        await until(pilot, lambda: "started" in app.query_one(ToolPanel).output, what="output")
+        await pilot.press(key)
+        await until(pilot, lambda: app.query_one(ToolPanel).status != "running", limit=5, what="the abort")
+        await until(pilot, lambda: sleepers() == [], limit=5, what="the sleep to go")
+        panel = app.query_one(ToolPanel)
+        assert panel.status == "stopped"
+        assert "started" in panel.output
+        assert "[interrupted]" in panel.output
+        assert "never" not in panel.output
+        assert scripted.requests == []
+        assert app.is_running

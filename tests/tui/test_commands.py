@@ -93,7 +93,8 @@ async def test_resume_picks_a_saved_session_and_continues_it(
         assert app.agent.messages == []
         await type_and_send(pilot, app, "/resume")
         await until(pilot, lambda: isinstance(app.screen, PickerScreen), what="the session picker")
-        assert "capital of France?" in screen_text(app)
+        # The picker's rows are drawn a frame or more after it is pushed (slow under load).
+        await until(pilot, lambda: "capital of France?" in screen_text(app), what="the session's row")
         await pilot.press("enter")
         await until(pilot, lambda: app.session is not None, what="the resume")
         assert app.session is not None

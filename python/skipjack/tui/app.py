@@ -374,9 +374,13 @@ class SkipjackApp(App[int]):
     # -- keys and focus ----------------------------------------------------------------
 
     def abort_run(self) -> bool:
+        """Stop the agent's run, else the user's running `!command`s; whether there was one."""
         agent = self.agent
         if agent is None or not agent.is_running or self.controller is None:
-            return False
+            shells = [w for w in self.workers if w.group == "shell" and w.is_running]
+            for worker in shells:
+                worker.cancel()  # the bash tool kills the command's process group
+            return bool(shells)
         self.controller.abort()
         self.status.set_state("aborting…")
         return True

@@ -376,6 +376,9 @@ async def shell(app: Host, command_line: str) -> None:
     panel.label = "!"
     try:
         output = await app.controller.run_shell(command_line, panel.append_output)
+    except asyncio.CancelledError:
+        panel.finish("aborted", is_error=True)  # keeps what it printed, marked interrupted
+        raise
     except Exception as e:
         panel.finish(f"{type(e).__name__}: {e}", is_error=True)
         return
