@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import fnmatch
 import logging
-import os
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -19,15 +18,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import mcp_types as mt
-from mcp import ClientSession, StdioServerParameters
-from mcp.client.sse import sse_client
-from mcp.client.stdio import stdio_client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp import ClientSession
 from mcp.shared.exceptions import MCPError
 
 from skipjack.mcp.errors import McpCallError
+from skipjack.mcp.pipes import process_streams
 from skipjack.mcp.schema import check_schema, tool_name
+from skipjack.mcp.spawn import Spawned, kill_tree, open_errlog, spawn
 from skipjack.mcp.specs import ServerSpec
 from skipjack.mcp.status import ServerStatus, State, ToolEntry
 
@@ -51,10 +48,13 @@ class Connection:
         log_dir: Path | None,
         on_list_changed: Callable[[str], None],
         auth: Any = None,
+        spawned: Spawned | None = None,
+        errlog: TextIO | None = None,
     ) -> None:
+        """`spawned` (with the `errlog` its stderr goes to): a stdio server's program started
+        before the SDK had loaded; the first start talks to it instead of spawning."""
         self.spec = spec
         self.cwd = cwd
-        self._stdio_cwd = os.path.expanduser(spec.config.cwd) if spec.config.cwd else str(cwd)
         self.log_dir = log_dir
         self.auth = auth
         self._on_list_changed = on_list_changed
@@ -69,7 +69,8 @@ class Connection:
         self.restarts = 0
         self._owner: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
-        self._errlog: TextIO | None = None
+        self._errlog: TextIO | None = errlog
+        self._spawned = spawned
         self._restart_lock = asyncio.Lock()
         self._sse_fallback = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -85,7 +86,8 @@ class Connection:
         self.state, self.error = "starting", None
         self._stop = asyncio.Event()
         ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        started = time.monotonic()
+        # A program spawned early started then: its start-to-tools-listed time counts from there.
+        started = self._spawned.at if self._spawned is not None else time.monotonic()
         self._owner = asyncio.create_task(self._own(ready, started), name=f"mcp:{self.spec.name}")
         timeout = self.spec.config.startup_timeout_s
         try:
@@ -134,7 +136,14 @@ class Connection:
         self.session = None
         if self.state in ("ready", "starting"):
             self.state = "stopped"
+        self.discard_spawned()
         self._close_errlog()
+
+    def discard_spawned(self) -> None:
+        """Stop an early-spawned program no session took (the start never reached it)."""
+        spawned, self._spawned = self._spawned, None
+        if spawned is not None and spawned.process is not None:
+            kill_tree(spawned.process)
 
     async def _end_owner(self) -> None:
         owner, self._owner = self._owner, None
@@ -172,13 +181,13 @@ class Connection:
     async def _open(self, stack: AsyncExitStack) -> ClientSession:
         cfg = self.spec.config
         if cfg.command:
-            params = StdioServerParameters(
-                command=cfg.command,
-                args=list(cfg.args),
-                env=dict(cfg.env) or None,
-                cwd=self._stdio_cwd,
-            )
-            read, write = await stack.enter_async_context(stdio_client(params, errlog=self._open_errlog()))
+            spawned, self._spawned = self._spawned, None
+            if spawned is None:  # a restart, or `mcp test`: spawn now
+                spawned = spawn(self.spec, cwd=self.cwd, errlog=self._open_errlog())
+            if spawned.process is None:
+                assert spawned.error is not None
+                raise spawned.error
+            read, write = await stack.enter_async_context(process_streams(spawned.process))
         else:
             assert cfg.url is not None
             read, write = await stack.enter_async_context(self._http(cfg.url))
@@ -188,6 +197,11 @@ class Connection:
     async def _http(self, url: str) -> Any:
         """Streamable HTTP, or the older HTTP+SSE transport (`transport = "sse"`, or `auto`
         when the endpoint does not take a Streamable HTTP POST)."""
+        # The HTTP transports (httpx) load only when a server needs them.
+        from mcp.client.sse import sse_client
+        from mcp.client.streamable_http import streamable_http_client
+        from mcp.shared._httpx_utils import create_mcp_http_client
+
         cfg = self.spec.config
         if cfg.transport == "sse" or self._sse_fallback:
             async with sse_client(url, headers=dict(cfg.headers), auth=self.auth) as streams:
@@ -336,18 +350,8 @@ class Connection:
     # -- the server's stderr ------------------------------------------------------------------
 
     def _open_errlog(self) -> TextIO:
-        """The server's stderr goes to a log file (never the terminal a UI is drawing on)."""
         self._close_errlog()
-        if self.log_dir is not None:
-            try:
-                self.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-                self._errlog = open(self.log_dir / f"{self.spec.name}.log", "w+", encoding="utf-8")  # noqa: SIM115
-                return self._errlog
-            except OSError:
-                pass
-        import tempfile
-
-        self._errlog = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self._errlog = open_errlog(self.log_dir, self.spec.name)
         return self._errlog
 
     def _close_errlog(self) -> None:
