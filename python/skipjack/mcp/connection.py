@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import mcp_types as mt
 from mcp import ClientSession
 from mcp.shared.exceptions import MCPError
+from pydantic import TypeAdapter, ValidationError
 
 from skipjack.mcp.errors import McpCallError
 from skipjack.mcp.pipes import process_streams
@@ -36,6 +37,7 @@ STDERR_TAIL = 600
 MAX_MESSAGE = 32 * 1024 * 1024
 """One message from an HTTP server (the SDK's default is 1 MiB): a large tool result is
 capped and spooled by the adapter, so it must first get through in one piece."""
+_RAW_RESULT = TypeAdapter(dict[str, Any])
 OnProgress = Callable[[float, float | None, str | None], None]
 
 
@@ -226,15 +228,14 @@ class Connection:
         cfg = self.spec.config
         listed: list[mt.Tool] = []
         cursor: str | None = None
+        warnings: list[str] = []
         for _ in range(MAX_PAGES):
             params = mt.PaginatedRequestParams(cursor=cursor) if cursor else None
-            page = await session.list_tools(params=params)
-            listed += page.tools
-            cursor = page.next_cursor
+            tools, cursor = await self._list_page(session, params, warnings)
+            listed += tools
             if not cursor:
                 break
         entries: list[ToolEntry] = []
-        warnings: list[str] = []
         seen: set[str] = set()
         for tool in listed:
             if cfg.include_tools and not any(fnmatch.fnmatchcase(tool.name, p) for p in cfg.include_tools):
@@ -244,12 +245,12 @@ class Connection:
             exposed = tool_name(self.spec.name, tool.name)
             checked = check_schema(tool.input_schema)
             if checked.schema is None:
-                warnings.append(f"tool {tool.name!r} skipped: {'; '.join(checked.notes)}")
+                warnings.append(f"tool {_shown(tool.name)} skipped: {'; '.join(checked.notes)}")
                 continue
             if checked.notes:
-                warnings.append(f"tool {tool.name!r}: schema repaired ({'; '.join(checked.notes)})")
+                warnings.append(f"tool {_shown(tool.name)}: schema repaired ({'; '.join(checked.notes)})")
             if exposed in seen:
-                warnings.append(f"tool {tool.name!r} skipped: its name is the same as another's once made safe")
+                warnings.append(f"tool {_shown(tool.name)} skipped: its name is the same as another's once made safe")
                 continue
             seen.add(exposed)
             hints = tool.annotations
@@ -257,6 +258,45 @@ class Connection:
             entries.append(ToolEntry(exposed, tool, checked.schema, read_only))
         self.warnings = warnings
         return entries
+
+    async def _list_page(
+        self, session: ClientSession, params: mt.PaginatedRequestParams | None, warnings: list[str]
+    ) -> tuple[list[mt.Tool], str | None]:
+        """One page of tools. The SDK validates the page as a whole, so one tool it cannot
+        take (an input schema whose `type` is not "object", a name that is not a string)
+        would fail the server: such a page is fetched again as plain JSON and each tool
+        validated alone, the bad ones skipped with a warning."""
+        try:
+            page = await session.list_tools(params=params)
+            return page.tools, page.next_cursor
+        except ValidationError:
+            # `send_request` validates by method name whatever result type it is given; only
+            # the session's dispatcher returns the JSON as it came (a private part: without
+            # it, this SDK version fails such a server as before).
+            send_raw = getattr(getattr(session, "_dispatcher", None), "send_raw_request", None)
+            if send_raw is None:
+                raise
+        wire = mt.ListToolsRequest(params=params).model_dump(by_alias=True, mode="json", exclude_none=True)
+        raw = _RAW_RESULT.validate_python(await send_raw("tools/list", wire.get("params"), {}))
+        tools: list[mt.Tool] = []
+        items = raw.get("tools")
+        for item in items if isinstance(items, list) else []:
+            try:
+                tools.append(mt.Tool.model_validate(item))
+            except ValidationError as e:
+                name = _shown(item.get("name") if isinstance(item, dict) else None)
+                problem = e.errors()[0]
+                where = ".".join(str(p) for p in problem["loc"])
+                warnings.append(f"tool {name} skipped: not a valid MCP tool ({where}: {problem['msg']})")
+        next_cursor = raw.get("nextCursor")
+        result = mt.ListToolsResult(tools=tools, next_cursor=next_cursor if isinstance(next_cursor, str) else None)
+        # The SDK's own listing also records each tool's output schema (`call_tool` validates
+        # results against it, and lists the tools again, strictly, for a tool it has not seen):
+        # the private step that does it is used when this SDK version has it.
+        absorb = getattr(session, "_absorb_tool_listing", None)
+        if absorb is not None:
+            result = absorb(result, complete=params is None and result.next_cursor is None)
+        return result.tools, result.next_cursor
 
     async def _on_message(self, message: Any) -> None:
         message = getattr(message, "root", message)
@@ -373,6 +413,12 @@ class Connection:
         except (OSError, ValueError):
             return ""
         return f" (its last output: {tail})" if tail else ""
+
+
+def _shown(name: object) -> str:
+    """A server's tool name in a warning: quoted, and cut (a name may be any length)."""
+    text = repr(name)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _first(e: BaseException) -> BaseException:
