@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -56,15 +57,25 @@ async def _alone(params: StdioServerParameters | None, url: str | None) -> float
         return time.monotonic() - began
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the processes this one has waited for, and theirs."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def server_alone(repo: Path, http_url: str) -> dict[str, float]:
-    """Each server's own start → tools listed, one at a time, the SDK already imported."""
-    return {
+    """Each server's own start → tools listed, one at a time, the SDK already imported;
+    `cpu`: the two stdio servers' CPU seconds."""
+    cpu = children_cpu()
+    out = {
         "time": asyncio.run(_alone(StdioServerParameters(command=str(TIME_SERVER)), None)),
         "git": asyncio.run(
             _alone(StdioServerParameters(command=str(GIT_SERVER), args=["--repository", str(repo)]), None)
         ),
         "web": asyncio.run(_alone(None, http_url)),
     }
+    out["cpu"] = children_cpu() - cpu
+    return out
 
 
 def one_run(tmp: Path, server: SSEServer, *, with_mcp: bool, http_url: str) -> dict[str, float]:
@@ -89,6 +100,7 @@ def one_run(tmp: Path, server: SSEServer, *, with_mcp: bool, http_url: str) -> d
         "SKIPJACK_MCP_TRACE": str(trace),
     }
     seen = len(server.requests)
+    cpu = children_cpu()
     began = time.monotonic()
     proc = subprocess.Popen(
         [str(SKIPJACK), "run", "--json", "hi"], cwd=repo, env=env, stdout=subprocess.PIPE, text=True
@@ -97,6 +109,8 @@ def one_run(tmp: Path, server: SSEServer, *, with_mcp: bool, http_url: str) -> d
         time.sleep(0.0005)
     out: dict[str, float] = {"request": time.monotonic() - began}
     stdout, _ = proc.communicate(timeout=120)
+    # skipjack reaps its servers before it exits, so their CPU time is counted in its own.
+    out["cpu"] = children_cpu() - cpu
     for line in stdout.splitlines():
         event = json.loads(line)
         if event.get("type") == "mcp_server" and event.get("state") != "ready":
@@ -128,7 +142,7 @@ def main() -> None:
             full = [one_run(tmp, server, with_mcp=True, http_url=http.url) for _ in range(runs)]
         finally:
             http.proc.kill()
-    slowest_alone = [max(a.values()) for a in alone]
+    slowest_alone = [max(v for k, v in a.items() if k != "cpu") for a in alone]
     print(f"runs: {runs} of each; medians; times from launch unless said otherwise")
     for name in ("time", "git", "web"):
         print(f"  {name} server alone, start → tools listed:        {ms([a[name] for a in alone])}")
@@ -139,7 +153,8 @@ def main() -> None:
     print(f"  minus the slowest server alone:                   {ms(minus)}")
     print("order of events in the session (median time from launch):")
     steps = sorted(
-        {k for f in full for k in f if k != "request"}, key=lambda k: statistics.median(f[k] for f in full if k in f)
+        {k for f in full for k in f if k not in ("request", "cpu")},
+        key=lambda k: statistics.median(f[k] for f in full if k in f),
     )
     for step in [*steps, "request"]:
         print(f"  {step:<44} {ms([f[step] for f in full if step in f])}")
@@ -148,6 +163,12 @@ def main() -> None:
     print(f"last server ready → first request (same run):       {ms(gaps)}")
     spawned = [f["spawned git"] - f["MCP start"] for f in full if "spawned git" in f]
     print(f"session's MCP start → both programs spawned:        {ms(spawned)}")
+    print("CPU time (user + system; the wall time cannot be below it divided by the cores):")
+    print(f"  skipjack alone, launch → exit:                    {ms([b['cpu'] for b in base])}")
+    print(f"  the two stdio servers alone, start → listed:      {ms([a['cpu'] for a in alone])}")
+    print(f"  skipjack with the 3 servers, launch → exit:       {ms([f['cpu'] for f in full])}")
+    cores = os.cpu_count() or 1
+    print(f"  … spread over this machine's {cores} cores at best: {ms([f['cpu'] / cores for f in full])}")
     order_ok = sum(1 for f in full if f.get("spawned git", 1e9) < f.get("SDK import begins", 0))
     print(f"runs in which the programs were spawned before the SDK import began: {order_ok}/{len(full)}")
 
