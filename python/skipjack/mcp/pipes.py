@@ -24,6 +24,8 @@ import mcp_types as types
 from mcp.client._transport import TransportStreams
 from mcp.shared.message import SessionMessage
 
+from skipjack.mcp.spawn import kill_tree
+
 log = logging.getLogger(__name__)
 
 MAX_LINE = 32 * 1024 * 1024
@@ -90,8 +92,12 @@ async def process_streams(process: subprocess.Popen[bytes]) -> AsyncIterator[Tra
     assert process.stdout is not None
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=READ_CHUNK)
-    read_transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), process.stdout)
-    write_transport, write_protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, process.stdin)
+    try:
+        read_transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), process.stdout)
+        write_transport, write_protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, process.stdin)
+    except BaseException:
+        kill_tree(process)  # nothing else would stop it
+        raise
     writer = asyncio.StreamWriter(write_transport, write_protocol, None, loop)
 
     read_send, read_recv = anyio.create_memory_object_stream[SessionMessage | Exception](0)
@@ -140,7 +146,9 @@ async def process_streams(process: subprocess.Popen[bytes]) -> AsyncIterator[Tra
                 write_send.close()
                 with anyio.move_on_after(WRITE_FLUSH_S):
                     await writer_done.wait()
-                write_transport.close()
+                # Accepted messages had their chance to go out; a server that does not read
+                # must not keep the pipe (and this shutdown) waiting.
+                write_transport.abort()
                 await stop_process(process)
                 read_transport.close()
                 for stream in (read_recv, read_send, write_send, write_recv):
