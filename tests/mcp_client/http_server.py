@@ -90,6 +90,11 @@ def readme() -> str:
     return "the notes say hello"
 
 
+@server.resource("mem://odd", name="[/bold] odd [red", description="A name that is not markup.")
+def odd() -> str:
+    return "odd content"
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "stdio":  # the same tools over stdio (`python http_server.py stdio MARKER_DIR`)
         asyncio.run(server.run_stdio_async())

@@ -168,15 +168,19 @@ def dispatch(argv: list[str]) -> int:
             # like `skipjack run` instead.
             print("skipjack: not a terminal, so running headless (as `skipjack run`)", file=sys.stderr)
             args.json = False
+            _prestart_mcp(args, _working_dir(args.cwd))
             from skipjack.cli.headless import run_headless
 
             return run_headless(args, _working_dir(args.cwd))
+        _prestart_mcp(args, _working_dir(args.cwd))
         from skipjack.cli.interactive import run_interactive
 
         return run_interactive(args)
     args = build_parser().parse_args(argv)
     _check_text_arguments(args)
     cwd = _working_dir(getattr(args, "cwd", None))
+    if args.command in ("run", "rpc"):
+        _prestart_mcp(args, cwd)
     if args.command == "models":
         from skipjack.cli import models_cmd
 
@@ -244,6 +248,13 @@ def _run_acp(args: argparse.Namespace, cwd: Path) -> int:
         return Controller.build(dataclasses.replace(options, cwd=session_cwd), ask=ask)
 
     return run_acp(build, cwd)
+
+
+def _prestart_mcp(args: argparse.Namespace, cwd: Path) -> None:
+    """The session's MCP servers start before the session's own (long) start: see `mcp.prestart`."""
+    from skipjack.mcp.prestart import prestart
+
+    prestart(cwd, os.environ, trust_project=getattr(args, "trust_project", False))
 
 
 def _check_text_arguments(args: argparse.Namespace) -> None:

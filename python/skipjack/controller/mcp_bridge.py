@@ -27,26 +27,23 @@ class McpBridge:
         self._emit = emit
         self._reported: dict[str, tuple[str, str | None, tuple[str, ...]]] = {}
         self.manager: McpManager | None = None
-        settings = runtime.config.settings
-        if not settings.mcp.servers and not (runtime.project_root and (runtime.project_root / ".mcp.json").is_file()):
-            return  # no MCP at all: not even the SDK is imported
-        from skipjack.mcp import McpManager, server_specs
-        from skipjack.sessions.store import data_dir
+        from skipjack.mcp.prestart import adopt, new_manager, session_servers
 
-        specs = server_specs(
-            settings,
+        specs = session_servers(
+            runtime.config.settings,
             sources=runtime.config.sources,
             project_root=runtime.project_root,
             env=runtime.env,
             trust_project=trust_project,
         )
+        if specs is None:
+            return  # no MCP at all: not even the SDK is imported
         runtime.warnings.extend(specs.warnings)
         if not specs.servers:
             return
-        data = data_dir(runtime.env)
-        self.manager = McpManager(
-            specs.servers, cwd=runtime.agent.cwd, data_dir=data, auth_for=lambda s: _auth(s, data)
-        )
+        cwd = runtime.agent.cwd
+        # The command line may have started these very servers already (`mcp.prestart`).
+        self.manager = adopt(specs.servers, cwd) or new_manager(specs.servers, cwd=cwd, env=runtime.env)
         self.manager.start()
 
     @property
@@ -207,13 +204,6 @@ class McpBridge:
     def close(self) -> None:
         if self.manager is not None:
             self.manager.close()
-
-
-def _auth(spec: Any, data: Any) -> Any:
-    # Called on the MCP thread, which has loaded the SDK: importing it here costs nothing.
-    from skipjack.mcp.oauth import auth_for
-
-    return auth_for(spec, data)
 
 
 def _verb(state: str) -> str:

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import fnmatch
 import logging
-import os
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -19,15 +18,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import mcp_types as mt
-from mcp import ClientSession, StdioServerParameters
-from mcp.client.sse import sse_client
-from mcp.client.stdio import stdio_client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp import ClientSession
 from mcp.shared.exceptions import MCPError
+from pydantic import TypeAdapter, ValidationError
 
 from skipjack.mcp.errors import McpCallError
+from skipjack.mcp.pipes import process_streams
 from skipjack.mcp.schema import check_schema, tool_name
+from skipjack.mcp.spawn import Spawned, kill_tree, open_errlog, spawn
 from skipjack.mcp.specs import ServerSpec
 from skipjack.mcp.status import ServerStatus, State, ToolEntry
 
@@ -39,6 +37,7 @@ STDERR_TAIL = 600
 MAX_MESSAGE = 32 * 1024 * 1024
 """One message from an HTTP server (the SDK's default is 1 MiB): a large tool result is
 capped and spooled by the adapter, so it must first get through in one piece."""
+_RAW_RESULT = TypeAdapter(dict[str, Any])
 OnProgress = Callable[[float, float | None, str | None], None]
 
 
@@ -51,10 +50,13 @@ class Connection:
         log_dir: Path | None,
         on_list_changed: Callable[[str], None],
         auth: Any = None,
+        spawned: Spawned | None = None,
+        errlog: TextIO | None = None,
     ) -> None:
+        """`spawned` (with the `errlog` its stderr goes to): a stdio server's program started
+        before the SDK had loaded; the first start talks to it instead of spawning."""
         self.spec = spec
         self.cwd = cwd
-        self._stdio_cwd = os.path.expanduser(spec.config.cwd) if spec.config.cwd else str(cwd)
         self.log_dir = log_dir
         self.auth = auth
         self._on_list_changed = on_list_changed
@@ -69,7 +71,8 @@ class Connection:
         self.restarts = 0
         self._owner: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
-        self._errlog: TextIO | None = None
+        self._errlog: TextIO | None = errlog
+        self._spawned = spawned
         self._restart_lock = asyncio.Lock()
         self._sse_fallback = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -85,7 +88,8 @@ class Connection:
         self.state, self.error = "starting", None
         self._stop = asyncio.Event()
         ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        started = time.monotonic()
+        # A program spawned early started then: its start-to-tools-listed time counts from there.
+        started = self._spawned.at if self._spawned is not None else time.monotonic()
         self._owner = asyncio.create_task(self._own(ready, started), name=f"mcp:{self.spec.name}")
         timeout = self.spec.config.startup_timeout_s
         try:
@@ -134,7 +138,14 @@ class Connection:
         self.session = None
         if self.state in ("ready", "starting"):
             self.state = "stopped"
+        self.discard_spawned()
         self._close_errlog()
+
+    def discard_spawned(self) -> None:
+        """Stop an early-spawned program no session took (the start never reached it)."""
+        spawned, self._spawned = self._spawned, None
+        if spawned is not None and spawned.process is not None:
+            kill_tree(spawned.process)
 
     async def _end_owner(self) -> None:
         owner, self._owner = self._owner, None
@@ -172,13 +183,13 @@ class Connection:
     async def _open(self, stack: AsyncExitStack) -> ClientSession:
         cfg = self.spec.config
         if cfg.command:
-            params = StdioServerParameters(
-                command=cfg.command,
-                args=list(cfg.args),
-                env=dict(cfg.env) or None,
-                cwd=self._stdio_cwd,
-            )
-            read, write = await stack.enter_async_context(stdio_client(params, errlog=self._open_errlog()))
+            spawned, self._spawned = self._spawned, None
+            if spawned is None:  # a restart, or `mcp test`: spawn now
+                spawned = spawn(self.spec, cwd=self.cwd, errlog=self._open_errlog())
+            if spawned.process is None:
+                assert spawned.error is not None
+                raise spawned.error
+            read, write = await stack.enter_async_context(process_streams(spawned.process))
         else:
             assert cfg.url is not None
             read, write = await stack.enter_async_context(self._http(cfg.url))
@@ -188,6 +199,11 @@ class Connection:
     async def _http(self, url: str) -> Any:
         """Streamable HTTP, or the older HTTP+SSE transport (`transport = "sse"`, or `auto`
         when the endpoint does not take a Streamable HTTP POST)."""
+        # The HTTP transports (httpx) load only when a server needs them.
+        from mcp.client.sse import sse_client
+        from mcp.client.streamable_http import streamable_http_client
+        from mcp.shared._httpx_utils import create_mcp_http_client
+
         cfg = self.spec.config
         if cfg.transport == "sse" or self._sse_fallback:
             async with sse_client(url, headers=dict(cfg.headers), auth=self.auth) as streams:
@@ -212,15 +228,14 @@ class Connection:
         cfg = self.spec.config
         listed: list[mt.Tool] = []
         cursor: str | None = None
+        warnings: list[str] = []
         for _ in range(MAX_PAGES):
             params = mt.PaginatedRequestParams(cursor=cursor) if cursor else None
-            page = await session.list_tools(params=params)
-            listed += page.tools
-            cursor = page.next_cursor
+            tools, cursor = await self._list_page(session, params, warnings)
+            listed += tools
             if not cursor:
                 break
         entries: list[ToolEntry] = []
-        warnings: list[str] = []
         seen: set[str] = set()
         for tool in listed:
             if cfg.include_tools and not any(fnmatch.fnmatchcase(tool.name, p) for p in cfg.include_tools):
@@ -230,12 +245,12 @@ class Connection:
             exposed = tool_name(self.spec.name, tool.name)
             checked = check_schema(tool.input_schema)
             if checked.schema is None:
-                warnings.append(f"tool {tool.name!r} skipped: {'; '.join(checked.notes)}")
+                warnings.append(f"tool {_shown(tool.name)} skipped: {'; '.join(checked.notes)}")
                 continue
             if checked.notes:
-                warnings.append(f"tool {tool.name!r}: schema repaired ({'; '.join(checked.notes)})")
+                warnings.append(f"tool {_shown(tool.name)}: schema repaired ({'; '.join(checked.notes)})")
             if exposed in seen:
-                warnings.append(f"tool {tool.name!r} skipped: its name is the same as another's once made safe")
+                warnings.append(f"tool {_shown(tool.name)} skipped: its name is the same as another's once made safe")
                 continue
             seen.add(exposed)
             hints = tool.annotations
@@ -243,6 +258,45 @@ class Connection:
             entries.append(ToolEntry(exposed, tool, checked.schema, read_only))
         self.warnings = warnings
         return entries
+
+    async def _list_page(
+        self, session: ClientSession, params: mt.PaginatedRequestParams | None, warnings: list[str]
+    ) -> tuple[list[mt.Tool], str | None]:
+        """One page of tools. The SDK validates the page as a whole, so one tool it cannot
+        take (an input schema whose `type` is not "object", a name that is not a string)
+        would fail the server: such a page is fetched again as plain JSON and each tool
+        validated alone, the bad ones skipped with a warning."""
+        try:
+            page = await session.list_tools(params=params)
+            return page.tools, page.next_cursor
+        except ValidationError:
+            # `send_request` validates by method name whatever result type it is given; only
+            # the session's dispatcher returns the JSON as it came (a private part: without
+            # it, this SDK version fails such a server as before).
+            send_raw = getattr(getattr(session, "_dispatcher", None), "send_raw_request", None)
+            if send_raw is None:
+                raise
+        wire = mt.ListToolsRequest(params=params).model_dump(by_alias=True, mode="json", exclude_none=True)
+        raw = _RAW_RESULT.validate_python(await send_raw("tools/list", wire.get("params"), {}))
+        tools: list[mt.Tool] = []
+        items = raw.get("tools")
+        for item in items if isinstance(items, list) else []:
+            try:
+                tools.append(mt.Tool.model_validate(item))
+            except ValidationError as e:
+                name = _shown(item.get("name") if isinstance(item, dict) else None)
+                problem = e.errors()[0]
+                where = ".".join(str(p) for p in problem["loc"])
+                warnings.append(f"tool {name} skipped: not a valid MCP tool ({where}: {problem['msg']})")
+        next_cursor = raw.get("nextCursor")
+        result = mt.ListToolsResult(tools=tools, next_cursor=next_cursor if isinstance(next_cursor, str) else None)
+        # The SDK's own listing also records each tool's output schema (`call_tool` validates
+        # results against it, and lists the tools again, strictly, for a tool it has not seen):
+        # the private step that does it is used when this SDK version has it.
+        absorb = getattr(session, "_absorb_tool_listing", None)
+        if absorb is not None:
+            result = absorb(result, complete=params is None and result.next_cursor is None)
+        return result.tools, result.next_cursor
 
     async def _on_message(self, message: Any) -> None:
         message = getattr(message, "root", message)
@@ -336,18 +390,8 @@ class Connection:
     # -- the server's stderr ------------------------------------------------------------------
 
     def _open_errlog(self) -> TextIO:
-        """The server's stderr goes to a log file (never the terminal a UI is drawing on)."""
         self._close_errlog()
-        if self.log_dir is not None:
-            try:
-                self.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-                self._errlog = open(self.log_dir / f"{self.spec.name}.log", "w+", encoding="utf-8")  # noqa: SIM115
-                return self._errlog
-            except OSError:
-                pass
-        import tempfile
-
-        self._errlog = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self._errlog = open_errlog(self.log_dir, self.spec.name)
         return self._errlog
 
     def _close_errlog(self) -> None:
@@ -369,6 +413,12 @@ class Connection:
         except (OSError, ValueError):
             return ""
         return f" (its last output: {tail})" if tail else ""
+
+
+def _shown(name: object) -> str:
+    """A server's tool name in a warning: quoted, and cut (a name may be any length)."""
+    text = repr(name)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _first(e: BaseException) -> BaseException:

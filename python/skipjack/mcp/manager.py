@@ -1,12 +1,15 @@
 """`McpManager`: every MCP server of a session, run on a loop of their own.
 
-The servers live on a private event loop in a daemon thread, started when the session is
-built, so they come up in parallel with everything else (the UI, the first prompt being
-typed) whatever loop the front end runs, and no front end's loop ever waits on a server.
-The SDK itself is imported on that thread too: loading it takes longer than the rest of
-skipjack's start (0.5 s idle, 4 s on a loaded machine), so the main thread must not wait
-for it. Callers on any loop use the `async` methods, which hand the work to the MCP loop;
-cancelling the caller cancels the work there (the SDK then sends `notifications/cancelled`).
+The stdio servers' programs are spawned first, with plain `subprocess`, the moment the
+session is built (`spawn`): loading the SDK takes longer than the rest of skipjack's start
+(0.5 s idle, seconds on a loaded machine) and about as long as a server's own start, so the
+two must overlap rather than follow each other. The SDK is then imported on a daemon thread
+that runs a private event loop, where each server's session takes over its program's pipes
+(`pipes`) or connects over HTTP. The servers thus come up in parallel with everything else
+(the UI, the first prompt being typed) whatever loop the front end runs, and no front end's
+loop ever waits on a server or on the import. Callers on any loop use the `async` methods,
+which hand the work to the MCP loop; cancelling the caller cancels the work there (the SDK
+then sends `notifications/cancelled`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from skipjack.mcp.errors import McpCallError
+from skipjack.mcp.spawn import Spawned, kill_tree, open_errlog, spawn
 from skipjack.mcp.specs import ServerSpec
 from skipjack.mcp.status import ServerStatus, State, ToolEntry
 
@@ -30,6 +35,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 STOP_TIMEOUT_S = 5.0
+TRACE_ENV = "SKIPJACK_MCP_TRACE"
+"""A file to append the start's steps to (`time.monotonic()` and what): `bench/mcp_startup.py`
+reads it to report the order of events, which does not depend on how loaded the machine is."""
 
 
 class McpManager:
@@ -55,7 +63,12 @@ class McpManager:
         self.launched_at: float | None = None
         self._starter: asyncio.Future[None] | None = None
         self.sdk_load_seconds: float | None = None
-        """From `start()` to the servers being spawned: the SDK's import, on the MCP thread."""
+        """From `start()` to the SDK being loaded on the MCP thread (the programs run meanwhile)."""
+        self._closed = False
+        self._spawned: dict[str, tuple[Spawned, Any]] = {}
+        """Stdio programs spawned by `start()`, with their stderr log, until a connection takes them."""
+        self.events: list[tuple[str, float]] = []
+        """(what, `time.monotonic()`) of the start's steps, in order: for `bench/mcp_startup.py`."""
 
     # -- life ----------------------------------------------------------------------------------
 
@@ -64,33 +77,71 @@ class McpManager:
         if self._thread is not None or not self.specs:
             return
         self.launched_at = time.monotonic()
+        self._mark("MCP start")
+        self._spawn_stdio()
         loop = asyncio.new_event_loop()
         self._loop = loop
         self._thread = threading.Thread(target=self._run, args=(loop,), name="skipjack-mcp", daemon=True)
         self._thread.start()
         atexit.register(self.close)
 
+    def _log_dir(self) -> Path | None:
+        return self.data_dir / "mcp-logs" if self.data_dir is not None else None
+
+    def _spawn_stdio(self) -> None:
+        """Every enabled stdio server's program, now (a few ms each), before the SDK loads."""
+        for spec in self.specs:
+            if spec.config.enabled and spec.config.command:
+                errlog = open_errlog(self._log_dir(), spec.name)
+                self._spawned[spec.name] = (spawn(spec, cwd=self.cwd, errlog=errlog), errlog)
+                self._mark(f"spawned {spec.name}")
+
     def _run(self, loop: asyncio.AbstractEventLoop) -> None:
         asyncio.set_event_loop(loop)
         try:
             loop.run_until_complete(self._start_all())
         except BaseException as e:  # the SDK failed to load: every server is down, the session goes on
+            self._discard_spawned()
             if not self._all_started.done():
                 self._all_started.set_exception(e)
         loop.run_forever()
         loop.close()
 
+    def _discard_spawned(self) -> None:
+        with self._lock:
+            left = list(self._spawned.values())
+            self._spawned.clear()
+        for spawned, errlog in left:
+            if spawned.process is not None:
+                kill_tree(spawned.process)
+            with contextlib.suppress(OSError):
+                errlog.close()
+
     async def _start_all(self) -> None:
+        self._mark("SDK import begins")
         from skipjack.mcp.connection import Connection
 
+        self._mark("SDK loaded")
         if self.launched_at is not None:
             self.sdk_load_seconds = time.monotonic() - self.launched_at
-        log_dir = self.data_dir / "mcp-logs" if self.data_dir is not None else None
+        with self._lock:
+            if self._closed:  # closed while the SDK loaded: `close` stopped the programs
+                return
+            taken, self._spawned = self._spawned, {}
         for spec in self.specs:
             auth = self._auth_for(spec) if self._auth_for is not None and spec.config.url else None
-            conn = Connection(spec, cwd=self.cwd, log_dir=log_dir, on_list_changed=self._list_changed, auth=auth)
+            spawned, errlog = taken.get(spec.name, (None, None))
+            conn = Connection(
+                spec,
+                cwd=self.cwd,
+                log_dir=self._log_dir(),
+                on_list_changed=self._list_changed,
+                auth=auth,
+                spawned=spawned,
+                errlog=errlog,
+            )
             self._connections[spec.name] = conn
-        starts = [asyncio.ensure_future(c.start()) for c in self._connections.values()]
+        starts = [asyncio.ensure_future(self._start_one(c)) for c in self._connections.values()]
 
         async def all_started() -> None:
             await asyncio.gather(*starts, return_exceptions=True)
@@ -100,12 +151,27 @@ class McpManager:
         # Not awaited: `_run` goes on to `run_forever`, which keeps these running.
         self._starter = asyncio.ensure_future(all_started())
 
+    async def _start_one(self, conn: Connection) -> None:
+        await conn.start()
+        self._mark(f"{conn.spec.name} {conn.state}")
+
+    def _mark(self, what: str) -> None:
+        now = time.monotonic()
+        self.events.append((what, now))
+        trace = os.environ.get(TRACE_ENV)
+        if trace:
+            with contextlib.suppress(OSError), open(trace, "a", encoding="utf-8") as f:
+                f.write(f"{now:.6f} {what}\n")
+
     def close(self) -> None:
         """Stop every server (bounded) and the loop; safe to call twice."""
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return
         self._loop = None
+        with self._lock:
+            self._closed = True
+        self._discard_spawned()  # programs the MCP thread never took over (it is still loading)
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(self._stop_all(), loop).result(STOP_TIMEOUT_S + 1)
         with contextlib.suppress(RuntimeError):

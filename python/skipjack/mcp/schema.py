@@ -18,6 +18,13 @@ PREFIX = "mcp"
 SEP = "__"
 MAX_NAME = 64
 MAX_SCHEMA_BYTES = 64 * 1024
+MAX_INLINED_NODES = 20_000
+"""A schema's size once its local `$ref`s are inlined. Providers that take no `$ref` (Gemini)
+get them inlined by the core, to `REF_DEPTH` levels: references that fan out, in a cycle or
+down a chain, would grow one tool's schema to megabytes (12 references to the schema itself
+make 12^8 copies)."""
+REF_DEPTH = 8
+"""How deep the core's Gemini converter follows `$ref`s (`google_gemini/schema.rs`)."""
 _BAD = re.compile(r"[^A-Za-z0-9_-]")
 _TOP_LEVEL_REJECTED = ("oneOf", "anyOf", "allOf", "not", "enum", "const")
 
@@ -57,10 +64,16 @@ def check_schema(raw: Any) -> Checked:
         size = len(json.dumps(raw, allow_nan=False))
     except (TypeError, ValueError) as e:
         return Checked(None, [f"the input schema is not plain JSON ({e})"])
+    except RecursionError:
+        return Checked(None, ["the input schema is nested too deeply"])
     if size > MAX_SCHEMA_BYTES:
         return Checked(None, [f"the input schema is {size} bytes, over {MAX_SCHEMA_BYTES}"])
     if _has_remote_ref(raw):
         return Checked(None, ["the input schema refers to another document ($ref outside it)"])
+    if _inlined_over(raw, MAX_INLINED_NODES):
+        return Checked(
+            None, [f"the input schema's $refs expand to over {MAX_INLINED_NODES} parts once inlined (cycles fan out)"]
+        )
     schema = dict(raw)
     notes: list[str] = []
     kind = schema.get("type")
@@ -90,6 +103,44 @@ def check_schema(raw: Any) -> Checked:
                 schema["required"] = kept
                 notes.append('dropped "required" names that are not properties')
     return Checked(schema, notes)
+
+
+def _inlined_over(root: dict[str, Any], budget: int) -> bool:
+    """Whether the schema with its local `$ref`s inlined (to `REF_DEPTH`) has over `budget`
+    parts; stops counting at the budget, so a reference bomb costs no more than that."""
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    count = 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > budget:
+            return True
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and depth < REF_DEPTH:
+                target = _resolve(root, ref)
+                if target is not None:
+                    stack.append((target, depth + 1))
+            stack.extend((v, depth) for k, v in node.items() if k != "$ref")
+        elif isinstance(node, list):
+            stack.extend((v, depth) for v in node)
+    return False
+
+
+def _resolve(root: dict[str, Any], ref: str) -> Any:
+    """A local JSON pointer (`#`, `#/$defs/node`) in `root`, or None."""
+    if not ref.startswith("#"):
+        return None
+    node: Any = root
+    for part in ref[1:].split("/")[1:] if ref != "#" else []:
+        key = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return None
+    return node
 
 
 def _has_remote_ref(value: Any) -> bool:

@@ -31,7 +31,7 @@ from skipjack.tui.approval import ApprovalBox
 from skipjack.tui.bridge import AgentView
 from skipjack.tui.chat import ChatView
 from skipjack.tui.formatting import tokens
-from skipjack.tui.mcp import is_prompt_command, prompt_completions, show_server_states
+from skipjack.tui.mcp import is_prompt_command, prompt_completions, resource_completion, show_server_states
 from skipjack.tui.messages import UserBubble
 from skipjack.tui.prompt import PromptBox, PromptInput
 from skipjack.tui.prompt_history import PromptHistory
@@ -90,6 +90,7 @@ class SkipjackApp(App[int]):
         self.prompt_box = PromptBox(
             self.cwd,
             lambda: commands.completions() + commands.custom_completions(self) + prompt_completions(self.controller),
+            lambda before_cursor: resource_completion(self.controller, before_cursor),
         )
         self.status = StatusLine()
         self.view = AgentView(self)

@@ -6,7 +6,8 @@ offers them in the UI. Hooks (one line each):
 - app.py `attach`: `self.run_worker(show_server_states(self.controller), group="mcp", …)`
 - app.py `submit`: `if text.startswith("/") and not is_prompt_command(text):`
 - app.py `PromptBox(...)`: `lambda: commands.completions() + prompt_completions(self.controller)`
-- prompt.py `update_completion`: `complete(...) or resource_completion(self._controller(), line)`
+- app.py `PromptBox(...)`: `lambda before_cursor: resource_completion(self.controller, before_cursor)`
+  (the prompt lists these before the `@path` items for the same word)
 """
 
 from __future__ import annotations

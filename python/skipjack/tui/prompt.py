@@ -13,11 +13,15 @@ from pathlib import Path
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import OptionList, TextArea
 from textual.widgets.option_list import Option
 
 from skipjack.tui.completion import Completion, complete
+
+Mentions = Callable[[str], Completion | None]
+"""More `@` completions for the text before the cursor (the MCP servers' `@server:uri`)."""
 
 MAX_HISTORY = 500
 
@@ -46,7 +50,8 @@ class CompletionMenu(OptionList):
         if completion is None:
             self.remove_class("-open")
             return
-        self.add_options([Option(item.label) for item in completion.items])
+        # Plain text: a file or resource name like `[/bold]` is not markup (it would raise).
+        self.add_options([Option(Content(item.label)) for item in completion.items])
         self.highlighted = 0
         self.add_class("-open")
 
@@ -89,11 +94,18 @@ class PromptInput(TextArea):
             super().__init__()
             self.pages = pages
 
-    def __init__(self, menu: CompletionMenu, cwd: Path, commands: Callable[[], Sequence[tuple[str, str]]]) -> None:
+    def __init__(
+        self,
+        menu: CompletionMenu,
+        cwd: Path,
+        commands: Callable[[], Sequence[tuple[str, str]]],
+        mentions: Mentions | None = None,
+    ) -> None:
         super().__init__("", id="prompt", soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
         self.menu = menu
         self.cwd = cwd
         self._commands = commands
+        self._mentions = mentions
         self.sent: list[str] = []
         self._history_pos: int | None = None
         self._draft = ""
@@ -183,7 +195,9 @@ class PromptInput(TextArea):
         # `/commands` only at the very start of the prompt.
         if line.startswith("/") and not first_line:
             line = ""
-        self.menu.show(complete(line, self.cwd, self._commands()))
+        found = complete(line, self.cwd, self._commands())
+        more = self._mentions(line) if self._mentions is not None and line else None
+        self.menu.show(_merged(more, found))
 
     def _completion_is_typed(self) -> bool:
         """The highlighted completion is what is typed already: Enter sends instead."""
@@ -212,15 +226,24 @@ class PromptInput(TextArea):
         return word.startswith("@") and not line.endswith(" ")
 
 
+def _merged(first: Completion | None, then: Completion | None) -> Completion | None:
+    """Both lists when they complete the same word (`@te`: resources, then paths)."""
+    if first is None or then is None or first.token != then.token:
+        return first or then
+    return Completion(first.token, first.items + then.items)
+
+
 class PromptBox(Vertical):
     DEFAULT_CSS = """
     PromptBox { height: auto; }
     """
 
-    def __init__(self, cwd: Path, commands: Callable[[], Sequence[tuple[str, str]]]) -> None:
+    def __init__(
+        self, cwd: Path, commands: Callable[[], Sequence[tuple[str, str]]], mentions: Mentions | None = None
+    ) -> None:
         super().__init__(id="prompt-box")
         self.menu = CompletionMenu()
-        self.input = PromptInput(self.menu, cwd, commands)
+        self.input = PromptInput(self.menu, cwd, commands, mentions)
 
     def compose(self) -> ComposeResult:
         yield self.menu
