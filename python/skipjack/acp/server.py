@@ -21,6 +21,7 @@ import acp
 from acp import schema
 
 from skipjack.acp.files import ClientFiles, offers_files
+from skipjack.acp.mcp_servers import client_servers
 from skipjack.acp.models import model_option
 from skipjack.acp.updates import UpdateMapper, history_updates, tool_title
 from skipjack.agent import RunResult
@@ -89,6 +90,7 @@ class SkipjackAcpAgent:
             agent_capabilities=schema.AgentCapabilities(
                 load_session=True,
                 prompt_capabilities=schema.PromptCapabilities(image=False, audio=False, embedded_context=True),
+                mcp_capabilities=schema.McpCapabilities(http=True, sse=True),
             ),
             agent_info=schema.Implementation(name="skipjack", title="skipjack", version=__version__),
         )
@@ -125,6 +127,11 @@ class SkipjackAcpAgent:
         self._unsubscribe = controller.subscribe(self._on_event)
         return controller
 
+    def _use_client_servers(self, controller: Controller, servers: Any) -> None:
+        configs, skipped = client_servers(servers if isinstance(servers, list) else None)
+        if configs or skipped:
+            controller.use_client_mcp_servers(configs, "editor (ACP)", problems=skipped)
+
     def _session_id(self) -> str | None:
         controller = self.controller
         return controller.session.id if controller is not None and controller.session is not None else None
@@ -149,6 +156,7 @@ class SkipjackAcpAgent:
             session = controller.open_session()
         except UserError as e:
             raise acp.RequestError.internal_error({"message": str(e)}) from e
+        self._use_client_servers(controller, mcp_servers)
         controller.announce()
         self._queue.put_nowait((session.id, commands_update(controller)))
         await self._flush()
@@ -164,6 +172,7 @@ class SkipjackAcpAgent:
             session = controller.resume_session(session_id)
         except UserError as e:
             raise acp.RequestError.resource_not_found(session_id) from e
+        self._use_client_servers(controller, mcp_servers)
         # The spec: the whole conversation is streamed back before the response.
         self._queue.put_nowait((session.id, commands_update(controller)))
         for update in history_updates(list(controller.agent.messages)):

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,7 +22,7 @@ import msgspec
 from skipjack.agent import Agent, RunResult
 from skipjack.compaction import CompactionError, CompactionResult, Compactor
 from skipjack.config import missing_key_hint
-from skipjack.config.schema import ApprovalMode
+from skipjack.config.schema import ApprovalMode, McpServerConfig
 from skipjack.controller.checkpointing import RewindMode, RewindOutcome, TurnCheckpoints, run_rewind
 from skipjack.controller.events import (
     ApprovalModeChanged,
@@ -416,6 +416,14 @@ class Controller:
             return preview_diff(tool_name, arguments, self.agent.cwd, self.agent.tool_state), None
         except PreviewError as e:
             return None, str(e)
+
+    def use_client_mcp_servers(
+        self, servers: Mapping[str, McpServerConfig], client: str, *, problems: Sequence[str] = ()
+    ) -> None:
+        """MCP servers a client (an editor over ACP) brings for this session, beside the
+        configured ones; its choice is the user's, so the project's trust does not gate it.
+        `problems`: servers the client passed that cannot be used, shown as warnings."""
+        self.mcp.add_client_servers(servers, client, problems=problems)
 
     async def run_shell(self, command: str, on_update: Callable[[str], None]) -> ToolOutput:
         """The user's own `!command`: run like the bash tool runs (own process group, timeout,

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from skipjack.controller.events import Event, McpServerChanged, Warning_
 
 if TYPE_CHECKING:
     from skipjack.agent.tool import Tool
+    from skipjack.config.schema import McpServerConfig
     from skipjack.mcp import McpManager, ServerStatus
     from skipjack.runtime import Runtime
 
@@ -200,6 +201,31 @@ class McpBridge:
                     f'<resource server="{server}" uri="{item.uri}">\n{body[:MAX_RESOURCE_CHARS]}\n</resource>'
                 )
         return text if not attached else text + "\n\n" + "\n\n".join(attached)
+
+    def add_client_servers(
+        self, servers: Mapping[str, McpServerConfig], source: str, *, problems: Sequence[str] = ()
+    ) -> None:
+        """Servers a client hands over for this session (an ACP editor's own): started with
+        the configured ones, replacing a configured server of the same name. The servers
+        already running restart, so a client should pass them once, at the session's start."""
+        from skipjack.mcp.prestart import new_manager
+        from skipjack.mcp.specs import ServerSpecs, add_server
+
+        extra = ServerSpecs(warnings=list(problems))
+        for name, cfg in servers.items():
+            add_server(extra, name, cfg, source, self.runtime.env)
+        for warning in extra.warnings:
+            self._emit(Warning_(warning))
+        if not extra.servers:
+            return
+        names = {spec.name for spec in extra.servers}
+        kept = [spec for spec in self.manager.specs if spec.name not in names] if self.manager is not None else []
+        if self.manager is not None:
+            self.manager.close()
+        self._reported.clear()
+        cwd = self.runtime.agent.cwd
+        self.manager = new_manager([*kept, *extra.servers], cwd=cwd, env=self.runtime.env)
+        self.manager.start()
 
     def close(self) -> None:
         if self.manager is not None:

@@ -79,6 +79,11 @@ def server_specs(
     return out
 
 
+def add_server(out: ServerSpecs, name: str, cfg: McpServerConfig, source: str, env: Mapping[str, str]) -> None:
+    """Check one server's name and config and add it, `${VAR}`s expanded; or add a warning."""
+    _add(out, set(), name, cfg, source, env)
+
+
 def _add(
     out: ServerSpecs, seen: set[str], name: str, cfg: McpServerConfig, source: str, env: Mapping[str, str]
 ) -> None:
