@@ -159,6 +159,8 @@ def ui(
     env = env_for(root)
     env["SKIPJACK_PROBE_OUT"] = str(probe_out)
     env["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")
+    if os.environ.get("SKIPJACK_PROFILE_OUT"):  # profile the UI from its first prompt (tui_probe)
+        env["SKIPJACK_PROFILE_OUT"] = os.environ["SKIPJACK_PROFILE_OUT"]
     command = [sys.executable, str(PROBE), "--base-url", server.url, "--model", MODEL, "--approval", "yolo"]
     if continue_session:
         command.append("--continue")
