@@ -286,6 +286,11 @@ class SkipjackApp(App[int]):
             agent.steer(text)
             self.pending.mount(UserBubble(text, pending=True))
             return
+        if self.controller is not None and text == self.controller.retry_text():
+            # The same words again after a failure (↑ Enter): a retry, so the chat and the
+            # model's next request hold the message once.
+            self.start_retry()
+            return
         self.start_run(text)
 
     def to_bottom(self) -> None:
@@ -299,12 +304,20 @@ class SkipjackApp(App[int]):
         self.status.set_state("thinking…")
         self.run_worker(self._run(text), group="agent", exit_on_error=False)
 
-    async def _run(self, text: str) -> None:
+    def start_retry(self) -> None:
+        """The failed prompt once more: its bubble is already in the chat."""
+        self.to_bottom()
+        self.chat.notice("retrying the last prompt")
+        self.status.set_state("thinking…")
+        self.run_worker(self._run(None), group="agent", exit_on_error=False)
+
+    async def _run(self, text: str | None) -> None:
+        """`text`: a prompt; None: retry the failed one."""
         controller = self.controller
         assert controller is not None
         result: RunResult | None = None
         try:
-            result = await controller.prompt(text)
+            result = await (controller.prompt(text) if text is not None else controller.retry())
         except Exception as e:
             log.exception("the agent run failed")
             self.chat.notice(f"internal error: {type(e).__name__}: {e}", "error")
