@@ -24,6 +24,7 @@ from skipjack.agent.retry import retry_point
 from skipjack.compaction import CompactionError, CompactionResult, Compactor
 from skipjack.config import missing_key_hint
 from skipjack.config.schema import ApprovalMode
+from skipjack.controller.access_check import AccessProblem, check_access
 from skipjack.controller.checkpointing import RewindMode, RewindOutcome, TurnCheckpoints, run_rewind
 from skipjack.controller.events import (
     ApprovalModeChanged,
@@ -146,6 +147,12 @@ class Controller:
             ask=asker,
         )
         self._install_subagents(asker)
+
+    @staticmethod
+    async def check_access(options: RunOptions, env: Mapping[str, str]) -> AccessProblem | None:
+        """Before a controller is built (setup): does the model these options resolve to answer
+        a 1-token request? None when it does, else what to fix (`controller.access_check`)."""
+        return await check_access(options, env)
 
     @classmethod
     def build(

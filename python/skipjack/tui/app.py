@@ -19,6 +19,7 @@ import skipjack.tui.commands as commands
 import skipjack.tui.rewind as rewind  # registers /rewind, /undo, /redo; Esc Esc opens the list
 from skipjack.agent import Agent, RunResult
 from skipjack.controller import Controller, Event
+from skipjack.controller.access_check import AccessProblem
 from skipjack.controller.events import ApprovalModeChanged, CompactionEnded, CompactionFailed, Warning_
 from skipjack.controller.stop_signals import StopSignals
 from skipjack.errors import UserError
@@ -148,7 +149,7 @@ class SkipjackApp(App[int]):
 
             self.chat.add(welcome_text(self.cwd, None))
             if needs_setup(self.options, self.env):
-                self.push_screen(SetupScreen(self.env), callback=self._after_setup)
+                self.push_screen(SetupScreen(self.env, check=self.check_access), callback=self._after_setup)
             else:
                 self.chat.notice(f"{e} — or pick one with /model", "error")
             return
@@ -157,6 +158,10 @@ class SkipjackApp(App[int]):
     def build_controller(self) -> Controller:
         """A controller from the options and config files; raises `UserError`."""
         return Controller.build(self.options, env=self.env, record_sessions=self.record_sessions)
+
+    async def check_access(self, model_ref: str) -> AccessProblem | None:
+        """Setup's check of a new key or server: one 1-token request through the controller."""
+        return await Controller.check_access(dataclasses.replace(self.options, model=model_ref), self.env)
 
     def _after_setup(self, model_ref: str | None) -> None:
         if model_ref is not None:
