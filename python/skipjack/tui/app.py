@@ -31,7 +31,7 @@ from skipjack.sessions import Session
 from skipjack.tui.approval import ApprovalBox
 from skipjack.tui.bridge import AgentView
 from skipjack.tui.chat import ChatView
-from skipjack.tui.formatting import tokens
+from skipjack.tui.formatting import plural, tokens
 from skipjack.tui.mcp import is_prompt_command, prompt_completions, show_server_states
 from skipjack.tui.messages import UserBubble
 from skipjack.tui.prompt import PromptBox, PromptInput
@@ -516,7 +516,3 @@ class SkipjackApp(App[int]):
         """Answer the calls an unfinished run left open, so the session resumes, then close it."""
         if self.controller is not None:
             self.controller.close_session()
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
