@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from skipjack.config import set_config_value
 from skipjack.runtime import RunOptions
 from skipjack.testing import Reply, ScriptedModel, ScriptedTurn, SSEServer
@@ -123,3 +125,27 @@ async def test_a_wrong_model_name_is_not_blamed_on_the_key(
         assert screen.url_input.has_focus
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, SetupScreen), what="setup closed")
+
+
+async def test_a_check_that_breaks_is_reported_not_fatal(
+    project: Path, env: dict[str, str], scripted: ScriptedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import skipjack.controller.access_check as access_check
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("unexpected")
+
+    monkeypatch.setattr(access_check, "complete", broken)
+    app = SkipjackApp(RunOptions(cwd=project), env=env)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SetupScreen), what="the setup screen")
+        screen = app.screen
+        assert isinstance(screen, SetupScreen)
+        screen.options.highlighted = [pid for pid, _ in screen.shown].index(LOCAL)
+        await pilot.press("enter")
+        await pilot.press(*scripted.server.url, "enter")
+        await pilot.press(*"m", "enter")
+        await until(pilot, lambda: screen.step == "problem", what="the report")
+        assert "ValueError: unexpected" in problem(screen)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.controller is not None, what="the runtime")

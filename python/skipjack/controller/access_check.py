@@ -43,6 +43,8 @@ async def check_access(options: RunOptions, env: Mapping[str, str]) -> AccessPro
         await complete(model, Context(None, [UserMessage("Reply with OK.")], []), options=request)
     except LLMError as e:
         return describe(e, model)
+    except Exception as e:  # a check must report, never take setup down with it
+        return AccessProblem("server", f"the check of {model.ref} failed: {type(e).__name__}: {e}")
     return None
 
 

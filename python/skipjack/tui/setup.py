@@ -233,7 +233,7 @@ class SetupScreen(ModalScreen[str | None]):
         self.problem_text.remove_class("-shown")
         self.hint.update(f"Checking {ref}: one request for a single token… (Esc skips)")
         self.set_focus(None)
-        self.run_worker(self._check(ref), exclusive=True, group="setup-check")
+        self.run_worker(self._check(ref), exclusive=True, group="setup-check", exit_on_error=False)
 
     async def _check(self, ref: str) -> None:
         assert self.check is not None
