@@ -55,7 +55,7 @@ async def test_the_same_prompt_after_a_server_error_is_a_retry(
         await type_and_send(pilot, app, "fix the bug")
         await until(pilot, lambda: idle(app) and any("run failed" in n for n in notices(app)), what="the error")
         assert any("/retry" in n for n in notices(app))
-        await type_and_send(pilot, app, "fix the bug")  # ↑ Enter, as users retry
+        await type_and_send(pilot, app, "fix  the bug ")  # retyped, spacing aside
         await until(pilot, lambda: idle(app) and "fixed it" in screen_text(app), what="the reply")
         assert bubbles(app) == ["fix the bug"]
         assert user_texts(scripted, 3) == ["fix the bug"]

@@ -291,9 +291,10 @@ class SkipjackApp(App[int]):
             agent.steer(text)
             self.pending.mount(UserBubble(text, pending=True))
             return
-        if self.controller is not None and text == self.controller.retry_text():
-            # The same words again after a failure (↑ Enter): a retry, so the chat and the
-            # model's next request hold the message once.
+        failed = self.controller.retry_text() if self.controller is not None else None
+        if failed is not None and " ".join(text.split()) == " ".join(failed.split()):
+            # The same words again after a failure (↑ Enter, spacing aside): a retry, so the
+            # chat and the model's next request hold the message once.
             self.start_retry()
             return
         self.start_run(text)
