@@ -43,7 +43,7 @@ from skipjack.llm import AssistantMessage, Cost, TextContent, ToolCall, ToolResu
 from skipjack.sessions import SessionStore
 from skipjack.testing import ScriptedTurn, SSEServer
 from skipjack.testing.openai_script import openai_turn
-from skipjack.testing.sse_server import BodyPart, Pause, Reply
+from skipjack.testing.sse_server import At, BodyPart, Reply
 
 HERE = Path(__file__).resolve().parent
 PROBE = HERE / "tui_probe.py"
@@ -77,12 +77,13 @@ def markdown_answer(chars: int, tag: str = "") -> str:
 
 
 def paced(turn: ScriptedTurn, tokens_per_s: float) -> Reply:
-    """The turn's SSE events sent one token (one event) at a time at `tokens_per_s`."""
+    """The turn's SSE events sent one token (one event) at a time at `tokens_per_s`, on a fixed
+    schedule (a chain of pauses ran ~10% slow on a loaded machine)."""
     events = [e + b"\n\n" for e in openai_turn(turn).split(b"\n\n") if e]
     body: list[BodyPart] = []
-    for e in events:
+    for i, e in enumerate(events):
+        body.append(At(i / tokens_per_s))
         body.append(e)
-        body.append(Pause(1 / tokens_per_s))
     return Reply(body=body)
 
 
@@ -159,6 +160,8 @@ def ui(
     env = env_for(root)
     env["SKIPJACK_PROBE_OUT"] = str(probe_out)
     env["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")
+    if os.environ.get("SKIPJACK_PROFILE_OUT"):  # profile the UI from its first prompt (tui_probe)
+        env["SKIPJACK_PROFILE_OUT"] = os.environ["SKIPJACK_PROFILE_OUT"]
     command = [sys.executable, str(PROBE), "--base-url", server.url, "--model", MODEL, "--approval", "yolo"]
     if continue_session:
         command.append("--continue")

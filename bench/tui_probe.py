@@ -20,6 +20,8 @@ frames: list[tuple[float, float]] = []
 flushes: list[tuple[float, int]] = []
 """(monotonic, characters of the streamed message rendered) of each markdown render."""
 submits: list[float] = []
+profiler: Any = None
+"""With `SKIPJACK_PROFILE_OUT` set: a cProfile of the UI thread from the first prompt sent."""
 
 
 def install() -> None:
@@ -46,6 +48,12 @@ def install() -> None:
 
     def probed_submit(self: Any, event: Any) -> Any:
         submits.append(time.monotonic())
+        global profiler
+        if os.environ.get("SKIPJACK_PROFILE_OUT") and profiler is None:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         return submitted(self, event)
 
     App._display = probed_display  # type: ignore[method-assign]
@@ -54,6 +62,13 @@ def install() -> None:
 
 
 def dump() -> None:
+    global profiler
+    if profiler is not None:
+        # Once (dump runs again at exit), and before the records: the bench stops the
+        # process as soon as their file exists.
+        profiler.disable()
+        profiler.dump_stats(os.environ["SKIPJACK_PROFILE_OUT"])
+        profiler = None
     path = os.environ.get("SKIPJACK_PROBE_OUT")
     if path:
         # Whole or not at all: the bench reads it as soon as it exists.

@@ -6,6 +6,8 @@ import stat
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from skipjack.runtime import RunOptions
 from skipjack.testing import ScriptedModel, ScriptedTurn
 from skipjack.tui import SkipjackApp
@@ -26,7 +28,16 @@ def test_setup_is_needed_only_without_any_key(project: Path, env: dict[str, str]
     assert not needs_setup(RunOptions(cwd=project, base_url="http://127.0.0.1:9/v1"), env)
 
 
-async def test_a_pasted_key_is_stored_privately_and_a_model_chosen(project: Path, env: dict[str, str]) -> None:
+async def test_a_pasted_key_is_stored_privately_and_a_model_chosen(
+    project: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The key check would ask api.anthropic.com: tests stay on loopback (test_setup_key_check.py).
+    checked: list[str] = []
+
+    async def answered(self: SkipjackApp, ref: str) -> None:
+        checked.append(ref)
+
+    monkeypatch.setattr(SkipjackApp, "check_access", answered)
     app = SkipjackApp(RunOptions(cwd=project), env=env)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, SetupScreen), what="the setup screen")
@@ -44,6 +55,7 @@ async def test_a_pasted_key_is_stored_privately_and_a_model_chosen(project: Path
         assert app.agent is not None
         assert f"{app.agent.model.provider}/{app.agent.model.id}" == chosen
         assert app.agent.options.api_key == "sk-ant-test-key"
+        assert checked == [chosen]
     path = config_file(env)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     data = tomllib.loads(path.read_text())
@@ -54,7 +66,8 @@ async def test_a_pasted_key_is_stored_privately_and_a_model_chosen(project: Path
 async def test_a_local_server_is_configured_and_answers(
     project: Path, env: dict[str, str], scripted: ScriptedModel
 ) -> None:
-    scripted.enqueue(ScriptedTurn(text="hello from the local server"))
+    # The first request is setup's check of the server (one token), the second the prompt.
+    scripted.enqueue(ScriptedTurn(text="OK"), ScriptedTurn(text="hello from the local server"))
     app = SkipjackApp(RunOptions(cwd=project), env=env)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, SetupScreen), what="the setup screen")
@@ -68,8 +81,10 @@ async def test_a_local_server_is_configured_and_answers(
         assert app.agent is not None
         assert app.agent.model.base_url == scripted.server.url
         await type_and_send(pilot, app, "hi")
-        await until(pilot, lambda: idle(app) and len(scripted.requests) == 1, what="the answer")
-        assert scripted.request_body(0)["model"] == "tiny-model"
+        await until(pilot, lambda: idle(app) and len(scripted.requests) == 2, what="the answer")
+        body = scripted.request_body(0)
+        assert body.get("max_tokens", body.get("max_completion_tokens")) == 1  # the check: one token
+        assert scripted.request_body(1)["model"] == "tiny-model"
     data = tomllib.loads(config_file(env).read_text())
     assert data["model"] == "local/tiny-model"
     assert data["providers"]["local"]["base_url"] == scripted.server.url

@@ -23,7 +23,8 @@ NAMES = ["gpt-4.1", "meta-llama/Llama-3.1-8B-Instruct", "my model 2.5", 'qwen"2.
 async def test_a_local_model_name_round_trips_through_the_config(
     project: Path, env: dict[str, str], scripted: ScriptedModel, name: str
 ) -> None:
-    scripted.enqueue(ScriptedTurn(text="first launch"), ScriptedTurn(text="second launch"))
+    # Setup's 1-token check of the server, the first launch's prompt, the next launch's.
+    scripted.enqueue(ScriptedTurn(text="OK"), ScriptedTurn(text="first launch"), ScriptedTurn(text="second launch"))
     app = SkipjackApp(RunOptions(cwd=project), env=env)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, SetupScreen), what="the setup screen")
@@ -38,8 +39,9 @@ async def test_a_local_model_name_round_trips_through_the_config(
         assert app.agent is not None
         assert app.agent.model.id == name
         await type_and_send(pilot, app, "hi")
-        await until(pilot, lambda: idle(app) and len(scripted.requests) == 1, what="the answer")
-    assert scripted.request_body(0)["model"] == name
+        await until(pilot, lambda: idle(app) and len(scripted.requests) == 2, what="the answer")
+    assert scripted.request_body(0)["model"] == name  # the check asked for the same model
+    assert scripted.request_body(1)["model"] == name
     data = tomllib.loads((Path(env["SKIPJACK_CONFIG_DIR"]) / "config.toml").read_text())
     assert data["model"] == f"local/{name}"
     assert list(data["providers"]["local"]["models"]) == [name], "one key, not a table per dot"
@@ -48,7 +50,7 @@ async def test_a_local_model_name_round_trips_through_the_config(
     assert controller.model.id == name
     assert controller.model.base_url == scripted.server.url
     await controller.prompt("again")
-    assert scripted.request_body(1)["model"] == name
+    assert scripted.request_body(2)["model"] == name
     controller.close()
 
 

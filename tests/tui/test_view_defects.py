@@ -14,8 +14,8 @@ from textual import events
 
 from skipjack.controller.events import CompactionEnded
 from skipjack.testing import Reply, ScriptedModel, ScriptedToolCall, ScriptedTurn
-from skipjack.tui.app import plural
 from skipjack.tui.commands import export_target, is_command
+from skipjack.tui.formatting import plural
 from skipjack.tui.messages import Notice, UserBubble, static_text
 from skipjack.tui.pickers import PickerScreen, rank
 from skipjack.tui.prompt_history import MAX_KEPT, PromptHistory, history_path

@@ -11,6 +11,7 @@ from skipjack.agent.events import AgentEvent, MessageEnd
 from skipjack.agent.hooks import Hooks
 from skipjack.agent.limits import Limits
 from skipjack.agent.loop import Inbox, Run, RunConfig, RunResult
+from skipjack.agent.retry import retry_point
 from skipjack.agent.subscription import EventStream
 from skipjack.agent.tool import Tool
 from skipjack.agent.tool_exec import DEFAULT_CONCURRENCY, ToolExecutor
@@ -103,10 +104,22 @@ class Agent:
         """Send a user message and run until the model stops asking for tools (or a limit,
         an error or `abort()` ends the run)."""
         self._require_idle()
+        return await self._start([UserMessage(content if isinstance(content, str) else list(content))])
+
+    async def retry(self) -> RunResult:
+        """Ask the model again after a failed or aborted reply to the last user message: the
+        failed reply is dropped and nothing new is sent (see `skipjack.agent.retry`)."""
+        self._require_idle()
+        end = retry_point(self._messages)
+        if end is None:
+            raise ValueError("the conversation does not end with a failed reply to retry")
+        del self._messages[end:]
+        return await self._start([])
+
+    async def _start(self, pending: list[Message]) -> RunResult:
         tools = {t.name: t for t in self.tools}
         if len(tools) != len(self.tools):
             raise ValueError(f"two tools share a name: {sorted(t.name for t in self.tools)}")
-        message = UserMessage(content if isinstance(content, str) else list(content))
         config = RunConfig(
             model=self.model,
             system_prompt=self.system_prompt,
@@ -126,7 +139,7 @@ class Agent:
         )
         self._run = Run(config, self._messages, self._inbox, self._emit, executor)
         try:
-            return await self._run.execute([message])
+            return await self._run.execute(pending)
         finally:
             self._run = None
 

@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 
 from skipjack.agent import Agent, RunResult
+from skipjack.agent.retry import retry_point
 from skipjack.compaction import CompactionError, CompactionResult, Compactor
 from skipjack.config import missing_key_hint
 from skipjack.config.schema import ApprovalMode, McpServerConfig
+from skipjack.controller.access_check import AccessProblem, check_access
 from skipjack.controller.checkpointing import RewindMode, RewindOutcome, TurnCheckpoints, run_rewind
 from skipjack.controller.events import (
     ApprovalModeChanged,
@@ -51,7 +53,7 @@ from skipjack.controller.mcp_bridge import McpBridge
 from skipjack.errors import UserError
 from skipjack.extensions import CustomCommand
 from skipjack.extensions.hooks import HookFailure
-from skipjack.llm.types import AssistantMessage, Model, ToolCall, Usage
+from skipjack.llm.types import AssistantMessage, Model, TextContent, ToolCall, Usage, UserMessage
 from skipjack.llm.usage import unpriced_requests
 from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime, check_cost_limit
 from skipjack.safety.hook import Answer, AskUser
@@ -107,6 +109,8 @@ class Controller:
         self._reminder: str | None = mode_reminder("plan") if runtime.policy.mode == "plan" else None
         """The approval mode's system reminder, until the model has been told (a session that
         starts in plan mode is told too: plan is the one mode the model must work differently in)."""
+        self._last_prompt: str | None = None
+        """What the user last wrote as a prompt (before expansion): what a retry compares with."""
         self._usage_base = Usage.zero()
         """The agent's spending before `new_session`: a new conversation starts at $0."""
         agent = runtime.agent
@@ -143,6 +147,12 @@ class Controller:
             ask=asker,
         )
         self._install_subagents(asker)
+
+    @staticmethod
+    async def check_access(options: RunOptions, env: Mapping[str, str]) -> AccessProblem | None:
+        """Before a controller is built (setup): does the model these options resolve to answer
+        a 1-token request? None when it does, else what to fix (`controller.access_check`)."""
+        return await check_access(options, env)
 
     @classmethod
     def build(
@@ -281,6 +291,7 @@ class Controller:
         if self.agent.is_running:
             raise UserError("the agent is running: steer, follow up or abort it")
         session = self.ensure_session()
+        self._last_prompt = text
         await self.mcp.before_prompt()
         text = await self.mcp.expand(text)
         found = self._commands.find(text)
@@ -305,6 +316,30 @@ class Controller:
             await self._checkpoints.after_turn(session, checkpoint)
             if model_before is not None:
                 self.switch_model(model_before)
+
+    def retry_text(self) -> str | None:
+        """What the user wrote for the turn a retry would redo; None when the conversation does
+        not end with a failed or aborted reply to it (see `skipjack.agent.retry`)."""
+        messages = self.agent.messages
+        end = retry_point(messages)
+        if end is None or self.agent.is_running:
+            return None
+        if self._last_prompt is not None:
+            return self._last_prompt
+        message = messages[end - 1]
+        assert isinstance(message, UserMessage)
+        if isinstance(message.content, str):
+            return message.content
+        texts = [c.text for c in message.content if isinstance(c, TextContent)]
+        return texts[-1] if texts else None  # (a mode reminder comes first)
+
+    async def retry(self) -> RunResult:
+        """Ask the model again for the last prompt's reply after it failed or was aborted: the
+        user's message is sent once, as it is in the history (no hooks or expansion again)."""
+        if self.retry_text() is None:
+            raise UserError("nothing to retry: the last prompt did not fail before the model answered")
+        await self.mcp.before_prompt()
+        return await self.agent.retry()
 
     def custom_commands(self) -> list[CustomCommand]:
         """The custom commands (`/name`), sorted, for `/help` and the `/` completion menu."""
@@ -597,6 +632,7 @@ class Controller:
             self.close_session()
         self.session = session
         self._resumed = resume
+        self._last_prompt = None
         if session is None:
             self._install_compactor(None)
             return

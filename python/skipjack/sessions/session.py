@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from skipjack.agent.retry import retried
 from skipjack.agent.tool_pairing import interrupted_result, pair_items, unanswered_calls
 from skipjack.llm.types import (
     AssistantMessage,
@@ -155,8 +156,11 @@ class Session:
     def context_entries(self) -> list[tuple[str, Message]]:
         """`messages()` with the id of the entry each came from (a summary: its compaction; a
         result synthesized for a call the file has none for: the call's assistant message)."""
+        recorded = self._recorded_context()
+        # A retried turn's failed reply stays in the file, never in the context.
+        gone = retried([m for _, m in recorded])
         return pair_items(
-            self._recorded_context(),
+            [item for i, item in enumerate(recorded) if i not in gone],
             lambda item: item[1],
             lambda asked, call: (asked[0], interrupted_result(call, _as_assistant(asked[1]))),
         )

@@ -29,6 +29,14 @@ class Pause:
 
 
 @dataclass(frozen=True)
+class At:
+    """Send the next part no earlier than `seconds` after the body began: pacing that does not
+    drift (a run of `Pause`s adds each sleep's overshoot, which grows with the machine's load)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Stall:
     """Send nothing more until the client goes away."""
 
@@ -38,7 +46,7 @@ class Reset:
     """Abort the connection with a TCP reset, mid-body."""
 
 
-BodyPart = bytes | Pause | Stall | Reset
+BodyPart = bytes | Pause | At | Stall | Reset
 
 
 @dataclass
@@ -225,9 +233,13 @@ class SSEServer:
         head.append("transfer-encoding: chunked")
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
         await writer.drain()
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         for part in reply.body:
             if isinstance(part, Pause):
                 await asyncio.sleep(part.seconds)
+            elif isinstance(part, At):
+                await asyncio.sleep(max(0.0, began + part.seconds - loop.time()))
             elif isinstance(part, Stall):
                 await _until_closed(reader)
                 return False

@@ -250,7 +250,8 @@ class _Lines:
             notes.append("The file is not valid UTF-8: undecodable bytes are shown as U+FFFD; it cannot be edited.")
         if self.last_shown < total:
             notes.append(
-                f"{total - self.last_shown} more lines (file has {total}); call read with "
+                f"{total - self.last_shown} more line{'' if total - self.last_shown == 1 else 's'} (file has {total}); "
+                "call read with "
                 f"offset={self.last_shown + 1} to continue."
             )
         body_text = "\n".join(self.out)

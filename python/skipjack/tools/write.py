@@ -90,6 +90,6 @@ class WriteTool(Tool[WriteArgs]):
         verb = "Overwrote" if existed else "Created"
         lines = len(split_lines(content))
         return ToolOutput.text(
-            f"{verb} {shown} ({lines} lines, {len(data)} bytes).",
-            details={"path": str(path), "created": not existed, "bytes": len(data)},
+            f"{verb} {shown} ({lines} line{'' if lines == 1 else 's'}, {len(data)} bytes).",
+            details={"path": str(path), "created": not existed, "bytes": len(data), "lines": lines},
         )

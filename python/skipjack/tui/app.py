@@ -19,6 +19,7 @@ import skipjack.tui.commands as commands
 import skipjack.tui.rewind as rewind  # registers /rewind, /undo, /redo; Esc Esc opens the list
 from skipjack.agent import Agent, RunResult
 from skipjack.controller import Controller, Event
+from skipjack.controller.access_check import AccessProblem
 from skipjack.controller.events import ApprovalModeChanged, CompactionEnded, CompactionFailed, Warning_
 from skipjack.controller.stop_signals import StopSignals
 from skipjack.errors import UserError
@@ -30,7 +31,7 @@ from skipjack.sessions import Session
 from skipjack.tui.approval import ApprovalBox
 from skipjack.tui.bridge import AgentView
 from skipjack.tui.chat import ChatView
-from skipjack.tui.formatting import tokens
+from skipjack.tui.formatting import plural, tokens
 from skipjack.tui.mcp import is_prompt_command, prompt_completions, resource_completion, show_server_states
 from skipjack.tui.messages import UserBubble
 from skipjack.tui.prompt import PromptBox, PromptInput
@@ -149,7 +150,7 @@ class SkipjackApp(App[int]):
 
             self.chat.add(welcome_text(self.cwd, None))
             if needs_setup(self.options, self.env):
-                self.push_screen(SetupScreen(self.env), callback=self._after_setup)
+                self.push_screen(SetupScreen(self.env, check=self.check_access), callback=self._after_setup)
             else:
                 self.chat.notice(f"{e} — or pick one with /model", "error")
             return
@@ -158,6 +159,10 @@ class SkipjackApp(App[int]):
     def build_controller(self) -> Controller:
         """A controller from the options and config files; raises `UserError`."""
         return Controller.build(self.options, env=self.env, record_sessions=self.record_sessions)
+
+    async def check_access(self, model_ref: str) -> AccessProblem | None:
+        """Setup's check of a new key or server: one 1-token request through the controller."""
+        return await Controller.check_access(dataclasses.replace(self.options, model=model_ref), self.env)
 
     def _after_setup(self, model_ref: str | None) -> None:
         if model_ref is not None:
@@ -287,6 +292,12 @@ class SkipjackApp(App[int]):
             agent.steer(text)
             self.pending.mount(UserBubble(text, pending=True))
             return
+        failed = self.controller.retry_text() if self.controller is not None else None
+        if failed is not None and " ".join(text.split()) == " ".join(failed.split()):
+            # The same words again after a failure (↑ Enter, spacing aside): a retry, so the
+            # chat and the model's next request hold the message once.
+            self.start_retry()
+            return
         self.start_run(text)
 
     def to_bottom(self) -> None:
@@ -300,12 +311,20 @@ class SkipjackApp(App[int]):
         self.status.set_state("thinking…")
         self.run_worker(self._run(text), group="agent", exit_on_error=False)
 
-    async def _run(self, text: str) -> None:
+    def start_retry(self) -> None:
+        """The failed prompt once more: its bubble is already in the chat."""
+        self.to_bottom()
+        self.chat.notice("retrying the last prompt")
+        self.status.set_state("thinking…")
+        self.run_worker(self._run(None), group="agent", exit_on_error=False)
+
+    async def _run(self, text: str | None) -> None:
+        """`text`: a prompt; None: retry the failed one."""
         controller = self.controller
         assert controller is not None
         result: RunResult | None = None
         try:
-            result = await controller.prompt(text)
+            result = await (controller.prompt(text) if text is not None else controller.retry())
         except UserError as e:
             # Refused before anything was sent (a UserPromptSubmit hook, a bad custom
             # command): the user's own words, not a defect of ours.
@@ -508,7 +527,3 @@ class SkipjackApp(App[int]):
         """Answer the calls an unfinished run left open, so the session resumes, then close it."""
         if self.controller is not None:
             self.controller.close_session()
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -188,7 +188,8 @@ class AgentView:
             kind = f" ({event.error_kind})" if event.error_kind else ""
             hint = self.app.auth_hint() if event.error_kind == "auth" else ""
             message = f"the run failed{kind}: {event.error_message or 'unknown error'}"
-            self.app.chat.notice(f"{message}{'; ' + hint if hint else ''}", "error")
+            again = "/retry (or the same prompt again) asks the model once more"
+            self.app.chat.notice(f"{message}{'; ' + hint if hint else ''}\n{again}", "error")
         elif event.stop_reason in LIMIT_NOTES:
             self.app.chat.notice(LIMIT_NOTES[event.stop_reason], "warning")
         self.app.refresh_usage()

@@ -114,6 +114,15 @@ async def _exit(app: Host, arg: str) -> None:
     app.exit(0)
 
 
+@command("retry", "ask the model again after the last prompt failed (the prompt is sent once)")
+async def _retry(app: Host, arg: str) -> None:
+    controller = app.controller
+    if controller is None or controller.retry_text() is None:
+        app.chat.notice("nothing to retry: the last prompt did not fail before the model answered", "warning")
+        return
+    app.start_retry()
+
+
 @command("network", "show or set network access for sandboxed commands this session", "[on|off]", while_running=True)
 async def _network(app: Host, arg: str) -> None:
     controller = app.controller

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from skipjack.llm.types import Model, ToolResultMessage, Usage, text_of
@@ -16,6 +17,20 @@ _KEY_ARGS = {
     "find": "pattern",
     "web_fetch": "url",
 }
+
+
+def plural(n: int, word: str) -> str:
+    """`1 line`, `0 lines`, `3 lines`."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def count_lines(text: str) -> int:
+    """Lines as a reader counts them: a final line ending starts no new line; `\r\n` is one
+    ending; a lone `\r` (a progress bar rewriting its line) is none."""
+    if not text:
+        return 0
+    parts = re.split(r"\r?\n", text)
+    return len(parts) - 1 if parts[-1] == "" else len(parts)
 
 
 def tokens(n: int) -> str:

@@ -8,13 +8,15 @@ second) costs a handful of re-renders a second and the screen never flickers.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from typing import Any, ClassVar, Literal
 
 from markdown_it import MarkdownIt
 from rich.console import Console, ConsoleOptions, JustifyMethod, RenderableType, RenderResult
-from rich.markdown import Heading, MarkdownElement
+from rich.markdown import CodeBlock, Heading, MarkdownElement
 from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
+from rich.syntax import Syntax
 from rich.text import Text
 from textual.containers import Vertical
 from textual.selection import Selection
@@ -240,8 +242,41 @@ class _LeftHeading(Heading):
     LEVEL_ALIGN: ClassVar[dict[str, JustifyMethod]] = {}
 
 
+CODE_CACHE_SIZE = 256
+"""Highlighted code blocks kept (a few screens' worth of a long answer)."""
+_code_lines: OrderedDict[tuple[str, str, str, int], list[list[Segment]]] = OrderedDict()
+
+
+class _CachedCodeBlock(CodeBlock):
+    """A code block highlighted once per width: the streaming tail is re-rendered several
+    times a second, and re-running Pygments over its finished fences was the largest single
+    cost of an update (a sixth of the UI's CPU in a long markdown answer)."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        code = str(self.text).rstrip()
+        key = (code, self.lexer_name, self.theme, options.max_width)
+        lines = _code_lines.get(key)
+        if lines is None:
+            syntax = Syntax(code, self.lexer_name, theme=self.theme, word_wrap=True, padding=1)
+            lines = console.render_lines(syntax, options.update(height=None), pad=False)
+            _code_lines[key] = lines
+            if len(_code_lines) > CODE_CACHE_SIZE:
+                _code_lines.popitem(last=False)
+        else:
+            _code_lines.move_to_end(key)
+        newline = Segment.line()
+        for line in lines:
+            yield from line
+            yield newline
+
+
 class _ChatMarkdown(RichMarkdown):
-    elements: ClassVar[dict[str, type[MarkdownElement]]] = {**RichMarkdown.elements, "heading_open": _LeftHeading}
+    elements: ClassVar[dict[str, type[MarkdownElement]]] = {
+        **RichMarkdown.elements,
+        "heading_open": _LeftHeading,
+        "fence": _CachedCodeBlock,
+        "code_block": _CachedCodeBlock,
+    }
 
 
 def render_markdown(text: str) -> RichMarkdown:

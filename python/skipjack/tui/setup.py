@@ -1,12 +1,15 @@
 """First run without any API key: pick a provider and paste a key, or point at a local server.
 
-The key goes into the user config under `[keys]`, the file kept at mode 0600. Esc skips.
+The key goes into the user config under `[keys]`, the file kept at mode 0600. Esc skips. Once
+a model is picked, one 1-token request checks that it answers (`Controller.check_access`); a
+refused key, an unreachable server or an unknown model is said plainly, and the user types the
+key (or the server) again, or goes on anyway.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,6 +22,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from skipjack.config import ConfigError, load_config, set_config_value, user_config_path
+from skipjack.controller.access_check import AccessProblem
 from skipjack.runtime import RunOptions
 
 LOCAL = "__local__"
@@ -74,6 +78,8 @@ class SetupScreen(ModalScreen[str | None]):
     }
     SetupScreen .title { text-style: bold; }
     SetupScreen .hint { color: $text-muted; }
+    SetupScreen .problem { color: $error; display: none; }
+    SetupScreen .problem.-shown { display: block; }
     SetupScreen OptionList { height: 1fr; border: none; }
     SetupScreen Input { display: none; }
     SetupScreen Input.-shown { display: block; }
@@ -83,9 +89,16 @@ class SetupScreen(ModalScreen[str | None]):
                 "search", "speech", "vision-preview")  # fmt: skip
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "skip", "skip", show=False)]
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, env: Mapping[str, str], check: Callable[[str], Awaitable[AccessProblem | None]] | None = None
+    ) -> None:
+        """`check`: asks the model a ref names for one token; None when it answers."""
         super().__init__()
         self.env = env
+        self.check = check
+        self.chosen: str | None = None
+        self.problem: AccessProblem | None = None
+        self.problem_text = Static("", classes="problem", markup=False)
         self.config_path = user_config_path(env)
         self.choices = provider_options()
         self.provider: str | None = None
@@ -104,6 +117,7 @@ class SetupScreen(ModalScreen[str | None]):
         with Vertical():
             yield Static("Welcome to skipjack — no API key found", classes="title")
             yield self.hint
+            yield self.problem_text
             yield self.filter
             yield self.key_input
             yield self.url_input
@@ -130,6 +144,13 @@ class SetupScreen(ModalScreen[str | None]):
             self._show(rows, event.value)
 
     def on_key(self, event: events.Key) -> None:
+        if self.step == "problem" and event.key in ("enter", "r"):
+            event.stop()
+            if event.key == "enter":
+                self.dismiss(self.chosen)  # on anyway: what was saved stays
+            else:
+                self._ask_again()
+            return
         if self.filter.has_focus and event.key in ("up", "down", "pageup", "pagedown") and self.shown:
             event.stop()
             step = {"up": -1, "down": 1, "pageup": -10, "pagedown": 10}[event.key]
@@ -161,7 +182,7 @@ class SetupScreen(ModalScreen[str | None]):
                 self.key_input.add_class("-shown")
                 self.key_input.focus()
         elif self.step == "model":
-            self.dismiss(self._save_model(value))
+            self._finish(value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -179,7 +200,7 @@ class SetupScreen(ModalScreen[str | None]):
             write_private(self.config_path, ("providers", LOCAL_PROVIDER, "api"), "openai-chat")
             # The name as one key part: `gpt-4.1` must not become the table `gpt-4` → `1`.
             write_private(self.config_path, ("providers", LOCAL_PROVIDER, "models", value), {})
-            self.dismiss(self._save_model(f"{LOCAL_PROVIDER}/{value}"))
+            self._finish(f"{LOCAL_PROVIDER}/{value}")
 
     def _pick_model(self, pid: str) -> None:
         from skipjack.models import list_models
@@ -198,6 +219,51 @@ class SetupScreen(ModalScreen[str | None]):
     def _save_model(self, ref: str) -> str:
         write_private(self.config_path, "model", ref)
         return ref
+
+    def _finish(self, ref: str) -> None:
+        """Save the model, then check it answers before leaving."""
+        self.chosen = self._save_model(ref)
+        if self.check is None:
+            self.dismiss(ref)
+            return
+        self.step = "checking"
+        for widget in (self.filter, self.key_input, self.url_input, self.name_input):
+            widget.remove_class("-shown")
+        self.options.display = False
+        self.problem_text.remove_class("-shown")
+        self.hint.update(f"Checking {ref}: one request for a single token… (Esc skips)")
+        self.set_focus(None)
+        self.run_worker(self._check(ref), exclusive=True, group="setup-check", exit_on_error=False)
+
+    async def _check(self, ref: str) -> None:
+        assert self.check is not None
+        problem = await self.check(ref)
+        if self.step != "checking" or not self.is_attached:
+            return
+        if problem is None:
+            self.dismiss(ref)
+            return
+        self.step = "problem"
+        self.problem = problem
+        again = "the server address" if self.provider == LOCAL else "the key"
+        self.problem_text.update(f"✗ {problem.message}")
+        self.problem_text.add_class("-shown")
+        self.hint.update(f"Enter: continue anyway  ·  r: type {again} again  ·  Esc: skip setup")
+
+    def _ask_again(self) -> None:
+        self.problem_text.remove_class("-shown")
+        if self.provider == LOCAL:
+            self.step = "local"
+            self.hint.update("Base URL of the server (OpenAI chat-completions API), then the model name.")
+            self.url_input.add_class("-shown")
+            self.name_input.add_class("-shown")
+            self.url_input.focus()
+        else:
+            self.step = "key"
+            self.hint.update(f"Paste your {self.provider} API key. It is stored in {self.config_path} (mode 0600).")
+            self.key_input.value = ""
+            self.key_input.add_class("-shown")
+            self.key_input.focus()
 
     def action_skip(self) -> None:
         self.dismiss(None)

@@ -20,7 +20,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from skipjack.terminal_text import TerminalText, sanitize, strip_sgr
-from skipjack.tui.formatting import tool_key_arg
+from skipjack.tui.formatting import count_lines, plural, tool_key_arg
 from skipjack.tui.messages import FLUSH_S
 from skipjack.tui.screen_rows import head_rows, tail_rows
 
@@ -130,9 +130,25 @@ class ToolPanel(Vertical, can_focus=True):
         if self.status == "stopped" and self.tool_name == "bash":
             parts.insert(0, "interrupted")
         elif self.diff is None and self.status == "done" and self.tool_name != "task":
-            lines = self.output.count("\n") + 1 if self.output else 0
-            parts.append(f"{lines} lines")
+            parts.append(self._handled(details))
         return " · ".join(parts)
+
+    def _handled(self, details: dict[str, Any]) -> str:
+        """How much the call handled: the file's lines for read and write (their output is a
+        listing or one sentence, not the file), else the output's lines."""
+        first, last, total = details.get("first_line"), details.get("last_line"), details.get("total_lines")
+        if self.tool_name == "read" and isinstance(total, int):
+            shown = last - first + 1 if isinstance(first, int) and isinstance(last, int) and total else total
+            return plural(shown, "line") + (f" of {total}" if shown < total else "")
+        if self.tool_name == "write" and isinstance(details.get("lines"), int):
+            return plural(details["lines"], "line")
+        output = self.output
+        if self.tool_name == "bash":
+            # `[exit code 0 · 1.2 s]` closes the output; the header says it already.
+            head, _, last = output.rstrip("\r\n").rpartition("\n")
+            if _FOOTER.match(last.strip()):
+                output = head
+        return plural(count_lines(output), "line")
 
     # -- rendering ---------------------------------------------------------------------
 
@@ -169,7 +185,8 @@ class ToolPanel(Vertical, can_focus=True):
             shown = body if self.expanded else body[: limit * 3]
             parts: list[RenderableType] = [Syntax("\n".join(shown), "diff", theme="ansi_dark", word_wrap=True)]
             if len(shown) < len(body):
-                parts.append(Text(f"… {len(body) - len(shown)} more lines (enter to expand)", style="dim"))
+                more = plural(len(body) - len(shown), "more line")
+                parts.append(Text(f"… {more} (enter to expand)", style="dim"))
             return Group(*parts)
         show_output = self.status == "running" or self.is_error or self.expanded or self.tool_name in ("bash", "todo")
         lines = self._term.all_lines()
@@ -187,13 +204,13 @@ class ToolPanel(Vertical, can_focus=True):
             rows, cut = head_rows(lines, limit, width, console)
             text = Text("\n").join(rows)
             if cut:
-                text.append(f"\n… {cut} more line{'s' if cut > 1 else ''}", style="dim")
+                text.append(f"\n… {plural(cut, 'more line')}", style="dim")
         else:
             rows, above = tail_rows(lines, limit, width, console)
             above += self._term.dropped
             text = Text()
             if above:
-                text.append(f"… {above} more line{'s' if above > 1 else ''} above\n", style="dim")
+                text.append(f"… {plural(above, 'more line')} above\n", style="dim")
             text.append_text(Text("\n").join(rows))
         # Already cut to the body's width: the widget must not wrap it again.
         text.no_wrap = True
