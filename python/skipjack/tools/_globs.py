@@ -7,7 +7,7 @@ back in. rg lists what .gitignore allows; these globs then choose among those pa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pathspec
@@ -26,7 +26,7 @@ class GlobFilter:
         lines = [g.strip().lower() if ignore_case else g.strip() for g in globs if g.strip()]
         if lines and all(line.startswith("!") for line in lines):
             lines.insert(0, "*")
-        self._spec: pathspec.PathSpec | None = None
+        self._spec: pathspec.PathSpec[Any] | None = None
         if lines:
             # Imported by the first glob used: the tools' module is on every run's start path.
             import pathspec
