@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,8 @@ class Session:
         self._size = loaded.size
         self._good_size = loaded.good_size
         self._fd = fd
+        self._pending_sync: Future[None] | None = None
+        """The fsync `sync_soon` started, until someone waits for it."""
         self.write_failures: list[WriteFailure] = []
         """Entries that could not be written (disk full, I/O error, ...), in order: a front end
         must tell the user, since the file no longer holds everything that happened."""
@@ -276,6 +280,7 @@ class Session:
 
     def sync(self) -> None:
         """fsync: what was appended survives a power cut, not just a crash."""
+        self._finish_sync()
         if self._fd is not None:
             try:
                 os.fsync(self._fd)
@@ -283,13 +288,44 @@ class Session:
                 self.write_failures.append(WriteFailure("the entries written since the last sync", e))
                 raise
 
-    def close(self) -> None:
+    def sync_soon(self) -> None:
+        """Start an fsync of what was appended so far in a worker thread and return at once.
+
+        Between turns the loop's next step is a model request, which need not wait for the
+        disk: every line is already in the kernel (one `write` each), so a crash or kill loses
+        nothing either way, and a power cut during the fsync loses the same turn whether the
+        request waited or not. What is kept: the fsyncs stay in order (one at a time; the
+        next `sync_soon`, `sync` or `close` waits for this one and raises its failure), and
+        `check_sync` reports a failure at the next message, before that turn's tools run."""
+        self._finish_sync()
         if self._fd is not None:
-            fd, self._fd = self._fd, None
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            self._pending_sync = _sync_worker().submit(os.fsync, self._fd)
+
+    def check_sync(self) -> None:
+        """Raise the background fsync's failure if it has finished with one (never waits)."""
+        if self._pending_sync is not None and self._pending_sync.done():
+            self._finish_sync()
+
+    def _finish_sync(self) -> None:
+        pending, self._pending_sync = self._pending_sync, None
+        if pending is None:
+            return
+        try:
+            pending.result()
+        except OSError as e:
+            self.write_failures.append(WriteFailure("the entries written since the last sync", e))
+            raise
+
+    def close(self) -> None:
+        try:
+            self._finish_sync()
+        finally:
+            if self._fd is not None:
+                fd, self._fd = self._fd, None
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
 
     def __enter__(self) -> Session:
         return self
@@ -384,6 +420,20 @@ class Session:
         self.header = header
         self._version = FORMAT_VERSION
         self._size = self._good_size = len(body)
+
+
+_worker: ThreadPoolExecutor | None = None
+_worker_lock = threading.Lock()
+
+
+def _sync_worker() -> ThreadPoolExecutor:
+    """One thread for every session's background fsyncs, so they run in the order asked.
+    Its threads are joined at interpreter exit: a pending fsync finishes before the process ends."""
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-fsync")
+        return _worker
 
 
 def _as_assistant(message: Message) -> AssistantMessage | None:
