@@ -46,9 +46,12 @@ from skipjack.testing.scripted import turn_reply
 from skipjack.testing.sse_server import RecordedRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.agent_overhead import SKIPJACK, isolated_env, make_repo  # noqa: E402
+from bench.agent_overhead import SKIPJACK, isolated_env, make_repo
 
-WORDS = ("the quick brown fox jumps over a lazy dog while skipjack reads files and runs tests").split(" ")
+WORDS = [
+    *("the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog"),
+    *("while", "skipjack", "reads", "files", "and", "runs", "tests"),
+]
 
 
 def _usage(tokens: int) -> Usage:
