@@ -149,3 +149,36 @@ def test_loading_decodes_each_line_once(store: SessionStore, project: Path, monk
         assert len(loaded.messages()) == 1 + 2 * turns
         counts.append(calls)
     assert counts == [1 + 2 * 50, 1 + 2 * 500]
+
+
+class _CountingList(list):  # type: ignore[type-arg]
+    """A list that counts the walks over it."""
+
+    walks = 0
+
+    def __iter__(self) -> Any:
+        _CountingList.walks += 1
+        return super().__iter__()
+
+    def __reversed__(self) -> Any:
+        _CountingList.walks += 1
+        return super().__reversed__()
+
+
+def test_the_latest_compaction_is_known_without_walking_the_history(store: SessionStore, project: Path) -> None:
+    s = store.create(project, "p/m")
+    _fill(s, 300)
+    s._entries = _CountingList(s._entries)
+    _CountingList.walks = 0
+    for _ in range(50):
+        assert s.latest_compaction() is None
+    assert _CountingList.walks == 0, "asked before every model call: it must not scan the session"
+    first_kept = s.all_entries()[-2].id
+    entry = s.append_compaction(
+        "summary", first_kept=first_kept, tokens_before=1000, model="p/m", usage=assistant().usage
+    )
+    assert s.latest_compaction() is entry
+    s.close()
+    reloaded = Session.load(s.path)
+    assert reloaded.latest_compaction() == entry
+    assert reloaded.messages()[0].content.endswith("summary\n</summary>")  # type: ignore[union-attr]

@@ -62,6 +62,9 @@ class Session:
         """What loading recovered from (a torn last line)."""
         self._entries = loaded.entries
         self._index = {e.id: i for i, e in enumerate(self._entries)}
+        self._latest_compaction: CompactionEntry | None = next(
+            (e for e in reversed(self._entries) if isinstance(e, CompactionEntry)), None
+        )
         self._version = loaded.version
         self._size = loaded.size
         self._good_size = loaded.good_size
@@ -149,10 +152,9 @@ class Session:
         return self._index[entry_id]
 
     def latest_compaction(self) -> CompactionEntry | None:
-        for e in reversed(self._entries):
-            if isinstance(e, CompactionEntry):
-                return e
-        return None
+        # Kept up to date by `_add`: asked before every model call, a scan back through a
+        # long session without any compaction made each turn cost the whole history.
+        return self._latest_compaction
 
     # -- the model's context -------------------------------------------------------------
 
@@ -349,6 +351,8 @@ class Session:
             raise
         self._index[entry.id] = len(self._entries)
         self._entries.append(entry)
+        if isinstance(entry, CompactionEntry):
+            self._latest_compaction = entry
 
     def _write(self, line: bytes) -> None:
         fd = self._writable()
