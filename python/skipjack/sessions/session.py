@@ -69,8 +69,8 @@ class Session:
         self._size = loaded.size
         self._good_size = loaded.good_size
         self._fd = fd
-        self._pending_sync: Future[None] | None = None
-        """The fsync `sync_soon` started, until someone waits for it."""
+        self._pending_syncs: list[Future[None]] = []
+        """The fsyncs `sync_soon` handed to the worker, oldest first, until checked."""
         self.write_failures: list[WriteFailure] = []
         """Entries that could not be written (disk full, I/O error, ...), in order: a front end
         must tell the user, since the file no longer holds everything that happened."""
@@ -291,29 +291,42 @@ class Session:
                 raise
 
     def sync_soon(self) -> None:
-        """Start an fsync of what was appended so far in a worker thread and return at once.
+        """Have what was appended so far fsynced by a worker thread; return at once.
 
         Between turns the loop's next step is a model request, which need not wait for the
         disk: every line is already in the kernel (one `write` each), so a crash or kill loses
         nothing either way, and a power cut during the fsync loses the same turn whether the
-        request waited or not. What is kept: the fsyncs stay in order (one at a time; the
-        next `sync_soon`, `sync` or `close` waits for this one and raises its failure), and
-        `check_sync` reports a failure at the next message, before that turn's tools run."""
-        self._finish_sync()
-        if self._fd is not None:
-            self._pending_sync = _sync_worker().submit(os.fsync, self._fd)
+        request waited or not. What is kept: the fsyncs run one at a time, in order (one
+        worker); `sync` and `close` wait for them and raise a failure; `check_sync` reports
+        a failure at the next message, before that turn's tools run."""
+        self.check_sync()
+        if self._fd is None:
+            return
+        last = self._pending_syncs[-1] if self._pending_syncs else None
+        if last is not None and not last.running() and not last.done():
+            return  # one is queued and not started: it will cover these lines too
+        self._pending_syncs.append(_sync_worker().submit(os.fsync, self._fd))
 
     def check_sync(self) -> None:
-        """Raise the background fsync's failure if it has finished with one (never waits)."""
-        if self._pending_sync is not None and self._pending_sync.done():
-            self._finish_sync()
+        """Raise the failure of a background fsync that has finished with one (never waits)."""
+        while self._pending_syncs and self._pending_syncs[0].done():
+            self._result_of(self._pending_syncs.pop(0))
 
     def _finish_sync(self) -> None:
-        pending, self._pending_sync = self._pending_sync, None
-        if pending is None:
-            return
+        """Wait for every background fsync; raise the first failure."""
+        pending, self._pending_syncs = self._pending_syncs, []
+        failure: OSError | None = None
+        for future in pending:
+            try:
+                self._result_of(future)
+            except OSError as e:
+                failure = failure or e
+        if failure is not None:
+            raise failure
+
+    def _result_of(self, future: Future[None]) -> None:
         try:
-            pending.result()
+            future.result()
         except OSError as e:
             self.write_failures.append(WriteFailure("the entries written since the last sync", e))
             raise
