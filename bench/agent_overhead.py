@@ -42,9 +42,16 @@ from skipjack.testing.scripted import turn_reply
 SKIPJACK = Path(sys.executable).parent / "skipjack"
 
 
+AGENT_PYTHONPATH: str | None = None
+"""`--agent-pythonpath`: run the agent from another tree (e.g. an older commit's `python/`) to
+compare, while the server and harness stay this checkout's."""
+
+
 def isolated_env(tmp: Path) -> dict[str, str]:
     # Bytecode is written and reused, as an installed package has it.
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "PYTHONDONTWRITEBYTECODE"}
+    if AGENT_PYTHONPATH is not None:
+        env["PYTHONPATH"] = AGENT_PYTHONPATH
     for name in ("CONFIG", "DATA", "CACHE"):
         env[f"SKIPJACK_{name}_DIR"] = str(tmp / name.lower())
         env[f"XDG_{name}_HOME"] = str(tmp / f"xdg-{name.lower()}")
@@ -196,7 +203,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=15, help="fresh processes per figure")
     p.add_argument("--turns", type=int, default=30, help="tool-call turns per multi-turn run")
+    p.add_argument("--agent-pythonpath", help="PYTHONPATH of the agent processes (default: inherited)")
     opts = p.parse_args()
+    global AGENT_PYTHONPATH
+    AGENT_PYTHONPATH = opts.agent_pythonpath
     load_start = os.getloadavg()[0]
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="skipjack-overhead-") as d:

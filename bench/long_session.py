@@ -46,6 +46,7 @@ from skipjack.testing.scripted import turn_reply
 from skipjack.testing.sse_server import RecordedRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import agent_overhead
 from bench.agent_overhead import SKIPJACK, isolated_env, make_repo
 
 WORDS = [
@@ -206,7 +207,9 @@ def main() -> None:
     p.add_argument("--sizes", default="100,1000,10000", help="messages per resumed session")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--turns", type=int, default=500)
+    p.add_argument("--agent-pythonpath", help="PYTHONPATH of the agent processes (default: inherited)")
     opts = p.parse_args()
+    agent_overhead.AGENT_PYTHONPATH = opts.agent_pythonpath
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="skipjack-long-") as d:
         tmp = Path(d)
