@@ -29,7 +29,6 @@ from skipjack.llm.types import (
     now_ms,
     text_of,
 )
-from skipjack.llm.usage import sum_usage
 from skipjack.sessions.errors import LoadWarning, SessionChangedError, SessionError, SessionLockedError
 from skipjack.sessions.format import (
     FORMAT_VERSION,
@@ -46,6 +45,7 @@ from skipjack.sessions.format import (
     summary_message,
 )
 from skipjack.sessions.reader import LoadedFile, read_session
+from skipjack.sessions.tally import UsageTally
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -62,6 +62,10 @@ class Session:
         """What loading recovered from (a torn last line)."""
         self._entries = loaded.entries
         self._index = {e.id: i for i, e in enumerate(self._entries)}
+        self._totals = {True: _Totals(), False: _Totals()}
+        """Usage by `include_forked`, kept up to date by `_add`."""
+        for i, e in enumerate(self._entries):
+            self._count(i, e)
         self._latest_compaction: CompactionEntry | None = next(
             (e for e in reversed(self._entries) if isinstance(e, CompactionEntry)), None
         )
@@ -195,25 +199,27 @@ class Session:
 
     def unpriced_requests(self, *, include_forked: bool = True) -> int:
         """Requests recorded with an unknown cost (their model had no price)."""
-        skip = self.header.forked_from.entries if self.header.forked_from and not include_forked else 0
-        count = 0
-        for e in self._entries[skip:]:
-            if isinstance(e, MessageEntry) and isinstance(e.message, AssistantMessage):
-                count += e.message.cost_source == "unknown"
-            elif isinstance(e, CompactionEntry | UsageEntry):
-                count += e.cost_source == "unknown"
-        return count
+        return self._totals[include_forked].unpriced
 
     def usage_totals(self, *, include_forked: bool = True) -> Usage:
         """Every message, summary and failed request; `include_forked=False` leaves out what a
-        fork copied from its parent session (already counted there)."""
-        return sum_usage(u for _, u in self.usage_items(include_forked=include_forked))
+        fork copied from its parent session (already counted there). Kept as entries are
+        added (`_Totals`), so asking after every turn costs nothing however long the session."""
+        return self._totals[include_forked].all.total()
 
     def by_model(self, *, include_forked: bool = True) -> dict[str, Usage]:
-        groups: dict[str, list[Usage]] = {}
-        for ref, usage in self.usage_items(include_forked=include_forked):
-            groups.setdefault(ref, []).append(usage)
-        return {ref: sum_usage(us) for ref, us in groups.items()}
+        return {ref: t.total() for ref, t in self._totals[include_forked].models.items()}
+
+    def _count(self, index: int, entry: Entry) -> None:
+        item = _charged(entry)
+        if item is None:
+            return
+        ref, usage, unknown = item
+        own = index >= (self.header.forked_from.entries if self.header.forked_from else 0)
+        for totals in (self._totals[True], self._totals[False]) if own else (self._totals[True],):
+            totals.all.add(usage)
+            totals.models.setdefault(ref, UsageTally()).add(usage)
+            totals.unpriced += unknown
 
     # -- appending -----------------------------------------------------------------------
 
@@ -363,6 +369,7 @@ class Session:
             self.write_failures.append(WriteFailure(describe_entry(entry), e))
             raise
         self._index[entry.id] = len(self._entries)
+        self._count(len(self._entries), entry)
         self._entries.append(entry)
         if isinstance(entry, CompactionEntry):
             self._latest_compaction = entry
@@ -451,6 +458,22 @@ def _sync_worker() -> ThreadPoolExecutor:
         if _worker is None:
             _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-fsync")
         return _worker
+
+
+class _Totals:
+    def __init__(self) -> None:
+        self.all = UsageTally()
+        self.models: dict[str, UsageTally] = {}
+        self.unpriced = 0
+
+
+def _charged(entry: Entry) -> tuple[str, Usage, bool] | None:
+    """(`provider/model`, usage, cost unknown) of an entry that was paid for (as `usage_items`)."""
+    if isinstance(entry, MessageEntry) and isinstance(entry.message, AssistantMessage):
+        return entry.message.model_ref, entry.message.usage, entry.message.cost_source == "unknown"
+    if isinstance(entry, CompactionEntry | UsageEntry):
+        return entry.model, entry.usage, entry.cost_source == "unknown"
+    return None
 
 
 def _as_assistant(message: Message) -> AssistantMessage | None:
