@@ -95,6 +95,7 @@ def test_a_failed_background_fsync_stops_the_run_before_the_next_tools(
     assert aborted == [True]
     assert session.write_failures
     assert "since the last sync" in session.write_failures[0].what
+    assert [m.content for m in session.messages()] == ["first", "next"], "the message itself was written"
     assert isinstance(recorder.errors[0], OSError)
     monkeypatch.undo()
     session.close()

@@ -66,10 +66,10 @@ class SessionRecorder:
 
     def _handle(self, event: AgentEvent) -> None:
         if isinstance(event, MessageEnd):
-            # A failed background fsync of the last turn stops the run here, before this
-            # message's tool calls run.
-            self.session.check_sync()
             self.session.append_message(event.message)
+            # A failed background fsync of the last turn stops the run here, before this
+            # message's tool calls run (the message itself is written first, like any other).
+            self.session.check_sync()
         elif isinstance(event, TurnEnd):
             # Off the critical path: the next request goes out while the disk catches up.
             self.session.sync_soon()
