@@ -67,6 +67,21 @@ def _usage(tokens: int) -> Usage:
     )
 
 
+def _pool(rng: random.Random, chars: int) -> str:
+    """Numbered lines of words: tool output is cut from it (building each one afresh made
+    writing a 10,000-message session take minutes)."""
+    lines = []
+    length = 0
+    while length < chars:
+        line = f"{len(lines) + 1:5}\t" + " ".join(rng.choices(WORDS, k=10))
+        lines.append(line)
+        length += len(line) + 1
+    return "\n".join(lines)
+
+
+_POOL = _pool(random.Random(1), 2_000_000)
+
+
 def write_session(store: SessionStore, cwd: Path, messages: int, rng: random.Random) -> tuple[Path, int]:
     """A session of `messages` messages; returns its path and size in bytes."""
     session = store.create(cwd, "scripted/m1")
@@ -89,13 +104,9 @@ def write_session(store: SessionStore, cwd: Path, messages: int, rng: random.Ran
             break
         size = int(rng.lognormvariate(11.1, 0.8))  # median ~66 KB, mean ~90 KB
         size = max(2_000, min(size, 400_000))
-        lines = []
-        length = 0
-        while length < size:
-            line = f"{len(lines) + 1:5}\t" + " ".join(rng.choices(WORDS, k=10))
-            lines.append(line)
-            length += len(line) + 1
-        session.append_message(ToolResultMessage(call.id, "read", "\n".join(lines)))
+        start = rng.randrange(0, len(_POOL) - size)
+        start = _POOL.index("\n", start) + 1
+        session.append_message(ToolResultMessage(call.id, "read", _POOL[start : start + size]))
         n += 1
         turn += 1
     session.close()
