@@ -77,7 +77,9 @@ def add_agent_flags(p: argparse._ActionsContainer) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; `only="run"` (or `rpc`, `acp`) builds just that command's
+    parser, so a run does not import every other command's module to parse its flags."""
     p = Parser(
         prog="skipjack",
         description="A terminal coding agent. `skipjack` opens the terminal UI; `skipjack run PROMPT` runs headless.",
@@ -104,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
         "acp", help="serve an editor (Zed, JetBrains, Neovim, Emacs) over the Agent Client Protocol on stdio"
     )
     add_agent_flags(acp)
+    if only in ("run", "rpc", "acp"):
+        return p
     from skipjack.cli import (
         batch_cmd,
         config_cmd,
@@ -159,7 +163,9 @@ def dispatch(argv: list[str]) -> int:
     command = ui_args.prompt if ui_args.prompt in SUBCOMMANDS else None
     if command is None:
         if {"-h", "--help", "--version"} & set(argv):
-            build_parser().parse_args([a for a in argv if a in ("-h", "--help", "--version")])
+            # `--version` alone needs none of the commands' modules.
+            only = None if {"-h", "--help"} & set(argv) else "run"
+            build_parser(only).parse_args([a for a in argv if a in ("-h", "--help", "--version")])
             return 0
         args = build_tui_parser().parse_args(argv)
         _check_text_arguments(args)
@@ -176,7 +182,7 @@ def dispatch(argv: list[str]) -> int:
         from skipjack.cli.interactive import run_interactive
 
         return run_interactive(args)
-    args = build_parser().parse_args(argv)
+    args = build_parser(only=command).parse_args(argv)
     _check_text_arguments(args)
     cwd = _working_dir(getattr(args, "cwd", None))
     if args.command in ("run", "rpc"):
@@ -217,6 +223,10 @@ def dispatch(argv: list[str]) -> int:
         return _run_rpc(args, cwd)
     if args.command == "acp":
         return _run_acp(args, cwd)
+    from skipjack.safety.sandbox import probe_in_background
+
+    # The sandbox probe spawns a process: let it run while the run imports and reads config.
+    probe_in_background()
     from skipjack.cli.headless import run_headless
 
     return run_headless(args, cwd)

@@ -11,8 +11,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from skipjack.config.files import UnreadableFile, read_regular_file
 
 _NAMES = re.compile(r"[^\s,()]+(?:\([^)]*\))?")
@@ -37,6 +35,9 @@ def parse(text: str) -> tuple[dict[str, Any], str]:
             break
     else:
         raise FrontMatterError("the front matter opened with `---` is never closed")
+    # Imported by the first file with front matter: a run without extensions does not pay for it.
+    import yaml
+
     try:
         meta = yaml.safe_load(head) if head.strip() else {}
     except yaml.YAMLError as e:

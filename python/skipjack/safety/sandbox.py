@@ -166,10 +166,31 @@ def sandbox_for(
 # -- support -------------------------------------------------------------------------------
 
 
-@functools.cache
+_probe_lock = threading.Lock()
+_probed: SandboxSupport | None = None
+
+
 def probe() -> SandboxSupport:
-    """Whether bubblewrap can start a sandbox here (tried once per process)."""
-    return check_support()
+    """Whether bubblewrap can start a sandbox here (tried once per process; a caller arriving
+    while the try is under way waits for its answer)."""
+    global _probed
+    with _probe_lock:
+        if _probed is None:
+            _probed = check_support()
+        return _probed
+
+
+def probe_in_background() -> None:
+    """Start the probe now in a thread, so the sandbox process it spawns runs while the run
+    is still importing and reading config (`probe()` later takes its answer)."""
+    threading.Thread(target=probe, name="sandbox-probe", daemon=True).start()
+
+
+def reset_probe() -> None:
+    """Forget the probe's answer (tests that change PATH)."""
+    global _probed
+    with _probe_lock:
+        _probed = None
 
 
 def check_support(bwrap: str | None = None) -> SandboxSupport:

@@ -5,8 +5,12 @@ the approval policy (which asks before a file tool reads them), so the two canno
 from __future__ import annotations
 
 import os
+import stat
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
 SENSITIVE_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/ssl/private")
 """Secrets a command never needs to read. Root keeps read access to root-owned files inside the
@@ -78,7 +82,114 @@ def home_dir() -> Path:
 
 def secret_locations(extra: Sequence[Path] = ()) -> list[Path]:
     """Every credential file or directory (real paths, whether or not it exists), with `extra`
-    (the user's skipjack config dir: it may hold keys)."""
-    home = home_dir()
-    found = [Path(p) for p in SENSITIVE_FILES] + [home / p for p in SENSITIVE_HOME] + list(extra)
-    return list(dict.fromkeys(Path(os.path.realpath(p)) for p in found))
+    (the user's skipjack config dir: it may hold keys).
+
+    Asked at every read tool call and shell command, so the answer is kept, and reused only
+    while no directory its resolution looked into has changed (see `_Resolved`): resolving
+    the ~60 paths afresh took milliseconds per tool call, most of a turn's overhead."""
+    home_var = os.environ.get("HOME") or str(Path.home())
+    kept = _resolved.get(home_var)
+    if kept is None or not kept.still_valid():
+        kept = _resolve_locations(home_var)
+        if kept.cacheable():
+            _resolved[home_var] = kept
+    # `extra` (one directory, often under a busy /tmp in tests) is resolved every time.
+    return list(dict.fromkeys([*kept.locations, *(Path(os.path.realpath(p)) for p in extra)]))
+
+
+_resolved: dict[str, _Resolved] = {}
+"""By the HOME they were resolved under."""
+
+_RACY_NS = 3_000_000_000
+"""A directory changed this recently may change again within its timestamp's granularity
+(coarse clock ticks; 2 s on FAT) without its timestamps moving: such an answer is not kept
+(git's "racy index" rule)."""
+
+_Stamp: TypeAlias = "tuple[int, int, int, int] | None"
+
+
+def _stamp(directory: str) -> _Stamp:
+    try:
+        st = os.stat(directory)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """Real paths and what they depend on: a real path changes only if a path component the
+    resolution looked at (lstat) is created, removed, replaced or made unreadable, and each of
+    those changes its directory's mtime or ctime (a symlink's target cannot change in place).
+    So the answer stands while every such directory has the same identity and timestamps."""
+
+    locations: tuple[Path, ...]
+    stamps: tuple[tuple[str, _Stamp], ...]
+    taken_ns: int
+
+    def still_valid(self) -> bool:
+        return all(_stamp(d) == st for d, st in self.stamps)
+
+    def cacheable(self) -> bool:
+        # A relative path (HOME=. say) depends on the working directory too: not kept.
+        return all(
+            os.path.isabs(d) and (st is None or self.taken_ns - max(st[2], st[3]) > _RACY_NS) for d, st in self.stamps
+        )
+
+
+def _resolve_locations(home_var: str) -> _Resolved:
+    taken_ns = time.time_ns()
+    looked_at: set[str] = set()
+    home = _realpath(os.path.expanduser(home_var), looked_at)
+    found = [*SENSITIVE_FILES, *(os.path.join(home, p) for p in SENSITIVE_HOME)]
+    locations = tuple(dict.fromkeys(Path(_realpath(p, looked_at)) for p in found))
+    parents = sorted({os.path.dirname(p) for p in looked_at})
+    return _Resolved(locations, tuple((d, _stamp(d)) for d in parents), taken_ns)
+
+
+def _realpath(path: str, looked_at: set[str]) -> str:
+    """`os.path.realpath(path)` (non-strict), noting every path it lstat()s in `looked_at`.
+
+    Python 3.11's own algorithm (`posixpath._joinrealpath`), copied because the stdlib does
+    not say which paths it consulted; tests compare the two on symlink chains and loops."""
+    resolved, _ = _join_real("", path, {}, looked_at)
+    return os.path.abspath(resolved)
+
+
+def _join_real(path: str, rest: str, seen: dict[str, str | None], looked_at: set[str]) -> tuple[str, bool]:
+    if os.path.isabs(rest):
+        rest = rest[1:]
+        path = os.sep
+    while rest:
+        name, _, rest = rest.partition(os.sep)
+        if not name or name == os.curdir:
+            continue
+        if name == os.pardir:
+            if path:
+                path, name = os.path.split(path)
+                if name == os.pardir:
+                    path = os.path.join(path, os.pardir, os.pardir)
+            else:
+                path = os.pardir
+            continue
+        newpath = os.path.join(path, name)
+        looked_at.add(newpath)
+        try:
+            is_link = stat.S_ISLNK(os.lstat(newpath).st_mode)
+        except OSError:
+            is_link = False
+        if not is_link:
+            path = newpath
+            continue
+        if newpath in seen:
+            known = seen[newpath]
+            if known is not None:
+                path = known
+                continue
+            return os.path.join(newpath, rest), False  # a symlink loop
+        seen[newpath] = None
+        path, ok = _join_real(path, os.readlink(newpath), seen, looked_at)
+        if not ok:
+            return os.path.join(path, rest), False
+        seen[newpath] = path
+    return path, True

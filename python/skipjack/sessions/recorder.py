@@ -3,7 +3,9 @@
 `record(agent, session)` subscribes to the agent's events. Listeners are called
 synchronously as the loop emits, so a message is on disk (one `write`) when `message_end`
 returns, before the loop goes on to the next model call or tool; the turn's lines are
-fsynced at `turn_end`. A crash or kill therefore loses at most the line being written.
+fsynced from `turn_end` on, in a worker thread while the next request goes out
+(`Session.sync_soon`), and the run's end waits for its fsync. A crash or kill therefore loses
+at most the line being written.
 
 A write that fails (disk full, I/O error) stops the run: going on would spend tokens and run
 tools whose record is lost. The failure is kept on the session (`Session.write_failures`) for
@@ -65,8 +67,12 @@ class SessionRecorder:
     def _handle(self, event: AgentEvent) -> None:
         if isinstance(event, MessageEnd):
             self.session.append_message(event.message)
+            # A failed background fsync of the last turn stops the run here, before this
+            # message's tool calls run (the message itself is written first, like any other).
+            self.session.check_sync()
         elif isinstance(event, TurnEnd):
-            self.session.sync()
+            # Off the critical path: the next request goes out while the disk catches up.
+            self.session.sync_soon()
         elif isinstance(event, AgentEnd):
             data: dict[str, object] = {"stop_reason": event.stop_reason, "turns": event.turns}
             if event.error_kind is not None:

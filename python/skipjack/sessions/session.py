@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,6 @@ from skipjack.llm.types import (
     now_ms,
     text_of,
 )
-from skipjack.llm.usage import sum_usage
 from skipjack.sessions.errors import LoadWarning, SessionChangedError, SessionError, SessionLockedError
 from skipjack.sessions.format import (
     FORMAT_VERSION,
@@ -45,6 +46,7 @@ from skipjack.sessions.format import (
     summary_message,
 )
 from skipjack.sessions.reader import LoadedFile, read_session
+from skipjack.sessions.tally import UsageTally
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -61,10 +63,19 @@ class Session:
         """What loading recovered from (a torn last line)."""
         self._entries = loaded.entries
         self._index = {e.id: i for i, e in enumerate(self._entries)}
+        self._totals = {True: _Totals(), False: _Totals()}
+        """Usage by `include_forked`, kept up to date by `_add`."""
+        for i, e in enumerate(self._entries):
+            self._count(i, e)
+        self._latest_compaction: CompactionEntry | None = next(
+            (e for e in reversed(self._entries) if isinstance(e, CompactionEntry)), None
+        )
         self._version = loaded.version
         self._size = loaded.size
         self._good_size = loaded.good_size
         self._fd = fd
+        self._pending_syncs: list[Future[None]] = []
+        """The fsyncs `sync_soon` handed to the worker, oldest first, until checked."""
         self.write_failures: list[WriteFailure] = []
         """Entries that could not be written (disk full, I/O error, ...), in order: a front end
         must tell the user, since the file no longer holds everything that happened."""
@@ -146,10 +157,9 @@ class Session:
         return self._index[entry_id]
 
     def latest_compaction(self) -> CompactionEntry | None:
-        for e in reversed(self._entries):
-            if isinstance(e, CompactionEntry):
-                return e
-        return None
+        # Kept up to date by `_add`: asked before every model call, a scan back through a
+        # long session without any compaction made each turn cost the whole history.
+        return self._latest_compaction
 
     # -- the model's context -------------------------------------------------------------
 
@@ -193,25 +203,27 @@ class Session:
 
     def unpriced_requests(self, *, include_forked: bool = True) -> int:
         """Requests recorded with an unknown cost (their model had no price)."""
-        skip = self.header.forked_from.entries if self.header.forked_from and not include_forked else 0
-        count = 0
-        for e in self._entries[skip:]:
-            if isinstance(e, MessageEntry) and isinstance(e.message, AssistantMessage):
-                count += e.message.cost_source == "unknown"
-            elif isinstance(e, CompactionEntry | UsageEntry):
-                count += e.cost_source == "unknown"
-        return count
+        return self._totals[include_forked].unpriced
 
     def usage_totals(self, *, include_forked: bool = True) -> Usage:
         """Every message, summary and failed request; `include_forked=False` leaves out what a
-        fork copied from its parent session (already counted there)."""
-        return sum_usage(u for _, u in self.usage_items(include_forked=include_forked))
+        fork copied from its parent session (already counted there). Kept as entries are
+        added (`_Totals`), so asking after every turn costs nothing however long the session."""
+        return self._totals[include_forked].all.total()
 
     def by_model(self, *, include_forked: bool = True) -> dict[str, Usage]:
-        groups: dict[str, list[Usage]] = {}
-        for ref, usage in self.usage_items(include_forked=include_forked):
-            groups.setdefault(ref, []).append(usage)
-        return {ref: sum_usage(us) for ref, us in groups.items()}
+        return {ref: t.total() for ref, t in self._totals[include_forked].models.items()}
+
+    def _count(self, index: int, entry: Entry) -> None:
+        item = _charged(entry)
+        if item is None:
+            return
+        ref, usage, unknown = item
+        own = index >= (self.header.forked_from.entries if self.header.forked_from else 0)
+        for totals in (self._totals[True], self._totals[False]) if own else (self._totals[True],):
+            totals.all.add(usage)
+            totals.models.setdefault(ref, UsageTally()).add(usage)
+            totals.unpriced += unknown
 
     # -- appending -----------------------------------------------------------------------
 
@@ -280,6 +292,7 @@ class Session:
 
     def sync(self) -> None:
         """fsync: what was appended survives a power cut, not just a crash."""
+        self._finish_sync()
         if self._fd is not None:
             try:
                 os.fsync(self._fd)
@@ -287,13 +300,57 @@ class Session:
                 self.write_failures.append(WriteFailure("the entries written since the last sync", e))
                 raise
 
-    def close(self) -> None:
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
+    def sync_soon(self) -> None:
+        """Have what was appended so far fsynced by a worker thread; return at once.
+
+        Between turns the loop's next step is a model request, which need not wait for the
+        disk: every line is already in the kernel (one `write` each), so a crash or kill loses
+        nothing either way, and a power cut during the fsync loses the same turn whether the
+        request waited or not. What is kept: the fsyncs run one at a time, in order (one
+        worker); `sync` and `close` wait for them and raise a failure; `check_sync` reports
+        a failure at the next message, before that turn's tools run."""
+        self.check_sync()
+        if self._fd is None:
+            return
+        last = self._pending_syncs[-1] if self._pending_syncs else None
+        if last is not None and not last.running() and not last.done():
+            return  # one is queued and not started: it will cover these lines too
+        self._pending_syncs.append(_sync_worker().submit(os.fsync, self._fd))
+
+    def check_sync(self) -> None:
+        """Raise the failure of a background fsync that has finished with one (never waits)."""
+        while self._pending_syncs and self._pending_syncs[0].done():
+            self._result_of(self._pending_syncs.pop(0))
+
+    def _finish_sync(self) -> None:
+        """Wait for every background fsync; raise the first failure."""
+        pending, self._pending_syncs = self._pending_syncs, []
+        failure: OSError | None = None
+        for future in pending:
             try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+                self._result_of(future)
+            except OSError as e:
+                failure = failure or e
+        if failure is not None:
+            raise failure
+
+    def _result_of(self, future: Future[None]) -> None:
+        try:
+            future.result()
+        except OSError as e:
+            self.write_failures.append(WriteFailure("the entries written since the last sync", e))
+            raise
+
+    def close(self) -> None:
+        try:
+            self._finish_sync()
+        finally:
+            if self._fd is not None:
+                fd, self._fd = self._fd, None
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
 
     def __enter__(self) -> Session:
         return self
@@ -316,7 +373,10 @@ class Session:
             self.write_failures.append(WriteFailure(describe_entry(entry), e))
             raise
         self._index[entry.id] = len(self._entries)
+        self._count(len(self._entries), entry)
         self._entries.append(entry)
+        if isinstance(entry, CompactionEntry):
+            self._latest_compaction = entry
 
     def _write(self, line: bytes) -> None:
         fd = self._writable()
@@ -388,6 +448,36 @@ class Session:
         self.header = header
         self._version = FORMAT_VERSION
         self._size = self._good_size = len(body)
+
+
+_worker: ThreadPoolExecutor | None = None
+_worker_lock = threading.Lock()
+
+
+def _sync_worker() -> ThreadPoolExecutor:
+    """One thread for every session's background fsyncs, so they run in the order asked.
+    Its threads are joined at interpreter exit: a pending fsync finishes before the process ends."""
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-fsync")
+        return _worker
+
+
+class _Totals:
+    def __init__(self) -> None:
+        self.all = UsageTally()
+        self.models: dict[str, UsageTally] = {}
+        self.unpriced = 0
+
+
+def _charged(entry: Entry) -> tuple[str, Usage, bool] | None:
+    """(`provider/model`, usage, cost unknown) of an entry that was paid for (as `usage_items`)."""
+    if isinstance(entry, MessageEntry) and isinstance(entry.message, AssistantMessage):
+        return entry.message.model_ref, entry.message.usage, entry.message.cost_source == "unknown"
+    if isinstance(entry, CompactionEntry | UsageEntry):
+        return entry.model, entry.usage, entry.cost_source == "unknown"
+    return None
 
 
 def _as_assistant(message: Message) -> AssistantMessage | None:

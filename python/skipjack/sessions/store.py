@@ -212,9 +212,32 @@ class SessionStore:
         return Session.load(self.path_of(session_id, cwd))
 
     def latest(self, cwd: Path) -> Session | None:
-        """The project's most recently updated session that loads."""
-        summaries = [s for s in self.list(cwd) if s.error is None]
-        return Session.load(Path(summaries[0].path)) if summaries else None
+        """The project's most recently updated session that loads.
+
+        Ranked by the file's ends (`recency.quick_updated`), so only the winner is loaded in
+        full: resuming costs the size of that session, not of every session of the project."""
+        from skipjack.sessions.recency import quick_updated
+
+        ranked: builtins.list[tuple[int, str, Path, Session | None]] = []
+        for path in self._paths(cwd):
+            updated = quick_updated(path)
+            if updated is not None:
+                ranked.append((updated, path.stem, path, None))
+                continue
+            try:
+                loaded = Session.load(path)
+            except (SessionError, OSError):
+                continue
+            ranked.append((loaded.updated, loaded.id, path, loaded))
+        ranked.sort(key=lambda r: (r[0], r[1]), reverse=True)
+        for _, _, path, known in ranked:
+            if known is not None:
+                return known
+            try:
+                return Session.load(path)
+            except (SessionError, OSError):
+                continue  # its ends looked fine but the middle does not load: the next one
+        return None
 
     def list(self, cwd: Path | None = None) -> builtins.list[SessionSummary]:
         """Sessions of the project `cwd` is in (all projects when None), latest first."""

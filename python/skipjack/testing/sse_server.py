@@ -86,6 +86,9 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+    received_at: float = 0.0
+    """`time.monotonic()` when the request's last byte had been read (benchmarks time the
+    agent between a response's end and its next request with it)."""
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -110,6 +113,8 @@ class SSEServer:
         self.connections_opened = 0
         self.disconnects: list[float] = []
         """`time.monotonic()` of each client-side close the server noticed."""
+        self.reply_ends: list[float] = []
+        """`time.monotonic()` when each reply's last byte had been handed to the socket."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
@@ -251,6 +256,8 @@ class SSEServer:
                 await writer.drain()
         writer.write(b"0\r\n\r\n")
         await writer.drain()
+        with self._lock:
+            self.reply_ends.append(time.monotonic())
         return True
 
 
@@ -271,7 +278,7 @@ async def _read_request(reader: asyncio.StreamReader) -> RecordedRequest | None:
         body = await reader.readexactly(int(headers["content-length"]))
     elif headers.get("transfer-encoding", "").lower() == "chunked":
         body = await _read_chunked(reader)
-    return RecordedRequest(method, path, headers, body)
+    return RecordedRequest(method, path, headers, body, time.monotonic())
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:

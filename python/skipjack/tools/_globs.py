@@ -7,7 +7,10 @@ back in. rg lists what .gitignore allows; these globs then choose among those pa
 
 from __future__ import annotations
 
-import pathspec
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pathspec
 
 
 class GlobFilter:
@@ -23,7 +26,12 @@ class GlobFilter:
         lines = [g.strip().lower() if ignore_case else g.strip() for g in globs if g.strip()]
         if lines and all(line.startswith("!") for line in lines):
             lines.insert(0, "*")
-        self._spec = pathspec.PathSpec.from_lines("gitignore", lines) if lines else None
+        self._spec: pathspec.PathSpec[Any] | None = None
+        if lines:
+            # Imported by the first glob used: the tools' module is on every run's start path.
+            import pathspec
+
+            self._spec = pathspec.PathSpec.from_lines("gitignore", lines)
 
     def __call__(self, path: str) -> bool:
         if self._spec is None:

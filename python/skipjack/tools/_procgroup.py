@@ -22,11 +22,17 @@ def group_alive(pgid: int) -> bool:
     that does not reap orphans (common in containers) leaves around for good, and waiting for
     those to go would always cost the whole grace period.
     """
-    if not _PROC.is_dir():
-        try:
-            os.killpg(pgid, 0)
-        except (ProcessLookupError, PermissionError):
+    try:
+        # No process at all, zombie or not, is in the group: the usual answer once a command
+        # has exited, found with one system call instead of reading every process's stat
+        # (milliseconds on a busy machine, three times per command).
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        if not _PROC.is_dir():
             return False
+    if not _PROC.is_dir():
         return True
     with os.scandir(_PROC) as entries:
         for entry in entries:

@@ -7,14 +7,18 @@ import codecs
 import ipaddress
 import ssl
 from dataclasses import dataclass
-from typing import Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
-import httpx
 import msgspec
 
 from skipjack.agent.tool import Tool, ToolContext, ToolOutput
 from skipjack.tools._netguard import AddressPolicy, IPAddress, Resolver, describe, is_public_address, system_resolve
 from skipjack.tools._sniff import is_binary
+
+if TYPE_CHECKING:
+    # httpx (with click, rich and pygments behind it) is imported by the first fetch, not by
+    # every run that merely offers the tool: `skipjack run` reaches its first request sooner.
+    import httpx
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_OUTPUT_CHARS = 100_000
@@ -83,6 +87,8 @@ class WebFetchTool(Tool[WebFetchArgs]):
         self._verify = verify
 
     async def execute(self, args: WebFetchArgs, ctx: ToolContext) -> ToolOutput:
+        import httpx
+
         try:
             url = _parse(args.url)
             async with asyncio.timeout(self._timeout):
@@ -95,6 +101,8 @@ class WebFetchTool(Tool[WebFetchArgs]):
             return ToolOutput.error(f"Fetching {args.url} failed: {type(exc).__name__}: {exc}")
 
     async def _fetch(self, url: httpx.URL) -> ToolOutput:
+        import httpx
+
         # trust_env=False: a proxy from the environment would resolve names itself and the
         # address check below would no longer decide where the request goes.
         async with httpx.AsyncClient(
@@ -144,6 +152,8 @@ class WebFetchTool(Tool[WebFetchArgs]):
 
 
 def _parse(raw: str) -> httpx.URL:
+    import httpx
+
     try:
         url = httpx.URL(raw.strip())
     except httpx.InvalidURL as exc:
@@ -163,6 +173,8 @@ async def _send_pinned(client: httpx.AsyncClient, url: httpx.URL, addresses: lis
     closes the DNS-rebinding gap: a second lookup at connect time could answer differently.
     Chosen over a custom transport because it needs only public httpx/httpcore features.
     """
+    import httpx
+
     last_error: httpx.TransportError | None = None
     for ip in addresses:
         extensions = {"sni_hostname": url.raw_host.decode("ascii")} if url.scheme == "https" else {}
