@@ -436,6 +436,7 @@ mod tests {
         assert_eq!(q.hold_until(), None, "nothing read yet");
         push(&q, vec![StreamEvent::Start]).await;
         assert_eq!(q.hold_until(), None, "before the first delta");
+        q.drain();
         push(&q, vec![delta()]).await;
         q.drain();
         assert_eq!(q.hold_until(), None, "one delta is not a flow: a pause may follow");
