@@ -56,7 +56,9 @@ class AssistantStream:
     """Events of one request. Iterate it, then `await result()`; `cancel()` aborts.
 
     The native side queues events; each wake-up of this iterator takes every queued event
-    at once, so a fast stream costs one thread hop per burst, not per token.
+    at once, so a fast stream costs one thread hop per burst, not per token, and a paced
+    one a hop per 4 ms window (the core's wake window; never for the first delta or a
+    delta after a pause).
     """
 
     def __init__(self, native: _llm.NativeStream) -> None:
