@@ -110,6 +110,9 @@ class Report:
         out += self._table("Events per second, thousands (burst)", rates, higher_is_better=True)
         paced = {k.replace("-paced", " @1/ms"): v for k, v in self.cpu.items() if k.endswith("paced")}
         out += self._table("Client CPU per event, µs (paced at 1 event/ms)", paced)
+        paced50 = {k.replace("-paced50", " @50/s"): v for k, v in self.cpu.items() if k.endswith("paced50")}
+        if paced50:
+            out += self._table("Client CPU per event, µs (paced at 50 events/s)", paced50)
         out += self._table(
             "Latency, memory, connections, concurrency",
             {

@@ -30,6 +30,9 @@ from report import Cell, Report, cell, median_ms
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
 TUNACODE = HERE.parent / ".cache" / "tunacode-venv" / "bin" / "tunacode"
+# 2 s per stream at 50 events/s: long enough for a stable per-event figure, short enough
+# that 5 runs of every client fit the cell's budget.
+PACED50_EVENTS = 100
 CLIENTS = ["skipjack", "skipjack-responses", "tinyagent", "openai", "httpx", "socket", "curl"]
 LABELS = {
     "skipjack": "skipjack `llm.stream`",
@@ -156,6 +159,9 @@ def isolated_env(home: Path) -> dict[str, str]:
 def run_startup_to_request(b: Bench, report: Report) -> None:
     """`skipjack run` from process start to its first request reaching the server."""
     exe = Path(PY).parent / "skipjack"
+    if not exe.exists():
+        report.startup["`skipjack run` → first request"] = "not installed"
+        return
     probe = subprocess.run([str(exe), "run", "--help"], capture_output=True, text=True, check=False)
     if probe.returncode != 0 or "--base-url" not in probe.stdout:
         report.startup["`skipjack run` → first request"] = "pending: `skipjack run` not available"
@@ -222,6 +228,13 @@ def main() -> None:
                 out = b.client(c, "stream", workload)
                 report.raw[f"{c} {workload}"] = out
                 report.cpu[workload][c] = per_event_us(out, 1000)
+            print(f"  {workload} done ({time.monotonic() - started:.0f} s)", file=sys.stderr)
+        for kind in ("text", "tool"):
+            workload = f"{kind}-{PACED50_EVENTS}-paced50"
+            for c in clients:
+                out = b.client(c, "stream", workload)
+                report.raw[f"{c} {workload}"] = out
+                report.cpu[workload][c] = per_event_us(out, PACED50_EVENTS)
             print(f"  {workload} done ({time.monotonic() - started:.0f} s)", file=sys.stderr)
         for c in clients:
             out = b.client(c, "connections", "text-1000-burst")

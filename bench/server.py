@@ -9,8 +9,8 @@ one ticker thread that sleeps to each millisecond boundary and writes every due 
 64 concurrent paced streams cost 64 small sends per tick, not 64 timers.
 
 The workload is named by the request path, so any OpenAI-compatible client can pick it with
-its base URL: `/{kind}-{n}-{burst|paced}/{token}/v1/chat/completions`, kind `text` or
-`tool`; `/stall/{token}/v1/...` sends one delta and then waits for the client to close.
+its base URL: `/{kind}-{n}-{burst|paced|paced50}/{token}/v1/chat/completions`, kind `text`
+or `tool`; `/stall/{token}/v1/...` sends one delta and then waits for the client to close.
 A path ending in `/responses` gets the same workload as OpenAI Responses events: the same
 number of deltas, wrapped in that API's item and completion events.
 `GET /stats/{token}` returns what the server saw for that token: connections opened,
@@ -37,6 +37,9 @@ from skipjack.testing import ScriptedToolCall, ScriptedTurn, openai_turn, text_d
 from skipjack.testing.responses_script import responses_turn
 
 TICK = 0.001
+# Seconds between events: `paced` is one per millisecond, `paced50` 50 per second (a fast
+# model's real token rate, where every event finds the client idle).
+PACES = {"paced": TICK, "paced50": 1 / 50}
 HEAD = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
     b"transfer-encoding: chunked\r\n\r\n"
@@ -144,7 +147,7 @@ class Server:
                 if mode == "burst":
                     conn.sendall(burst_body(kind, int(n), api))
                 else:
-                    paced = _Paced(conn, events(kind, int(n), api))
+                    paced = _Paced(conn, events(kind, int(n), api), PACES[mode])
                     conn.sendall(HEAD)
                     with self.paced_cv:
                         self.paced.append(paced)
@@ -189,17 +192,18 @@ class Server:
 
 
 class _Paced:
-    def __init__(self, conn: socket.socket, chunks: tuple[bytes, ...]) -> None:
+    def __init__(self, conn: socket.socket, chunks: tuple[bytes, ...], interval: float) -> None:
         self.conn = conn
         self.chunks = chunks
+        self.interval = interval
         self.start = time.monotonic()
         self.sent = 0
         self.done = threading.Event()
         self.failed = False
 
     def send_due(self, now: float) -> bool:
-        """Send every event due by `now` (one per millisecond after the first); True when over."""
-        due = min(len(self.chunks), int((now - self.start) / TICK) + 1)
+        """Send every event due by `now` (one per interval after the first); True when over."""
+        due = min(len(self.chunks), int((now - self.start) / self.interval) + 1)
         if due > self.sent:
             try:
                 self.conn.sendall(b"".join(self.chunks[self.sent : due]))

@@ -4,6 +4,7 @@
 mod convert;
 mod events;
 mod stream;
+mod wake;
 
 use pyo3::prelude::*;
 

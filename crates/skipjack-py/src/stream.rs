@@ -1,16 +1,14 @@
-//! The native stream handle: starts a request on the shared runtime and hands its events
+//! The native stream handle: starts a request on the stream thread and hands its events
 //! to Python in batches.
 //!
-//! Waking Python never calls into Python: the queue writes a byte to a socket pair and
-//! asyncio watches the other end (`loop.add_reader`). A runtime thread that called into
-//! the interpreter (as `call_soon_threadsafe` from a worker does) can race interpreter
-//! shutdown and abort the process; a byte on a socket cannot.
+//! Waking Python never calls into Python: the queue signals a descriptor (`wake.rs`) and
+//! asyncio watches it (`loop.add_reader`). A runtime thread that called into the
+//! interpreter (as `call_soon_threadsafe` from a worker does) can race interpreter
+//! shutdown and abort the process; a write to a descriptor cannot.
 
 use std::collections::BTreeMap;
-use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
@@ -20,34 +18,105 @@ use serde::Deserialize;
 use skipjack_llm::transport::queue::EventQueue;
 use skipjack_llm::transport::{self, HttpClient};
 use skipjack_llm::{Context, Model, StreamOptions};
-use tokio::runtime::Runtime;
+use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
 use crate::events;
+use crate::wake::Wake;
 
 /// Events a request may queue before it waits for Python to drain them.
 const QUEUE_CAPACITY: usize = 4096;
+
+/// How long the wake-up of a delta that follows a woken delta is held back, so a paced
+/// stream wakes Python once per window instead of once per event (see the queue's module
+/// comment for what is never held back: the first delta, a delta after a pause, bursts,
+/// the end). 4 ms is a quarter of a 60 Hz frame: no reader sees it, and at one event per
+/// millisecond it saves three wake-ups in four.
+const WAKE_WINDOW: Duration = Duration::from_millis(4);
 
 /// One runtime per process, and one HTTP client (so one connection pool) per connect
 /// timeout: reqwest fixes the connect timeout when a client is built, so requests asking
 /// for another one get their own client. Configurations use one or two values, so the map
 /// stays tiny; it is still bounded in case a caller varies it per request.
-static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+static RUNTIME: OnceLock<Result<Handle, String>> = OnceLock::new();
 static CLIENTS: Mutex<BTreeMap<u64, HttpClient>> = Mutex::new(BTreeMap::new());
 const MAX_CLIENTS: usize = 16;
 
-fn runtime() -> PyResult<&'static Runtime> {
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().min(4)))
-                .thread_name("skipjack-llm")
-                .enable_all()
-                .build()
-                .map_err(|e| format!("cannot start the stream runtime: {e}"))
-        })
-        .as_ref()
-        .map_err(|e| PyRuntimeError::new_err(e.clone()))
+/// The stream runtime: a current-thread runtime on one dedicated thread. A worker pool
+/// pays for work stealing on every wake-up (an idle worker is woken to look for work, a
+/// futex round trip per event at a paced stream's rate), and a stream has nothing to run
+/// in parallel: parsing an event costs microseconds, and the connection task and the
+/// request task hand bytes to each other on the same thread without a wake-up. One thread
+/// carries 64 paced streams at under half a core.
+fn runtime() -> PyResult<&'static Handle> {
+    RUNTIME.get_or_init(start_runtime).as_ref().map_err(|e| PyRuntimeError::new_err(e.clone()))
+}
+
+fn start_runtime() -> Result<Handle, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .on_thread_park(hold_reads)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the stream runtime: {e}"))?;
+    let handle = runtime.handle().clone();
+    std::thread::Builder::new()
+        .name("skipjack-llm".into())
+        .spawn(move || runtime.block_on(std::future::pending::<()>()))
+        .map_err(|e| format!("cannot start the stream thread: {e}"))?;
+    Ok(handle)
+}
+
+/// The queues of the requests in flight, for the park hook.
+static STREAMS: Mutex<Vec<Weak<EventQueue>>> = Mutex::new(Vec::new());
+/// Bumped to end a hold early; the stream thread waits on it with [`HOLD_CHANGED`].
+static HOLD_EPOCH: Mutex<u64> = Mutex::new(0);
+static HOLD_CHANGED: Condvar = Condvar::new();
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Run before the stream thread parks in its poller. While the one request in flight has
+/// deltas flowing (`EventQueue::hold_until`), sleep to the end of its wake window instead:
+/// the socket's events then cost one wake-up per window, read in one go, instead of one
+/// per event. Only with one request in flight, so no stream's first delta waits on
+/// another's window; `cancel`, a new request and a dropped stream end the hold at once.
+fn hold_reads() {
+    let until = match lock(&STREAMS).as_slice() {
+        [only] => only.upgrade().and_then(|queue| queue.hold_until()),
+        _ => None,
+    };
+    let Some(until) = until.map(tokio::time::Instant::into_std) else { return };
+    let mut epoch = lock(&HOLD_EPOCH);
+    let start = *epoch;
+    while *epoch == start {
+        let Some(left) = until.checked_duration_since(std::time::Instant::now()).filter(|d| !d.is_zero()) else {
+            break;
+        };
+        epoch = HOLD_CHANGED.wait_timeout(epoch, left).map_or_else(|e| e.into_inner().0, |(g, _)| g);
+    }
+}
+
+fn end_hold() {
+    *lock(&HOLD_EPOCH) += 1;
+    HOLD_CHANGED.notify_all();
+}
+
+/// A request's entry in [`STREAMS`] for as long as its task lives.
+struct InFlight(Weak<EventQueue>);
+
+impl InFlight {
+    fn new(queue: &Arc<EventQueue>) -> Self {
+        let weak = Arc::downgrade(queue);
+        lock(&STREAMS).push(weak.clone());
+        Self(weak)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        lock(&STREAMS).retain(|w| !w.ptr_eq(&self.0) && w.strong_count() > 0);
+    }
 }
 
 fn client(connect_ms: u64) -> PyResult<HttpClient> {
@@ -77,7 +146,7 @@ struct Request {
 pub struct NativeStream {
     queue: Arc<EventQueue>,
     cancel: CancellationToken,
-    wake: UnixStream,
+    wake: Arc<Wake>,
 }
 
 /// Start a request. `request` is the JSON of `{model, context, options}`.
@@ -87,19 +156,24 @@ pub fn start_stream(py: Python<'_>, request: &[u8]) -> PyResult<NativeStream> {
         .detach(|| serde_json::from_slice(request))
         .map_err(|e| PyValueError::new_err(format!("invalid stream request: {e}")))?;
     let (client, runtime) = (client(parsed.options.timeouts.connect_ms)?, runtime()?);
-    let (wake, signal) = UnixStream::pair().map_err(|e| PyOSError::new_err(e.to_string()))?;
-    wake.set_nonblocking(true).map_err(|e| PyOSError::new_err(e.to_string()))?;
-    signal.set_nonblocking(true).map_err(|e| PyOSError::new_err(e.to_string()))?;
-    let notifier = Box::new(move || {
-        // A full socket already holds an unread wake-up, so a failed write loses nothing.
-        let _ = (&signal).write(&[1]);
-    });
-    let queue = Arc::new(EventQueue::with_notifier(QUEUE_CAPACITY, notifier));
+    let wake = Arc::new(Wake::new().map_err(|e| PyOSError::new_err(e.to_string()))?);
+    let signal = Arc::clone(&wake);
+    let notifier = Box::new(move || signal.signal());
+    let queue = Arc::new(EventQueue::with_notifier(QUEUE_CAPACITY, WAKE_WINDOW, notifier));
     let cancel = CancellationToken::new();
     let (task_queue, task_cancel) = (Arc::clone(&queue), cancel.clone());
+    // The new request's task must not wait out another request's hold.
+    end_hold();
     runtime.spawn(async move {
+        let _in_flight = InFlight::new(&task_queue);
         let Request { model, context, options } = parsed;
-        transport::run(&client, &model, &context, &options, &task_cancel, &task_queue).await;
+        // One task for both, so a held-back wake-up's timer never hops between tasks; the
+        // flusher never ends and is dropped with the request (`close` wakes at once).
+        tokio::select! {
+            biased;
+            () = transport::run(&client, &model, &context, &options, &task_cancel, &task_queue) => {}
+            () = task_queue.flush_deferred_wakes() => {}
+        }
     });
     Ok(NativeStream { queue, cancel, wake })
 }
@@ -124,14 +198,7 @@ impl NativeStream {
 
     /// Consume pending wake-ups (call after the descriptor was readable, before draining).
     fn clear_wake(&self) {
-        let mut buf = [0u8; 256];
-        loop {
-            match (&self.wake).read(&mut buf) {
-                Ok(n) if n == buf.len() => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                _ => break,
-            }
-        }
+        self.wake.clear();
     }
 
     /// True once the terminal event has been drained.
@@ -144,6 +211,7 @@ impl NativeStream {
     /// error event carrying the partial message.
     fn cancel(&self) {
         self.cancel.cancel();
+        end_hold();
     }
 }
 
@@ -151,5 +219,6 @@ impl Drop for NativeStream {
     fn drop(&mut self) {
         self.cancel.cancel();
         self.queue.abandon();
+        end_hold();
     }
 }
