@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +32,6 @@ class Agent:
     label: str
     fmt: str
     """The server's reply format for this agent (`script.py`)."""
-    tool_kinds: Callable[[int], list[str]]
     launch: Callable[[str, Path, Path, int, str], Launch]
     """(base_url, workdir, home, turns, prompt) -> how to start it."""
     cost: Callable[[Path, Path, Path], float | None]
@@ -158,13 +156,10 @@ def aider_launch(base: str, work: Path, home: Path, turns: int, prompt: str) -> 
     return Launch(argv, env)
 
 
-COST_RE = re.compile(r"\$(\d+(?:\.\d+)?) session")
-
-
-def aider_cost(out: Path, work: Path, home: Path) -> float | None:
-    # The driver prints aider's own running total (Coder.total_cost) last.
+def driver_cost(out: Path, work: Path, home: Path) -> float | None:
+    """The agent's own running total, printed last by its driver (drivers/*.py)."""
     for line in reversed(out.read_text(errors="replace").splitlines()):
-        if line.startswith("AIDER_TOTAL_COST "):
+        if line.startswith("AGENT_TOTAL_COST "):
             return float(line.split()[1])
     return None
 
@@ -174,12 +169,22 @@ def aider_completed(out: Path, work: Path, turns: int) -> bool:
     return all(f"line {k:02d}: done" in text for k in range(turns))
 
 
+# -- TunaCode --------------------------------------------------------------------------
+
+TUNACODE = CACHE / "tunacode-venv"  # bench/setup.sh installs it (tunacode-cli 0.2.3)
+
+
+def tunacode_launch(base: str, work: Path, home: Path, turns: int, prompt: str) -> Launch:
+    env = base_env(home) | {"OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": base}
+    argv = [str(TUNACODE / "bin" / "python"), str(HERE / "drivers" / "tunacode_driver.py"), prompt]
+    return Launch(argv, env)
+
+
 AGENTS = [
     Agent(
         "skipjack",
         "skipjack (`run --json`)",
         "tools-skipjack",
-        lambda t: [],
         skipjack_launch,
         skipjack_cost,
         skipjack_installed,
@@ -188,7 +193,6 @@ AGENTS = [
         "mini",
         "mini-swe-agent 2.4.6 (`mini`, litellm)",
         "mini",
-        lambda t: [],
         mini_launch,
         mini_cost,
         venv_installed(MINI, "mini"),
@@ -197,11 +201,18 @@ AGENTS = [
         "aider",
         "aider 0.86.2 (`Coder.run()`, litellm)",
         "aider",
-        lambda t: [],
         aider_launch,
-        aider_cost,
+        driver_cost,
         venv_installed(AIDER, "aider"),
         aider_completed,
+    ),
+    Agent(
+        "tunacode",
+        "TunaCode 0.2.3 (`process_request`, tinyAgent)",
+        "tools-tunacode",
+        tunacode_launch,
+        driver_cost,
+        venv_installed(TUNACODE, "tunacode"),
     ),
 ]
 """Peers this harness cannot drive headless against a local server, and why (reported as such)."""

@@ -48,5 +48,4 @@ install() {
 
 install mini "3.12 3.11" "mini-swe-agent==2.4.6"
 install aider "3.12 3.11" "aider-chat==0.86.2"
-install tunacode "3.12 3.11" "tunacode-cli==0.2.3"
 install kimi "3.13" "kimi-cli==1.52.0"

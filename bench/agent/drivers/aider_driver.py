@@ -36,7 +36,7 @@ def main() -> None:
     for k in range(turns):
         coder.run(f"Mark line {k:02d} of notes.txt done.")
     coder.run("Say BENCH-COMPLETE when every line is done.")
-    print("AIDER_TOTAL_COST", coder.total_cost, flush=True)
+    print("AGENT_TOTAL_COST", coder.total_cost, flush=True)
 
 
 if __name__ == "__main__":
