@@ -192,7 +192,7 @@ AGENTS = [
     Agent(
         "mini",
         "mini-swe-agent 2.4.6 (`mini`, litellm)",
-        "mini",
+        "tools-mini",
         mini_launch,
         mini_cost,
         venv_installed(MINI, "mini"),

@@ -72,7 +72,8 @@ def tool_baselines(work: Path) -> dict[str, float]:
 
     `read`: open and read the small file in Python; `bash`: spawn `bash -c 'true && echo ran-01'`
     and wait for it; `sh`: the same through `subprocess.run(..., shell=True)` (/bin/sh, as
-    mini-swe-agent runs its commands); `edit`: read the notes file and write it back.
+    mini-swe-agent runs its commands); `sh-read`: `cat` of the small file that way; `edit`: read
+    the notes file and write it back (aider applies its edits so).
     """
     script.prepare_workspace(work, 2)
     f = work / script.read_file_name(0)
@@ -91,17 +92,20 @@ def tool_baselines(work: Path) -> dict[str, float]:
         "read": timed(f.read_bytes, 200),
         "bash": timed(lambda: subprocess.run(["bash", "-c", cmd], capture_output=True, check=True), 30),
         "sh": timed(lambda: subprocess.run(cmd, shell=True, capture_output=True, check=True), 30),
+        "sh-read": timed(
+            lambda: subprocess.run(f"cat {f.name}", shell=True, cwd=work, capture_output=True, check=True), 30
+        ),
         "edit": timed(lambda: notes.write_text(notes.read_text()), 200),
     }
 
 
-TOOL_KIND = {"tools": "tool", "mini": "sh", "aider": "edit"}
-
-
 def turn_kinds(fmt: str, turns: int) -> list[str]:
-    if fmt.startswith("tools"):
-        return script.tool_kinds(turns)
-    return [TOOL_KIND[fmt]] * turns
+    """The baseline (`tool_baselines`) that matches each turn's tool work for this agent."""
+    if fmt == "aider":
+        return ["edit"] * turns
+    if fmt.partition("-")[2] in script.SHELL_READS:
+        return ["sh-read" if kind == "read" else "sh" for kind in script.tool_kinds(turns)]
+    return script.tool_kinds(turns)
 
 
 # -- one run ---------------------------------------------------------------------------

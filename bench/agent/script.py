@@ -6,6 +6,10 @@ prints nothing any agent could be caught lying about). After T tool turns the mo
 Aider has no tools: its turn k is a SEARCH/REPLACE edit of line k of `notes.txt` (`todo` ->
 `done`), and the check is that the next request shows the file with that line edited.
 
+mini-swe-agent 2.x gets native calls of its one `bash` tool (`cat` for the reads) and a last
+call that prints its submit line, as its default config asks; it does not stream, so it gets
+each reply as one chat.completion (after the same 4 s in the paced variant).
+
 The server calls `turn_of` (which turn a request is) and `check_result` (is the tool result it
 carries the expected one); the harness calls `prepare_workspace` and `tool_kinds`.
 """
@@ -29,7 +33,11 @@ TOOL_SETS: dict[str, dict[str, tuple[str, str]]] = {
     "skipjack": {"read": ("read", "path"), "bash": ("bash", "command")},
     "tunacode": {"read": ("read_file", "filepath"), "bash": ("bash", "command")},
     "kimi": {"read": ("ReadFile", "path"), "bash": ("Shell", "command")},
+    # mini-swe-agent 2.x's default config (mini.yaml) gives the model one `bash` tool; reads
+    # are `cat`, and it finishes on a call that prints its submit line.
+    "mini": {"read": ("bash", "command"), "bash": ("bash", "command")},
 }
+SHELL_READS = {"mini"}
 
 
 def read_file_name(k: int) -> str:
@@ -74,13 +82,11 @@ def _text(content: Any) -> str:
 
 
 def turn_of(fmt: str, request: dict[str, Any], n: int) -> int:
-    """Which turn a request asks for: tool results so far (tools), assistant replies so far
-    (mini), or the request's index in the run (aider, whose history is rebuilt each time)."""
+    """Which turn a request asks for: tool results so far (tools), or the request's index in
+    the run (aider, whose history is rebuilt each time)."""
     messages = request.get("messages") or []
     if fmt.startswith("tools"):
         return sum(1 for m in messages if m.get("role") == "tool")
-    if fmt == "mini":
-        return sum(1 for m in messages if m.get("role") == "assistant")
     return n
 
 
@@ -95,9 +101,6 @@ def check_result(fmt: str, request: dict[str, Any], k: int) -> bool:
         tool_messages = [m for m in messages if m.get("role") == "tool"]
         last = tool_messages[-1]
         return last.get("tool_call_id") == f"call_{k - 1:02d}" and marker(k - 1) in _text(last.get("content"))
-    if fmt == "mini":
-        last = messages[-1]
-        return last.get("role") == "user" and marker(k - 1) in _text(last.get("content"))
     # aider: the file as aider shows it to the model has every edited line done, the next todo.
     whole = "\n".join(_text(m.get("content")) for m in messages)
     return f"line {k - 1:02d}: done" in whole and (f"line {k:02d}: todo" in whole or k >= _aider_lines(whole))
@@ -164,15 +167,6 @@ def usage_event(prompt_tokens: int, completion_tokens: int) -> bytes:
 
 def reply_text(fmt: str, k: int, turns: int) -> str:
     final = k >= turns
-    if fmt == "mini":
-        if final:
-            body = "THOUGHT: all steps are done.\n\n```mswea_bash_command\n" + MINI_SUBMIT + "\n```\n"
-        elif k % 2 == 0:
-            body = f"THOUGHT: step {k}.\n\n```mswea_bash_command\ncat {read_file_name(k)}\n```\n"
-        else:
-            body = f"THOUGHT: step {k}.\n\n```mswea_bash_command\n{shell_command(k)}\n```\n"
-        # The filler goes first so the block stays whole and the reply still has 200 deltas.
-        return _filler(k, max(0, TEXT_DELTAS * 3 - len(body))) + "\n\n" + body
     if fmt == "aider":
         if final:
             return _filler(k, TEXT_DELTAS * 3) + f" {FINAL_MARK}"
@@ -185,25 +179,57 @@ def reply_text(fmt: str, k: int, turns: int) -> str:
     )
 
 
+def tool_call(fmt: str, k: int, turns: int) -> dict[str, Any] | None:
+    """Turn k's tool call, in the agent's own tool names (None: the turn answers in text)."""
+    if not fmt.startswith("tools"):
+        return None
+    agent = fmt.partition("-")[2] or "skipjack"
+    if k < turns:
+        kind = tool_kinds(turns)[k]
+        name, arg = TOOL_SETS[agent][kind]
+        if kind == "bash":
+            value = shell_command(k)
+        else:
+            value = f"cat {read_file_name(k)}" if agent in SHELL_READS else read_file_name(k)
+    elif agent == "mini":
+        name, arg, value = "bash", "command", MINI_SUBMIT
+    else:
+        return None
+    return {
+        "index": 0,
+        "id": f"call_{k:02d}",
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps({arg: value})},
+    }
+
+
 def reply_events(fmt: str, k: int, turns: int) -> tuple[list[bytes], int, str]:
     """Turn k's SSE event payloads (without usage), its completion tokens and finish reason."""
     events = [_chunk({"role": "assistant", "content": ""})]
     events += [_chunk({"content": piece}) for piece in _split(reply_text(fmt, k, turns), TEXT_DELTAS)]
     completion = TEXT_DELTAS
     finish = "stop"
-    if fmt.startswith("tools") and k < turns:
-        agent = fmt.partition("-")[2] or "skipjack"
-        kind = tool_kinds(turns)[k]
-        name, arg = TOOL_SETS[agent][kind]
-        value = read_file_name(k) if kind == "read" else shell_command(k)
-        call = {
-            "index": 0,
-            "id": f"call_{k:02d}",
-            "type": "function",
-            "function": {"name": name, "arguments": json.dumps({arg: value})},
-        }
+    call = tool_call(fmt, k, turns)
+    if call is not None:
         events.append(_chunk({"tool_calls": [call]}))
         completion += 10
         finish = "tool_calls"
     events.append(_chunk({}, finish))
     return events, completion, finish
+
+
+def reply_body(fmt: str, k: int, turns: int) -> tuple[dict[str, Any], int]:
+    """Turn k as one non-streamed chat.completion (usage added by the server), for agents
+    that never stream (mini-swe-agent's litellm model); its output tokens."""
+    message: dict[str, Any] = {"role": "assistant", "content": reply_text(fmt, k, turns)}
+    call = tool_call(fmt, k, turns)
+    if call is not None:
+        message["tool_calls"] = [{key: v for key, v in call.items() if key != "index"}]
+    doc = {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 1767225600,
+        "model": MODEL,
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if call else "stop"}],
+    }
+    return doc, TEXT_DELTAS + (10 if call else 0)

@@ -5,9 +5,9 @@
 Every agent is pointed at a base URL naming its run:
 `http://127.0.0.1:PORT/{format}/{variant}/{turns}/{token}/v1`, where
 
-- `format` is how the agent wants its replies: `tools` (native tool calls named by
-  `script.TOOL_SETS`, e.g. `tools-skipjack`), `mini` (a bash block in text, mini-swe-agent),
-  `aider` (SEARCH/REPLACE edit blocks, aider's edit format);
+- `format` is how the agent wants its replies: `tools-AGENT` (native tool calls in that
+  agent's tool names, `script.TOOL_SETS`), or `aider` (SEARCH/REPLACE edit blocks, aider's
+  edit format);
 - `variant` is `burst` (each reply's 200 text deltas in one write) or `paced` (50 deltas/s);
 - `turns` is the number of tool turns before the final answer;
 - `token` names the run: its requests are logged under it.
@@ -52,6 +52,11 @@ HEAD = (
 
 def chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+@cache
+def reply_body(fmt: str, k: int, turns: int) -> tuple[dict[str, Any], int]:
+    return script.reply_body(fmt, k, turns)
 
 
 @cache
@@ -209,16 +214,23 @@ class _Handler(BaseHTTPRequestHandler):
                 "stream": bool(request.get("stream")),
             }
             log.append(entry)
+        # No tokenizer: a token per 4 body bytes, the usual rule of thumb; both sides of the
+        # cost comparison use these same reported counts.
+        prompt_tokens = max(1, len(body) // 4)
         if not request.get("stream"):
-            # Every agent here streams; a non-streaming request is logged and refused so the
-            # run shows up as broken instead of being timed on a different path.
+            # An agent that never streams (mini-swe-agent) gets the same reply as one JSON body,
+            # after the time the paced stream would have taken.
+            doc, completion = reply_body(fmt, min(k, turns), turns)
+            if variant == "paced":
+                time.sleep(script.TEXT_DELTAS * PACED_INTERVAL)
+            usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion}
             with RUNS.lock:
-                entry.update(end=time.monotonic(), error="not streamed")
-            self._send_json(400, {"error": {"message": "this server only streams"}})
+                entry["usage"] = usage
+            self._send_json(200, doc | {"usage": usage | {"total_tokens": prompt_tokens + completion}})
+            end = time.monotonic()
+            with RUNS.lock:
+                entry["end"] = end
         else:
-            # No tokenizer: a token per 4 body bytes, the usual rule of thumb; both sides of
-            # the cost comparison use these same reported counts.
-            prompt_tokens = max(1, len(body) // 4)
             body_chunks, completion = reply_chunks(fmt, min(k, turns), turns)
             chunks = (*body_chunks, usage_chunk(prompt_tokens, completion), DONE)
             with RUNS.lock:

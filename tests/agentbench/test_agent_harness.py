@@ -174,10 +174,17 @@ def test_messages_found_whatever_the_key_order_and_spacing(server: str) -> None:
     assert [e["messages_prefix_kept"] for e in log(server, "o")] == [None, True]
 
 
-def test_a_non_streamed_request_is_refused_and_logged(server: str) -> None:
-    send(server, "ns", START, stream=False)
+def test_a_non_streamed_request_gets_the_same_turn_as_one_body(server: str) -> None:
+    reply = json.loads(send(server, "ns", START, stream=False))
+    [choice] = reply["choices"]
+    assert choice["finish_reason"] == "tool_calls"
+    call = choice["message"]["tool_calls"][0]
+    assert call["id"] == "call_00"
+    assert json.loads(call["function"]["arguments"]) == {"path": script.read_file_name(0)}
+    assert reply["usage"]["completion_tokens"] == script.TEXT_DELTAS + 10
     [entry] = log(server, "ns")
-    assert entry["error"] == "not streamed"
+    assert entry["stream"] is False
+    assert entry["end"] >= entry["arrival"]
 
 
 def test_the_last_turn_answers_without_a_tool_call(server: str) -> None:
