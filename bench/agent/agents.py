@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -151,6 +152,12 @@ AIDER = CACHE / "agent-aider"
 
 
 def aider_launch(base: str, work: Path, home: Path, turns: int, prompt: str) -> Launch:
+    # Aider downloads litellm's price list on first use and caches it for a day: seed the cache
+    # with the copy litellm ships (a returning user's state), so the run stays offline.
+    caches = home / ".aider" / "caches"
+    caches.mkdir(parents=True, exist_ok=True)
+    [prices] = AIDER.glob("lib/python*/site-packages/litellm/model_prices_and_context_window_backup.json")
+    shutil.copyfile(prices, caches / "model_prices_and_context_window.json")
     env = base_env(home) | LITELLM_OFFLINE | {"OPENAI_API_KEY": API_KEY, "OPENAI_API_BASE": base}
     argv = [str(AIDER / "bin" / "python"), str(HERE / "drivers" / "aider_driver.py"), str(turns)]
     return Launch(argv, env)
