@@ -187,6 +187,37 @@ def tunacode_launch(base: str, work: Path, home: Path, turns: int, prompt: str) 
     return Launch(argv, env)
 
 
+# -- Kimi CLI --------------------------------------------------------------------------
+
+KIMI = CACHE / "agent-kimi"
+
+
+def kimi_launch(base: str, work: Path, home: Path, turns: int, prompt: str) -> Launch:
+    config = home / "kimi-config.toml"
+    config.write_text(
+        'default_model = "bench"\ntelemetry = false\n\n'
+        f'[providers.bench]\ntype = "openai_legacy"\nbase_url = "{base}"\napi_key = "{API_KEY}"\n\n'
+        '[models.bench]\nprovider = "bench"\nmodel = "gpt-4.1"\nmax_context_size = 1047576\n'
+    )
+    env = base_env(home) | {"KIMI_SHARE_DIR": str(home / ".kimi")}
+    argv = [
+        str(KIMI / "bin" / "kimi"),
+        "--config-file",
+        str(config),
+        "--print",
+        "--output-format",
+        "stream-json",
+        "--yolo",
+        "--prompt",
+        prompt,
+    ]
+    return Launch(argv, env)
+
+
+def no_cost(out: Path, work: Path, home: Path) -> float | None:
+    return None
+
+
 AGENTS = [
     Agent(
         "skipjack",
@@ -220,6 +251,14 @@ AGENTS = [
         tunacode_launch,
         driver_cost,
         venv_installed(TUNACODE, "tunacode"),
+    ),
+    Agent(
+        "kimi",
+        "Kimi CLI 1.51.0 (`kimi --print`)",
+        "tools-kimi",
+        kimi_launch,
+        no_cost,
+        venv_installed(KIMI, "kimi"),
     ),
 ]
 """Peers this harness cannot drive headless against a local server, and why (reported as such)."""

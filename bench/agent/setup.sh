@@ -48,4 +48,6 @@ install() {
 
 install mini "3.12 3.11" "mini-swe-agent==2.4.6"
 install aider "3.12 3.11" "aider-chat==0.86.2"
-install kimi "3.13" "kimi-cli==1.52.0"
+# 1.52.0, the last release, is a stub that only prints "no longer maintained" (every entry point
+# is short-circuited): 1.51.0 is the last working Python Kimi CLI.
+install kimi "3.13" "kimi-cli==1.51.0"
