@@ -7,9 +7,10 @@ group is killed and reaped with `os.wait4` too. CPU is the sum of `wait4`'s user
 of the agent (which already includes every descendant it waited for) and of those leftovers.
 Peak memory of the tree is sampled: every 20 ms the proportional set size (PSS, from
 `/proc/PID/smaps_rollup`: shared pages split between the processes sharing them, so a forked
-child is not counted twice) of the agent and its live descendants (found through
-`/proc/PID/task/TID/children`, cheaper than scanning all of /proc) is summed; `ru_maxrss` (RSS
-of the largest single process) is kept as well.
+child is not counted twice, and a vfork child sharing its parent's memory is counted once)
+of the agent and its live descendants (found through `/proc/PID/task/TID/children`, cheaper
+than scanning all of /proc) is summed; `ru_maxrss` (RSS of the largest single process) is
+kept as well.
 """
 
 from __future__ import annotations
@@ -83,15 +84,23 @@ def _descendants(root: int) -> list[int]:
 
 
 def _tree_pss(root: int) -> int:
+    # A child in its vfork/posix_spawn window (CLONE_VM) shares its parent's address space, and
+    # /proc shows that one mm under both pids: counted once, by its identical rollup.
+    seen: set[bytes] = set()
     total = 0
     for pid in _descendants(root):
         try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_bytes().splitlines():
-                if line.startswith(b"Pss:"):
-                    total += int(line.split()[1]) * 1024
-                    break
-        except (OSError, ValueError):
-            pass
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_bytes()
+        except OSError:
+            continue
+        body = rollup.partition(b"\n")[2]
+        if body in seen:
+            continue
+        seen.add(body)
+        for line in body.splitlines():
+            if line.startswith(b"Pss:"):
+                total += int(line.split()[1]) * 1024
+                break
     return total
 
 

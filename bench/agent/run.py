@@ -219,7 +219,7 @@ def cell(values: list[float], digits: int = 1) -> str:
     if not values:
         return "-"
     med = statistics.median(values)
-    if len(values) == 1:
+    if len(values) == 1 or f"{min(values):.{digits}f}" == f"{max(values):.{digits}f}":
         return f"{med:.{digits}f}"
     return f"{med:.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
@@ -312,7 +312,21 @@ def main() -> None:
     p.add_argument("--variants", default="burst,paced")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--keep-failed", type=Path, default=None, help="copy a failed run's folder here")
+    p.add_argument("--render", type=Path, default=None, help="rewrite the .md of this results .json only")
     a = p.parse_args()
+    if a.render is not None:
+        doc = json.loads(a.render.read_text())
+        runs = [RunFigures(**r) for r in doc["runs"]]
+        labels = {ag.name: ag.label for ag in agent_defs.AGENTS}
+        names = list(dict.fromkeys(r.agent for r in runs))
+        table = {
+            v: {labels[n]: summarise([r for r in runs if r.agent == n and r.variant == v]) for n in names}
+            for v in doc["meta"]["variants"]
+        }
+        doc["table"] = table
+        a.render.write_text(json.dumps(doc, indent=1))
+        a.render.with_suffix(".md").write_text(render(doc["meta"], table))
+        return
     if a.quick:
         a.runs, a.turns, a.paced_runs, a.paced_turns = 1, 5, 1, 2
     wanted = {n for n in a.agents.split(",") if n}
