@@ -21,7 +21,7 @@ fi
 find_python() {
     local v
     for v in "$@"; do
-        for p in "/root/.pyenv/versions/$v"*/bin/python3 "$(command -v "python$v" 2>/dev/null)"; do
+        for p in "${PYENV_ROOT:-$HOME/.pyenv}/versions/$v"*/bin/python3 "$(command -v "python$v" 2>/dev/null)"; do
             if [[ -n "$p" && -x "$p" ]]; then echo "$p"; return 0; fi
         done
     done
