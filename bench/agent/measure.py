@@ -7,10 +7,10 @@ group is killed and reaped with `os.wait4` too. CPU is the sum of `wait4`'s user
 of the agent (which already includes every descendant it waited for) and of those leftovers.
 Peak memory of the tree is sampled: every 20 ms the proportional set size (PSS, from
 `/proc/PID/smaps_rollup`: shared pages split between the processes sharing them, so a forked
-child is not counted twice, and a vfork child sharing its parent's memory is counted once)
-of the agent and its live descendants (found through `/proc/PID/task/TID/children`, cheaper
-than scanning all of /proc) is summed; `ru_maxrss` (RSS of the largest single process) is
-kept as well.
+child is not counted twice; children not yet exec'd are skipped, since a vfork child shows
+its parent's memory as its own) of the agent and its live descendants (found through
+`/proc/PID/task/TID/children`, cheaper than scanning all of /proc) is summed; `ru_maxrss`
+(RSS of the largest single process) is kept as well.
 """
 
 from __future__ import annotations
@@ -83,21 +83,32 @@ def _descendants(root: int) -> list[int]:
     return out
 
 
+PF_FORKNOEXEC = 0x40
+"""Kernel task flag (field 9 of /proc/PID/stat): forked, not yet exec'd."""
+
+
+def _spawn_window(pid: int) -> bool:
+    """Whether `pid` is a child between clone and exec: in a posix_spawn/vfork (CLONE_VM) it
+    shares its parent's address space, and /proc shows that one mm under both pids."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return bool(int(stat[stat.rfind(b")") + 2 :].split()[6]) & PF_FORKNOEXEC)
+
+
 def _tree_pss(root: int) -> int:
-    # A child in its vfork/posix_spawn window (CLONE_VM) shares its parent's address space, and
-    # /proc shows that one mm under both pids: counted once, by its identical rollup.
-    seen: set[bytes] = set()
+    # Children caught before their exec are skipped: a vfork child would count the parent's
+    # memory twice, and a plain fork child's pages are still the parent's (shared, split in PSS).
     total = 0
     for pid in _descendants(root):
+        if pid != root and _spawn_window(pid):
+            continue
         try:
             rollup = Path(f"/proc/{pid}/smaps_rollup").read_bytes()
         except OSError:
             continue
-        body = rollup.partition(b"\n")[2]
-        if body in seen:
-            continue
-        seen.add(body)
-        for line in body.splitlines():
+        for line in rollup.splitlines():
             if line.startswith(b"Pss:"):
                 total += int(line.split()[1]) * 1024
                 break

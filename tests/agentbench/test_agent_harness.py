@@ -264,3 +264,39 @@ def test_a_hung_agent_is_killed_at_its_timeout(tmp_path: Path) -> None:
     hung = measured(tmp_path, "sleep 60", timeout=1)
     assert hung["timed_out"]
     assert hung["wall"] < 5
+
+
+SPAWN = """
+import json, os, subprocess, sys, time
+sys.path.insert(0, {root!r})
+from bench.agent import measure
+ballast = bytearray(64 * 2**20)
+ballast[::4096] = b"x" * len(ballast[::4096])
+alone = measure._tree_pss(os.getpid())
+pid = os.fork()
+if pid == 0:
+    time.sleep(2)
+    os._exit(0)
+time.sleep(0.2)
+forked = (measure._spawn_window(pid), measure._tree_pss(os.getpid()))
+os.kill(pid, 9)
+os.waitpid(pid, 0)
+proc = subprocess.Popen(["sleep", "2"])
+time.sleep(0.2)
+execd = measure._spawn_window(proc.pid)
+proc.kill()
+proc.wait()
+print(json.dumps({{"alone": alone, "forked": forked, "execd": execd}}))
+"""
+
+
+def test_memory_of_a_child_not_yet_execd_is_not_counted_twice() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", SPAWN.format(root=str(ROOT))], capture_output=True, text=True, timeout=60, check=True
+    )
+    got = json.loads(out.stdout)
+    assert got["alone"] > 64 * 2**20
+    in_window, tree = got["forked"]
+    assert in_window is True
+    assert tree < got["alone"] * 1.2  # the ballast once, not twice
+    assert got["execd"] is False
