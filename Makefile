@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: install dev build test test-rust lint lint-rust lint-python test-python bench clean
+.PHONY: install dev build test test-rust lint lint-rust lint-python test-python bench bench-agent clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -49,6 +49,12 @@ test-python:
 bench:
 	bash bench/setup.sh
 	.cache/bench-venv/bin/python bench/run.py
+
+# The whole agent against its peers on one scripted task (bench/agent/README.md): skipjack from
+# the release wheel, each peer at a pinned version in its own venv under .cache/. ~25 minutes.
+bench-agent:
+	bash bench/agent/setup.sh
+	.cache/bench-venv/bin/python bench/agent/run.py
 
 clean:
 	rm -rf $(VENV) target
