@@ -257,3 +257,18 @@ def test_a_file_another_process_snapshotted_keeps_its_mode_in_ours(tmp_path: Pat
     ours.restore(snap.tree, ours.snapshot())
     assert (project / "their key").read_text() == "k\n"
     assert (project / "their key").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_shadow_repositorys_settings_are_what_git_reads(tmp_path: Path, project: Path) -> None:
+    from skipjack.checkpoints.git import SHADOW_CONFIG
+
+    store = _store(tmp_path, project)
+    store.snapshot()
+    git_dir = tmp_path / "shadow"
+    for key, value in SHADOW_CONFIG:
+        got = subprocess.run(
+            ["git", "--git-dir", str(git_dir), "config", "--get", key], capture_output=True, text=True, check=False
+        )
+        assert got.stdout.strip() == value, key
+    fsck = subprocess.run(["git", "--git-dir", str(git_dir), "config", "--list"], capture_output=True, check=False)
+    assert fsck.returncode == 0  # the file as a whole still parses

@@ -138,8 +138,13 @@ class Git:
                 message = proc.stderr.decode(errors="replace").strip() or f"exit {proc.returncode}"
                 raise GitError(f"cannot create the snapshot store {self.git_dir}: {message}")
             os.chmod(self.git_dir, 0o700)
-            for key, value in SHADOW_CONFIG:
-                self.run(["config", key, value])
+            # Appended as text rather than by one `git config` process per key (eleven
+            # processes on a session's first turn); later lines win over what init wrote.
+            try:
+                with open(self.git_dir / "config", "a", encoding="utf-8") as f:
+                    f.write(_config_text(SHADOW_CONFIG))
+            except OSError as e:
+                raise GitError(f"cannot set up the snapshot store {self.git_dir}: {e.strerror or e}") from e
         info = self.git_dir / "info"
         try:
             info.mkdir(exist_ok=True)
@@ -148,6 +153,17 @@ class Git:
                 attributes.write_bytes(ATTRIBUTES)
         except OSError as e:
             raise GitError(f"cannot set up the snapshot store {self.git_dir}: {e.strerror or e}") from e
+
+
+def _config_text(pairs: tuple[tuple[str, str], ...]) -> str:
+    """`section.key value` pairs as git config file text (values are plain words here)."""
+    lines: list[str] = []
+    for key, value in pairs:
+        section, name = key.rsplit(".", 1)
+        if not value or any(c in value for c in ' \t"\\;#\n'):
+            raise ValueError(f"{key}: value needs quoting: {value!r}")
+        lines += [f"[{section}]", f"\t{name} = {value}"]
+    return "\n".join(lines) + "\n"
 
 
 def user_global_excludes(env: Mapping[str, str] | None = None) -> Path | None:
