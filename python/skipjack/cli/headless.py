@@ -73,6 +73,7 @@ async def _run(args: argparse.Namespace, cwd: Path, prompt: str) -> int:
         target.abort,
         before_exit=target.before_exit,
         on_first=lambda sig: _say(f"stopping on {signal.Signals(sig).name}: aborting the run (send it again to force)"),
+        ignore_after=True,
     )
     with stop:
         return await _run_with(args, cwd, prompt, stop, target)

@@ -42,8 +42,13 @@ class StopSignals:
         *,
         before_exit: Callable[[], None] | None = None,
         on_first: Callable[[int], None] | None = None,
+        ignore_after: bool = False,
     ) -> None:
         self._loop = loop
+        self._ignore_after = ignore_after
+        """Ignore these signals once removed (a one-shot run winding down: giving them back to
+        the default action would turn its finished run's exit status into a signal death
+        while the loop shuts its threads down)."""
         self._abort = abort
         self._before_exit = before_exit
         self._on_first = on_first
@@ -61,7 +66,9 @@ class StopSignals:
 
     def remove(self) -> None:
         for sig in self._installed:
-            self._loop.remove_signal_handler(sig)
+            self._loop.remove_signal_handler(sig)  # back to SIG_DFL...
+            if self._ignore_after:
+                signal.signal(sig, signal.SIG_IGN)  # ...for as short a time as two calls take
         self._installed.clear()
 
     def __enter__(self) -> StopSignals:
