@@ -47,7 +47,7 @@ from skipjack.testing.sse_server import RecordedRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import agent_overhead
-from bench.agent_overhead import SKIPJACK, isolated_env, make_repo
+from bench.agent_overhead import SKIPJACK, isolated_env, make_repo, spawn_run
 
 WORDS = [
     *("the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog"),
@@ -137,27 +137,16 @@ def resume(tmp: Path, sizes: list[int], runs: int) -> list[tuple[int, float, str
             for i in range(runs + 1):
                 server.enqueue(turn_reply(ScriptedTurn(text="ok")))
                 before = len(server.requests)
-                t0 = time.monotonic()
-                proc = subprocess.Popen(
-                    [str(SKIPJACK), "run", "--continue", "go on"],
-                    cwd=repo,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
-                )
-                assert proc.stderr is not None
-                err = proc.stderr.read().decode(errors="replace")
-                _, status, usage = os.wait4(proc.pid, 0)
+                t0, code, cpu_s, err = spawn_run(["--continue", "go on"], repo, env)
                 done = time.monotonic()
-                if os.waitstatus_to_exitcode(status) != 0 or len(server.requests) != before + 1:
+                if code != 0 or len(server.requests) != before + 1:
                     raise SystemExit(f"resume of {messages} messages failed: {err}")
                 sent = len(server.requests[before].json()["messages"])
                 if sent < messages:
                     raise SystemExit(f"the resumed request carried {sent} messages, not {messages}+")
                 if i:  # the first run warms the file cache
                     firsts.append((server.requests[before].received_at - t0) * 1000)
-                    cpus.append((usage.ru_utime + usage.ru_stime) * 1000)
+                    cpus.append(cpu_s * 1000)
                     total.append((done - t0) * 1000)
         rows.append((messages, size / 1e6, cell(firsts), cell(cpus), cell(total)))
     return rows
