@@ -195,8 +195,9 @@ def _write(path: Path, doc: Any) -> None:
 async def _inspect(cwd: Path, *, only: str | None, as_json: bool) -> int:
     from skipjack.config import ConfigError, load_config
     from skipjack.config.files import find_repo_root
-    from skipjack.mcp import McpManager, server_specs
+    from skipjack.mcp.manager import McpManager
     from skipjack.mcp.oauth import auth_for
+    from skipjack.mcp.specs import server_specs
     from skipjack.sessions.store import data_dir
 
     try:

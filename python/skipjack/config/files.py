@@ -50,6 +50,13 @@ def user_config_path(env: Mapping[str, str]) -> Path:
     return base / USER_CONFIG
 
 
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """skipjack's data folder (sessions, spooled output, MCP logs and tokens)."""
+    env = os.environ if env is None else env
+    override = env.get("SKIPJACK_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir("skipjack"))
+
+
 def find_repo_root(start: Path) -> Path | None:
     """The nearest directory at or above `start` holding `.git` (a directory, or a worktree's file)."""
     start = start.resolve()

@@ -15,7 +15,8 @@ from skipjack.controller.events import Event, McpServerChanged, Warning_
 if TYPE_CHECKING:
     from skipjack.agent.tool import Tool
     from skipjack.config.schema import McpServerConfig
-    from skipjack.mcp import McpManager, ServerStatus
+    from skipjack.mcp.manager import McpManager
+    from skipjack.mcp.status import ServerStatus
     from skipjack.runtime import Runtime
 
 _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9_.-]*):(\S+)")
@@ -112,7 +113,7 @@ class McpBridge:
 
     def _prompts(self) -> dict[str, tuple[str, Any]]:
         """`mcp__server__prompt` → (server, the SDK's `Prompt`) for every ready server."""
-        from skipjack.mcp import tool_name
+        from skipjack.mcp.schema import tool_name
 
         return {
             tool_name(s.name, p.name): (s.name, p) for s in self.statuses() if s.state == "ready" for p in s.prompts
@@ -146,7 +147,7 @@ class McpBridge:
 
     async def _expand_prompt(self, line: str) -> str:
         from skipjack.errors import UserError
-        from skipjack.mcp import McpCallError
+        from skipjack.mcp.errors import McpCallError
 
         name, _, rest = line.partition(" ")
         found = self._prompts().get(name)
@@ -179,7 +180,7 @@ class McpBridge:
 
     async def _attach_resources(self, text: str) -> str:
         from skipjack.errors import UserError
-        from skipjack.mcp import McpCallError
+        from skipjack.mcp.errors import McpCallError
 
         manager = self.manager
         assert manager is not None

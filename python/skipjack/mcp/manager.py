@@ -21,7 +21,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -48,6 +48,7 @@ class McpManager:
         cwd: Path,
         data_dir: Path | None = None,
         auth_for: Callable[[ServerSpec], Any] | None = None,
+        spawned: Mapping[str, tuple[Spawned, Any]] | None = None,
     ) -> None:
         self.specs = specs
         self.cwd = cwd
@@ -65,8 +66,9 @@ class McpManager:
         self.sdk_load_seconds: float | None = None
         """From `start()` to the SDK being loaded on the MCP thread (the programs run meanwhile)."""
         self._closed = False
-        self._spawned: dict[str, tuple[Spawned, Any]] = {}
-        """Stdio programs spawned by `start()`, with their stderr log, until a connection takes them."""
+        self._spawned: dict[str, tuple[Spawned, Any]] = dict(spawned or {})
+        """Stdio programs spawned already (`prestart`) or by `start()`, with their stderr log,
+        until a connection takes them."""
         self.events: list[tuple[str, float]] = []
         """(what, `time.monotonic()`) of the start's steps, in order: for `bench/mcp_startup.py`."""
 
@@ -76,8 +78,11 @@ class McpManager:
         """Start every enabled server now, in parallel; returns at once."""
         if self._thread is not None or not self.specs:
             return
-        self.launched_at = time.monotonic()
-        self._mark("MCP start")
+        early = [spawned.at for spawned, _ in self._spawned.values()]
+        self.launched_at = min([*early, time.monotonic()])
+        self._mark("MCP start", at=self.launched_at)
+        for name, (spawned, _) in sorted(self._spawned.items(), key=lambda item: item[1][0].at):
+            self._mark(f"spawned {name}", at=spawned.at)
         self._spawn_stdio()
         loop = asyncio.new_event_loop()
         self._loop = loop
@@ -91,7 +96,7 @@ class McpManager:
     def _spawn_stdio(self) -> None:
         """Every enabled stdio server's program, now (a few ms each), before the SDK loads."""
         for spec in self.specs:
-            if spec.config.enabled and spec.config.command:
+            if spec.config.enabled and spec.config.command and spec.name not in self._spawned:
                 errlog = open_errlog(self._log_dir(), spec.name)
                 self._spawned[spec.name] = (spawn(spec, cwd=self.cwd, errlog=errlog), errlog)
                 self._mark(f"spawned {spec.name}")
@@ -155,8 +160,8 @@ class McpManager:
         await conn.start()
         self._mark(f"{conn.spec.name} {conn.state}")
 
-    def _mark(self, what: str) -> None:
-        now = time.monotonic()
+    def _mark(self, what: str, *, at: float | None = None) -> None:
+        now = time.monotonic() if at is None else at
         self.events.append((what, now))
         trace = os.environ.get(TRACE_ENV)
         if trace:

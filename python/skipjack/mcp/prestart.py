@@ -15,13 +15,16 @@ import contextlib
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skipjack.config import Settings, load_config
-from skipjack.config.files import find_repo_root
-from skipjack.mcp.manager import McpManager
+from skipjack.config.files import data_dir, find_repo_root
+from skipjack.mcp.spawn import Spawned, spawn_enabled
 from skipjack.mcp.specs import PROJECT_FILE, ServerSpec, ServerSpecs, server_specs
-from skipjack.sessions.store import data_dir
+
+if TYPE_CHECKING:
+    # The manager (asyncio, threads) is imported only once the programs run: `prestart`.
+    from skipjack.mcp.manager import McpManager
 
 _lock = threading.Lock()
 _early: McpManager | None = None
@@ -41,9 +44,17 @@ def session_servers(
     return server_specs(settings, sources=sources, project_root=project_root, env=env, trust_project=trust_project)
 
 
-def new_manager(specs: list[ServerSpec], *, cwd: Path, env: Mapping[str, str]) -> McpManager:
+def new_manager(
+    specs: list[ServerSpec],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    spawned: Mapping[str, tuple[Spawned, Any]] | None = None,
+) -> McpManager:
+    from skipjack.mcp.manager import McpManager
+
     data = data_dir(env)
-    return McpManager(specs, cwd=cwd, data_dir=data, auth_for=lambda s: _auth(s, data))
+    return McpManager(specs, cwd=cwd, data_dir=data, auth_for=lambda s: _auth(s, data), spawned=spawned)
 
 
 def prestart(cwd: Path, env: Mapping[str, str], *, trust_project: bool) -> None:
@@ -63,7 +74,9 @@ def prestart(cwd: Path, env: Mapping[str, str], *, trust_project: bool) -> None:
         return
     if specs is None or not specs.servers:
         return
-    manager = new_manager(specs.servers, cwd=cwd, env=env)
+    # The programs first, then the manager's own imports: the servers start meanwhile.
+    spawned = spawn_enabled(specs.servers, cwd=cwd, log_dir=data_dir(env) / "mcp-logs")
+    manager = new_manager(specs.servers, cwd=cwd, env=env, spawned=spawned)
     manager.start()
     with _lock:
         old, _early = _early, manager

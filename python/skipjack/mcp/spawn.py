@@ -90,3 +90,13 @@ def open_errlog(log_dir: Path | None, name: str) -> TextIO:
         except OSError:
             pass
     return tempfile.TemporaryFile("w+", encoding="utf-8")
+
+
+def spawn_enabled(specs: list[ServerSpec], *, cwd: Path, log_dir: Path | None) -> dict[str, tuple[Spawned, TextIO]]:
+    """Every enabled stdio server's program, now (a few ms each), with its stderr log."""
+    out: dict[str, tuple[Spawned, TextIO]] = {}
+    for spec in specs:
+        if spec.config.enabled and spec.config.command:
+            errlog = open_errlog(log_dir, spec.name)
+            out[spec.name] = (spawn(spec, cwd=cwd, errlog=errlog), errlog)
+    return out

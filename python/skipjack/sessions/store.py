@@ -17,9 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
-import platformdirs
 
-from skipjack.config.files import find_repo_root
+from skipjack.config.files import data_dir, find_repo_root
 from skipjack.llm.types import AssistantMessage, ToolResultMessage, now_ms
 from skipjack.sessions.errors import SessionError, SessionLockedError, SessionNotFoundError
 from skipjack.sessions.format import (
@@ -59,12 +58,6 @@ class SessionSummary(msgspec.Struct, frozen=True):
     unpriced: int = 0
     """Requests whose cost is unknown (not in `cost`)."""
     """Why the file could not be loaded; the other fields are then best effort."""
-
-
-def data_dir(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    override = env.get("SKIPJACK_DATA_DIR")
-    return Path(override) if override else Path(platformdirs.user_data_dir("skipjack"))
 
 
 def project_root(cwd: Path) -> Path:
