@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import functools
 import os
 import re
@@ -27,6 +28,7 @@ import stat
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -428,12 +430,59 @@ def _release_placeholders(paths: list[Path]) -> None:
                 _placeholder_users[path] = left
                 continue
             _placeholder_users.pop(path, None)
-            # Only an empty placeholder is ours to remove; anything else the user made since.
-            with contextlib.suppress(OSError):
-                if path.is_dir() and not path.is_symlink():
-                    path.rmdir()
-                elif path.is_file() and not path.is_symlink() and path.read_bytes() in _PLACEHOLDER_CONTENTS:
-                    path.unlink()
+            if not _remove_placeholder(path):
+                _leftover_placeholders.add(path)
+    if _leftover_placeholders:
+        _start_leftover_sweep()
+
+
+_leftover_placeholders: set[Path] = set()
+"""Placeholders that were still busy when their last command ended: the kernel may drop a
+finished sandbox's mounts a moment after its process is reaped (EBUSY, or ENOTEMPTY for the
+`.git` holding a still-mounted `hooks`). Retried for a while, and once more at exit."""
+_sweeper: threading.Thread | None = None
+LEFTOVER_RETRY_S = 2.0
+
+
+def _remove_placeholder(path: Path) -> bool:
+    """Remove an empty placeholder (only that: anything else the user made since stays);
+    False when it is still busy and worth trying again."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            path.rmdir()
+        elif path.is_file() and not path.is_symlink() and path.read_bytes() in _PLACEHOLDER_CONTENTS:
+            path.unlink()
+    except OSError as e:
+        return e.errno not in (errno.EBUSY, errno.ENOTEMPTY)
+    return True
+
+
+def _sweep_leftovers(deadline: float) -> None:
+    while time.monotonic() < deadline:
+        with _placeholders_lock:
+            for path in sorted(_leftover_placeholders, key=lambda p: len(p.parts), reverse=True):
+                # A command that started since uses it again: its own release removes it.
+                if path in _placeholder_users or _remove_placeholder(path):
+                    _leftover_placeholders.discard(path)
+            if not _leftover_placeholders:
+                return
+        time.sleep(0.02)
+
+
+def _start_leftover_sweep() -> None:
+    global _sweeper
+    with _placeholders_lock:
+        if _sweeper is not None and _sweeper.is_alive():
+            return
+        deadline = time.monotonic() + LEFTOVER_RETRY_S
+        _sweeper = threading.Thread(target=_sweep_leftovers, args=(deadline,), name="skipjack-sweep", daemon=True)
+        _sweeper.start()
+
+
+@atexit.register
+def _sweep_leftovers_at_exit() -> None:
+    if _leftover_placeholders:
+        _sweep_leftovers(time.monotonic() + 1.0)
 
 
 _PLACEHOLDER_CONTENTS = frozenset(_GIT_FILE_PLACEHOLDERS.values())
