@@ -6,7 +6,8 @@ Run: `python hostile_server.py MODE`:
 - `garbage`: a banner, non-JSON, invalid UTF-8, JSON that is not JSON-RPC and blank lines on
   stdout around every answer; otherwise a good server with an `echo` tool;
 - `names`: tools whose names and schemas a provider would reject or that collide once made safe;
-- `huge`: a `big` tool whose result is `bytes` long (one JSON line of several MB).
+- `huge`: a `big` tool whose result is `bytes` long (one JSON line of several MB);
+- `huge-id-last`: the same, with the answers' `id` as their last member.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def tools() -> list[dict[str, Any]]:
             {"name": "remote", "inputSchema": {"type": "object", "properties": {"r": {"$ref": "http://x/y"}}}},
             {"name": "echo", "inputSchema": obj},
         ]
-    if MODE == "huge":
+    if MODE.startswith("huge"):
         return [{"name": "big", "inputSchema": {"type": "object", "properties": {"bytes": {"type": "integer"}}}}]
     return [{"name": "echo", "inputSchema": obj}]
 
@@ -79,6 +80,8 @@ def answer(request: dict[str, Any]) -> dict[str, Any] | None:
         result = {}
     else:
         return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32601, "message": "no such method"}}
+    if MODE == "huge-id-last":
+        return {"result": result, "jsonrpc": "2.0", "id": rid}
     return {"jsonrpc": "2.0", "id": rid, "result": result}
 
 

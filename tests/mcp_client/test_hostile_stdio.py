@@ -195,6 +195,59 @@ async def test_a_result_of_several_megabytes_is_capped_and_spooled(tmp_path: Pat
     assert path.stat().st_size >= size - len(result)
 
 
+@pytest.mark.parametrize("mode", ["huge", "huge-id-last"])
+async def test_an_answer_over_the_line_limit_fails_its_call_at_once(
+    tmp_path: Path, server: SSEServer, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    # The answer is dropped unread; the call must fail now with the reason, not wait out its
+    # 120 s timeout for an answer that will never come. The server keeps working afterwards.
+    monkeypatch.setattr("skipjack.mcp.pipes.MAX_LINE", 1024 * 1024)
+    controller = _controller(tmp_path, server, _server("h", mode, "tool_timeout_s = 120"))
+    server.enqueue(
+        turn_reply(ScriptedTurn(tool_calls=[ScriptedToolCall("mcp__h__big", {"bytes": 3 * 1024 * 1024}, id="big")])),
+        turn_reply(ScriptedTurn(tool_calls=[ScriptedToolCall("mcp__h__big", {"bytes": 100}, id="small")])),
+        turn_reply(ScriptedTurn(text="done")),
+    )
+    began = time.monotonic()
+    try:
+        await asyncio.wait_for(controller.prompt("go"), 60)
+    finally:
+        controller.close()
+    assert time.monotonic() - began < 30
+    assert "was dropped" in _tool_results(server, 1)["big"]
+    assert "0123456789abcde" in _tool_results(server, 2)["small"]
+
+
+@pytest.mark.parametrize(
+    ("head", "tail", "found"),
+    [
+        (b'{"jsonrpc": "2.0", "id": 7, "result": {"content": [', b"]}}", 7),
+        (b'{"id":"req-\\"x","jsonrpc":"2.0","result":{', b"}}", 'req-"x'),
+        (b'{"result": {"id": 99, "text": "', b'"}, "jsonrpc": "2.0", "id": 12}', 12),
+        (b'{"result": {"id": 99, "text": "', b'", "id": 5}}', None),  # a nested id only
+        (b'{"jsonrpc": "2.0", "result": {"id": 99', b"}}", None),
+        (b'{"jsonrpc": "2.0", "id": {"x": 1}, ', b"}", None),
+        (b'{"jsonrpc": "2.0", "id": 1' + b"9" * 40 + b", ", b"}", None),
+    ],
+)
+def test_the_id_of_a_dropped_answer(head: bytes, tail: bytes, found: object) -> None:
+    from skipjack.mcp.pipes import find_request_id
+
+    assert find_request_id(head, tail) == found
+
+
+@pytest.mark.parametrize("split", [1, 5, 64, 100_000])
+def test_an_overlong_line_keeps_its_id(split: int) -> None:
+    line = b'{"jsonrpc": "2.0", "id": 42, "result": "' + b"x" * 5000 + b'"}\n'
+    last = b'{"result": "' + b"y" * 5000 + b'", "jsonrpc": "2.0", "id": "k"}\n'
+    data = line + b'{"ok": 1}\n' + last
+    splitter = LineSplitter(limit=1000)
+    out: list[bytes | Exception] = []
+    for i in range(0, len(data), split):
+        out += splitter.feed(data[i : i + split])
+    assert [getattr(o, "request_id", o) for o in out] == [42, b'{"ok": 1}', "k"]
+
+
 @pytest.mark.parametrize(
     ("schema", "kept"),
     [

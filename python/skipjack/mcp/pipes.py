@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
+import re
 import signal
 import subprocess
 from collections.abc import AsyncIterator
@@ -38,7 +40,45 @@ WRITE_FLUSH_S = 0.5
 
 
 class MessageTooLarge(ValueError):
-    pass
+    """An overlong line, dropped; `request_id` is the JSON-RPC id found at its start or end, so
+    the request it answers can fail now instead of waiting out its timeout."""
+
+    def __init__(self, limit: int, request_id: int | str | None = None) -> None:
+        super().__init__(f"a message over {limit} bytes from the server was dropped")
+        self.request_id = request_id
+
+
+EDGE = 512
+"""Bytes kept from each end of an overlong line to find its id in."""
+_ID_VALUE = rb'(-?\d{1,18}|"(?:[^"\\]|\\.){0,200}")'
+# Only a top-level id: the first member (or the second, after "jsonrpc"), or the last one.
+_ID_AT_START = re.compile(rb'^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*' + _ID_VALUE + rb"\s*,")
+_ID_AT_END = re.compile(rb',\s*"id"\s*:\s*' + _ID_VALUE + rb"\s*\}\s*$")
+
+
+def find_request_id(head: bytes, tail: bytes) -> int | str | None:
+    match = _ID_AT_START.match(head) or _ID_AT_END.search(tail)
+    if match is None:
+        return None
+    raw = match.group(1)
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, int | str) else None
+
+
+def too_large_error(dropped: MessageTooLarge) -> SessionMessage | None:
+    """The JSON-RPC error the server's overlong answer becomes, for the request it answers."""
+    if dropped.request_id is None:
+        return None
+    return SessionMessage(
+        types.JSONRPCError(
+            jsonrpc="2.0",
+            id=dropped.request_id,
+            error=types.ErrorData(code=types.INTERNAL_ERROR, message=str(dropped)),
+        )
+    )
 
 
 def parse_line(line: bytes) -> SessionMessage | Exception:
@@ -53,10 +93,12 @@ def parse_line(line: bytes) -> SessionMessage | Exception:
 class LineSplitter:
     """Bytes → complete lines, each at most `limit` bytes; an overlong line is skipped to its end."""
 
-    def __init__(self, limit: int = MAX_LINE) -> None:
-        self.limit = limit
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = MAX_LINE if limit is None else limit
         self._buf = bytearray()
         self._skipping = False
+        self._head = b""  # of the line being skipped
+        self._tail = b""
 
     def feed(self, chunk: bytes) -> list[bytes | Exception]:
         out: list[bytes | Exception] = []
@@ -67,21 +109,36 @@ class LineSplitter:
                 break
             if self._skipping:
                 self._skipping = False
+                out.append(self._dropped(chunk[start:nl]))
             elif len(self._buf) + nl - start > self.limit:
-                self._buf.clear()
-                out.append(MessageTooLarge(f"a message over {self.limit} bytes from the server was dropped"))
+                self._begin_skip(chunk[start:nl])
+                self._skipping = False
+                out.append(self._dropped(b""))
             else:
                 self._buf += chunk[start:nl]
                 out.append(bytes(self._buf))
                 self._buf.clear()
             start = nl + 1
-        if not self._skipping:
+        if self._skipping:
+            self._tail = (self._tail + chunk[start:])[-EDGE:]
+        else:
             self._buf += chunk[start:]
             if len(self._buf) > self.limit:
-                self._buf.clear()
+                self._begin_skip(b"")
                 self._skipping = True
-                out.append(MessageTooLarge(f"a message over {self.limit} bytes from the server was dropped"))
         return out
+
+    def _begin_skip(self, rest: bytes) -> None:
+        line = bytes(self._buf[:EDGE]) + rest[:EDGE]
+        self._head = line[:EDGE]
+        self._tail = (bytes(self._buf[-EDGE:]) + rest[-EDGE:])[-EDGE:]
+        self._buf.clear()
+
+    def _dropped(self, last: bytes) -> MessageTooLarge:
+        tail = (self._tail + last)[-EDGE:]
+        dropped = MessageTooLarge(self.limit, find_request_id(self._head, tail))
+        self._head = self._tail = b""
+        return dropped
 
 
 @contextlib.asynccontextmanager
@@ -113,6 +170,8 @@ async def process_streams(process: subprocess.Popen[bytes]) -> AsyncIterator[Tra
                     for line in splitter.feed(chunk):
                         if isinstance(line, bytes) and not line.strip():
                             continue  # blank lines between messages are harmless
+                        if isinstance(line, MessageTooLarge) and (error := too_large_error(line)):
+                            await read_send.send(error)
                         item = line if isinstance(line, Exception) else parse_line(line)
                         await read_send.send(item)
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
