@@ -5,6 +5,11 @@ mode), the session the conversation is recorded in, the compactor, and one event
 the agent's events plus the controller's own (`controller.events`). Front ends render the
 events and call the methods; none of them builds an agent, a compactor, a policy or a
 session itself.
+
+This module holds the conversation (prompt, retry, steering, abort), the events and what
+front ends read; the rest of the one object is in `session_control` (session files),
+`approvals` (approval mode, questions, trust), `model_control` (model switches,
+compaction) and `rewinding` (checkpoints, rewind, undo).
 """
 
 from __future__ import annotations
@@ -14,31 +19,19 @@ import contextlib
 import dataclasses
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-
-import msgspec
 
 from skipjack.agent import Agent, RunResult
 from skipjack.agent.retry import retry_point
-from skipjack.compaction import CompactionError, CompactionResult, Compactor
-from skipjack.config import missing_key_hint
+from skipjack.compaction import Compactor
 from skipjack.config.schema import ApprovalMode, McpServerConfig
 from skipjack.controller.access_check import AccessProblem, check_access
-from skipjack.controller.checkpointing import RewindMode, RewindOutcome, TurnCheckpoints, run_rewind
+from skipjack.controller.approvals import ApprovalControl, mode_reminder
+from skipjack.controller.checkpointing import TurnCheckpoints
 from skipjack.controller.events import (
-    ApprovalModeChanged,
-    ApprovalRequest,
-    ApprovalResolved,
-    CompactionEnded,
-    CompactionFailed,
-    CompactionStarted,
     Event,
     HookFailed,
-    ModelSwitched,
     PersistenceFailed,
-    Rewound,
-    SessionChanged,
     Warning_,
 )
 from skipjack.controller.extension_hooks import (
@@ -50,31 +43,29 @@ from skipjack.controller.extension_hooks import (
     notifying,
 )
 from skipjack.controller.mcp_bridge import McpBridge
+from skipjack.controller.model_control import ModelControl
+from skipjack.controller.rewinding import Rewinding
+from skipjack.controller.session_control import SessionControl
 from skipjack.errors import UserError
 from skipjack.extensions import CustomCommand
 from skipjack.extensions.hooks import HookFailure
 from skipjack.llm.types import AssistantMessage, Model, TextContent, ToolCall, Usage, UserMessage
 from skipjack.llm.usage import unpriced_requests
-from skipjack.runtime import RunOptions, Runtime, attach_session, build_runtime, check_cost_limit
+from skipjack.runtime import RunOptions, Runtime, build_runtime
 from skipjack.safety.hook import Answer, AskUser
-from skipjack.sessions import Session, SessionError, SessionNotFoundError, SessionStore, project_root
+from skipjack.sessions import Session, SessionError, SessionStore, project_root
 from skipjack.subagents import Subagents, TaskTool
-from skipjack.tools import with_edit_tool_for
 from skipjack.tools.editor_files import STATE_KEY as EDITOR_FILES
 from skipjack.tools.editor_files import EditorFiles
 
 if TYPE_CHECKING:
     from skipjack.agent.tool import ToolOutput
-    from skipjack.checkpoints import RewindPlan, TurnInfo
     from skipjack.reports import Row
-    from skipjack.safety.policy import Verdict
-    from skipjack.sessions.store import SessionSummary
 
 Listener = Callable[[Event], None]
-APPROVAL_MODES: tuple[ApprovalMode, ...] = ("plan", "ask", "auto-edit", "yolo")
 
 
-class Controller:
+class Controller(SessionControl, ApprovalControl, ModelControl, Rewinding):
     """Build with `Controller.build(options)`; `subscribe` a renderer; then `open_session`
     (or let the first `prompt` create one) and `prompt`.
 
@@ -409,49 +400,6 @@ class Controller:
         else:
             self.agent.tool_state[EDITOR_FILES] = files
 
-    def set_approval(self, mode: str) -> None:
-        """Switch the approval mode; the sandbox of the next shell command follows it."""
-        if mode not in APPROVAL_MODES:
-            raise UserError(f"approval mode {mode!r} is not one of {', '.join(APPROVAL_MODES)}")
-        changed = mode != self.runtime.approval_mode
-        self.runtime.approval_mode = mode
-        if changed:
-            self._remind(mode_reminder(mode))
-        self._emit(ApprovalModeChanged(mode, self.runtime.sandbox_policy().mode))
-
-    def _remind(self, text: str) -> None:
-        """Tell the model before its next request: now, as steering, when a run is going
-        (it reaches the very next model call); else inside the next prompt."""
-        if self.agent.is_running:
-            self.agent.steer(text)
-            self._reminder = None
-        else:
-            self._reminder = text
-
-    def set_network(self, on: bool | None) -> bool:
-        """Network for sandboxed commands from the next one on (None: leave it); returns the state."""
-        if on is not None:
-            self.runtime.network_override = on
-        return self.runtime.sandbox_policy().network
-
-    def trust_project(self) -> Path:
-        """Remember this project as trusted in the user config; returns the folder written.
-        Its privileged settings apply to a controller built afterwards (`Controller.build`)."""
-        from skipjack.config import user_config_path
-        from skipjack.config.loader import add_trusted_project
-
-        return add_trusted_project(user_config_path(self.runtime.env), self.runtime.policy.project_root)
-
-    def preview(self, tool_name: str, arguments: Any) -> tuple[str | None, str | None]:
-        """(diff, refusal): what a file tool call would change, for its approval; a call the
-        tool would refuse gives the reason instead. (None, None) for other tools."""
-        from skipjack.tools.preview import PreviewError, preview_diff
-
-        try:
-            return preview_diff(tool_name, arguments, self.agent.cwd, self.agent.tool_state), None
-        except PreviewError as e:
-            return None, str(e)
-
     def use_client_mcp_servers(
         self, servers: Mapping[str, McpServerConfig], client: str, *, problems: Sequence[str] = ()
     ) -> None:
@@ -468,188 +416,6 @@ class Controller:
 
         return await BashTool().execute(BashArgs(command=command), ToolContext(cwd=self.agent.cwd, on_update=on_update))
 
-    async def _ask_by_event(self, call: ToolCall, verdict: Verdict) -> Answer:
-        approval_id = f"a{next(self._approval_ids)}"
-        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        self._pending[approval_id] = (future, call)
-        diff, refusal = self.preview(call.name, call.arguments)
-        self._emit(
-            ApprovalRequest(
-                approval_id,
-                call.id,
-                call.name,
-                call.arguments,
-                verdict.reason,
-                verdict.subject,
-                list(verdict.suggested_rules),
-                diff,
-                refusal,
-            )
-        )
-        try:
-            return await future
-        finally:
-            self._pending.pop(approval_id, None)
-
-    def answer_approval(self, approval_id: str, answer: Answer) -> None:
-        """Answer an `approval_request`; raises `UserError` for an id that is not pending."""
-        pending = self._pending.pop(approval_id, None)
-        if pending is None:
-            raise UserError(f"no approval request {approval_id!r} is waiting")
-        future, _ = pending
-        if not future.done():
-            future.set_result(answer)
-        self._emit(ApprovalResolved(approval_id, answer.choice))
-
-    # -- model -------------------------------------------------------------------------------
-
-    def switch_model(self, ref: str) -> Model:
-        """Use `ref` (`provider/model-id`) from the next request on: its own key, base URL
-        and API; the compactor follows; the session records the change."""
-        from skipjack.models import RegistryError, registry_for
-
-        runtime = self.runtime
-        agent = runtime.agent
-        if ref == agent.model.ref:
-            model = agent.model
-        elif ref in self._models:
-            model = self._models[ref]
-        else:
-            try:
-                model = registry_for(runtime.config.settings).get_model(ref, runtime.env)
-            except RegistryError as e:
-                raise UserError(str(e)) from e
-        check_cost_limit(model, agent.limits.max_cost)
-        key = runtime.key_for(model)
-        self._models[ref] = model
-        agent.model = model
-        runtime.model = model
-        # A GPT-5/codex model gets apply_patch, any other the edit tool (`tools.edit_format`).
-        agent.tools = with_edit_tool_for(agent.tools, agent.cwd, model, runtime.config.settings.tools.edit_format)
-        agent.options = msgspec.structs.replace(
-            agent.options, api_key=key, reasoning=agent.options.reasoning if model.reasoning else None
-        )
-        if self._compactor is not None:
-            self._compactor.options = agent.options
-        if self.session is not None:
-            try:
-                self.session.append_model_change(ref)
-            except OSError as e:
-                self._emit(PersistenceFailed(self.session.id, f"the model change was not saved: {e}"))
-        self._emit(ModelSwitched(ref, model.api, model.base_url, key is not None))
-        if key is None and model.api_key_env:
-            self._emit(Warning_(missing_key_hint(model)))
-        return model
-
-    # -- sessions ------------------------------------------------------------------------------
-
-    def open_session(self, *, continue_latest: bool = False, session_id: str | None = None) -> Session:
-        """A new session (now, not at the first prompt), the project's latest, or one by id."""
-        cwd = self.agent.cwd
-        try:
-            if session_id is not None:
-                session = self.store.open(session_id, cwd)
-            elif continue_latest:
-                latest = self.store.latest(cwd)
-                if latest is None:
-                    raise UserError(f"there is no session to continue in {cwd}; start one without --continue")
-                session = latest
-            else:
-                session = self.store.create(cwd, self.model.ref)
-        except SessionNotFoundError as e:
-            raise UserError(f"{e}; `skipjack sessions` lists this project's sessions") from e
-        except SessionError as e:
-            raise UserError(str(e)) from e
-        resume = session_id is not None or continue_latest
-        if resume:
-            # A run that was killed may have left tool calls without results: record their
-            # "interrupted" results now, so the file itself is whole (loading mends it anyway).
-            try:
-                session.answer_open_calls()
-            except SessionError as e:
-                session.close()
-                raise UserError(str(e)) from e
-            except OSError:
-                pass  # kept in session.write_failures; reported at the end of the run
-        self.use_session(session, resume=resume)
-        return session
-
-    def resume_session(self, session_id: str) -> Session:
-        """`latest` or a session id (a unique prefix will do)."""
-        if self.agent.is_running:
-            raise UserError("the agent is running: abort it before switching sessions")
-        if session_id == "latest":
-            return self.open_session(continue_latest=True)
-        return self.open_session(session_id=session_id)
-
-    def new_session(self) -> None:
-        """An empty conversation; its session file is created at its first prompt."""
-        if self.agent.is_running:
-            raise UserError("the agent is running: abort it before starting a new conversation")
-        self.use_session(None)
-        self.agent.replace_messages([])
-        self._usage_base = self.agent.usage_totals()
-        self._emit(SessionChanged(None, False, 0))
-
-    def fork_session(self, entry_id: str | None = None) -> Session:
-        """A new session holding this one's history up to `entry_id` (None: all of it),
-        continued from here."""
-        if self.session is None:
-            raise UserError("nothing to fork: this conversation has no session yet")
-        if entry_id is None:
-            self.session.sync()
-            entries = self.session.all_entries()
-            if not entries:
-                raise UserError("nothing to fork yet")
-            entry_id = entries[-1].id
-        try:
-            session = self.store.fork(self.session.id, entry_id)
-        except (SessionError, KeyError, ValueError) as e:
-            raise UserError(f"cannot fork at {entry_id!r}: {e}") from e
-        self.use_session(session, resume=True)
-        return session
-
-    def list_sessions(self) -> list[SessionSummary]:
-        """This project's saved sessions that can be resumed, newest first."""
-        return [s for s in self.store.list(self.agent.cwd) if s.error is None]
-
-    def ensure_session(self) -> Session | None:
-        if self.session is None and self.record_sessions:
-            try:
-                self.open_session()
-            except UserError as e:
-                self.record_sessions = False
-                self._emit(Warning_(f"sessions are not saved: {e}"))
-        return self.session
-
-    def use_session(self, session: Session | None, *, resume: bool = False) -> None:
-        """Record into `session` from now on (None: stop recording); `resume` also makes its
-        context the agent's conversation."""
-        if self._unrecord is not None:
-            self._unrecord()
-            self._unrecord = None
-        if self.session is not None and self.session is not session:
-            self.close_session()
-        self.session = session
-        self._resumed = resume
-        self._last_prompt = None
-        if session is None:
-            self._install_compactor(None)
-            return
-        self._unrecord = attach_session(self.runtime, session, resume=resume, on_write_error=self._write_failed)
-        self._install_compactor(self.runtime.compactor)
-        self._emit(SessionChanged(session.id, resume, len(self.agent.messages)))
-
-    def close_session(self) -> None:
-        """Answer any calls a run left open (a no-op after a clean abort), then close."""
-        session = self.session
-        if session is None:
-            return
-        with contextlib.suppress(OSError, SessionError):
-            session.answer_open_calls()
-        with contextlib.suppress(OSError):
-            session.close()
-
     def close(self) -> None:
         self.abort()
         self.mcp.close()
@@ -657,130 +423,3 @@ class Controller:
             self._unrecord()
             self._unrecord = None
         self.close_session()
-
-    def _write_failed(self, error: BaseException) -> None:
-        session_id = self.session.id if self.session is not None else ""
-        self._emit(PersistenceFailed(session_id, str(error)))
-
-    # -- checkpoints and rewind (see controller/checkpointing.py) ---------------------------------
-
-    def checkpoints(self) -> list[TurnInfo]:
-        """This session's user turns with their checkpoints, oldest first."""
-        return self._checkpoints.turns(self._require_session())
-
-    def plan_rewind(self, turn: int | None = None, *, kind: str = "rewind") -> RewindPlan:
-        """What a rewind (`kind="undo"`/`"redo"`: an undo or redo) would change: diff and conflicts."""
-        return self._checkpoints.plan(self._require_session(), kind, turn)
-
-    def rewind(self, turn: int, mode: RewindMode = "both", *, overwrite_conflicts: bool | None = None) -> RewindOutcome:
-        """Files and/or conversation back to before `turn`; raises `RewindConflict` (a
-        `UserError`) when hand-made changes would be overwritten and `overwrite_conflicts` is None."""
-        return self._restore("rewind", turn, mode, overwrite_conflicts)
-
-    def undo(self, *, overwrite_conflicts: bool | None = None) -> RewindOutcome:
-        """The last (not yet undone) turn's file changes, reverted."""
-        return self._restore("undo", None, "files", overwrite_conflicts)
-
-    def redo(self, *, overwrite_conflicts: bool | None = None) -> RewindOutcome:
-        """The files as the last undo found them."""
-        return self._restore("redo", None, "files", overwrite_conflicts)
-
-    def _restore(
-        self, kind: Literal["rewind", "undo", "redo"], turn: int | None, mode: RewindMode, overwrite: bool | None
-    ) -> RewindOutcome:
-        if self.agent.is_running:
-            raise UserError(f"the agent is running: abort it before {kind}")
-        outcome = run_rewind(
-            self._checkpoints,
-            self._require_session(),
-            kind=kind,
-            turn=turn,
-            mode=mode,
-            overwrite_conflicts=overwrite,
-            fork=lambda entry_id: self.fork_session(entry_id),
-        )
-        r = outcome.restored
-        left = [f"{s.path}: {s.reason}" for s in r.left]
-        self._emit(Rewound(kind, outcome.turn, mode, r.written, r.deleted, left, outcome.session_id, outcome.prompt))
-        return outcome
-
-    def _require_session(self) -> Session:
-        if self.session is None:
-            raise UserError("this conversation has no session yet, so no checkpoints")
-        return self.session
-
-    # -- compaction ------------------------------------------------------------------------------
-
-    def _install_compactor(self, compactor: Compactor | None) -> None:
-        """The session's compactor (from `attach_session`), or one for a conversation that is
-        not recorded; either way its start, end and failure become events."""
-        runtime, agent = self.runtime, self.runtime.agent
-        if compactor is None:
-            compactor = Compactor(
-                lambda: agent.model,
-                session=None,
-                settings=runtime.config.settings.compaction,
-                summary_model=runtime.summary_model,
-                options=agent.options,
-                key_for=runtime.key_for,
-            )
-            agent.hooks = compactor.hooks(agent.hooks)
-
-        def compacted(result: CompactionResult) -> None:
-            agent.charge(result.usage)
-            self._emit(
-                CompactionEnded(
-                    result.trigger,
-                    result.summarized,
-                    result.kept,
-                    result.tokens_before,
-                    result.tokens_after,
-                    result.usage.cost.total,
-                )
-            )
-
-        compactor.on_compaction = compacted
-        compactor.on_start = lambda trigger: self._emit(CompactionStarted(trigger))
-        compactor.on_failure = lambda e: self._emit(CompactionFailed(str(e), True))
-        runtime.compactor = compactor
-        self._compactor = compactor
-
-    async def compact(self, focus: str | None = None) -> CompactionResult | None:
-        """Compact now (`/compact`); None when there is too little history. A failure is a
-        `compaction_failed` event and a `UserError`."""
-        if self.agent.is_running:
-            raise UserError("the agent is running: compact once it is idle")
-        compactor = self._compactor
-        assert compactor is not None  # installed in __init__ and by every use_session
-        compactor.options = self.agent.options  # the key of the model in use now
-        try:
-            result = await compactor.compact(self.agent.messages, focus)
-        except CompactionError as e:
-            self._emit(CompactionFailed(str(e), False))
-            raise UserError(f"compaction failed: {e}") from e
-        if result is not None:
-            self.agent.replace_messages(result.messages)
-        return result
-
-
-MODE_REMINDERS: dict[str, str] = {
-    "plan": "Plan mode is on: the user wants a plan before any change. Read, search and think; "
-    "edits, file writes and commands that change anything will be denied, so do not attempt them. "
-    "End with a concrete plan and wait for the user to switch modes.",
-    "ask": "The approval mode is now `ask`: edits and commands that change files run only after "
-    "the user approves each one.",
-    "auto-edit": "The approval mode is now `auto-edit`: edits in the project run without asking; "
-    "commands that change files still need the user's approval.",
-    "yolo": "The approval mode is now `yolo`: tool calls run without asking the user.",
-}
-
-
-def mode_reminder(mode: str) -> str:
-    """What the model is told when the approval mode changes."""
-    return f"<system-reminder>{MODE_REMINDERS[mode]}</system-reminder>"
-
-
-def _replace(hooks: Any, **changes: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(hooks, **changes)
