@@ -240,13 +240,14 @@ def _check_layer(
 ) -> dict[str, Any]:
     """Validate one layer alone; unknown keys become warnings and move to `extra`."""
     unknown: dict[str, Any] = {}
-    clean: dict[str, Any] | None = _known_file_layer(raw) if path is not None else None
-    try:
-        if clean is None:
+    typed = _known_file_layer(raw) if path is not None else None
+    clean = raw
+    if typed is None:
+        try:
             clean = _split_unknown(raw, _settings_info(), "", unknown)
-        typed = msgspec.convert(clean, Settings, strict=path is not None)
-    except msgspec.ValidationError as e:
-        raise _type_error(e, path, text, key_prefix, raw) from e
+            typed = msgspec.convert(clean, Settings, strict=path is not None)
+        except msgspec.ValidationError as e:
+            raise _type_error(e, path, text, key_prefix, raw) from e
     if path is None:
         # Environment values and flags arrive as text; merge what they were converted to.
         clean = _typed_like(clean, msgspec.to_builtins(typed))
@@ -265,8 +266,9 @@ def _check_layer(
     return clean
 
 
-def _known_file_layer(raw: dict[str, Any]) -> dict[str, Any] | None:
-    """`raw` itself when it converts as it is, else None (then `_split_unknown` sorts it out).
+def _known_file_layer(raw: dict[str, Any]) -> Settings | None:
+    """The settings of a file layer that converts as it is, else None (then `_split_unknown`
+    sorts it out).
 
     Every settings class forbids unknown fields, so a file that converts strictly has none, and
     each of its tables converts alone too: the walk over the schema's type description that
@@ -275,10 +277,9 @@ def _known_file_layer(raw: dict[str, Any]) -> dict[str, Any] | None:
     if "extra" in raw:
         return None
     try:
-        msgspec.convert(raw, Settings, strict=True)
+        return msgspec.convert(raw, Settings, strict=True)
     except msgspec.ValidationError:
         return None
-    return raw
 
 
 def _split_unknown(value: Any, info: msgspec.inspect.Type, path: str, unknown: dict[str, Any]) -> Any:
