@@ -94,19 +94,24 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "argparse._SubParsersAction[argparse.ArgumentParser]",
         p.add_subparsers(dest="command", metavar="{" + ",".join(SUBCOMMANDS) + "}"),
     )
-    run = sub.add_parser("run", help="run the agent headless until it finishes (prompt from the argument or stdin)")
-    run.add_argument("prompt", nargs="?", help="the task; read from stdin when omitted")
-    run.add_argument("--json", action="store_true", help="one JSON object per agent event on stdout")
-    add_agent_flags(run)
-    rpc = sub.add_parser(
-        "rpc", help="drive the agent from another program: JSON-line commands on stdin, events on stdout"
-    )
-    add_agent_flags(rpc)
-    acp = sub.add_parser(
-        "acp", help="serve an editor (Zed, JetBrains, Neovim, Emacs) over the Agent Client Protocol on stdio"
-    )
-    add_agent_flags(acp)
-    if only in ("run", "rpc", "acp"):
+    # A session's command builds its own parser only: the MCP servers are spawned after this.
+    sessions = (only,) if only in ("run", "rpc", "acp") else ("run", "rpc", "acp")
+    if "run" in sessions:
+        run = sub.add_parser("run", help="run the agent headless until it finishes (prompt from the argument or stdin)")
+        run.add_argument("prompt", nargs="?", help="the task; read from stdin when omitted")
+        run.add_argument("--json", action="store_true", help="one JSON object per agent event on stdout")
+        add_agent_flags(run)
+    if "rpc" in sessions:
+        rpc = sub.add_parser(
+            "rpc", help="drive the agent from another program: JSON-line commands on stdin, events on stdout"
+        )
+        add_agent_flags(rpc)
+    if "acp" in sessions:
+        acp = sub.add_parser(
+            "acp", help="serve an editor (Zed, JetBrains, Neovim, Emacs) over the Agent Client Protocol on stdio"
+        )
+        add_agent_flags(acp)
+    if only in sessions:
         return p
     from skipjack.cli import (
         batch_cmd,

@@ -213,13 +213,11 @@ async def _inspect(cwd: Path, *, only: str | None, as_json: bool) -> int:
     if only is not None and not chosen:
         raise UserError(f"no MCP server {only!r} is configured (`skipjack mcp list`)")
     if only is not None:
-        import dataclasses
-
         import msgspec
 
         # `test` tries a disabled server too: that is how one checks it before enabling it.
         spec = chosen[0]
-        chosen = [dataclasses.replace(spec, config=msgspec.structs.replace(spec.config, enabled=True))]
+        chosen = [msgspec.structs.replace(spec, config=msgspec.structs.replace(spec.config, enabled=True))]
     if not chosen:
         print("no MCP servers configured; add one with `skipjack mcp add NAME -- CMD ARGS…`")
         return 0

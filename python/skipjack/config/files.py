@@ -1,4 +1,9 @@
-"""Config files: where they are, reading them with precise errors, writing them back."""
+"""Config files: where they are, reading them with precise errors, writing them back.
+
+Some imports are made where they are used: `mcp.prestart` reads the config first thing after
+launch, which needs `platformdirs` only when no `SKIPJACK_CONFIG_DIR` / `SKIPJACK_DATA_DIR`
+says where the folders are, and `tempfile` and `tomli_w` never (they write).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,10 @@ import contextlib
 import os
 import re
 import stat
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-import platformdirs
-import tomli_w
 
 USER_CONFIG = "config.toml"
 PROJECT_DIR = ".skipjack"
@@ -46,15 +47,22 @@ class ConfigError(Exception):
 def user_config_path(env: Mapping[str, str]) -> Path:
     """`$SKIPJACK_CONFIG_DIR/config.toml`, else the platform's user config dir (XDG on Linux)."""
     override = env.get("SKIPJACK_CONFIG_DIR")
-    base = Path(override) if override else Path(platformdirs.user_config_dir("skipjack"))
-    return base / USER_CONFIG
+    if override:
+        return Path(override) / USER_CONFIG
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("skipjack")) / USER_CONFIG
 
 
 def data_dir(env: Mapping[str, str] | None = None) -> Path:
     """skipjack's data folder (sessions, spooled output, MCP logs and tokens)."""
     env = os.environ if env is None else env
     override = env.get("SKIPJACK_DATA_DIR")
-    return Path(override) if override else Path(platformdirs.user_data_dir("skipjack"))
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("skipjack"))
 
 
 def find_repo_root(start: Path) -> Path | None:
@@ -232,6 +240,10 @@ def locate_key(text: str, dotted: str) -> int | None:
 
 def write_toml(path: Path, data: Mapping[str, Any]) -> None:
     """Write atomically (a crash never leaves half a config). Comments are not preserved."""
+    import tempfile
+
+    import tomli_w
+
     body = tomli_w.dumps(dict(data))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

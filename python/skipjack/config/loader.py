@@ -9,12 +9,10 @@ keys (`safety.trust`); the rest is kept in `LoadedConfig.ignored` and named in o
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from skipjack.config.files import (
     write_toml,
 )
 from skipjack.config.schema import Settings, parse_rule
+from skipjack.llm_settings import RetryPolicy, Timeouts
 from skipjack.safety.trust import (
     UNTRUSTED,
     IgnoredSetting,
@@ -51,15 +50,14 @@ _ACCUMULATE = ("allow", "deny")
 _DEFAULT = "default"
 
 
-@dataclass(frozen=True)
-class LoadedConfig:
+class LoadedConfig(msgspec.Struct, frozen=True):
     settings: Settings
     sources: dict[str, str]
     """Dotted key -> where its value came from (`default` when no layer set it)."""
     warnings: list[str]
-    files: list[Path] = field(default_factory=list)
+    files: list[Path] = msgspec.field(default_factory=list)
     """The config files read, in merge order."""
-    ignored: list[IgnoredSetting] = field(default_factory=list)
+    ignored: list[IgnoredSetting] = msgspec.field(default_factory=list)
     """Project settings that were not applied, with why (untrusted folder, user-only key)."""
 
     def source(self, key: str) -> str:
@@ -182,8 +180,6 @@ def _more_patient(layer: dict[str, Any], merged: dict[str, Any]) -> dict[str, tu
     (the user's, or the default): a project may make skipjack give up sooner, never wait or
     retry longer (`timeouts.total_ms = 10**15` and `retry.max_retries = 10**9` would keep a
     run against a failing provider going for ever)."""
-    from skipjack.llm.types import RetryPolicy, Timeouts
-
     out: dict[str, tuple[Any, str]] = {}
     for table, defaults in (("retry", RetryPolicy()), ("timeouts", Timeouts())):
         values = layer.get(table)
@@ -244,11 +240,14 @@ def _check_layer(
 ) -> dict[str, Any]:
     """Validate one layer alone; unknown keys become warnings and move to `extra`."""
     unknown: dict[str, Any] = {}
-    try:
-        clean: dict[str, Any] = _split_unknown(raw, _settings_info(), "", unknown)
-        typed = msgspec.convert(clean, Settings, strict=path is not None)
-    except msgspec.ValidationError as e:
-        raise _type_error(e, path, text, key_prefix, raw) from e
+    typed = _known_file_layer(raw) if path is not None else None
+    clean = raw
+    if typed is None:
+        try:
+            clean = _split_unknown(raw, _settings_info(), "", unknown)
+            typed = msgspec.convert(clean, Settings, strict=path is not None)
+        except msgspec.ValidationError as e:
+            raise _type_error(e, path, text, key_prefix, raw) from e
     if path is None:
         # Environment values and flags arrive as text; merge what they were converted to.
         clean = _typed_like(clean, msgspec.to_builtins(typed))
@@ -265,6 +264,22 @@ def _check_layer(
     if unknown:
         clean["extra"] = unknown
     return clean
+
+
+def _known_file_layer(raw: dict[str, Any]) -> Settings | None:
+    """The settings of a file layer that converts as it is, else None (then `_split_unknown`
+    sorts it out).
+
+    Every settings class forbids unknown fields, so a file that converts strictly has none, and
+    each of its tables converts alone too: the walk over the schema's type description that
+    finds unknown keys (several ms at each start, before `mcp.prestart` can spawn anything) is
+    needed only for a file that does not. A top-level `extra` is the user's key, never ours."""
+    if "extra" in raw:
+        return None
+    try:
+        return msgspec.convert(raw, Settings, strict=True)
+    except msgspec.ValidationError:
+        return None
 
 
 def _split_unknown(value: Any, info: msgspec.inspect.Type, path: str, unknown: dict[str, Any]) -> Any:
@@ -362,6 +377,8 @@ def _did_you_mean(dotted: str) -> str:
             info = next((t for t in info.types if isinstance(t, msgspec.inspect.StructType)), None)
     if not isinstance(info, msgspec.inspect.StructType):
         return ""
+    import difflib  # only for a misspelt key: the common start reads the config without it
+
     close = difflib.get_close_matches(leaf, [f.encode_name for f in info.fields if f.name != "extra"], n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

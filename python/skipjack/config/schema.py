@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
 
-from skipjack.llm.types import Api, Price, RetryPolicy, StreamLimits, Timeouts
+from skipjack.llm_settings import Api, Price, RetryPolicy, StreamLimits, Timeouts
 
 NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
 ApprovalMode: TypeAlias = Literal["ask", "auto-edit", "yolo", "plan"]
@@ -182,8 +181,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 _RULE = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*:\s*(.*?)\s*$")
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     tool: str
     pattern: str
     """A glob over the tool's subject (a command line, a path); `*` when the rule names only the tool."""

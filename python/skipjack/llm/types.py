@@ -10,23 +10,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import msgspec
 
-NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
-NonNegFloat = Annotated[float, msgspec.Meta(ge=0)]
+# Re-exported: the settings types live in a leaf the config reads without loading this package.
+from skipjack.llm_settings import Api as Api
+from skipjack.llm_settings import ByteCount as ByteCount
+from skipjack.llm_settings import MiB as MiB
+from skipjack.llm_settings import NonNegFloat as NonNegFloat
+from skipjack.llm_settings import NonNegInt as NonNegInt
+from skipjack.llm_settings import Price as Price
+from skipjack.llm_settings import RetryPolicy as RetryPolicy
+from skipjack.llm_settings import StreamLimits as StreamLimits
+from skipjack.llm_settings import Timeouts as Timeouts
 
 StopReason: TypeAlias = Literal["stop", "length", "tool_use", "content_filter", "error", "aborted"]
-Api: TypeAlias = Literal[
-    "openai-chat",
-    "anthropic-messages",
-    "openai-responses",
-    "google-gemini",
-    "google-vertex",
-    "google-vertex-anthropic",
-    "bedrock-converse",
-]
 ReasoningEffort: TypeAlias = Literal["minimal", "low", "medium", "high"]
 CostSource: TypeAlias = Literal["computed", "provider", "unknown"]
 """`unknown`: no price is known for the model, so its cost fields are 0 but are not a charge of $0."""
@@ -166,15 +165,6 @@ class Context(msgspec.Struct, forbid_unknown_fields=True):
     tools: list[Tool] = msgspec.field(default_factory=list)
 
 
-class Price(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """USD per million tokens."""
-
-    input: NonNegFloat
-    output: NonNegFloat
-    cache_read: NonNegFloat = 0.0
-    cache_write: NonNegFloat = 0.0
-
-
 class PriceTier(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The price of a request whose prompt (input incl. cached tokens) exceeds `context_over`
     tokens; the core bills the whole request at it (`usage::price_for_prompt`)."""
@@ -218,38 +208,3 @@ class Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def ref(self) -> str:
         """`provider/id`, as users type it."""
         return model_ref(self.provider, self.id)
-
-
-class RetryPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    max_retries: NonNegInt = 4
-    base_delay_ms: NonNegInt = 1_000
-    max_delay_ms: NonNegInt = 60_000
-    """A server asking to wait longer than this fails fast with its figure."""
-
-
-class Timeouts(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    connect_ms: NonNegInt = 15_000
-    """Opening the connection, per attempt."""
-    first_byte_ms: NonNegInt = 300_000
-    """From sending the request to the response headers."""
-    idle_ms: NonNegInt = 300_000
-    """Longest wait for the next SSE event. Only bytes that carry events (`data:` lines)
-    restart it: `: keep-alive` comments, blank lines and data-less `event:` lines do not."""
-    total_ms: NonNegInt = 1_800_000
-    """The whole request, retries and their waits included."""
-
-
-ByteCount = Annotated[int, msgspec.Meta(ge=1, le=2**62)]
-MiB = 1 << 20
-
-
-class StreamLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Caps on what a server may make the client hold. Past one, the stream ends with an
-    `InvalidResponseError` naming the cap, and memory stays bounded."""
-
-    max_event_bytes: ByteCount = 16 * MiB
-    """One SSE line, and one event's data."""
-    max_message_bytes: ByteCount = 64 * MiB
-    """A message's whole content: text, thinking and tool calls together."""
-    max_tool_args_bytes: ByteCount = 16 * MiB
-    """One tool call's arguments."""

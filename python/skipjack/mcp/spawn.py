@@ -14,11 +14,11 @@ import contextlib
 import os
 import signal
 import subprocess
-import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+
+import msgspec
 
 from skipjack.mcp.specs import ServerSpec
 
@@ -27,8 +27,7 @@ INHERITED_ENV = ("HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER")
 on POSIX): a server sees no API key of ours unless its `env` names it."""
 
 
-@dataclass
-class Spawned:
+class Spawned(msgspec.Struct):
     """A stdio server's program, started (or not: `error`) before the SDK was ready."""
 
     process: subprocess.Popen[bytes] | None
@@ -89,6 +88,8 @@ def open_errlog(log_dir: Path | None, name: str) -> TextIO:
             return open(log_dir / f"{name}.log", "w+", encoding="utf-8")
         except OSError:
             pass
+    import tempfile  # only when the log folder cannot be made: not paid at every start
+
     return tempfile.TemporaryFile("w+", encoding="utf-8")
 
 
