@@ -49,7 +49,8 @@ def not_ids(sid: str) -> list[str]:
         sid + "\n",
         sid + ".jsonl",
         sid + "/",
-        sid.upper(),
+        *([sid.upper()] if sid.upper() != sid else []),  # an all-digit hex part has no case
+        sid[:-1] + "F",  # hex in capitals
         sid + "0",  # longer than any id
         "\uff12\uff10\uff12\uff16",  # fullwidth 2026: digits to str.isdigit
         sid[:8] + "\\" + sid[9:],
