@@ -11,7 +11,6 @@ import difflib
 import os
 import threading
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 
 import msgspec
@@ -68,7 +67,15 @@ class Registry:
 
     @classmethod
     def bundled(cls) -> Registry:
-        raw = resources.files("skipjack.models").joinpath("registry.json").read_bytes()
+        # Read beside this module when installed as files (importlib.resources costs a few ms
+        # of imports at every start); through it only from a zip.
+        path = Path(__file__).with_name("registry.json")
+        if path.is_file():
+            raw = path.read_bytes()
+        else:
+            from importlib import resources
+
+            raw = resources.files("skipjack.models").joinpath("registry.json").read_bytes()
         return cls(decode_registry(raw), "bundled")
 
     @classmethod
@@ -161,6 +168,11 @@ class Registry:
             if api is not None and base_url is not None and entry.unsupported is None:
                 out.append(_model(pid, key, pentry, entry, api, base_url))
         return out
+
+    def key_variables(self) -> set[str]:
+        """Every provider's API key variable (what `providers()` lists, without counting the
+        models of each, which would decode the whole table)."""
+        return {p.api_key_env for p in self.data.providers.values() if p.api_key_env}
 
     def providers(self) -> list[ProviderInfo]:
         counts: dict[str, int] = {}
