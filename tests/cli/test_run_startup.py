@@ -48,6 +48,9 @@ NOT_BEFORE_THE_FIRST_REQUEST = (
     "tree_sitter_bash",
     "skipjack.tools.apply_patch",  # this model gets the edit tool
     "skipjack.tools._patch_parse",
+    "skipjack.models.convert",  # models.dev's format: only for a refreshed catalog
+    "skipjack.models.catalog",
+    "importlib.resources",
     "skipjack.cli.interactive",
     "skipjack.rpc",
     "skipjack.acp",

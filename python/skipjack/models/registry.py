@@ -18,8 +18,6 @@ import platformdirs
 
 from skipjack.config.schema import ProviderConfig, Settings
 from skipjack.llm.types import Api, Model
-from skipjack.models.catalog import CatalogError, decode_catalog
-from skipjack.models.convert import convert_catalog, fill_placeholders, placeholders
 from skipjack.models.custom import merge_custom
 from skipjack.models.entries import ModelEntry, PriceTier, ProviderEntry, RegistryData, decode_registry
 from skipjack.models.errors import (
@@ -81,6 +79,10 @@ class Registry:
     @classmethod
     def from_catalog(cls, raw: bytes, origin: str) -> Registry:
         """Build from models.dev `api.json` bytes, through the generator's conversion."""
+        # The models.dev format and its conversion load only for a refreshed catalog.
+        from skipjack.models.catalog import CatalogError, decode_catalog
+        from skipjack.models.convert import convert_catalog
+
         catalog = decode_catalog(raw)
         source = {"name": "models.dev", "origin": origin}
         data = convert_catalog(catalog, generated=f"converted from {origin}", source=source)
@@ -101,6 +103,8 @@ class Registry:
             return cls.bundled(), []
         except OSError as e:
             return cls.bundled(), [f"cannot read {path}: {e}; using the bundled model registry"]
+        from skipjack.models.catalog import CatalogError
+
         try:
             return cls.from_catalog(raw, str(path)), []
         except CatalogError as e:
@@ -243,6 +247,10 @@ def _usable(entry: ModelEntry) -> bool:
 
 
 def _fill(pid: str, base_url: str, env: Mapping[str, str]) -> str:
+    if "${" not in base_url:
+        return base_url
+    from skipjack.models.convert import fill_placeholders, placeholders
+
     names = placeholders(base_url)
     missing = [n for n in names if not env.get(n)]
     if missing:
