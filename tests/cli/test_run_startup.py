@@ -173,3 +173,30 @@ def test_stop_signals_while_the_snapshot_runs_leave_the_store_whole(
     rewound = run_cli("rewind", "--session", session, "--to", "1", "--files-only", cwd=repo, env=isolated_env(tmp_path))
     assert rewound.returncode == 0, rewound.stderr + rewound.stdout
     assert (repo / "hello.py").read_text() == 'print("hello world")\n'
+
+
+def test_the_first_request_is_byte_identical_with_a_cold_and_a_warm_schema_cache(
+    tmp_path: Path, repo: Path, server: SSEServer
+) -> None:
+    env = isolated_env(tmp_path)
+    cache = Path(env["SKIPJACK_CACHE_DIR"]) / "tool-schemas.json"
+    bodies = []
+    for _ in range(2):
+        server.enqueue(turn_reply(ScriptedTurn(text="hello")))
+        out = run_cli("run", "say hi", cwd=repo, env=env)
+        assert out.returncode == 0, out.stderr
+        bodies.append(server.requests[-1].body)
+        assert cache.is_file(), "the first run kept the schemas"
+    assert b'"tools"' in bodies[0]
+    # Only the session id (the prompt-cache key) differs between the two runs: with it
+    # blanked, the bodies are the same bytes.
+    first, second = (json.loads(b) for b in bodies)
+    assert first["tools"] == second["tools"]
+    differing = [k for k in first if first[k] != second[k]]
+    assert len(differing) <= 1, differing
+    blanked = [b for b in bodies]
+    for key in differing:
+        blanked = [
+            b.replace(json.dumps(d[key]).encode(), b'"-"') for b, d in zip(blanked, (first, second), strict=True)
+        ]
+    assert blanked[0] == blanked[1]

@@ -10,8 +10,8 @@ import pytest
 
 import skipjack.models
 from skipjack.config.schema import ModelConfig, ProviderConfig
-from skipjack.models.entries import ModelEntry, ProviderEntry, decode_registry
-from skipjack.models.lazy_entries import LazyEntries
+from skipjack.models.entries import ModelEntry, ProviderEntry
+from skipjack.models.lazy_entries import LazyEntries, decode_registry
 from skipjack.models.registry import Registry
 
 RAW = (Path(skipjack.models.__file__).parent / "registry.json").read_bytes()

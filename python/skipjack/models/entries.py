@@ -82,10 +82,3 @@ def encode_registry(data: RegistryData) -> bytes:
             lines.append(f"{enc.encode(ident).decode()}:{enc.encode(entry).decode()}{sep}")
         lines.append("}," if key == "providers" else "}}")
     return ("\n".join(lines) + "\n").encode()
-
-
-def decode_registry(raw: bytes) -> RegistryData:
-    from skipjack.models.lazy_entries import LazyEntries, RawRegistryData
-
-    data = msgspec.json.decode(raw, type=RawRegistryData)
-    return RegistryData(data.generated, data.format, data.source, data.providers, LazyEntries(data.models))

@@ -11,7 +11,7 @@ from collections.abc import Iterator, MutableMapping
 
 import msgspec
 
-from skipjack.models.entries import ModelEntry, ProviderEntry
+from skipjack.models.entries import ModelEntry, ProviderEntry, RegistryData
 
 _decode_entry = msgspec.json.Decoder(ModelEntry).decode
 
@@ -67,3 +67,9 @@ class LazyEntries(MutableMapping[str, ModelEntry]):
         out._decoded = dict(self._decoded)
         out._keys = dict(self._keys)
         return out
+
+
+def decode_registry(raw: bytes) -> RegistryData:
+    """`registry.json`, its models decoded on first use."""
+    data = msgspec.json.decode(raw, type=RawRegistryData)
+    return RegistryData(data.generated, data.format, data.source, data.providers, LazyEntries(data.models))

@@ -19,13 +19,14 @@ import platformdirs
 from skipjack.config.schema import ProviderConfig, Settings
 from skipjack.llm.types import Api, Model
 from skipjack.models.custom import merge_custom
-from skipjack.models.entries import ModelEntry, PriceTier, ProviderEntry, RegistryData, decode_registry
+from skipjack.models.entries import ModelEntry, PriceTier, ProviderEntry, RegistryData
 from skipjack.models.errors import (
     ProviderSetupError,
     UnknownModelError,
     UnsupportedModelError,
     UnsupportedProviderError,
 )
+from skipjack.models.lazy_entries import decode_registry
 
 CATALOG_FILE = "api.json"
 
