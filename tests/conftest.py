@@ -19,6 +19,8 @@ def _private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
     mp = pytest.MonkeyPatch()
     if "SKIPJACK_DATA_DIR" not in os.environ:
         mp.setenv("SKIPJACK_DATA_DIR", str(tmp_path_factory.mktemp("data-dir")))
+    if "SKIPJACK_CACHE_DIR" not in os.environ:  # (the tool schema cache, `agent.schema_cache`)
+        mp.setenv("SKIPJACK_CACHE_DIR", str(tmp_path_factory.mktemp("cache-dir")))
     yield
     mp.undo()
 

@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     # Which folders are trusted decides which config applies: part of reading the config.
     "skipjack.safety.trust": 1,
     "skipjack.agent.tool": 2,
+    "skipjack.agent.schema_cache": 2,
     "skipjack.agent.hooks": 2,
     "skipjack.tools": 3,
     # The shell tool's environment without secrets: a helper of the tools.

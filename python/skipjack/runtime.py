@@ -370,7 +370,7 @@ def provider_key_vars(settings: Settings, model: Model) -> set[str]:
     and the chosen model's own (`--api-key-env`)."""
     from skipjack.models import registry_for
 
-    names = {p.api_key_env for p in registry_for(settings).providers() if p.api_key_env}
+    names = registry_for(settings).key_variables()
     names |= {p.api_key_env for p in settings.providers.values() if p.api_key_env}
     if model.api_key_env:
         names.add(model.api_key_env)

@@ -83,7 +83,14 @@ class Tool(abc.ABC, Generic[ArgsT]):
 
 
 def arguments_schema(struct: type[msgspec.Struct]) -> dict[str, Any]:
-    """A self-contained JSON Schema object for `struct` (its `$defs` inlined at the top)."""
+    """A self-contained JSON Schema object for `struct` (its `$defs` inlined at the top);
+    a built-in tool's is kept between runs (`schema_cache`)."""
+    from skipjack.agent.schema_cache import cached_schema
+
+    return cached_schema(struct, _arguments_schema)
+
+
+def _arguments_schema(struct: type[msgspec.Struct]) -> dict[str, Any]:
     (schema,), components = msgspec.json.schema_components([struct], ref_template="#/$defs/{name}")
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from skipjack.checkpoints.rewind import snapshots_root
+from skipjack.checkpoints.before_turn import snapshots_root
 from skipjack.checkpoints.store import SnapshotStore, directory_size
-from skipjack.checkpoints.timeline import CHECKPOINT, CHECKPOINT_END, RESTORE
+from skipjack.checkpoints.timeline import CHECKPOINT, CHECKPOINT_END, CHECKPOINT_TREE, RESTORE
 from skipjack.sessions.errors import SessionError
 from skipjack.sessions.format import EventEntry
 from skipjack.sessions.session import Session
@@ -46,7 +46,7 @@ def live_trees(session_dir: Path, cutoff_ms: int) -> tuple[set[str], int]:
         except (SessionError, OSError):
             continue  # unreadable: its snapshots cannot be found through it either
         for entry in session.all_entries():
-            if isinstance(entry, EventEntry) and entry.name in (CHECKPOINT, CHECKPOINT_END, RESTORE):
+            if isinstance(entry, EventEntry) and entry.name in (CHECKPOINT, CHECKPOINT_TREE, CHECKPOINT_END, RESTORE):
                 if entry.ts < cutoff_ms:
                     continue
                 for key in ("tree", "before"):

@@ -9,44 +9,28 @@ checkpoint, which a restore would otherwise clobber. Front ends show the plan an
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from skipjack.checkpoints.before_turn import SKIPPED_RECORDED as SKIPPED_RECORDED
+from skipjack.checkpoints.before_turn import record_end, snapshot_data, store_for_project
+from skipjack.checkpoints.before_turn import refuse_root as refuse_root
+from skipjack.checkpoints.before_turn import snapshots_root as snapshots_root
 from skipjack.checkpoints.store import (
     DEFAULT_MAX_FILE_SIZE,
     DEFAULT_MAX_FILES,
     Change,
     RestoreResult,
     Snapshot,
-    SnapshotError,
     SnapshotStore,
 )
-from skipjack.checkpoints.timeline import CHECKPOINT, CHECKPOINT_END, RESTORE, Timeline, Turn, read_timeline
+from skipjack.checkpoints.timeline import CHECKPOINT, RESTORE, Timeline, Turn, read_timeline
 from skipjack.sessions.session import Session
-from skipjack.sessions.store import data_dir, project_dir_name
 
 RestoreKind = Literal["rewind", "undo", "redo"]
-SKIPPED_RECORDED = 100
-"""Skipped paths written into a checkpoint entry (the rest are counted)."""
 CONFLICT_REASON = "changed by hand since the checkpoint (confirm to overwrite)"
-
-
-def snapshots_root(env: Mapping[str, str] | None = None) -> Path:
-    return data_dir(env) / "snapshots"
-
-
-def refuse_root(root: Path) -> str | None:
-    """Why a folder is not snapshotted (home or `/`: a cold snapshot would copy a disk)."""
-    resolved = root.resolve()
-    if resolved == Path(resolved.anchor):
-        return "the file system's root is not snapshotted"
-    home = Path(os.path.expanduser("~"))
-    if home.is_dir() and resolved == home.resolve():
-        return "your home folder is not snapshotted (start skipjack in a project folder)"
-    return None
 
 
 @dataclass(frozen=True)
@@ -100,11 +84,7 @@ class Checkpointer:
         max_files: int = DEFAULT_MAX_FILES,
         env: Mapping[str, str] | None = None,
     ) -> Checkpointer:
-        why = refuse_root(root)
-        if why is not None:
-            raise SnapshotError(why)
-        git_dir = snapshots_root(env) / project_dir_name(root)
-        return cls(SnapshotStore(git_dir, root, max_file_size=max_file_size, max_files=max_files, env=env))
+        return cls(store_for_project(root, max_file_size=max_file_size, max_files=max_files, env=env))
 
     # -- recording -----------------------------------------------------------------------
 
@@ -117,11 +97,7 @@ class Checkpointer:
     def record_checkpoint(session: Session, snap: Snapshot) -> str:
         """The session entry of a checkpoint (written by the caller's thread: a session has
         one writer)."""
-        skipped = [{"path": s.path, "reason": s.reason} for s in snap.skipped[:SKIPPED_RECORDED]]
-        data: dict[str, Any] = {"tree": snap.tree, "skipped": skipped}
-        if len(snap.skipped) > SKIPPED_RECORDED:
-            data["skipped_more"] = len(snap.skipped) - SKIPPED_RECORDED
-        return session.append_event(CHECKPOINT, data).id
+        return session.append_event(CHECKPOINT, snapshot_data(snap)).id
 
     def after_turn(self, session: Session, checkpoint_id: str) -> Snapshot:
         snap = self.snapshots.snapshot()
@@ -130,7 +106,7 @@ class Checkpointer:
 
     @staticmethod
     def record_end(session: Session, checkpoint_id: str, snap: Snapshot) -> None:
-        session.append_event(CHECKPOINT_END, {"checkpoint": checkpoint_id, "tree": snap.tree})
+        record_end(session, checkpoint_id, snap)
 
     # -- reading -------------------------------------------------------------------------
 

@@ -138,6 +138,11 @@ class SnapshotStore:
         fd = os.open(self.git_dir / "skipjack.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            # Every git of ours that writes the private index runs under this lock, so an index
+            # lock found now was left by a git killed mid-write (a forced exit, a SIGKILL); git
+            # only ever renames it over the index when complete, so the index itself is whole.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{self.git.index}.lock")
             yield
         finally:
             os.close(fd)

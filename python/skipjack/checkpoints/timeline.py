@@ -5,7 +5,11 @@ Checkpoints are `event` entries of the session format (no new entry type, so no 
 and older readers keep loading the file), written by `Checkpointer`:
 
 - `checkpoint` `{"tree", "skipped"}`: the working tree just before a user turn was sent; the
-  next user message entry is that turn's prompt.
+  next user message entry is that turn's prompt. Or `checkpoint` `{"snapshot": "pending"}`
+  there, and the tree in a later `checkpoint_tree` `{"checkpoint": id, "tree", "skipped"}`
+  (the snapshot is taken while the turn's first request is out: `checkpoints.before_turn`);
+  the pair means what the one entry means, and a pending one never given its tree is no
+  checkpoint (the turn is left out).
 - `checkpoint_end` `{"checkpoint", "tree"}`: the tree when that turn's run ended.
 - `restore` `{"kind": "rewind"|"undo"|"redo", "turn", "before", "tree"}`: skipjack changed the
   files: `before` is the tree it found, `tree` the one it left.
@@ -26,6 +30,8 @@ from skipjack.sessions.format import Entry, EventEntry, MessageEntry
 from skipjack.sessions.session import content_text
 
 CHECKPOINT = "checkpoint"
+CHECKPOINT_TREE = "checkpoint_tree"
+PENDING = "pending"
 CHECKPOINT_END = "checkpoint_end"
 RESTORE = "restore"
 
@@ -98,17 +104,34 @@ def read_timeline(entries: Sequence[Entry]) -> Timeline:
     timeline = Timeline()
     pending: EventEntry | None = None
     ends: dict[str, str] = {}
+    trees: dict[str, str] = {}
+    """Checkpoint id -> its tree (from the entry itself or its `checkpoint_tree`)."""
+    deferred: dict[str, int] = {}
+    """Pending checkpoints (id -> position) waiting for their `checkpoint_tree`."""
     for position, entry in enumerate(entries):
         if isinstance(entry, EventEntry):
             data = entry.data
             tree = data.get("tree")
+            if entry.name == CHECKPOINT and not isinstance(tree, str) and data.get("snapshot") == PENDING:
+                pending = entry
+                timeline.positions[entry.id] = position
+                deferred[entry.id] = position
+                timeline.undo_stack.clear()
+                continue
             if not isinstance(tree, str):
                 continue
             if entry.name == CHECKPOINT:
                 pending = entry
+                trees[entry.id] = tree
                 timeline.positions[entry.id] = position
                 timeline.states.append(State("start", tree, position))
                 timeline.undo_stack.clear()
+            elif entry.name == CHECKPOINT_TREE:
+                checkpoint = data.get("checkpoint")
+                if isinstance(checkpoint, str) and checkpoint in deferred and checkpoint not in trees:
+                    trees[checkpoint] = tree
+                    # The tree is the files as the turn began: its state sits where the turn begins.
+                    timeline.states.append(State("start", tree, deferred[checkpoint]))
             elif entry.name == CHECKPOINT_END:
                 checkpoint = data.get("checkpoint")
                 if isinstance(checkpoint, str):
@@ -128,16 +151,15 @@ def read_timeline(entries: Sequence[Entry]) -> Timeline:
                     timeline.undo_stack.clear()
         elif isinstance(entry, MessageEntry) and isinstance(entry.message, UserMessage) and pending is not None:
             timeline.turns.append(
-                Turn(
-                    len(timeline.turns) + 1,
-                    pending.id,
-                    pending.ts,
-                    str(pending.data["tree"]),
-                    content_text(entry.message.content),
-                )
+                Turn(len(timeline.turns) + 1, pending.id, pending.ts, "", content_text(entry.message.content))
             )
             pending = None
+    # A deferred tree's state was appended late: put it back in file order (stable, so the
+    # two states of one restore keep theirs).
+    timeline.states.sort(key=lambda s: s.position)
+    known = [t for t in timeline.turns if t.checkpoint_id in trees]
     timeline.turns = [
-        Turn(t.number, t.checkpoint_id, t.ts, t.tree, t.prompt, ends.get(t.checkpoint_id)) for t in timeline.turns
+        Turn(i, t.checkpoint_id, t.ts, trees[t.checkpoint_id], t.prompt, ends.get(t.checkpoint_id))
+        for i, t in enumerate(known, start=1)
     ]
     return timeline

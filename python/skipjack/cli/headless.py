@@ -28,7 +28,6 @@ from skipjack.llm.usage import cost_text
 from skipjack.sessions import Session, SessionError
 from skipjack.sessions.session import unsaved_summary
 from skipjack.terminal_text import sanitize
-from skipjack.tools.apply_patch import patch_paths
 
 if TYPE_CHECKING:
     from skipjack.controller import Controller
@@ -277,6 +276,8 @@ class _TextPrinter:
 
 def _key_argument(arguments: Any, tool_name: str = "") -> str:
     if tool_name == "apply_patch" and isinstance(arguments, dict) and isinstance(arguments.get("input"), str):
+        from skipjack.tools.apply_patch import patch_paths
+
         shown = ", ".join(patch_paths(arguments["input"]))
         return shown if len(shown) <= 100 else shown[:97] + "..."
     if isinstance(arguments, dict):

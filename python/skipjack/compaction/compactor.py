@@ -23,13 +23,13 @@ import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from skipjack.agent.hooks import Hooks
-from skipjack.compaction.cut import find_cut
+from skipjack.compaction.errors import CompactionError
 from skipjack.compaction.estimate import context_limit, estimate_context_tokens, estimate_tokens, should_compact
-from skipjack.compaction.summarize import CompactionError, Summary, summarize
 from skipjack.config.schema import CompactionSettings
 from skipjack.llm.errors import LLMError
 from skipjack.llm.stream import StreamOptions
@@ -43,6 +43,9 @@ from skipjack.sessions.format import (
     summary_message,
 )
 from skipjack.sessions.session import Session
+
+if TYPE_CHECKING:
+    from skipjack.compaction.summarize import Summary
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +187,10 @@ class Compactor:
         self, history: list[Message], view: _View, *, trigger: CompactionTrigger, focus: str | None
     ) -> CompactionResult | None:
         messages = view.messages
+        # The cut and the summariser (its prompt, apply_patch's parser) load when one is due.
+        from skipjack.compaction.cut import find_cut
+        from skipjack.compaction.summarize import summarize
+
         cut = find_cut(messages, self._keep_tokens(view, trigger), start=view.head)
         if cut <= view.head:
             return None

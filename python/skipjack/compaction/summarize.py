@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from skipjack.compaction.errors import CompactionError as CompactionError
 from skipjack.compaction.estimate import CHARS_PER_TOKEN
 from skipjack.compaction.prompt import (
     PROMPT_OVERHEAD_CHARS,
@@ -29,16 +30,6 @@ from skipjack.llm.usage import sum_usage
 
 SUMMARY_MAX_TOKENS = 8_192
 MIN_CHUNK_TOKENS = 512
-
-
-class CompactionError(Exception):
-    """The summary could not be made. `usage` is what the attempt cost all the same."""
-
-    def __init__(self, message: str, *, usage: Usage, requests: int, model: str) -> None:
-        super().__init__(message)
-        self.usage = usage
-        self.requests = requests
-        self.model = model
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,12 @@ and rewind / undo / redo of files and conversation, for every front end.
 A checkpoint that cannot be taken (git missing, a folder too large, a full disk) is a
 warning, never a reason not to run the prompt; checkpoints then stay off for the session's
 process so the warning is said once.
+
+The snapshot before a turn does not delay the turn's request: `before_turn` records the turn's
+checkpoint entry and starts the snapshot on a worker thread; `gate` makes every tool that may
+change a file (all but `READ_TOOLS`) wait for it, and `after_turn` waits for it before the
+end snapshot. Until then nothing of the turn can have touched the files: the model's reply
+is text until a tool runs. (`checkpoints.before_turn` says how the entries read.)
 """
 
 from __future__ import annotations
@@ -13,15 +19,25 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from skipjack.checkpoints import Checkpointer, RestoreResult, RewindPlan, SnapshotError, TurnInfo, read_timeline
+from skipjack.checkpoints.before_turn import record_end, record_pending, record_snapshot, store_for_project
+from skipjack.checkpoints.store import RestoreResult, SnapshotError, SnapshotStore
+from skipjack.checkpoints.timeline import read_timeline
 from skipjack.config.schema import CheckpointSettings
 from skipjack.controller.events import CheckpointCreated, Event, Warning_
 from skipjack.errors import UserError
 from skipjack.sessions import Session, SessionError
 
+if TYPE_CHECKING:
+    from skipjack.agent.hooks import BeforeToolCall, Deny, Replace
+    from skipjack.checkpoints import Checkpointer, RewindPlan, TurnInfo
+    from skipjack.llm.types import ToolCall
+
 log = logging.getLogger(__name__)
+
+READ_TOOLS = frozenset({"read", "grep", "find", "todo"})
+"""Tools that change no file (`safety.policy.READ_TOOLS`): they need not wait for the snapshot."""
 
 RewindMode = Literal["both", "files", "conversation"]
 REWIND_MODES: tuple[RewindMode, ...] = ("both", "files", "conversation")
@@ -62,16 +78,19 @@ class TurnCheckpoints:
         self.root = root
         self.env = env
         self.emit = emit
+        self._store: SnapshotStore | None = None
         self._checkpointer: Checkpointer | None = None
         self._off: str | None = None if settings.enabled else "checkpoints are off ([checkpoints] enabled = false)"
+        self._pending: asyncio.Task[bool] | None = None
+        """The snapshot of the turn running now, until `after_turn` has waited for it."""
 
-    def checkpointer(self) -> Checkpointer:
+    def store(self) -> SnapshotStore:
         """Raises `UserError` saying why checkpoints are off."""
         if self._off is not None:
             raise UserError(self._off)
-        if self._checkpointer is None:
+        if self._store is None:
             try:
-                self._checkpointer = Checkpointer.for_project(
+                self._store = store_for_project(
                     self.root,
                     max_file_size=self.settings.max_file_size,
                     max_files=self.settings.max_files,
@@ -80,29 +99,71 @@ class TurnCheckpoints:
             except SnapshotError as e:
                 self._off = f"checkpoints are off: {e}"
                 raise UserError(self._off) from e
+        return self._store
+
+    def checkpointer(self) -> Checkpointer:
+        """Raises `UserError` saying why checkpoints are off."""
+        store = self.store()
+        if self._checkpointer is None:
+            from skipjack.checkpoints.rewind import Checkpointer
+
+            self._checkpointer = Checkpointer(store)
         return self._checkpointer
 
     async def before_turn(self, session: Session | None) -> str | None:
-        """Snapshot and record; returns the checkpoint id, None when none was taken."""
+        """Record the turn's checkpoint and start its snapshot; returns the checkpoint id at
+        once (None when none is taken). See the module for who waits for the snapshot."""
         if session is None or (self._off is not None and not self.settings.enabled):
             return None
+        await self.ready()  # (the last turn's, should `after_turn` not have run)
         try:
-            checkpointer = self.checkpointer()
-            # git runs in a thread; the session is written from the loop's (its one writer).
-            snap = await asyncio.to_thread(checkpointer.snapshots.snapshot)
-            checkpoint_id = checkpointer.record_checkpoint(session, snap)
+            store = self.store()
+            checkpoint_id = record_pending(session)
         except (UserError, OSError, SessionError) as e:
             self._warn_once(e)
             return None
-        self.emit(CheckpointCreated(checkpoint_id, snap.tree, [s.path for s in snap.skipped], round(snap.seconds, 4)))
+        self._pending = asyncio.create_task(self._snapshot(store, session, checkpoint_id))
         return checkpoint_id
 
+    async def _snapshot(self, store: SnapshotStore, session: Session, checkpoint_id: str) -> bool:
+        try:
+            # git runs in a thread; the session is written from the loop's (its one writer).
+            snap = await asyncio.to_thread(store.snapshot)
+            record_snapshot(session, checkpoint_id, snap)
+        except (UserError, OSError, SessionError) as e:
+            self._warn_once(e)
+            return False
+        self.emit(CheckpointCreated(checkpoint_id, snap.tree, [s.path for s in snap.skipped], round(snap.seconds, 4)))
+        return True
+
+    async def ready(self) -> bool:
+        """Wait for the running turn's snapshot; whether it was taken (True when none runs)."""
+        task = self._pending
+        if task is None:
+            return True
+        # A caller cancelled (an aborted tool call) must not cancel the snapshot: the worker
+        # thread would go on, and its entry would never be written.
+        return await asyncio.shield(task)
+
+    def gate(self, before: BeforeToolCall | None) -> BeforeToolCall:
+        """`before` (a tools' before-hook), run once the snapshot is taken for any tool that
+        may change a file: PreToolUse hooks (commands) run inside `before` too."""
+
+        async def before_tool_call(call: ToolCall, args: Any) -> Deny | Replace | None:
+            if call.name not in READ_TOOLS and self._pending is not None:
+                await self.ready()
+            return await before(call, args) if before is not None else None
+
+        return before_tool_call
+
     async def after_turn(self, session: Session | None, checkpoint_id: str | None) -> None:
-        if session is None or checkpoint_id is None or self._checkpointer is None:
+        taken = await self.ready()
+        self._pending = None
+        if session is None or checkpoint_id is None or self._store is None or not taken:
             return
         try:
-            snap = await asyncio.to_thread(self._checkpointer.snapshots.snapshot)
-            self._checkpointer.record_end(session, checkpoint_id, snap)
+            snap = await asyncio.to_thread(self._store.snapshot)
+            record_end(session, checkpoint_id, snap)
         except (UserError, OSError, SessionError) as e:
             log.warning("checkpoint at the end of a turn failed: %s", e)
 
@@ -172,6 +233,8 @@ def run_rewind(
         going_on = fork(target.checkpoint_id)
         forked_from = session.id
     if plan is not None:
+        from skipjack.checkpoints.rewind import Checkpointer
+
         try:
             Checkpointer.record_restore(going_on, plan, restored)
         except (OSError, SessionError) as e:

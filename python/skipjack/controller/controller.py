@@ -115,21 +115,24 @@ class Controller(SessionControl, ApprovalControl, ModelControl, Rewinding):
             agent.hooks, after_tool_call=self._tool_hooks.after(agent.hooks.after_tool_call)
         )
         self._prompt_hooks = PromptHooks(self.hook_runner)
+        self._checkpoints = TurnCheckpoints(
+            runtime.config.settings.checkpoints, project_root(agent.cwd), runtime.env, self._emit
+        )
         self.ask_with(ask)
         agent.subscribe(self._emit)
         self._install_compactor(None)
         self.mcp = McpBridge(runtime, self._emit, trust_project=runtime.trust_project)
         """The session's MCP servers (started now, in the background)."""
-        self._checkpoints = TurnCheckpoints(
-            runtime.config.settings.checkpoints, project_root(agent.cwd), runtime.env, self._emit
-        )
 
     def ask_with(self, ask: AskUser | Literal["events"] | None) -> None:
         """How approval questions are put from now on (see the class): to the tools' calls,
         custom commands' `!` lines and subagents' calls alike."""
         asker = notifying(self.hook_runner, self._ask_by_event if ask == "events" else ask)
         runtime, agent = self.runtime, self.runtime.agent
-        agent.hooks = dataclasses.replace(agent.hooks, before_tool_call=self._tool_hooks.before(runtime.policy, asker))
+        # The turn's snapshot is taken while its request is out: a tool that may change a file
+        # waits for it first (`TurnCheckpoints.gate`), before PreToolUse hooks and approval.
+        before = self._checkpoints.gate(self._tool_hooks.before(runtime.policy, asker))
+        agent.hooks = dataclasses.replace(agent.hooks, before_tool_call=before)
         self._commands = CommandExpander(
             agent,
             dict(runtime.extensions.commands) if runtime.extensions else {},
@@ -299,6 +302,8 @@ class Controller(SessionControl, ApprovalControl, ModelControl, Rewinding):
         # knows the mode.
         reminder, self._reminder = self._reminder, None
         checkpoint = await self._checkpoints.before_turn(session)
+        if any(self.hook_runner.has(e) for e in ("SessionStart", "UserPromptSubmit", "Stop")):
+            await self._checkpoints.ready()  # hook commands may change files
         try:
             return await self._prompt_hooks.prompt(
                 self.agent, text, session_id=session_id, resumed=self._resumed, reminder=reminder

@@ -15,11 +15,13 @@ import msgspec
 from skipjack.config.schema import ModelConfig, ProviderConfig
 from skipjack.models.entries import ModelEntry, ProviderEntry, RegistryData
 from skipjack.models.errors import CustomProviderError
+from skipjack.models.lazy_entries import LazyEntries
 
 
 def merge_custom(data: RegistryData, custom: Mapping[str, ProviderConfig]) -> RegistryData:
     providers = dict(data.providers)
-    models = dict(data.models)
+    # (A lazily decoded table is copied without decoding it.)
+    models = data.models.copy() if isinstance(data.models, LazyEntries) else dict(data.models)
     for pid, pc in custom.items():
         if "/" in pid:
             raise CustomProviderError(f"providers.{pid}: a provider id cannot contain '/'")

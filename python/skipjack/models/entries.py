@@ -6,6 +6,7 @@ limit, status) next to the ones it has; `Registry` turns entries into `Model`s o
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Annotated
 
 import msgspec
@@ -63,8 +64,9 @@ class RegistryData(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     format: int
     source: dict[str, str]
     providers: dict[str, ProviderEntry]
-    models: dict[str, ModelEntry]
-    """Keyed by `provider/model-id`."""
+    models: MutableMapping[str, ModelEntry]
+    """Keyed by `provider/model-id` (the bundled registry's decodes each entry on first use:
+    `models.lazy_entries`)."""
 
 
 def encode_registry(data: RegistryData) -> bytes:
@@ -80,7 +82,3 @@ def encode_registry(data: RegistryData) -> bytes:
             lines.append(f"{enc.encode(ident).decode()}:{enc.encode(entry).decode()}{sep}")
         lines.append("}," if key == "providers" else "}}")
     return ("\n".join(lines) + "\n").encode()
-
-
-def decode_registry(raw: bytes) -> RegistryData:
-    return msgspec.json.decode(raw, type=RegistryData)

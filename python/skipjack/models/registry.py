@@ -11,7 +11,6 @@ import difflib
 import os
 import threading
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 
 import msgspec
@@ -19,16 +18,15 @@ import platformdirs
 
 from skipjack.config.schema import ProviderConfig, Settings
 from skipjack.llm.types import Api, Model
-from skipjack.models.catalog import CatalogError, decode_catalog
-from skipjack.models.convert import convert_catalog, fill_placeholders, placeholders
 from skipjack.models.custom import merge_custom
-from skipjack.models.entries import ModelEntry, PriceTier, ProviderEntry, RegistryData, decode_registry
+from skipjack.models.entries import ModelEntry, PriceTier, ProviderEntry, RegistryData
 from skipjack.models.errors import (
     ProviderSetupError,
     UnknownModelError,
     UnsupportedModelError,
     UnsupportedProviderError,
 )
+from skipjack.models.lazy_entries import decode_registry
 
 CATALOG_FILE = "api.json"
 
@@ -68,12 +66,24 @@ class Registry:
 
     @classmethod
     def bundled(cls) -> Registry:
-        raw = resources.files("skipjack.models").joinpath("registry.json").read_bytes()
+        # Read beside this module when installed as files (importlib.resources costs a few ms
+        # of imports at every start); through it only from a zip.
+        path = Path(__file__).with_name("registry.json")
+        if path.is_file():
+            raw = path.read_bytes()
+        else:
+            from importlib import resources
+
+            raw = resources.files("skipjack.models").joinpath("registry.json").read_bytes()
         return cls(decode_registry(raw), "bundled")
 
     @classmethod
     def from_catalog(cls, raw: bytes, origin: str) -> Registry:
         """Build from models.dev `api.json` bytes, through the generator's conversion."""
+        # The models.dev format and its conversion load only for a refreshed catalog.
+        from skipjack.models.catalog import CatalogError, decode_catalog
+        from skipjack.models.convert import convert_catalog
+
         catalog = decode_catalog(raw)
         source = {"name": "models.dev", "origin": origin}
         data = convert_catalog(catalog, generated=f"converted from {origin}", source=source)
@@ -94,6 +104,8 @@ class Registry:
             return cls.bundled(), []
         except OSError as e:
             return cls.bundled(), [f"cannot read {path}: {e}; using the bundled model registry"]
+        from skipjack.models.catalog import CatalogError
+
         try:
             return cls.from_catalog(raw, str(path)), []
         except CatalogError as e:
@@ -161,6 +173,11 @@ class Registry:
             if api is not None and base_url is not None and entry.unsupported is None:
                 out.append(_model(pid, key, pentry, entry, api, base_url))
         return out
+
+    def key_variables(self) -> set[str]:
+        """Every provider's API key variable (what `providers()` lists, without counting the
+        models of each, which would decode the whole table)."""
+        return {p.api_key_env for p in self.data.providers.values() if p.api_key_env}
 
     def providers(self) -> list[ProviderInfo]:
         counts: dict[str, int] = {}
@@ -231,6 +248,10 @@ def _usable(entry: ModelEntry) -> bool:
 
 
 def _fill(pid: str, base_url: str, env: Mapping[str, str]) -> str:
+    if "${" not in base_url:
+        return base_url
+    from skipjack.models.convert import fill_placeholders, placeholders
+
     names = placeholders(base_url)
     missing = [n for n in names if not env.get(n)]
     if missing:

@@ -35,6 +35,10 @@ from functools import cache
 import tree_sitter
 import tree_sitter_bash
 
+from skipjack.safety.command_line import ParsedLine, Redirect, SimpleCommand, normalize_name
+
+__all__ = ["ParsedLine", "Redirect", "SimpleCommand", "normalize_name", "parse_command_line"]
+
 MAX_DEPTH = 4
 """How deep `bash -c "bash -c '…'"` is followed before the line counts as opaque."""
 
@@ -74,53 +78,6 @@ CHANGES_DIR = frozenset({"cd", "pushd", "popd"})
 HARMLESS_TARGETS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr"})
 _WRITE_OPS = frozenset({">", ">>", "&>", "&>>", ">|"})
 _GLOB = re.compile(r"[*?\[]")
-
-
-@dataclass(frozen=True)
-class SimpleCommand:
-    argv: tuple[str, ...]
-    """Name (normalised) and arguments; an argument whose value depends on an expansion is
-    kept as its source text (`$HOME/x`)."""
-    assignments: tuple[str, ...] = ()
-    via: tuple[str, ...] = ()
-    """The wrappers this command was found inside, outermost first (`sudo`, `bash -c`)."""
-    wrapper: bool = False
-    """True for the wrapper itself (`timeout 5` of `timeout 5 make`); its command follows."""
-    dynamic: bool = False
-    """Some argument is decided at run time (`$F`, `$(…)`, an unquoted glob such as `*`,
-    which a file named `-rf` turns into a flag): the real argv may differ from `argv`."""
-
-    @property
-    def name(self) -> str:
-        return self.argv[0]
-
-
-@dataclass(frozen=True)
-class Redirect:
-    op: str
-    fd: str | None
-    target: str | None
-    """The file, or None when it depends on an expansion or a glob."""
-    writes: bool
-
-
-@dataclass(frozen=True)
-class ParsedLine:
-    commands: tuple[SimpleCommand, ...]
-    redirects: tuple[Redirect, ...]
-    opaque_reasons: tuple[str, ...]
-    changes_dir: bool
-    """The line changes directory (`cd`, `env -C`), so relative redirect targets are unknown."""
-    assignments: tuple[str, ...] = ()
-    """Every variable assignment anywhere in the line (`A=1 cmd`, `A=1;`, `export A=1`)."""
-
-    @property
-    def opaque(self) -> bool:
-        return bool(self.opaque_reasons)
-
-    @property
-    def writes(self) -> tuple[Redirect, ...]:
-        return tuple(r for r in self.redirects if r.writes)
 
 
 @dataclass(frozen=True)
@@ -170,11 +127,6 @@ def parse_command_line(line: str) -> ParsedLine:
         acc.changes_dir,
         tuple(acc.assignments),
     )
-
-
-def normalize_name(name: str) -> str:
-    """`/usr/bin/rm` → `rm`: rules name programs, not where they are installed."""
-    return name.rsplit("/", 1)[-1] if "/" in name.rstrip("/") else name
 
 
 def _parse_into(line: str, acc: _Acc, via: tuple[str, ...], depth: int) -> None:

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from skipjack.config.schema import ApprovalMode, Rule, parse_rule
-from skipjack.safety.commands import ParsedLine, Redirect, SimpleCommand, parse_command_line
+from skipjack.safety.command_line import ParsedLine, Redirect, SimpleCommand
 from skipjack.safety.rules import TRANSPARENT_WRAPPERS, CommandPattern, compile_pattern
 from skipjack.safety.secret_files import home_dir, secret_locations
 from skipjack.safety.suggest import suggest_rule
@@ -342,6 +342,8 @@ class ApprovalPolicy:
             subject += f"  (in {run_cwd if run_cwd is not None else cwd_raw!r})"
         if not sandbox:
             subject += "  (outside the sandbox)"
+        from skipjack.safety.commands import parse_command_line  # tree-sitter: at the first command
+
         parsed = parse_command_line(command)
 
         denied = self._denied_by(parsed, run_cwd)

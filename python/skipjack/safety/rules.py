@@ -25,7 +25,7 @@ import fnmatch
 import shlex
 from dataclasses import dataclass
 
-from skipjack.safety.commands import SimpleCommand, normalize_name
+from skipjack.safety.command_line import SimpleCommand, normalize_name
 
 # Short flags that are spellings of a long one, for the programs rules most often name.
 _FLAG_NAMES: dict[str, dict[str, str]] = {

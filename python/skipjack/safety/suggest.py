@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shlex
 
-from skipjack.safety.commands import SimpleCommand
+from skipjack.safety.command_line import SimpleCommand
 
 # Programs whose first argument picks what they do.
 SUBCOMMAND_PROGRAMS = frozenset(

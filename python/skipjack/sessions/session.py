@@ -98,13 +98,16 @@ class Session:
             session._write(encoder.encode(header) + b"\n")
             for entry in entries:
                 session._add(entry)
-            session.sync()
         except BaseException:
             os.close(fd)
             with contextlib.suppress(OSError):
                 path.unlink()
             raise
-        _fsync_dir(path.parent)
+        # The file and its name reach the disk on the fsync worker (see `sync_soon`): a new
+        # session's first request need not wait for the disk; `sync` and `close` wait for it,
+        # and a failure is reported as any background fsync's is.
+        session.sync_soon()
+        session._pending_syncs.append(_sync_worker().submit(_fsync_dir, path.parent))
         return session
 
     # -- facts ---------------------------------------------------------------------------

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skipjack.agent.tool import Tool
 from skipjack.llm.types import Model
-from skipjack.tools.apply_patch import ApplyPatchTool
 from skipjack.tools.bash import BashTool, SandboxProvider
 from skipjack.tools.edit import EditTool
 from skipjack.tools.edit_format import EditFormat, edit_tool_for, with_edit_tool_for
@@ -24,6 +23,9 @@ from skipjack.tools.read import ReadTool
 from skipjack.tools.todo import TodoTool
 from skipjack.tools.web_fetch import WebFetchTool
 from skipjack.tools.write import WriteTool
+
+if TYPE_CHECKING:
+    from skipjack.tools.apply_patch import ApplyPatchTool
 
 __all__ = [
     "ApplyPatchTool",
@@ -65,3 +67,12 @@ def default_tools(
         WebFetchTool(),
         TodoTool(),
     ]
+
+
+def __getattr__(name: str) -> Any:
+    # apply_patch (its parser and hunk matcher) is loaded only for a model that gets the tool.
+    if name == "ApplyPatchTool":
+        from skipjack.tools.apply_patch import ApplyPatchTool
+
+        return ApplyPatchTool
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,12 +13,12 @@ from typing import Any, Literal
 
 from skipjack.agent.tool import Tool
 from skipjack.llm.types import Model
-from skipjack.tools.apply_patch import ApplyPatchTool
 from skipjack.tools.edit import EditTool
 
 EditFormat = Literal["auto", "apply_patch", "edit"]
 
-EDIT_TOOL_NAMES = frozenset({EditTool.name, ApplyPatchTool.name})
+EDIT_TOOL_NAMES = frozenset({EditTool.name, "apply_patch"})
+"""(`ApplyPatchTool.name`: its module is loaded only for a model that gets the tool.)"""
 
 # The last part of the id, so `openai/gpt-5.1-codex` on OpenRouter or an Azure deployment
 # named after the model match too: gpt-5, gpt-5-mini, gpt-5.2, gpt-5.3-codex, codex-mini-latest.
@@ -35,7 +35,11 @@ def wants_apply_patch(model: Model | None, edit_format: EditFormat = "auto") -> 
 
 def edit_tool_for(cwd: Path, model: Model | None, edit_format: EditFormat = "auto") -> Tool[Any]:
     root = cwd.resolve()
-    return ApplyPatchTool(root) if wants_apply_patch(model, edit_format) else EditTool(root)
+    if wants_apply_patch(model, edit_format):
+        from skipjack.tools.apply_patch import ApplyPatchTool
+
+        return ApplyPatchTool(root)
+    return EditTool(root)
 
 
 def with_edit_tool_for(
