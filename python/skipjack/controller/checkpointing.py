@@ -7,7 +7,7 @@ process so the warning is said once.
 
 The snapshot before a turn does not delay the turn's request: `before_turn` records the turn's
 checkpoint entry and starts the snapshot on a worker thread; `gate` makes every tool that may
-change a file (all but `READ_TOOLS`) wait for it, and `after_turn` waits for it before the
+change a file (all but `safety.policy.READ_TOOLS`) wait for it, and `after_turn` waits for it before the
 end snapshot. Until then nothing of the turn can have touched the files: the model's reply
 is text until a tool runs. (`checkpoints.before_turn` says how the entries read.)
 """
@@ -27,6 +27,7 @@ from skipjack.checkpoints.timeline import read_timeline
 from skipjack.config.schema import CheckpointSettings
 from skipjack.controller.events import CheckpointCreated, Event, Warning_
 from skipjack.errors import UserError
+from skipjack.safety.policy import READ_TOOLS
 from skipjack.sessions import Session, SessionError
 
 if TYPE_CHECKING:
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-READ_TOOLS = frozenset({"read", "grep", "find", "todo"})
-"""Tools that change no file (`safety.policy.READ_TOOLS`): they need not wait for the snapshot."""
 
 RewindMode = Literal["both", "files", "conversation"]
 REWIND_MODES: tuple[RewindMode, ...] = ("both", "files", "conversation")
