@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,7 +183,11 @@ def test_a_non_streamed_request_gets_the_same_turn_as_one_body(server: str) -> N
     assert call["id"] == "call_00"
     assert json.loads(call["function"]["arguments"]) == {"path": script.read_file_name(0)}
     assert reply["usage"]["completion_tokens"] == script.TEXT_DELTAS + 10
-    [entry] = log(server, "ns")
+    # The server stamps the reply's end after the last byte left it, so after this client may
+    # have read it: wait for the stamp.
+    deadline = time.monotonic() + 10
+    while (entry := log(server, "ns")[0])["end"] is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert entry["stream"] is False
     assert entry["end"] >= entry["arrival"]
 
