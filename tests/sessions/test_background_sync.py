@@ -50,6 +50,7 @@ def test_close_waits_for_the_background_fsync(
 
 def test_fsyncs_stay_in_order(store: SessionStore, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     session = store.create(project, "p/m")
+    session.sync()  # the creation's own fsyncs (in the background too) must not meet the patched fsync
     running = threading.Event()
     overlaps: list[bool] = []
     real_fsync = os.fsync
@@ -80,6 +81,7 @@ def test_a_failed_background_fsync_stops_the_run_before_the_next_tools(
     store: SessionStore, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session = store.create(project, "p/m")
+    session.sync()  # the creation's own fsyncs (in the background too) must not meet the patched fsync
     aborted: list[bool] = []
     recorder = SessionRecorder(session, on_failure=lambda: aborted.append(True))
 
@@ -106,6 +108,7 @@ def test_a_failed_background_fsync_is_reported_at_close(
     store: SessionStore, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session = store.create(project, "p/m")
+    session.sync()  # the creation's own fsyncs (in the background too) must not meet the patched fsync
     calls = 0
     real_fsync = os.fsync
 
