@@ -439,9 +439,12 @@ def _release_placeholders(paths: list[Path]) -> None:
 _leftover_placeholders: set[Path] = set()
 """Placeholders that were still busy when their last command ended: the kernel may drop a
 finished sandbox's mounts a moment after its process is reaped (EBUSY, or ENOTEMPTY for the
-`.git` holding a still-mounted `hooks`). Retried for a while, and once more at exit."""
+`.git` holding a still-mounted `hooks`). Retried for a while, and once more at exit: the
+kernel releases a dead namespace's mounts from deferred work, which a loaded machine delays
+(CI saw a `.git` outlive a 2 s retry and a 1 s wait at exit once, at load 7)."""
 _sweeper: threading.Thread | None = None
-LEFTOVER_RETRY_S = 2.0
+LEFTOVER_RETRY_S = 5.0
+LEFTOVER_EXIT_WAIT_S = 3.0
 
 
 def _remove_placeholder(path: Path) -> bool:
@@ -482,7 +485,7 @@ def _start_leftover_sweep() -> None:
 @atexit.register
 def _sweep_leftovers_at_exit() -> None:
     if _leftover_placeholders:
-        _sweep_leftovers(time.monotonic() + 1.0)
+        _sweep_leftovers(time.monotonic() + LEFTOVER_EXIT_WAIT_S)
 
 
 _PLACEHOLDER_CONTENTS = frozenset(_GIT_FILE_PLACEHOLDERS.values())
