@@ -36,6 +36,16 @@ pub struct Request {
     pub options: StreamOptions,
 }
 
+/// The request parsed in one pass, without the cache.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Whole {
+    model: Model,
+    context: Context,
+    #[serde(default)]
+    options: StreamOptions,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRequest<'a> {
@@ -68,6 +78,12 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::
 /// # Errors
 /// The payload is not the JSON of a request.
 pub fn parse(payload: &[u8]) -> Result<Request, String> {
+    if payload.len() > GENERATION_BYTES {
+        // A history this large (a resumed session of tens of MB) would not stay cached
+        // anyway, and filling the cache costs more than the one-pass parse it replaces.
+        let whole: Whole = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+        return Ok(Request { model: whole.model, context: whole.context, options: whole.options });
+    }
     let raw: RawRequest<'_> = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
     let mut messages = Vec::with_capacity(raw.context.messages.len());
     for (i, text) in raw.context.messages.iter().enumerate() {
@@ -167,14 +183,6 @@ mod tests {
 
     /// The reference: the whole payload parsed in one go, as before the cache.
     fn direct(bytes: &[u8]) -> Result<Request, String> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Whole {
-            model: Model,
-            context: Context,
-            #[serde(default)]
-            options: StreamOptions,
-        }
         let w: Whole = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         Ok(Request { model: w.model, context: w.context, options: w.options })
     }
@@ -246,6 +254,16 @@ mod tests {
         }
         assert!(parse(b"").is_err());
         assert!(parse(&[0xff, 0xfe]).is_err());
+    }
+
+    #[test]
+    fn a_payload_over_a_generation_is_parsed_whole() {
+        let mut ctx = history(2);
+        ctx["system_prompt"] = json!("s".repeat(GENERATION_BYTES));
+        let bytes = payload(&ctx);
+        assert_eq!(parse(&bytes), direct(&bytes));
+        ctx["messages"][1]["extra"] = json!(1);
+        assert!(parse(&payload(&ctx)).is_err());
     }
 
     #[test]
