@@ -14,6 +14,7 @@ pub mod message;
 pub mod model;
 pub mod pipeline;
 pub mod providers;
+pub mod request_payload;
 pub mod sse;
 pub mod transport;
 pub mod usage;

@@ -14,10 +14,9 @@ use std::time::Duration;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
-use serde::Deserialize;
+use skipjack_llm::request_payload::{self, Request};
 use skipjack_llm::transport::queue::EventQueue;
 use skipjack_llm::transport::{self, HttpClient};
-use skipjack_llm::{Context, Model, StreamOptions};
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
@@ -133,15 +132,6 @@ fn client(connect_ms: u64) -> PyResult<HttpClient> {
     Ok(client)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Request {
-    model: Model,
-    context: Context,
-    #[serde(default)]
-    options: StreamOptions,
-}
-
 #[pyclass(frozen, module = "skipjack._llm")]
 pub struct NativeStream {
     queue: Arc<EventQueue>,
@@ -152,8 +142,10 @@ pub struct NativeStream {
 /// Start a request. `request` is the JSON of `{model, context, options}`.
 #[pyfunction]
 pub fn start_stream(py: Python<'_>, request: &[u8]) -> PyResult<NativeStream> {
-    let parsed: Request = py
-        .detach(|| serde_json::from_slice(request))
+    // Off the GIL; the messages earlier requests already carried come from the payload
+    // cache (`request_payload`), so a turn parses what is new, not the whole history.
+    let parsed = py
+        .detach(|| request_payload::parse(request))
         .map_err(|e| PyValueError::new_err(format!("invalid stream request: {e}")))?;
     let (client, runtime) = (client(parsed.options.timeouts.connect_ms)?, runtime()?);
     let wake = Arc::new(Wake::new().map_err(|e| PyOSError::new_err(e.to_string()))?);

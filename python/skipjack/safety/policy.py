@@ -48,7 +48,7 @@ from typing import Any
 from skipjack.config.schema import ApprovalMode, Rule, parse_rule
 from skipjack.safety.command_line import ParsedLine, Redirect, SimpleCommand
 from skipjack.safety.rules import TRANSPARENT_WRAPPERS, CommandPattern, compile_pattern
-from skipjack.safety.secret_files import home_dir, secret_locations
+from skipjack.safety.secret_files import home_dir, secret_location_texts
 from skipjack.safety.suggest import suggest_rule
 from skipjack.tools._paths import is_within, resolve_path
 
@@ -270,21 +270,22 @@ class ApprovalPolicy:
         if parts[:2] == ("/", "proc") and (len(parts) < 3 or parts[2].isdigit() or parts[2] in ("self", "thread-self")):
             # The read tools run in skipjack: /proc/self/environ is its environment, keys and all.
             return f"{tool} of {target} reads a process's environment or memory"
-        extra: tuple[Path, ...] = ()
+        shown = str(target)
+        extra: tuple[str, ...] = ()
         if self._user_config_dir is not None:
-            config_dir = Path(os.path.realpath(self._user_config_dir))
+            config_dir = os.path.realpath(self._user_config_dir)
             # Its skills, commands and agents are the user's prompts for the model (no keys):
             # a skill's SKILL.md is read on demand. `target` is a real path, so a symlink in
             # there to config.toml is still judged as config.toml.
-            if not any(is_within(target, config_dir / d) for d in USER_PROMPT_DIRS):
+            if not any(_path_within(shown, os.path.join(config_dir, d)) for d in USER_PROMPT_DIRS):
                 extra = (config_dir,)
-        shown = str(target)
-        for place in secret_locations(extra):
-            where = str(place)
+        # Compared as text (both sides are real, normalised paths): this runs at every read
+        # tool call, where `Path` objects cost more than the comparisons.
+        for where in secret_location_texts(extra):
             if _path_within(shown, where):
-                return f"{tool} of {target} reads a credential store ({place})"
-            if tool != "read" and _path_within(where, shown) and os.path.lexists(place):
-                return f"{tool} in {target} would search a credential store ({place})"
+                return f"{tool} of {target} reads a credential store ({where})"
+            if tool != "read" and _path_within(where, shown) and os.path.lexists(where):
+                return f"{tool} in {target} would search a credential store ({where})"
         return None
 
     def _shown(self, path: Path) -> str:

@@ -87,14 +87,27 @@ def secret_locations(extra: Sequence[Path] = ()) -> list[Path]:
     Asked at every read tool call and shell command, so the answer is kept, and reused only
     while no directory its resolution looked into has changed (see `_Resolved`): resolving
     the ~60 paths afresh took milliseconds per tool call, most of a turn's overhead."""
+    kept = _current()
+    # `extra` (one directory, often under a busy /tmp in tests) is resolved every time.
+    return list(dict.fromkeys([*kept.locations, *(Path(os.path.realpath(p)) for p in extra)]))
+
+
+def secret_location_texts(real_extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """`secret_locations` as text, `real_extra` being real paths already: for the read
+    tools' check at every call, which compares text and so skips building and hashing ~60
+    `Path`s per call."""
+    texts = _current().texts
+    return texts + tuple(e for e in real_extra if e not in texts)
+
+
+def _current() -> _Resolved:
     home_var = os.environ.get("HOME") or str(Path.home())
     kept = _resolved.get(home_var)
     if kept is None or not kept.still_valid():
         kept = _resolve_locations(home_var)
         if kept.cacheable():
             _resolved[home_var] = kept
-    # `extra` (one directory, often under a busy /tmp in tests) is resolved every time.
-    return list(dict.fromkeys([*kept.locations, *(Path(os.path.realpath(p)) for p in extra)]))
+    return kept
 
 
 _resolved: dict[str, _Resolved] = {}
@@ -126,6 +139,8 @@ class _Resolved:
     locations: tuple[Path, ...]
     stamps: tuple[tuple[str, _Stamp], ...]
     taken_ns: int
+    texts: tuple[str, ...] = ()
+    """`locations` as text."""
 
     def still_valid(self) -> bool:
         return all(_stamp(d) == st for d, st in self.stamps)
@@ -144,7 +159,7 @@ def _resolve_locations(home_var: str) -> _Resolved:
     found = [*SENSITIVE_FILES, *(os.path.join(home, p) for p in SENSITIVE_HOME)]
     locations = tuple(dict.fromkeys(Path(_realpath(p, looked_at)) for p in found))
     parents = sorted({os.path.dirname(p) for p in looked_at})
-    return _Resolved(locations, tuple((d, _stamp(d)) for d in parents), taken_ns)
+    return _Resolved(locations, tuple((d, _stamp(d)) for d in parents), taken_ns, tuple(map(str, locations)))
 
 
 def _realpath(path: str, looked_at: set[str]) -> str:

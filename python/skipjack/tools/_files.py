@@ -94,12 +94,41 @@ class CancelFlag:
             raise Cancelled
 
 
-async def run_cancellable(fn: Callable[[CancelFlag], T]) -> T:
+class _NotSmall(Exception):
+    """Raised by `_InlineFlag` when work run inline turned out longer than expected."""
+
+
+class _InlineFlag(CancelFlag):
+    """The flag of work run on the event loop's thread: its first `checks` checks pass, the
+    next one stops the work (to be redone in a thread)."""
+
+    def __init__(self, checks: int) -> None:
+        super().__init__()
+        self._left = checks
+
+    def check(self) -> None:
+        self._left -= 1
+        if self._left < 0:
+            raise _NotSmall
+
+
+async def run_cancellable(fn: Callable[[CancelFlag], T], *, inline_checks: int = 0) -> T:
     """Run side-effect-free `fn` in a thread; cancelling returns at once and tells `fn` to stop.
 
     Unlike `run_to_completion` the caller does not wait for the thread: `fn` only computes or
     reads, so nothing it does can land after the caller gave up.
+
+    With `inline_checks`, for work the caller knows to be small (a small regular file), `fn`
+    first runs right here: the hop to a thread and back costs more than reading a few
+    kilobytes (~0.2 ms of every `read` call). If it calls `check()` more than that many times
+    (the file grew meanwhile) it is stopped and run in a thread from the start, which its
+    having no side effects allows.
     """
+    if inline_checks > 0:
+        try:
+            return fn(_InlineFlag(inline_checks))
+        except _NotSmall:
+            pass
     flag = CancelFlag()
     try:
         return await asyncio.to_thread(fn, flag)
