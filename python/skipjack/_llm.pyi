@@ -35,6 +35,8 @@ class NativeStream:
         """A descriptor that becomes readable when there is something to drain."""
     def clear_wake(self) -> None:
         """Consume pending wake-ups before draining."""
+    def drain_woken(self) -> list[_Event]:
+        """Consume pending wake-ups, then every event queued (one call per wake-up)."""
     @property
     def finished(self) -> bool:
         """True once the terminal event has been drained."""

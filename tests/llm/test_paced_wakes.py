@@ -253,3 +253,67 @@ async def test_a_paced_stream_wakes_the_loop_once_per_window_not_per_event(monke
         got = await _received(url)
     assert list(got) == [f"d{i}" for i in range(60)]
     assert 0 < wakes <= 30, wakes
+
+
+def _counting_wakes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the loop's calls of the reader callback; returns a one-item counter."""
+    wakes = [0]
+    on_readable = _Waker._on_readable
+
+    def counting(self: _Waker) -> None:
+        wakes[0] += 1
+        on_readable(self)
+
+    monkeypatch.setattr(_Waker, "_on_readable", counting)
+    return wakes
+
+
+async def test_isolated_deltas_at_a_models_pace_are_each_delivered_promptly(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 50 deltas a second: every delta follows a pause far longer than the wake window, so
+    # none may wait for it, and each costs the loop one wake-up, which brings its delta
+    # with it (no second call, no second wake-up per event).
+    wakes = _counting_wakes(monkeypatch)
+    paced = [(0.02, _delta(f"d{i}"), f"d{i}") for i in range(40)]
+    script = Script([(0.0, ROLE, None), *paced, (0.02, END, None)])
+    with paced_server([script]) as url:
+        got = await _received(url)
+    assert list(got) == [f"d{i}" for i in range(40)]
+    latencies = [_latency_ms(script, got, f"d{i}") for i in range(40)]
+    assert statistics.median(latencies) < PROMPT_MS, latencies
+    # A held-back delta would wait out the 4 ms window; a loaded machine delays a few.
+    assert sorted(latencies)[-3] < 4 * PROMPT_MS, latencies
+    assert 40 <= wakes[0] <= 50, wakes
+
+
+async def test_a_burst_after_a_pause_still_coalesces(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Isolated deltas, a pause, then 2,000 deltas in one go: the first of the burst wakes
+    # the loop at once, and the rest come in a handful of batches, not one wake each.
+    wakes = _counting_wakes(monkeypatch)
+    isolated = [(0.02, _delta(f"i{i}"), f"i{i}") for i in range(5)]
+    burst = b"".join(_delta(f"b{i}") for i in range(2000))
+    script = Script([(0.0, ROLE, None), *isolated, (0.05, burst, "b0"), (0.0, END, None)])
+    with paced_server([script]) as url:
+        got = await _received(url)
+    assert list(got) == [f"i{i}" for i in range(5)] + [f"b{i}" for i in range(2000)]
+    assert _latency_ms(script, got, "b0") < 50, "the burst's first delta is not held back"
+    assert wakes[0] <= 5 + 1 + 40, wakes
+
+
+async def test_events_nobody_waits_for_stay_in_the_bounded_native_queue() -> None:
+    # The reader callback hands a batch over only to a consumer that is waiting: a consumer
+    # busy elsewhere while the server bursts must not find every event moved into the
+    # stream's own (unbounded) buffer, or the core's back-pressure would mean nothing.
+    burst = b"".join(_delta(f"b{i}") for i in range(10_000))
+    script = Script([(0.0, ROLE, None), (0.01, _delta("first"), "first"), (0.05, burst, "b0"), (0.0, END, None)])
+    with paced_server([script]) as url:
+        s = _start(url)
+        async for event in s:
+            if isinstance(event, TextDelta):
+                assert event.delta == "first"
+                break
+        # The consumer is busy; the loop keeps running its callbacks meanwhile.
+        await asyncio.sleep(0.3)
+        assert s._waker is not None
+        assert len(s._buffer) == 0, len(s._buffer)
+        message = await s.result()
+        assert message.text == "first" + "".join(f"b{i}" for i in range(10_000))

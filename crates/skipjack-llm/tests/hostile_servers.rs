@@ -401,6 +401,36 @@ async fn a_slow_large_event_is_progress_for_the_idle_timer() {
     assert_eq!(text(message).len(), 80);
 }
 
+/// The idle timer is set once per body and moved only when it fires early, so it must
+/// count from the last event, not from the start of the body or the previous timer.
+#[tokio::test]
+async fn the_idle_timer_counts_from_the_last_event() {
+    let script: Script = Arc::new(|mut sock, _| {
+        Box::pin(async move {
+            let _ = sock.write_all(HEAD).await;
+            // Seven events 100 ms apart (the last at 600 ms), then silence on an open socket.
+            for _ in 0..7 {
+                if sock.write_all(&chat_text(".")).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        })
+    });
+    let (addr, _) = serve(script).await;
+    let opts = StreamOptions { timeouts: Timeouts { idle_ms: 300, ..options().timeouts }, ..options() };
+    let (events, elapsed) = run(&model(Api::OpenAiChat, addr), &opts).await;
+    let (message, error) = terminal(&events);
+    let error = error.expect("an error");
+    assert_eq!(error.kind, ErrorKind::Timeout);
+    assert!(error.message.contains("timeouts.idle_ms"), "{}", error.message);
+    assert_eq!(text(message), ".......", "every event before the silence is kept");
+    // 600 ms of events, then 300 ms of silence: neither 300 ms from the start nor a whole
+    // extra idle period late.
+    assert!(elapsed >= Duration::from_millis(850) && elapsed < Duration::from_millis(1_500), "{elapsed:?}");
+}
+
 #[tokio::test]
 async fn the_total_deadline_bounds_retries_and_their_waits() {
     let script: Script = Arc::new(|mut sock, _| {

@@ -182,6 +182,14 @@ impl NativeStream {
         Ok(list)
     }
 
+    /// Consume pending wake-ups, then take every event queued (what a reader callback does
+    /// when the descriptor was readable): one call into the core per wake-up, not two. The
+    /// wake-up is consumed first, so an event queued after the take leaves it set.
+    fn drain_woken<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        self.wake.clear();
+        self.drain(py)
+    }
+
     /// A file descriptor that becomes readable when there is something to drain.
     #[getter]
     fn wake_fd(&self) -> i32 {

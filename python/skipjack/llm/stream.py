@@ -92,6 +92,7 @@ class AssistantStream:
                     await woken
                 finally:
                     waker.waiter = None
+                # The reader callback took the batch that woke us into the buffer.
                 continue
             self._buffer.extend(batch)
         event = self._buffer.popleft()
@@ -112,7 +113,7 @@ class AssistantStream:
         """Watch the wake descriptor from `loop` (moving it off a previous loop)."""
         if self._waker is not None:
             self._waker.unwatch()
-        self._waker = _Waker(self, loop)
+        self._waker = _Waker(self, self._buffer, loop)
         return self._waker
 
     async def result(self) -> AssistantMessage:
@@ -152,11 +153,12 @@ class _Waker:
     the native handle (and so the descriptor) can close.
     """
 
-    __slots__ = ("__weakref__", "_finalizer", "_native", "loop", "waiter")
+    __slots__ = ("__weakref__", "_buffer", "_finalizer", "_native", "loop", "waiter")
 
-    def __init__(self, owner: AssistantStream, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, owner: AssistantStream, buffer: deque[StreamEvent], loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._native = owner._native
+        self._buffer = buffer
         self.waiter: asyncio.Future[None] | None = None
         """The consumer's future while it sleeps; set and cleared by `__anext__`."""
         loop.add_reader(self._native.wake_fd, self._on_readable)
@@ -164,11 +166,18 @@ class _Waker:
 
     def _on_readable(self) -> None:
         # Level-triggered: the wake-up must be consumed here or the loop spins on it. A wake
-        # nobody waits for is harmless: the consumer drains before it waits again.
-        self._native.clear_wake()
+        # nobody waits for is only consumed: the consumer drains before it waits again, and
+        # taking events it has not asked for would move them past the core's bounded queue
+        # (its back-pressure) into this unbounded buffer.
         waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        if waiter is None or waiter.done():
+            self._native.clear_wake()
+            return
+        # The waiting consumer gets the batch with its wake-up: at a paced stream's one
+        # event per wake-up, a second call into the core after resuming is a large share of
+        # the per-event cost.
+        self._buffer.extend(self._native.drain_woken())
+        waiter.set_result(None)
 
     def unwatch(self) -> None:
         self._finalizer()

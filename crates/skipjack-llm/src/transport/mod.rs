@@ -228,24 +228,52 @@ impl Io<'_> {
         out: &mut Vec<StreamEvent>,
     ) -> BodyEnd {
         let idle_ms = self.options.timeouts.idle_ms;
+        let idle = Duration::from_millis(idle_ms);
+        // The timers and the cancellation waiter live for the whole body. Built afresh per
+        // chunk (as `select!` does with inline futures), every event registered and removed
+        // two timer entries and a waiter: at a paced stream's one event per wake-up, a
+        // large share of the stream thread's work.
+        let cancelled = self.cancel.cancelled();
+        let total = until(self.deadline);
+        tokio::pin!(cancelled, total);
         // The idle timer restarts only when bytes that carry events arrive: a server that
-        // sends nothing but keep-alive comments is idle, however busy its socket.
-        let mut idle_deadline = after(idle_ms);
+        // sends nothing but keep-alive comments is idle, however busy its socket. Events only
+        // record when they came; the timer is moved when it fires early, so a steady stream
+        // never touches it.
+        let mut last_events = Instant::now();
+        let mut idle_timer = after(idle_ms).map(|at| Box::pin(tokio::time::sleep_until(at)));
         let mut seen = decoder.event_bytes();
         let mut body = response.bytes_stream();
         loop {
+            let idle_fired = async {
+                match idle_timer.as_mut() {
+                    Some(timer) => timer.as_mut().await,
+                    None => std::future::pending().await,
+                }
+            };
             let next = tokio::select! {
                 biased;
-                () = self.cancel.cancelled() => return self.end(decoder, aborted(), out),
-                () = until(self.deadline) => return self.end(decoder, total_timeout(self.options), out),
-                () = until(idle_deadline) => {
-                    let msg = format!(
-                        "no event from the server for {} (timeouts.idle_ms; keep-alive comments do not count)",
-                        seconds(idle_ms)
-                    );
-                    return self.end(decoder, LlmError::new(ErrorKind::Timeout, msg), out);
+                () = &mut cancelled => return self.end(decoder, aborted(), out),
+                () = &mut total => return self.end(decoder, total_timeout(self.options), out),
+                () = idle_fired => None,
+                next = body.next() => Some(next),
+            };
+            let Some(next) = next else {
+                match last_events.checked_add(idle) {
+                    Some(due) if due > Instant::now() => {
+                        if let Some(timer) = idle_timer.as_mut() {
+                            timer.as_mut().reset(due);
+                        }
+                        continue;
+                    }
+                    _ => {
+                        let msg = format!(
+                            "no event from the server for {} (timeouts.idle_ms; keep-alive comments do not count)",
+                            seconds(idle_ms)
+                        );
+                        return self.end(decoder, LlmError::new(ErrorKind::Timeout, msg), out);
+                    }
                 }
-                next = body.next() => next,
             };
             let bytes = match next {
                 None => {
@@ -270,7 +298,7 @@ impl Io<'_> {
             let drained = finished && tokio::time::timeout(DRAIN_BEFORE_END, read_to_end(&mut body)).await.is_ok();
             let pushed = tokio::select! {
                 biased;
-                () = self.cancel.cancelled() => return self.end(decoder, aborted(), out),
+                () = &mut cancelled => return self.end(decoder, aborted(), out),
                 pushed = self.queue.push_batch(out) => pushed,
             };
             if finished && !drained {
@@ -282,7 +310,7 @@ impl Io<'_> {
             // Restarted after the push, not on arrival: a caller slow to take events
             // (back-pressure) is not the server being silent.
             if carried_events {
-                idle_deadline = after(idle_ms);
+                last_events = Instant::now();
             }
         }
     }
