@@ -296,7 +296,10 @@ async def test_a_burst_after_a_pause_still_coalesces(monkeypatch: pytest.MonkeyP
         got = await _received(url)
     assert list(got) == [f"i{i}" for i in range(5)] + [f"b{i}" for i in range(2000)]
     assert _latency_ms(script, got, "b0") < 50, "the burst's first delta is not held back"
-    assert wakes[0] <= 5 + 1 + 40, wakes
+    # A batch of 32 events is never held back, so a consumer that keeps up is woken up to
+    # 2000 / 32 times for the burst (more in a debug build, which keeps up better); one wake
+    # per delta would be 2,000.
+    assert wakes[0] <= 5 + 1 + 2000 // 32 + 20, wakes
 
 
 async def test_events_nobody_waits_for_stay_in_the_bounded_native_queue() -> None:
