@@ -62,6 +62,8 @@ class RunOptions:
 
 @dataclass
 class Runtime:
+    """Everything a front end needs to run the agent."""
+
     agent: Agent
     model: Model
     config: LoadedConfig

@@ -40,6 +40,8 @@ StateKind = Literal["start", "end", "seen", "restored"]
 
 @dataclass(frozen=True)
 class Turn:
+    """A turn that has a checkpoint."""
+
     number: int
     """1-based, in the order of the session file."""
     checkpoint_id: str
@@ -61,6 +63,8 @@ class State:
 
 @dataclass(frozen=True)
 class UndoRecord:
+    """An undo, for the redo that reverses it."""
+
     turn: int
     before: str
     """The tree the undo found, which a redo writes back."""
@@ -70,6 +74,8 @@ class UndoRecord:
 
 @dataclass
 class Timeline:
+    """A session's checkpoints, states and undos, read from its entries."""
+
     turns: list[Turn] = field(default_factory=list)
     states: list[State] = field(default_factory=list)
     undo_stack: list[UndoRecord] = field(default_factory=list)

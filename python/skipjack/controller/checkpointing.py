@@ -58,6 +58,8 @@ class RewindConflict(UserError):
 
 @dataclass
 class RewindOutcome:
+    """What a rewind did."""
+
     kind: str
     turn: int
     mode: RewindMode

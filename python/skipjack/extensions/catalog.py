@@ -21,6 +21,8 @@ MAX_FILES = 1000
 
 @dataclass(frozen=True)
 class ExtensionProblem:
+    """An extension file that could not be loaded."""
+
     path: Path
     message: str
     kind: str = ""
@@ -32,6 +34,8 @@ class ExtensionProblem:
 
 @dataclass
 class Extensions:
+    """Every command, skill and agent definition found, by name."""
+
     commands: dict[str, CustomCommand] = field(default_factory=dict)
     skills: dict[str, Skill] = field(default_factory=dict)
     agents: dict[str, AgentDefinition] = field(default_factory=dict)

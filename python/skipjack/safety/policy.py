@@ -89,6 +89,8 @@ class Decision(Enum):
 
 @dataclass(frozen=True)
 class Verdict:
+    """The policy's decision on one tool call."""
+
     decision: Decision
     reason: str
     subject: str

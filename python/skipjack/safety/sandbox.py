@@ -57,6 +57,8 @@ PROBE_TIMEOUT_S = 10.0
 
 @dataclass(frozen=True)
 class SandboxSupport:
+    """Whether commands can run sandboxed here."""
+
     available: bool
     reason: str
     """Why it is not available (or "bubblewrap works" when it is)."""

@@ -89,6 +89,8 @@ class ReadTool(Tool[ReadArgs]):
 
 @dataclass
 class _Result:
+    """What reading a file gave."""
+
     text: str = ""
     error: str | None = None
     sha256: str | None = None
