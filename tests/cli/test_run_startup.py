@@ -50,6 +50,10 @@ NOT_BEFORE_THE_FIRST_REQUEST = (
     "tree_sitter_bash",
     "skipjack.tools.apply_patch",  # this model gets the edit tool
     "skipjack.tools._patch_parse",
+    "skipjack.tools._diff",  # edit's diff and exact-text helpers: at the first edit
+    "skipjack.tools._exact",
+    "skipjack.tools._output",  # bash's output spool: at the first command
+    "skipjack.tools._spool",
     "skipjack.models.convert",  # models.dev's format: only for a refreshed catalog
     "skipjack.models.catalog",
     "importlib.resources",
