@@ -45,6 +45,7 @@ NOT_BEFORE_THE_FIRST_REQUEST = (
     "skipjack.compaction.prompt",
     "skipjack.checkpoints.rewind",
     "skipjack.checkpoints.gc",
+    "skipjack.checkpoints.timeline",  # read back by rewind only
     "skipjack.safety.commands",  # the shell parser: at the first command to check
     "tree_sitter",
     "tree_sitter_bash",

@@ -25,15 +25,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from skipjack.checkpoints.entry_kinds import CHECKPOINT as CHECKPOINT
+from skipjack.checkpoints.entry_kinds import CHECKPOINT_END as CHECKPOINT_END
+from skipjack.checkpoints.entry_kinds import CHECKPOINT_TREE as CHECKPOINT_TREE
+from skipjack.checkpoints.entry_kinds import PENDING as PENDING
+from skipjack.checkpoints.entry_kinds import RESTORE as RESTORE
 from skipjack.llm.types import UserMessage
 from skipjack.sessions.format import Entry, EventEntry, MessageEntry
 from skipjack.sessions.session import content_text
-
-CHECKPOINT = "checkpoint"
-CHECKPOINT_TREE = "checkpoint_tree"
-PENDING = "pending"
-CHECKPOINT_END = "checkpoint_end"
-RESTORE = "restore"
 
 StateKind = Literal["start", "end", "seen", "restored"]
 
