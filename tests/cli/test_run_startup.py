@@ -62,6 +62,11 @@ NOT_BEFORE_THE_FIRST_REQUEST = (
     "skipjack.rpc",
     "skipjack.acp",
     "skipjack.batch",
+    # A project with no command, skill or agent folders: their loaders and front-matter parser.
+    "skipjack.extensions.commands",
+    "skipjack.extensions.definitions",
+    "skipjack.extensions.skills",
+    "skipjack.extensions.frontmatter",
 )
 
 
