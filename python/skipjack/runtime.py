@@ -19,7 +19,6 @@ from skipjack.config.keys import key_required
 from skipjack.config.schema import ApprovalMode, SandboxModeSetting, SandboxSettings, Settings
 from skipjack.errors import UserError
 from skipjack.extensions import Extensions, load_extensions
-from skipjack.extensions.skills import skills_prompt
 from skipjack.llm.azure import azure_ad_token
 from skipjack.llm.stream import StreamOptions
 from skipjack.llm.types import Api, Model, ReasoningEffort
@@ -62,6 +61,8 @@ class RunOptions:
 
 @dataclass
 class Runtime:
+    """Everything a front end needs to run the agent."""
+
     agent: Agent
     model: Model
     config: LoadedConfig
@@ -253,7 +254,7 @@ def build_runtime(opts: RunOptions, *, hooks: Hooks | None = None, env: Mapping[
             opts.cwd,
             instructions.text,
             tool_names=[t.name for t in tools],
-            skills=skills_prompt(list(extensions.skills.values())),
+            skills=_skills_prompt(extensions),
         )
     options = StreamOptions(
         api_key=key,
@@ -460,3 +461,11 @@ def attach_session(
     agent.hooks = compactor.hooks(agent.hooks)
     runtime.compactor = compactor
     return record(agent, session, on_write_error)
+
+
+def _skills_prompt(extensions: Extensions) -> str:
+    if not extensions.skills:  # the skills module loads only when there are skills
+        return ""
+    from skipjack.extensions.skills import skills_prompt
+
+    return skills_prompt(list(extensions.skills.values()))

@@ -68,6 +68,8 @@ the request's credential in it."""
 
 @dataclass(frozen=True)
 class Hooks:
+    """The agent's extension points; each None is skipped."""
+
     before_tool_call: BeforeToolCall | None = None
     after_tool_call: AfterToolCall | None = None
     transform_context: TransformContext | None = None

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from skipjack.checkpoints.entry_kinds import CHECKPOINT, CHECKPOINT_END, CHECKPOINT_TREE, PENDING
 from skipjack.checkpoints.store import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_FILES, Snapshot, SnapshotError, SnapshotStore
-from skipjack.checkpoints.timeline import CHECKPOINT, CHECKPOINT_END, CHECKPOINT_TREE, PENDING
 from skipjack.sessions.session import Session
 from skipjack.sessions.store import data_dir, project_dir_name
 

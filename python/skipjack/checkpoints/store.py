@@ -41,12 +41,16 @@ class SnapshotError(GitError):
 
 @dataclass(frozen=True)
 class Skipped:
+    """A file the snapshot left out, and why."""
+
     path: str
     reason: str
 
 
 @dataclass(frozen=True)
 class Snapshot:
+    """One snapshot of the working tree."""
+
     tree: str
     """The snapshot's id: a tree holding `files` (the working tree) and, when some file's
     permissions are not git's 644/755, `modes` (a JSON map of path -> mode bits)."""
@@ -57,6 +61,8 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Change:
+    """One path that differs between two snapshots."""
+
     status: str
     """`A` (only in the second tree), `D` (only in the first), `M` (content or mode), `T` (type)."""
     path: str
@@ -66,6 +72,8 @@ class Change:
 
 @dataclass
 class RestoreResult:
+    """What a restore wrote, deleted and left alone."""
+
     written: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     left: list[Skipped] = field(default_factory=list)

@@ -25,21 +25,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from skipjack.checkpoints.entry_kinds import CHECKPOINT as CHECKPOINT
+from skipjack.checkpoints.entry_kinds import CHECKPOINT_END as CHECKPOINT_END
+from skipjack.checkpoints.entry_kinds import CHECKPOINT_TREE as CHECKPOINT_TREE
+from skipjack.checkpoints.entry_kinds import PENDING as PENDING
+from skipjack.checkpoints.entry_kinds import RESTORE as RESTORE
 from skipjack.llm.types import UserMessage
 from skipjack.sessions.format import Entry, EventEntry, MessageEntry
 from skipjack.sessions.session import content_text
-
-CHECKPOINT = "checkpoint"
-CHECKPOINT_TREE = "checkpoint_tree"
-PENDING = "pending"
-CHECKPOINT_END = "checkpoint_end"
-RESTORE = "restore"
 
 StateKind = Literal["start", "end", "seen", "restored"]
 
 
 @dataclass(frozen=True)
 class Turn:
+    """A turn that has a checkpoint."""
+
     number: int
     """1-based, in the order of the session file."""
     checkpoint_id: str
@@ -61,6 +62,8 @@ class State:
 
 @dataclass(frozen=True)
 class UndoRecord:
+    """An undo, for the redo that reverses it."""
+
     turn: int
     before: str
     """The tree the undo found, which a redo writes back."""
@@ -70,6 +73,8 @@ class UndoRecord:
 
 @dataclass
 class Timeline:
+    """A session's checkpoints, states and undos, read from its entries."""
+
     turns: list[Turn] = field(default_factory=list)
     states: list[State] = field(default_factory=list)
     undo_stack: list[UndoRecord] = field(default_factory=list)

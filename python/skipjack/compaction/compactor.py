@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CompactionResult:
+    """A compacted context and what it replaced."""
+
     summary: str
     messages: list[Message]
     """The new context: the summary message, then the kept messages."""

@@ -24,6 +24,8 @@ Fingerprint: TypeAlias = tuple[tuple[str, tuple[int, int, int] | None], ...]
 
 @dataclass(frozen=True)
 class Instructions:
+    """The project's instruction files (`AGENTS.md`, else `CLAUDE.md`) as the system prompt carries them."""
+
     text: str
     """The files' contents, each under a header naming it; empty when there are none."""
     files: list[Path]

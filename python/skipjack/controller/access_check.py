@@ -26,6 +26,8 @@ Problem = Literal["key", "reach", "model", "quota", "server", "config"]
 
 @dataclass(frozen=True)
 class AccessProblem:
+    """Why the provider cannot be reached with these settings."""
+
     kind: Problem
     message: str
     """One or two sentences for the user: what failed and what to change."""

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from skipjack.checkpoints.before_turn import record_end, record_pending, record_snapshot, store_for_project
 from skipjack.checkpoints.store import RestoreResult, SnapshotError, SnapshotStore
-from skipjack.checkpoints.timeline import read_timeline
 from skipjack.config.schema import CheckpointSettings
 from skipjack.controller.events import CheckpointCreated, Event, Warning_
 from skipjack.errors import UserError
@@ -58,6 +57,8 @@ class RewindConflict(UserError):
 
 @dataclass
 class RewindOutcome:
+    """What a rewind did."""
+
     kind: str
     turn: int
     mode: RewindMode
@@ -214,6 +215,8 @@ def run_rewind(
         raise UserError(f"{kind} restores files only")
     plan: RewindPlan | None = None
     if mode == "conversation":
+        from skipjack.checkpoints.timeline import read_timeline  # only a rewind reads it back
+
         try:
             target = read_timeline(session.all_entries()).turn(turn or 0)
         except LookupError as e:

@@ -47,7 +47,6 @@ from skipjack.controller.model_control import ModelControl
 from skipjack.controller.rewinding import Rewinding
 from skipjack.controller.session_control import SessionControl
 from skipjack.errors import UserError
-from skipjack.extensions import CustomCommand
 from skipjack.extensions.hooks import HookFailure
 from skipjack.llm.types import AssistantMessage, Model, TextContent, ToolCall, Usage, UserMessage
 from skipjack.llm.usage import unpriced_requests
@@ -60,6 +59,7 @@ from skipjack.tools.editor_files import EditorFiles
 
 if TYPE_CHECKING:
     from skipjack.agent.tool import ToolOutput
+    from skipjack.extensions import CustomCommand
     from skipjack.reports import Row
 
 Listener = Callable[[Event], None]

@@ -22,7 +22,6 @@ from skipjack.agent.tool import ToolContext, ToolOutput
 from skipjack.config.files import UnreadableFile, read_regular_file
 from skipjack.config.schema import ApprovalMode
 from skipjack.errors import UserError
-from skipjack.extensions.commands import CustomCommand, bash_patterns, expand, split_invocation
 from skipjack.extensions.hooks import CLAUDE_NAMES, PERMISSION_MODES, HookFailure, HookRunner, claude_tool_input
 from skipjack.llm.types import TextContent, ToolCall, text_of
 from skipjack.llm.usage import add_usage
@@ -31,6 +30,7 @@ from skipjack.safety.policy import Decision, Verdict
 from skipjack.safety.redaction import with_redaction
 
 if TYPE_CHECKING:
+    from skipjack.extensions.commands import CustomCommand
     from skipjack.runtime import Runtime
     from skipjack.safety.policy import ApprovalPolicy
     from skipjack.sessions import Session
@@ -235,12 +235,18 @@ class CommandExpander:
         self._ids = itertools.count(1)
 
     def find(self, text: str) -> tuple[CustomCommand, str] | None:
+        if not self.commands:  # no command folder had any: the parser need not load
+            return None
+        from skipjack.extensions.commands import split_invocation
+
         parts = split_invocation(text)
         if parts is None or parts[0] not in self.commands:
             return None
         return self.commands[parts[0]], parts[1]
 
     async def expand(self, command: CustomCommand, arguments: str) -> str:
+        from skipjack.extensions.commands import bash_patterns, expand
+
         patterns = bash_patterns(command.allowed_tools)
 
         async def run_shell(line: str) -> str:

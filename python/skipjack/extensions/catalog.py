@@ -6,21 +6,26 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from skipjack.extensions.commands import CustomCommand, load_command
-from skipjack.extensions.definitions import AgentDefinition, load_definition
-from skipjack.extensions.frontmatter import FrontMatterError
-from skipjack.extensions.skills import SKILL_FILE, Skill, load_skill
 from skipjack.extensions.sources import Kind, Source, extension_dirs
 
-T = TypeVar("T", CustomCommand, Skill, AgentDefinition)
+if TYPE_CHECKING:
+    from skipjack.extensions.commands import CustomCommand
+    from skipjack.extensions.definitions import AgentDefinition
+    from skipjack.extensions.skills import Skill
+
+# Each kind's loader (and the front-matter parser) is imported only for a folder that exists:
+# most projects have none, and a run should not pay for them at start.
+T = TypeVar("T", "CustomCommand", "Skill", "AgentDefinition")
 MAX_FILES = 1000
 """Per folder: a runaway tree (a symlink to `/`) must not stall startup."""
 
 
 @dataclass(frozen=True)
 class ExtensionProblem:
+    """An extension file that could not be loaded."""
+
     path: Path
     message: str
     kind: str = ""
@@ -32,6 +37,8 @@ class ExtensionProblem:
 
 @dataclass
 class Extensions:
+    """Every command, skill and agent definition found, by name."""
+
     commands: dict[str, CustomCommand] = field(default_factory=dict)
     skills: dict[str, Skill] = field(default_factory=dict)
     agents: dict[str, AgentDefinition] = field(default_factory=dict)
@@ -51,6 +58,10 @@ def load_extensions(*, user_config_dir: Path | None, project_root: Path | None, 
     for s in dirs("commands"):
         _collect("commands", found.commands, found.problems, _files(s.path, "*.md"), functools.partial(_command, s))
     for s in dirs("skills"):
+        if not s.path.is_dir():
+            continue
+        from skipjack.extensions.skills import SKILL_FILE
+
         _collect(
             "skills", found.skills, found.problems, _files(s.path, f"*/{SKILL_FILE}"), functools.partial(_skill, s)
         )
@@ -60,14 +71,20 @@ def load_extensions(*, user_config_dir: Path | None, project_root: Path | None, 
 
 
 def _command(source: Source, path: Path) -> CustomCommand:
+    from skipjack.extensions.commands import load_command
+
     return load_command(path, source.path, source.origin)
 
 
 def _skill(source: Source, path: Path) -> Skill:
+    from skipjack.extensions.skills import load_skill
+
     return load_skill(path, source.origin)
 
 
 def _definition(source: Source, path: Path) -> AgentDefinition:
+    from skipjack.extensions.definitions import load_definition
+
     return load_definition(path, source.origin)
 
 
@@ -89,6 +106,10 @@ def _files(root: Path, pattern: str) -> list[Path]:
 def _collect(
     kind: Kind, into: dict[str, T], problems: list[ExtensionProblem], paths: list[Path], load: Callable[[Path], T]
 ) -> None:
+    if not paths:
+        return
+    from skipjack.extensions.frontmatter import FrontMatterError
+
     for path in paths:
         try:
             item = load(path)

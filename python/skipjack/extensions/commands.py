@@ -30,6 +30,8 @@ _ARG = re.compile(r"\$(ARGUMENTS|[1-9])")
 
 @dataclass(frozen=True)
 class CustomCommand:
+    """A `/name` command defined by a markdown file."""
+
     name: str
     description: str
     body: str

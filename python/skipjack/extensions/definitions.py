@@ -29,6 +29,8 @@ CLAUDE_TOOL_NAMES = {
 
 @dataclass(frozen=True)
 class AgentDefinition:
+    """A subagent defined by a markdown file."""
+
     name: str
     description: str
     system_prompt: str

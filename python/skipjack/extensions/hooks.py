@@ -58,6 +58,8 @@ PERMISSION_MODES = {"ask": "default", "auto-edit": "acceptEdits", "yolo": "bypas
 
 @dataclass(frozen=True)
 class HookFailure:
+    """A hook command that failed, for the user."""
+
     event: str
     command: str
     message: str

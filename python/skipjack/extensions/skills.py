@@ -19,6 +19,8 @@ MAX_DESCRIPTION = 1024
 
 @dataclass(frozen=True)
 class Skill:
+    """An Agent Skill: a folder with a SKILL.md."""
+
     name: str
     description: str
     path: Path

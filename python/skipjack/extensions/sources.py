@@ -18,6 +18,8 @@ PROJECT_DIRS = (".claude", ".skipjack")
 
 @dataclass(frozen=True)
 class Source:
+    """A folder extensions are looked for in."""
+
     origin: Literal["user", "project"]
     path: Path
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class SimpleCommand:
+    """One program run by a command line."""
+
     argv: tuple[str, ...]
     """Name (normalised) and arguments; an argument whose value depends on an expansion is
     kept as its source text (`$HOME/x`)."""
@@ -30,6 +32,8 @@ class SimpleCommand:
 
 @dataclass(frozen=True)
 class Redirect:
+    """One redirection of a command line."""
+
     op: str
     fd: str | None
     target: str | None
@@ -39,6 +43,8 @@ class Redirect:
 
 @dataclass(frozen=True)
 class ParsedLine:
+    """A command line taken apart for the policy."""
+
     commands: tuple[SimpleCommand, ...]
     redirects: tuple[Redirect, ...]
     opaque_reasons: tuple[str, ...]

@@ -13,6 +13,8 @@ from skipjack.safety.policy import ApprovalPolicy, Decision, Verdict
 
 @dataclass(frozen=True)
 class Answer:
+    """The user's answer to an approval question."""
+
     choice: Literal["once", "always", "deny"]
     reason: str = ""
     rule: str | None = None

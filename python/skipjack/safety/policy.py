@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import functools
 import os
 import re
 import stat
@@ -66,17 +67,22 @@ change skipjack's own settings."""
 
 # Environment variables that make an allowed program run other code (a preloaded library, a
 # git directory whose config names an fsmonitor, a shell startup file): a command carrying
-# one is not allowed by a rule naming only the program.
-RISKY_ASSIGNMENTS = re.compile(
-    r"^(LD_\w*|DYLD_\w*|GIT_\w*|BASH_ENV|ENV|PATH|PROMPT_COMMAND|SHELLOPTS|BASHOPTS|PS4|IFS|"
-    r"\w*PAGER|EDITOR|VISUAL|PYTHONSTARTUP|PERL5OPT|RUBYOPT|NODE_OPTIONS|BASH_FUNC_\w*|"
-    # Where programs read their configuration from: `HOME=. git status` reads `./.gitconfig`,
-    # which the project (or the model, in auto-edit) can fill with `core.fsmonitor = <cmd>`;
-    # likewise XDG dirs, zsh's dotfiles, rg's config (`--pre`), less's input filter, tar's
-    # options (`--to-command`), npm's config and Python's site dirs (`sitecustomize`).
-    r"HOME|XDG_\w*|ZDOTDIR|INPUTRC|LESSOPEN|LESSCLOSE|LESSKEY\w*|RIPGREP_CONFIG_PATH|TAR_OPTIONS|"
-    r"WGETRC|CURL_HOME|PYTHONHOME|PYTHONUSERBASE|[Nn][Pp][Mm]_[Cc][Oo][Nn][Ff][Ii][Gg]_\w*)="
-)
+# one is not allowed by a rule naming only the program. Compiled at the first command judged
+# rather than at every start.
+@functools.cache
+def risky_assignments() -> re.Pattern[str]:
+    return re.compile(
+        r"^(LD_\w*|DYLD_\w*|GIT_\w*|BASH_ENV|ENV|PATH|PROMPT_COMMAND|SHELLOPTS|BASHOPTS|PS4|IFS|"
+        r"\w*PAGER|EDITOR|VISUAL|PYTHONSTARTUP|PERL5OPT|RUBYOPT|NODE_OPTIONS|BASH_FUNC_\w*|"
+        # Where programs read their configuration from: `HOME=. git status` reads `./.gitconfig`,
+        # which the project (or the model, in auto-edit) can fill with `core.fsmonitor = <cmd>`;
+        # likewise XDG dirs, zsh's dotfiles, rg's config (`--pre`), less's input filter, tar's
+        # options (`--to-command`), npm's config and Python's site dirs (`sitecustomize`).
+        r"HOME|XDG_\w*|ZDOTDIR|INPUTRC|LESSOPEN|LESSCLOSE|LESSKEY\w*|RIPGREP_CONFIG_PATH|TAR_OPTIONS|"
+        r"WGETRC|CURL_HOME|PYTHONHOME|PYTHONUSERBASE|[Nn][Pp][Mm]_[Cc][Oo][Nn][Ff][Ii][Gg]_\w*)="
+    )
+
+
 # git options that load configuration or a repository from elsewhere (`-c core.fsmonitor=…`).
 RISKY_GIT_OPTIONS = ("-c", "--config-env", "--git-dir", "--work-tree", "--exec-path", "--namespace", "-C")
 
@@ -89,6 +95,8 @@ class Decision(Enum):
 
 @dataclass(frozen=True)
 class Verdict:
+    """The policy's decision on one tool call."""
+
     decision: Decision
     reason: str
     subject: str
@@ -374,7 +382,7 @@ class ApprovalPolicy:
             return Verdict(Decision.ASK, "no OS sandbox is available, so every command needs approval", subject)
         if parsed.opaque:
             return Verdict(Decision.ASK, _opaque_reason(parsed), subject)
-        risky = [a.split("=", 1)[0] for a in parsed.assignments if RISKY_ASSIGNMENTS.match(a)]
+        risky = [a.split("=", 1)[0] for a in parsed.assignments if risky_assignments().match(a)]
         if risky:
             return Verdict(
                 Decision.ASK, f"the command sets {', '.join(risky)}, which changes what programs run", subject
@@ -501,7 +509,7 @@ def _hard_linked(path: Path) -> bool:
 
 def _risky(command: SimpleCommand) -> bool:
     """The command changes what the program loads (see RISKY_*): no plain rule covers it."""
-    if any(RISKY_ASSIGNMENTS.match(a) for a in command.assignments):
+    if any(risky_assignments().match(a) for a in command.assignments):
         return True
     return command.name == "git" and bool(_git_global_options(command.argv[1:]) & set(RISKY_GIT_OPTIONS))
 
@@ -541,7 +549,9 @@ def _field(args: Any, *names: str, kind: type = str) -> Any:
     return None
 
 
-_PATCH_PATH = re.compile(r"^(\*\*\* (?:Add|Update|Delete) File:|\*\*\* Move to:|\+\+\+ |--- )\s*(.+?)\s*$", re.M)
+@functools.cache
+def _patch_path() -> re.Pattern[str]:
+    return re.compile(r"^(\*\*\* (?:Add|Update|Delete) File:|\*\*\* Move to:|\+\+\+ |--- )\s*(.+?)\s*$", re.M)
 
 
 # apply_patch replaces edit (and creates files as write does) for some models: a deny rule
@@ -561,7 +571,7 @@ def _write_paths(tool: str, args: Any) -> list[str]:
     if patch is None:
         return []
     found = []
-    for m in _PATCH_PATH.finditer(patch):
+    for m in _patch_path().finditer(patch):
         name = m.group(2)
         if name == "/dev/null":
             continue

@@ -58,6 +58,8 @@ TRANSPARENT_WRAPPERS = frozenset(
 
 @dataclass(frozen=True)
 class CommandPattern:
+    """A parsed `bash(...)` rule: a program, its flags and arguments."""
+
     name: str
     flags: frozenset[str]
     args: tuple[str, ...]

@@ -57,6 +57,8 @@ PROBE_TIMEOUT_S = 10.0
 
 @dataclass(frozen=True)
 class SandboxSupport:
+    """Whether commands can run sandboxed here."""
+
     available: bool
     reason: str
     """Why it is not available (or "bubblewrap works" when it is)."""
@@ -529,11 +531,13 @@ def _source_dir() -> Path:
 
 # -- denials -------------------------------------------------------------------------------
 
-_FS_DENIAL = re.compile(r"Read-only file system|EROFS|Device or resource busy|EBUSY")
+# Patterns, not compiled ones: `re` compiles each at its first use (a denial to explain), not
+# at every start.
+_FS_DENIAL = r"Read-only file system|EROFS|Device or resource busy|EBUSY"
 # Outside the sandbox root has every capability; inside it has none, so EPERM as root is the
 # sandbox's doing. For other users it is ordinary and says nothing about the sandbox.
-_PRIV_DENIAL = re.compile(r"Operation not permitted|EPERM")
-_NET_DENIAL = re.compile(
+_PRIV_DENIAL = r"Operation not permitted|EPERM"
+_NET_DENIAL = (
     r"Network is unreachable|Temporary failure in name resolution|Could not resolve host|"
     r"Name or service not known|No address associated with hostname|getaddrinfo|Connection refused|"
     r"ENETUNREACH|EAI_AGAIN|nodename nor servname"
@@ -546,15 +550,15 @@ def sandbox_denial(output: str, policy: SandboxPolicy) -> str | None:
     answers writes with EROFS and hides secrets rather than refusing them.)"""
     if not policy.confined:
         return None
-    if _FS_DENIAL.search(output):
+    if re.search(_FS_DENIAL, output):
         if policy.mode == "workspace-write":
             writable = "only the project (but not .git/config, .git/hooks, .skipjack/) and /tmp are writable"
         else:
             writable = "only /tmp is writable"
         return f"a write to a read-only path ({writable})"
-    if not policy.network and _NET_DENIAL.search(output):
+    if not policy.network and re.search(_NET_DENIAL, output):
         return "network access (the network is off inside the sandbox)"
-    if os.geteuid() == 0 and _PRIV_DENIAL.search(output):
+    if os.geteuid() == 0 and re.search(_PRIV_DENIAL, output):
         return "a privileged action (capabilities are dropped inside the sandbox)"
     return None
 

@@ -30,6 +30,8 @@ from skipjack.sessions.migrations import RawEntry, header_version, migrate
 
 @dataclass
 class LoadedFile:
+    """A session file as read: header, entries and warnings."""
+
     header: SessionHeader
     entries: list[Entry]
     warnings: list[LoadWarning] = field(default_factory=list)

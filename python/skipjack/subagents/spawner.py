@@ -23,13 +23,13 @@ from skipjack.agent import Agent, Hooks, Limits
 from skipjack.agent.events import AgentEvent, MessageEnd
 from skipjack.agent.tool import Tool, ToolContext, ToolOutput
 from skipjack.config.schema import ApprovalMode, SubagentSettings
-from skipjack.extensions.definitions import AgentDefinition
 from skipjack.llm.stream import StreamOptions
 from skipjack.llm.types import AssistantMessage, Model, Usage
 from skipjack.subagents.events import SubagentEvent
 from skipjack.subagents.task_tool import TaskArgs, TaskTool
 
 if TYPE_CHECKING:
+    from skipjack.extensions.definitions import AgentDefinition
     from skipjack.safety.policy import ApprovalPolicy
     from skipjack.sessions import Session
 

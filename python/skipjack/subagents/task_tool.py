@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from skipjack.agent.tool import Tool, ToolContext, ToolOutput, arguments_schema
-from skipjack.extensions.definitions import AgentDefinition
 from skipjack.llm.types import Tool as ToolSpec
+
+if TYPE_CHECKING:
+    from skipjack.extensions.definitions import AgentDefinition
 
 DESCRIPTION = """\
 Hand a self-contained task to a subagent: a fresh agent with its own context window that works \

@@ -17,6 +17,8 @@ _HUNK = re.compile(r"^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@")
 
 @dataclass(frozen=True)
 class Change:
+    """An edit described for the model and the user."""
+
     diff: str
     tags: str
     """`LINE:HASH|text` of each changed region of the new file, one line of context around."""

@@ -18,6 +18,8 @@ TAIL_LINES = 200
 
 @dataclass(frozen=True)
 class Collected:
+    """A command's output as the tool returns it."""
+
     text: str
     """What the model sees: everything, or head and tail around an omission marker."""
     total_bytes: int

@@ -45,6 +45,8 @@ def rg_binary() -> str:
 
 @dataclass(frozen=True)
 class RgRun:
+    """How a ripgrep run ended."""
+
     returncode: int | None
     """None when the run was stopped early (by the line callback or the time limit)."""
     stderr: str

@@ -15,15 +15,17 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Annotated, ClassVar, Protocol
+from typing import TYPE_CHECKING, Annotated, ClassVar, Protocol
 
 import msgspec
 
 from skipjack.agent.tool import Tool, ToolContext, ToolOutput
 from skipjack.safety.secrets import shell_env
-from skipjack.tools._output import SpooledOutput
 from skipjack.tools._paths import resolve_path
 from skipjack.tools._procgroup import stop_group
+
+if TYPE_CHECKING:
+    from skipjack.tools._output import SpooledOutput
 
 DEFAULT_TIMEOUT_S = 120.0
 MAX_TIMEOUT_S = 600.0
@@ -195,6 +197,9 @@ class BashTool(Tool[BashArgs]):
             raise
         finally:
             os.close(write_fd)
+        # The spool (and its temp-dir lookup) loads at the first command, not at every start.
+        from skipjack.tools._output import SpooledOutput
+
         output = SpooledOutput(prefix="skipjack-bash-")
         pipe = os.fdopen(read_fd, "rb", buffering=0)
         transport: asyncio.ReadTransport | None = None

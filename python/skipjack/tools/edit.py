@@ -8,8 +8,6 @@ from typing import Annotated, ClassVar
 import msgspec
 
 from skipjack.agent.tool import Tool, ToolContext, ToolOutput
-from skipjack.tools._diff import describe_change
-from skipjack.tools._exact import ExactEditError, replace_once
 from skipjack.tools._filelock import ChangedMeanwhileError, NotRegularError, refuse_rewrite
 from skipjack.tools._files import (
     MAX_EDIT_BYTES,
@@ -66,6 +64,10 @@ class EditTool(Tool[EditArgs]):
         return str(resolve_path(self._cwd, args.path))
 
     async def execute(self, args: EditArgs, ctx: ToolContext) -> ToolOutput:
+        # The diff and exact-text helpers load at the first edit, not at every start.
+        from skipjack.tools._diff import describe_change
+        from skipjack.tools._exact import ExactEditError
+
         path = resolve_path(ctx.cwd, args.path)
         shown = display_path(path, ctx.cwd)
         tag_mode = args.edits is not None
@@ -124,6 +126,8 @@ class EditTool(Tool[EditArgs]):
     def _apply(
         args: EditArgs, data: bytes, known: bytes | None, shown: str, flag: CancelFlag
     ) -> tuple[str, str, TextFormat]:
+        from skipjack.tools._exact import replace_once
+
         before, fmt = decode(data)
         flag.check()
         if args.edits is not None:

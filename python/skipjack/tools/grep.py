@@ -60,6 +60,8 @@ class _Message(msgspec.Struct):
 
 @dataclass
 class _Hit:
+    """One matching or context line."""
+
     path: str
     lineno: int
     text: str

@@ -106,6 +106,8 @@ def _small_regular_file(path: Path) -> bool:
 
 @dataclass
 class _Result:
+    """What reading a file gave."""
+
     text: str = ""
     error: str | None = None
     sha256: str | None = None

@@ -53,6 +53,8 @@ class FetchRefused(Exception):
 
 @dataclass(frozen=True)
 class _Body:
+    """A response body, cut at the size limit."""
+
     data: bytes
     truncated: bool
 
