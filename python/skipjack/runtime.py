@@ -439,7 +439,6 @@ def attach_session(
     function (stop recording)."""
     import msgspec
 
-    from skipjack.compaction import Compactor
     from skipjack.sessions.recorder import record
 
     agent = runtime.agent
@@ -449,18 +448,27 @@ def attach_session(
         if session.model != ref:
             session.append_model_change(ref)
     agent.options = msgspec.structs.replace(agent.options, session_id=session.id)
+    install_compactor(runtime, session).on_compaction = lambda result: agent.charge(result.usage)
+    return record(agent, session, on_write_error)
+
+
+def install_compactor(runtime: Runtime, session: Session | None) -> Compactor:
+    """A compactor for the agent's conversation (recorded into `session`, or not recorded),
+    hooked in front of its model calls."""
+    from skipjack.compaction import Compactor
+
+    agent = runtime.agent
     compactor = Compactor(
         lambda: agent.model,
         session=session,
         settings=runtime.config.settings.compaction,
         summary_model=runtime.summary_model,
         options=agent.options,
-        on_compaction=lambda result: agent.charge(result.usage),
         key_for=runtime.key_for,
     )
     agent.hooks = compactor.hooks(agent.hooks)
     runtime.compactor = compactor
-    return record(agent, session, on_write_error)
+    return compactor
 
 
 def _skills_prompt(extensions: Extensions) -> str:

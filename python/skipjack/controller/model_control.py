@@ -20,7 +20,7 @@ from skipjack.controller.events import (
 )
 from skipjack.errors import UserError
 from skipjack.llm.types import Model
-from skipjack.runtime import Runtime, check_cost_limit
+from skipjack.runtime import Runtime, check_cost_limit, install_compactor
 from skipjack.sessions import Session
 from skipjack.tools import with_edit_tool_for
 
@@ -86,15 +86,7 @@ class ModelControl:
         not recorded; either way its start, end and failure become events."""
         runtime, agent = self.runtime, self.runtime.agent
         if compactor is None:
-            compactor = Compactor(
-                lambda: agent.model,
-                session=None,
-                settings=runtime.config.settings.compaction,
-                summary_model=runtime.summary_model,
-                options=agent.options,
-                key_for=runtime.key_for,
-            )
-            agent.hooks = compactor.hooks(agent.hooks)
+            compactor = install_compactor(runtime, None)
 
         def compacted(result: CompactionResult) -> None:
             agent.charge(result.usage)
