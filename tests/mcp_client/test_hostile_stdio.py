@@ -248,6 +248,15 @@ def test_an_overlong_line_keeps_its_id(split: int) -> None:
     assert [getattr(o, "request_id", o) for o in out] == [42, b'{"ok": 1}', "k"]
 
 
+def test_an_overlong_line_that_never_ends_fails_its_call_at_once() -> None:
+    splitter = LineSplitter(limit=1000)
+    out = splitter.feed(b'{"jsonrpc": "2.0", "id": 9, "result": "' + b"x" * 2000)
+    assert [getattr(o, "request_id", o) for o in out] == [9]
+    assert splitter.feed(b"y" * 100_000) == []
+    # When the line does end, it is not reported (nor its id answered) twice.
+    assert splitter.feed(b'"}\n{"ok": 1}\n') == [b'{"ok": 1}']
+
+
 @pytest.mark.parametrize(
     ("schema", "kept"),
     [

@@ -99,6 +99,7 @@ class LineSplitter:
         self._skipping = False
         self._head = b""  # of the line being skipped
         self._tail = b""
+        self._reported = False  # the skipped line's drop was already reported (its id found early)
 
     def feed(self, chunk: bytes) -> list[bytes | Exception]:
         out: list[bytes | Exception] = []
@@ -109,7 +110,9 @@ class LineSplitter:
                 break
             if self._skipping:
                 self._skipping = False
-                out.append(self._dropped(chunk[start:nl]))
+                if not self._reported:
+                    out.append(self._dropped(chunk[start:nl]))
+                self._reported = False
             elif len(self._buf) + nl - start > self.limit:
                 self._begin_skip(chunk[start:nl])
                 self._skipping = False
@@ -126,6 +129,12 @@ class LineSplitter:
             if len(self._buf) > self.limit:
                 self._begin_skip(b"")
                 self._skipping = True
+                # A server that never ends this line must not keep its call waiting: when the
+                # id is at the start, the call fails now, and the line's end adds nothing.
+                early = find_request_id(self._head, b"")
+                if early is not None:
+                    out.append(MessageTooLarge(self.limit, early))
+                    self._reported = True
         return out
 
     def _begin_skip(self, rest: bytes) -> None:
