@@ -412,13 +412,17 @@ _placeholder_users: dict[Path, int] = {}
 def _acquire_placeholders(policy: SandboxPolicy) -> list[Path]:
     """The placeholders this command's bwrap creates or shares, so they can be removed after."""
     with _placeholders_lock:
+        # A leftover a finished command could not remove yet is this command's too: otherwise
+        # the sweeper could remove it between here and `wrap`, whose bwrap would then create
+        # it again with nobody counting it (a `.git` left in the user's tree).
         ours = [
             p
             for p in _protected_candidates(policy)
-            if p in _placeholder_users or (not p.exists() and not p.is_symlink())
+            if p in _placeholder_users or p in _leftover_placeholders or (not p.exists() and not p.is_symlink())
         ]
         for path in ours:
             _placeholder_users[path] = _placeholder_users.get(path, 0) + 1
+            _leftover_placeholders.discard(path)
     return ours
 
 
