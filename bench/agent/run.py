@@ -157,12 +157,7 @@ def one_run(
     out, err = tmp / "stdout", tmp / "stderr"
     timeout = 60 + turns * (8 if variant == "paced" else 3)
     fin = measure.run(launch.argv, cwd=work, env=launch.env, stdout=out, stderr=err, timeout=timeout)
-    log = server.log(token)
-    for _ in range(100):  # the agent may exit before the server's thread stamps the last reply's end
-        if all(e["end"] is not None for e in log):
-            break
-        time.sleep(0.01)
-        log = server.log(token)
+    log = server.log(token)  # the server waits for the last reply's end to be stamped
     fig = RunFigures(agent.name, variant, turns, ok=True)
     fig.cpu_s = fin.cpu
     fig.wall_s = fin.wall

@@ -21,7 +21,8 @@ same clock in every process of the host), end of response (after the last byte w
 body size, the common byte prefix with the run's previous body, whether the previous request's
 `messages` array (without its closing `]`) is a byte prefix of this one's, the turn it answered,
 and whether the tool result the agent sent back is the expected one. `GET /log/{token}` returns
-the run's log as JSON.
+the run's log as JSON once every reply in it has its end stamped (at most 2 s): a client has
+the last byte a moment before the thread that wrote it stamps the end.
 
 Plain `http.server` with a thread per connection: its cost is the same for every agent, and
 the arrival time is taken before it parses anything (`_Handler.handle_one_request`).
@@ -120,7 +121,8 @@ def common_prefix(a: bytes, b: bytes) -> int:
 
 class Runs:
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        # A condition, not a plain lock: a log request waits on it for replies still being ended.
+        self.lock = threading.Condition()
         self.logs: dict[str, list[dict[str, Any]]] = {}
         self.last_body: dict[str, bytes] = {}
         self.last_messages: dict[str, bytes | None] = {}
@@ -165,7 +167,9 @@ class _Handler(BaseHTTPRequestHandler):
         parts = self.path.strip("/").split("/")
         if parts[0] == "log" and len(parts) == 2:
             with RUNS.lock:
-                self._send_json(200, RUNS.logs.get(parts[1], []))
+                log = RUNS.logs.get(parts[1], [])
+                RUNS.lock.wait_for(lambda: all(e["end"] is not None for e in log), timeout=2.0)
+                self._send_json(200, log)
         elif parts[-1] == "models":
             self._send_json(
                 200, {"object": "list", "data": [{"id": script.MODEL, "object": "model", "owned_by": "bench"}]}
@@ -230,6 +234,7 @@ class _Handler(BaseHTTPRequestHandler):
             end = time.monotonic()
             with RUNS.lock:
                 entry["end"] = end
+                RUNS.lock.notify_all()
         else:
             body_chunks, completion = reply_chunks(fmt, min(k, turns), turns)
             chunks = (*body_chunks, usage_chunk(prompt_tokens, completion), DONE)
@@ -252,6 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
             end = time.monotonic()
             with RUNS.lock:
                 entry["end"] = end
+                RUNS.lock.notify_all()
 
 
 def main() -> None:
