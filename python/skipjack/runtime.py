@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from skipjack.agent import Agent, Hooks, Limits
 from skipjack.config import ConfigError, LoadedConfig, load_config, load_instructions, missing_key_hint, resolve_api_key
@@ -37,8 +38,7 @@ if TYPE_CHECKING:
     from skipjack.sessions import Session
 
 
-@dataclass(frozen=True)
-class RunOptions:
+class RunOptions(msgspec.Struct, frozen=True):
     """What the command line may set; None leaves the config's value."""
 
     cwd: Path
@@ -59,8 +59,7 @@ class RunOptions:
     """The sandbox for this run (`--sandbox`, e.g. a batch's workspace-write); None: `[sandbox] mode`."""
 
 
-@dataclass
-class Runtime:
+class Runtime(msgspec.Struct):
     """Everything a front end needs to run the agent."""
 
     agent: Agent
@@ -68,24 +67,24 @@ class Runtime:
     config: LoadedConfig
     policy: ApprovalPolicy
     """The one approval policy of this run; front ends hook it in and switch its mode."""
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = msgspec.field(default_factory=list)
     compactor: Compactor | None = None
     """Set once a session is attached (`attach_session`)."""
     summary_model: Model | None = None
     """The model `compaction.model` names for compaction summaries, if any."""
     redactor: Redactor | None = None
     """Scrubs known secret values from tool output (already wired into the agent's hooks)."""
-    sandbox_settings: SandboxSettings = field(default_factory=SandboxSettings)
+    sandbox_settings: SandboxSettings = msgspec.field(default_factory=SandboxSettings)
     """The user's `[sandbox]` settings (a project's are ignored)."""
     project_root: Path | None = None
     user_config_dir: Path | None = None
     network_override: bool | None = None
     """This session's choice of network in the sandbox (`--sandbox-network`, `/network`)."""
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    env: Mapping[str, str] = msgspec.field(default_factory=lambda: dict(os.environ))
     """The environment keys were read from; a switched-to model's key comes from it too."""
     trust_project: bool = False
     """`--trust-project`: the project's own MCP servers (`.mcp.json`) may start too."""
-    shell_env: Mapping[str, str] = field(default_factory=dict)
+    shell_env: Mapping[str, str] = msgspec.field(default_factory=dict)
     """The model's shell environment (no credentials): bash's, subagents' bash's and hooks'."""
     extensions: Extensions | None = None
     """Custom commands, skills and agent definitions (a project's only when it is trusted)."""

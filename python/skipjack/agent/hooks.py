@@ -8,23 +8,22 @@ the run ends with stop reason "error", kind "hook").
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias
+
+import msgspec
 
 from skipjack.agent.tool import ToolOutput
 from skipjack.llm.errors import LLMError
 from skipjack.llm.types import Message, ToolCall
 
 
-@dataclass(frozen=True)
-class Deny:
+class Deny(msgspec.Struct, frozen=True):
     """Do not run the call; the model sees `denied: <reason>` as an error result."""
 
     reason: str
 
 
-@dataclass(frozen=True)
-class Replace:
+class Replace(msgspec.Struct, frozen=True):
     """Do not run the call; the model sees `output` as its result."""
 
     output: ToolOutput
@@ -66,8 +65,7 @@ retries) before it enters the history, events and the session: a provider or pro
 the request's credential in it."""
 
 
-@dataclass(frozen=True)
-class Hooks:
+class Hooks(msgspec.Struct, frozen=True):
     """The agent's extension points; each None is skipped."""
 
     before_tool_call: BeforeToolCall | None = None

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from skipjack.agent.events import RunStopReason
 from skipjack.llm.types import Usage
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(msgspec.Struct, frozen=True):
     """Per-run caps, checked after each turn the loop would otherwise continue from.
 
     A turn is never cut short: the limit stops the next model call, so the history stays

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import msgspec
@@ -74,13 +73,12 @@ class RunResult(msgspec.Struct, frozen=True):
     """Requests to a model with no known price: their cost is unknown, not in `usage.cost`."""
 
 
-@dataclass
-class Inbox:
+class Inbox(msgspec.Struct):
     """User messages queued while a run is busy."""
 
-    steering: deque[UserMessage] = field(default_factory=deque)
+    steering: deque[UserMessage] = msgspec.field(default_factory=deque)
     """Delivered before the next model call; their presence skips tool calls not yet started."""
-    follow_ups: deque[UserMessage] = field(default_factory=deque)
+    follow_ups: deque[UserMessage] = msgspec.field(default_factory=deque)
     """Delivered when the run would otherwise stop, which continues it."""
 
     def take(self, queue: deque[UserMessage]) -> list[Message]:
@@ -89,8 +87,7 @@ class Inbox:
         return taken
 
 
-@dataclass(frozen=True)
-class RunConfig:
+class RunConfig(msgspec.Struct, frozen=True):
     """What a run uses, fixed when it starts."""
 
     model: Model

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -48,15 +47,14 @@ class ToolError(Exception):
     """Raised by a tool for a failure the model should see and can act on."""
 
 
-@dataclass
-class ToolContext:
+class ToolContext(msgspec.Struct):
     """Per-call facts a tool may use. Cancellation arrives as `asyncio.CancelledError`."""
 
     cwd: Path
     tool_call_id: str = ""
-    on_update: Callable[[str], None] = field(default=lambda _chunk: None)
+    on_update: Callable[[str], None] = msgspec.field(default=lambda _chunk: None)
     """Streams partial output (e.g. a shell command's lines) to the UI as it arrives."""
-    state: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = msgspec.field(default_factory=dict)
     """Shared across the calls of one agent (e.g. which file versions were read)."""
 
 

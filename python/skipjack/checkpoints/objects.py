@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import secrets
 import zlib
 from pathlib import Path
 
@@ -25,7 +24,7 @@ def write_object(git_dir: Path, kind: str, body: bytes) -> str:
     if path.exists():
         return oid
     directory.mkdir(exist_ok=True)
-    tmp = directory / f"tmp_obj_{os.getpid()}_{secrets.token_hex(4)}"
+    tmp = directory / f"tmp_obj_{os.getpid()}_{os.urandom(4).hex()}"
     try:
         with open(tmp, "xb") as f:
             f.write(zlib.compress(data, 1))

@@ -23,8 +23,9 @@ import stat
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from skipjack.checkpoints.git import Git, GitError, repo_info_exclude, user_global_excludes
 from skipjack.checkpoints.objects import tree_body, write_object
@@ -39,16 +40,14 @@ class SnapshotError(GitError):
     """A snapshot or restore could not be made (git missing, project too large, ...)."""
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(msgspec.Struct, frozen=True):
     """A file the snapshot left out, and why."""
 
     path: str
     reason: str
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(msgspec.Struct, frozen=True):
     """One snapshot of the working tree."""
 
     tree: str
@@ -56,11 +55,10 @@ class Snapshot:
     permissions are not git's 644/755, `modes` (a JSON map of path -> mode bits)."""
     skipped: tuple[Skipped, ...] = ()
     seconds: float = 0.0
-    modes: dict[str, int] = field(default_factory=dict)
+    modes: dict[str, int] = msgspec.field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(msgspec.Struct, frozen=True):
     """One path that differs between two snapshots."""
 
     status: str
@@ -70,13 +68,12 @@ class Change:
     """Git's mode in the second tree (`100644`, `100755`, `120000`), empty when deleted."""
 
 
-@dataclass
-class RestoreResult:
+class RestoreResult(msgspec.Struct):
     """What a restore wrote, deleted and left alone."""
 
-    written: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    left: list[Skipped] = field(default_factory=list)
+    written: list[str] = msgspec.field(default_factory=list)
+    deleted: list[str] = msgspec.field(default_factory=list)
+    left: list[Skipped] = msgspec.field(default_factory=list)
     """Paths the restore did not touch, and why (a conflict not confirmed, a skipped file, a
     path behind a symlink)."""
     tree: str = ""

@@ -19,10 +19,8 @@ while `all_entries()` keeps everything. The session must hold the agent's messag
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -50,8 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class CompactionResult:
+class CompactionResult(msgspec.Struct, frozen=True):
     """A compacted context and what it replaced."""
 
     summary: str
@@ -71,8 +68,7 @@ class CompactionResult:
     """The session record, when there is a session."""
 
 
-@dataclass(frozen=True)
-class _View:
+class _View(msgspec.Struct, frozen=True):
     """The context a history stands for: `head` (a summary, or nothing), then `history[offset:]`."""
 
     messages: list[Message]
@@ -127,7 +123,7 @@ class Compactor:
     def hooks(self, base: Hooks | None = None) -> Hooks:
         """`base` (e.g. the approval hooks) with this compactor's context hooks added:
         `agent.hooks = compactor.hooks(agent.hooks)`."""
-        return dataclasses.replace(
+        return msgspec.structs.replace(
             base or Hooks(), transform_context=self.transform_context, on_context_overflow=self.on_context_overflow
         )
 

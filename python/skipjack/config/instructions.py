@@ -8,9 +8,10 @@ few stat calls, without re-reading anything.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeAlias
+
+import msgspec
 
 from skipjack.config.files import UnreadableFile, dirs_from_root, find_repo_root, read_regular_file
 
@@ -22,15 +23,14 @@ NAMES = ("AGENTS.md", "CLAUDE.md")
 Fingerprint: TypeAlias = tuple[tuple[str, tuple[int, int, int] | None], ...]
 
 
-@dataclass(frozen=True)
-class Instructions:
+class Instructions(msgspec.Struct, frozen=True):
     """The project's instruction files (`AGENTS.md`, else `CLAUDE.md`) as the system prompt carries them."""
 
     text: str
     """The files' contents, each under a header naming it; empty when there are none."""
     files: list[Path]
     fingerprint: Fingerprint
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = msgspec.field(default_factory=list)
 
 
 def load_instructions(cwd: Path, repo_root: Path | None = None) -> Instructions:

@@ -10,8 +10,9 @@ words that name the thing to fix.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Literal
+
+import msgspec
 
 from skipjack.errors import UserError
 from skipjack.llm import Context, LLMError, RetryPolicy, StreamOptions, Timeouts, UserMessage, complete
@@ -24,8 +25,7 @@ CHECK_TIMEOUTS = Timeouts(connect_ms=5_000, first_byte_ms=20_000, idle_ms=20_000
 Problem = Literal["key", "reach", "model", "quota", "server", "config"]
 
 
-@dataclass(frozen=True)
-class AccessProblem:
+class AccessProblem(msgspec.Struct, frozen=True):
     """Why the provider cannot be reached with these settings."""
 
     kind: Problem

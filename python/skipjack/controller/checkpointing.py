@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec
 
 from skipjack.checkpoints.before_turn import record_end, record_pending, record_snapshot, store_for_project
 from skipjack.checkpoints.store import RestoreResult, SnapshotError, SnapshotStore
@@ -55,8 +56,7 @@ class RewindConflict(UserError):
         self.plan = plan
 
 
-@dataclass
-class RewindOutcome:
+class RewindOutcome(msgspec.Struct):
     """What a rewind did."""
 
     kind: str
@@ -64,7 +64,7 @@ class RewindOutcome:
     mode: RewindMode
     prompt: str
     """The rewound turn's prompt (a front end puts it back in its editor)."""
-    restored: RestoreResult = field(default_factory=RestoreResult)
+    restored: RestoreResult = msgspec.field(default_factory=RestoreResult)
     session_id: str | None = None
     forked_from: str | None = None
     plan: RewindPlan | None = None

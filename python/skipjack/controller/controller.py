@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec
 
 from skipjack.agent import Agent, RunResult
 from skipjack.agent.retry import retry_point
@@ -111,7 +112,7 @@ class Controller(SessionControl, ApprovalControl, ModelControl, Rewinding):
         self.hook_runner = hook_runner(runtime, self._hook_failed, lambda: self.session)
         self._tool_hooks = ToolHooks(self.hook_runner, agent.cwd)
         # PostToolUse wraps the tools' after-hook once; `ask_with` only replaces the before-hook.
-        agent.hooks = dataclasses.replace(
+        agent.hooks = msgspec.structs.replace(
             agent.hooks, after_tool_call=self._tool_hooks.after(agent.hooks.after_tool_call)
         )
         self._prompt_hooks = PromptHooks(self.hook_runner)
@@ -132,7 +133,7 @@ class Controller(SessionControl, ApprovalControl, ModelControl, Rewinding):
         # The turn's snapshot is taken while its request is out: a tool that may change a file
         # waits for it first (`TurnCheckpoints.gate`), before PreToolUse hooks and approval.
         before = self._checkpoints.gate(self._tool_hooks.before(runtime.policy, asker))
-        agent.hooks = dataclasses.replace(agent.hooks, before_tool_call=before)
+        agent.hooks = msgspec.structs.replace(agent.hooks, before_tool_call=before)
         self._commands = CommandExpander(
             agent,
             dict(runtime.extensions.commands) if runtime.extensions else {},

@@ -9,12 +9,13 @@ runs UserPromptSubmit, SessionStart and Stop around a prompt, `CommandExpander` 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import itertools
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from skipjack.agent import Agent, Deny, Hooks, Replace, RunResult
 from skipjack.agent.hooks import AfterToolCall, BeforeToolCall
@@ -70,8 +71,7 @@ def hook_runner(
     return runner
 
 
-@dataclasses.dataclass
-class ToolHooks:
+class ToolHooks(msgspec.Struct):
     """PreToolUse in front of the approval policy, PostToolUse after each call that worked."""
 
     runner: HookRunner
@@ -142,7 +142,7 @@ class ToolHooks:
         }
 
     def install(self, hooks: Hooks, policy: ApprovalPolicy, ask: AskUser | None) -> Hooks:
-        return dataclasses.replace(
+        return msgspec.structs.replace(
             hooks, before_tool_call=self.before(policy, ask), after_tool_call=self.after(hooks.after_tool_call)
         )
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
+
+import msgspec
 
 from skipjack.extensions.sources import Kind, Source, extension_dirs
 
@@ -22,8 +23,7 @@ MAX_FILES = 1000
 """Per folder: a runaway tree (a symlink to `/`) must not stall startup."""
 
 
-@dataclass(frozen=True)
-class ExtensionProblem:
+class ExtensionProblem(msgspec.Struct, frozen=True):
     """An extension file that could not be loaded."""
 
     path: Path
@@ -35,15 +35,14 @@ class ExtensionProblem:
         return f"{self.path}: {self.message}"
 
 
-@dataclass
-class Extensions:
+class Extensions(msgspec.Struct):
     """Every command, skill and agent definition found, by name."""
 
-    commands: dict[str, CustomCommand] = field(default_factory=dict)
-    skills: dict[str, Skill] = field(default_factory=dict)
-    agents: dict[str, AgentDefinition] = field(default_factory=dict)
-    problems: list[ExtensionProblem] = field(default_factory=list)
-    searched: dict[str, list[Path]] = field(default_factory=dict)
+    commands: dict[str, CustomCommand] = msgspec.field(default_factory=dict)
+    skills: dict[str, Skill] = msgspec.field(default_factory=dict)
+    agents: dict[str, AgentDefinition] = msgspec.field(default_factory=dict)
+    problems: list[ExtensionProblem] = msgspec.field(default_factory=list)
+    searched: dict[str, list[Path]] = msgspec.field(default_factory=dict)
     """Kind → the folders looked in (for `skills list` and `/help`)."""
 
 

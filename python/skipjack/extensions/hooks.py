@@ -19,9 +19,10 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+import msgspec
 
 from skipjack.config.schema import HookCommand, HookMatcher
 from skipjack.safety.sandbox import SandboxPolicy
@@ -56,8 +57,7 @@ CLAUDE_NAMES = {
 PERMISSION_MODES = {"ask": "default", "auto-edit": "acceptEdits", "yolo": "bypassPermissions", "plan": "plan"}
 
 
-@dataclass(frozen=True)
-class HookFailure:
+class HookFailure(msgspec.Struct, frozen=True):
     """A hook command that failed, for the user."""
 
     event: str
@@ -65,15 +65,14 @@ class HookFailure:
     message: str
 
 
-@dataclass
-class HookResult:
+class HookResult(msgspec.Struct):
     """What the hooks of one event decided, together."""
 
     blocked: bool = False
     """Exit 2, `decision: block`, `permissionDecision: deny` or `continue: false`."""
     reason: str = ""
     permission: Literal["allow", "deny", "ask"] | None = None
-    context: list[str] = field(default_factory=list)
+    context: list[str] = msgspec.field(default_factory=list)
     """Text for the model (a prompt's or session's added context, a PostToolUse block reason)."""
     ran: int = 0
 

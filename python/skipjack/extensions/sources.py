@@ -7,17 +7,17 @@ someone else's instructions to the model and someone else's programs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+import msgspec
 
 Kind = Literal["commands", "skills", "agents"]
 PROJECT_DIRS = (".claude", ".skipjack")
 """`.skipjack/` after `.claude/`, so skipjack's own definition wins a name both have."""
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(msgspec.Struct, frozen=True):
     """A folder extensions are looked for in."""
 
     origin: Literal["user", "project"]

@@ -7,7 +7,6 @@ merge over either (`Registry.with_custom`).
 
 from __future__ import annotations
 
-import difflib
 import os
 import threading
 from collections.abc import Mapping
@@ -132,6 +131,8 @@ class Registry:
                 pid = folded[0]
                 provider = self.data.providers[pid]
         if provider is None:
+            import difflib  # only for an unknown name
+
             close = difflib.get_close_matches(pid, list(self.data.providers), n=5, cutoff=0.6)
             raise UnknownModelError(ref, [f"{p}/{mid}" for p in close], f"no provider {pid!r}")
         key = f"{pid}/{mid}"
@@ -218,6 +219,8 @@ class Registry:
 
     def _suggest(self, pid: str, mid: str) -> list[str]:
         ids = [k.partition("/")[2] for k, e in self.data.models.items() if k.startswith(pid + "/")]
+        import difflib  # only for an unknown name
+
         close = difflib.get_close_matches(mid, ids, n=5, cutoff=0.5)
         lowered = mid.lower()
         contains = [i for i in ids if lowered in i.lower() and i not in close]

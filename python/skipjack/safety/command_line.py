@@ -6,11 +6,10 @@ only when a command needs checking, long after its first request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 
-@dataclass(frozen=True)
-class SimpleCommand:
+class SimpleCommand(msgspec.Struct, frozen=True):
     """One program run by a command line."""
 
     argv: tuple[str, ...]
@@ -30,8 +29,7 @@ class SimpleCommand:
         return self.argv[0]
 
 
-@dataclass(frozen=True)
-class Redirect:
+class Redirect(msgspec.Struct, frozen=True):
     """One redirection of a command line."""
 
     op: str
@@ -41,8 +39,7 @@ class Redirect:
     writes: bool
 
 
-@dataclass(frozen=True)
-class ParsedLine:
+class ParsedLine(msgspec.Struct, frozen=True):
     """A command line taken apart for the policy."""
 
     commands: tuple[SimpleCommand, ...]

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Literal
+
+import msgspec
 
 from skipjack.agent.hooks import BeforeToolCall, Deny, Replace
 from skipjack.llm.types import ToolCall
 from skipjack.safety.policy import ApprovalPolicy, Decision, Verdict
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(msgspec.Struct, frozen=True):
     """The user's answer to an approval question."""
 
     choice: Literal["once", "always", "deny"]

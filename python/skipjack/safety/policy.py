@@ -41,10 +41,11 @@ import os
 import re
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from skipjack.config.schema import ApprovalMode, Rule, parse_rule
 from skipjack.safety.command_line import ParsedLine, Redirect, SimpleCommand
@@ -93,8 +94,7 @@ class Decision(Enum):
     DENY = "deny"
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(msgspec.Struct, frozen=True):
     """The policy's decision on one tool call."""
 
     decision: Decision

@@ -4,8 +4,9 @@ therefore before the session file, `--json` output, a compaction summary or a UI
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
+
+import msgspec
 
 from skipjack.agent.hooks import Hooks, UpdateFilter
 from skipjack.agent.tool import ToolOutput
@@ -33,7 +34,7 @@ def _redact_value(value: Any, redactor: Redactor) -> Any:
 
 def with_redaction(hooks: Hooks, redactor: Redactor) -> Hooks:
     """`hooks` with every tool output (after any existing `after_tool_call`) and every streamed
-    chunk scrubbed. Later `dataclasses.replace` of other hooks keeps these."""
+    chunk scrubbed. Later `msgspec.structs.replace` of other hooks keeps these."""
     if not redactor:
         return hooks
     inner = hooks.after_tool_call
@@ -46,6 +47,6 @@ def with_redaction(hooks: Hooks, redactor: Redactor) -> Hooks:
     def tool_update_filter(call: ToolCall) -> UpdateFilter:
         return redactor.stream()
 
-    return dataclasses.replace(
+    return msgspec.structs.replace(
         hooks, after_tool_call=after_tool_call, tool_update_filter=tool_update_filter, scrub_text=redactor.redact
     )

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import fnmatch
 import shlex
-from dataclasses import dataclass
+
+import msgspec
 
 from skipjack.safety.command_line import SimpleCommand, normalize_name
 
@@ -56,8 +57,7 @@ TRANSPARENT_WRAPPERS = frozenset(
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class CommandPattern:
+class CommandPattern(msgspec.Struct, frozen=True):
     """A parsed `bash(...)` rule: a program, its flags and arguments."""
 
     name: str

@@ -30,9 +30,10 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, TypeAlias
+
+import msgspec
 
 from skipjack.safety.secret_files import secret_locations
 
@@ -55,8 +56,7 @@ _HIDDEN_DIRS = (
 PROBE_TIMEOUT_S = 10.0
 
 
-@dataclass(frozen=True)
-class SandboxSupport:
+class SandboxSupport(msgspec.Struct, frozen=True):
     """Whether commands can run sandboxed here."""
 
     available: bool
@@ -64,15 +64,14 @@ class SandboxSupport:
     """Why it is not available (or "bubblewrap works" when it is)."""
 
 
-@dataclass(frozen=True)
-class SandboxPolicy:
+class SandboxPolicy(msgspec.Struct, frozen=True):
     """Where a command may write and whether it may use the network."""
 
     mode: SandboxMode
     project_root: Path
     writable_roots: tuple[Path, ...] = ()
     network: bool = False
-    protected: tuple[Path, ...] = field(default=())
+    protected: tuple[Path, ...] = ()
     """Extra paths hidden from commands, and not creatable inside a writable root (the user's
     skipjack config dir: it may hold keys)."""
     network_commands: tuple[str, ...] = ()
@@ -103,13 +102,13 @@ class SandboxPolicy:
         if parsed.opaque:
             return self
         if covers_line([compile_pattern(p) for p in self.network_commands], parsed.commands):
-            return replace(self, network=True)
+            return msgspec.structs.replace(self, network=True)
         return self
 
     def outside(self) -> SandboxPolicy:
         """The policy for a command the user lets out of the sandbox: full access, still in a
         PID namespace so nothing it starts outlives it."""
-        return replace(self, mode="full-access", writable_roots=(Path("/"),), network=True)
+        return msgspec.structs.replace(self, mode="full-access", writable_roots=(Path("/"),), network=True)
 
     @contextlib.contextmanager
     def command(self, argv: Sequence[str], cwd: Path) -> Iterator[list[str]]:

@@ -8,9 +8,10 @@ import os
 import stat
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
+
+import msgspec
 
 SENSITIVE_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/ssl/private")
 """Secrets a command never needs to read. Root keeps read access to root-owned files inside the
@@ -129,8 +130,7 @@ def _stamp(directory: str) -> _Stamp:
     return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
 
 
-@dataclass(frozen=True)
-class _Resolved:
+class _Resolved(msgspec.Struct, frozen=True):
     """Real paths and what they depend on: a real path changes only if a path component the
     resolution looked at (lstat) is created, removed, replaced or made unreadable, and each of
     those changes its directory's mtime or ctime (a symlink's target cannot change in place).

@@ -14,7 +14,7 @@ recorded.
 
 from __future__ import annotations
 
-import secrets
+import os
 import time
 from typing import Any, Literal, TypeAlias
 
@@ -114,7 +114,7 @@ entry_decoder = msgspec.json.Decoder(Entry)
 
 def new_entry_id(taken: set[str] | dict[str, Any]) -> str:
     while True:
-        candidate = secrets.token_hex(4)
+        candidate = os.urandom(4).hex()  # what `secrets.token_hex` does, without its imports
         if candidate not in taken:
             return candidate
 
@@ -122,7 +122,7 @@ def new_entry_id(taken: set[str] | dict[str, Any]) -> str:
 def new_session_id() -> str:
     """Sortable by creation time and readable: `20250131-142501-9f3a1c`."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    return f"{stamp}-{secrets.token_hex(3)}"
+    return f"{stamp}-{os.urandom(3).hex()}"
 
 
 SUMMARY_PREFIX = (

@@ -9,7 +9,6 @@ edited, and guessing past it could silently drop history.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +27,12 @@ from skipjack.sessions.format import (
 from skipjack.sessions.migrations import RawEntry, header_version, migrate
 
 
-@dataclass
-class LoadedFile:
+class LoadedFile(msgspec.Struct):
     """A session file as read: header, entries and warnings."""
 
     header: SessionHeader
     entries: list[Entry]
-    warnings: list[LoadWarning] = field(default_factory=list)
+    warnings: list[LoadWarning] = msgspec.field(default_factory=list)
     version: int = FORMAT_VERSION
     """The version the file is written in (entries are always the current version)."""
     size: int = 0

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,8 +52,7 @@ def stricter(a: ApprovalMode, b: ApprovalMode) -> ApprovalMode:
     return a if STRICTNESS.index(a) <= STRICTNESS.index(b) else b
 
 
-@dataclass
-class ChildSpec:
+class ChildSpec(msgspec.Struct):
     """What building a child takes, made once by the controller and shared by every depth."""
 
     cwd: Path

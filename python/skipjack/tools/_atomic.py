@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import stat
 from pathlib import Path
 
@@ -22,7 +21,7 @@ _NAME_KEEP = 100
 
 
 def temp_name(target: Path) -> Path:
-    return target.with_name(f".{target.name[:_NAME_KEEP]}.skipjack-{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    return target.with_name(f".{target.name[:_NAME_KEEP]}.skipjack-{os.getpid()}-{os.urandom(4).hex()}.tmp")
 
 
 def is_temp_name(name: str) -> bool:

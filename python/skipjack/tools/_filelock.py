@@ -22,8 +22,9 @@ import os
 import stat
 import weakref
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from skipjack.tools._atomic import create_new, needs_in_place, replace_file, write_in_place
 from skipjack.tools._files import MAX_EDIT_BYTES
@@ -101,8 +102,7 @@ def read_fd(fd: int, size: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@dataclass
-class LockedFile:
+class LockedFile(msgspec.Struct):
     """A file held under the cross-process lock; `fd` is None if it did not exist."""
 
     path: Path

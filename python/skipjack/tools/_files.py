@@ -7,9 +7,10 @@ import contextlib
 import hashlib
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+import msgspec
 
 T = TypeVar("T")
 
@@ -21,8 +22,7 @@ READS_KEY = "skipjack.tools.reads"
 """Key in `ToolContext.state` of the `{resolved path: ReadRecord}` map."""
 
 
-@dataclass(frozen=True)
-class ReadRecord:
+class ReadRecord(msgspec.Struct, frozen=True):
     """The version of a file this agent last saw (read, or wrote itself).
 
     `lines` holds every line's digest (`_text.line_digests`) of that version, so an edit can

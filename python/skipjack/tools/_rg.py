@@ -9,8 +9,9 @@ import os
 import shutil
 import sysconfig
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 RG_TIMEOUT_S = 60.0
 MAX_STDERR = 4096
@@ -43,8 +44,7 @@ def rg_binary() -> str:
     return found
 
 
-@dataclass(frozen=True)
-class RgRun:
+class RgRun(msgspec.Struct, frozen=True):
     """How a ripgrep run ended."""
 
     returncode: int | None

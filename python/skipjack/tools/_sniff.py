@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import mimetypes
 from pathlib import Path
 
 from skipjack.tools._text import detect_bom
@@ -96,6 +95,8 @@ def describe_binary(head: bytes, path: Path) -> str:
             name = label
     suffix = path.suffix.lower()
     if name is None:
+        import mimetypes  # ~5 ms of start-up otherwise, for a rare case
+
         guessed, _ = mimetypes.guess_type(path.name)
         name = guessed or "binary data"
     if suffix and suffix.lstrip(".") not in name.lower():

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
 import re
-from dataclasses import dataclass
 from typing import Annotated, TypeAlias
 
 import msgspec
@@ -45,8 +43,7 @@ class TagEditError(ValueError):
     """The operations cannot apply to the file as it is; the message says why and shows lines."""
 
 
-@dataclass(frozen=True)
-class _Span:
+class _Span(msgspec.Struct, frozen=True):
     """Lines [start, end] (1-based, inclusive) become `new`; an insertion has end == start - 1."""
 
     start: int
@@ -118,6 +115,8 @@ def _follow(old: list[bytes], new: list[bytes]) -> list[int]:
         tail += 1
     a, b = old[head : len(old) - tail], new[head : len(new) - tail]
     if a and b and len(a) <= MAX_REMAP_LINES and len(b) <= MAX_REMAP_LINES:
+        import difflib  # here, not at the top: it costs start-up time and most edits never get here
+
         matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
         for i, j, n in matcher.get_matching_blocks():
             for k in range(n):

@@ -12,7 +12,8 @@ import base64
 import codecs
 import hashlib
 import re
-from dataclasses import dataclass
+
+import msgspec
 
 HASH_CHARS = 3
 """Three base32 characters: 15 bits, so a changed line goes unnoticed 1 time in 32768."""
@@ -104,8 +105,7 @@ def dominant_eol(text: str) -> str:
     return "\n"
 
 
-@dataclass(frozen=True)
-class TextFormat:
+class TextFormat(msgspec.Struct, frozen=True):
     """How a file's text is stored, so a rewrite keeps it: codec, BOM and usual line ending."""
 
     encoding: str

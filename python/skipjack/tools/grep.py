@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from collections import Counter
-from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 import msgspec
@@ -58,8 +57,7 @@ class _Message(msgspec.Struct):
     data: msgspec.Raw
 
 
-@dataclass
-class _Hit:
+class _Hit(msgspec.Struct):
     """One matching or context line."""
 
     path: str

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import base64
 import codecs
-import difflib
 import hashlib
 import io
 import os
 import re
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
@@ -104,8 +102,7 @@ def _small_regular_file(path: Path) -> bool:
     return stat.S_ISREG(st.st_mode) and st.st_size <= min(INLINE_READ_BYTES, _CHUNK)
 
 
-@dataclass
-class _Result:
+class _Result(msgspec.Struct):
     """What reading a file gave."""
 
     text: str = ""
@@ -114,7 +111,7 @@ class _Result:
     lines: bytes | None = None
     image: tuple[bytes, str] | None = None
     size: int = 0
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 def _is_text(path: Path) -> bool:
@@ -304,5 +301,7 @@ def _suggest(path: Path) -> str:
         names = os.listdir(path.parent)
     except OSError:
         return ""
+    import difflib  # only for a missing file
+
     close = difflib.get_close_matches(path.name, names, n=3)
     return f" Did you mean: {', '.join(close)}?" if close else ""

@@ -6,7 +6,6 @@ import asyncio
 import codecs
 import ipaddress
 import ssl
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import msgspec
@@ -51,8 +50,7 @@ class FetchRefused(Exception):
     """The fetch may not go ahead; the message says why."""
 
 
-@dataclass(frozen=True)
-class _Body:
+class _Body(msgspec.Struct, frozen=True):
     """A response body, cut at the size limit."""
 
     data: bytes

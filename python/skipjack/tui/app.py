@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import os
 import time
 from collections.abc import Mapping
 from typing import ClassVar
 
+import msgspec
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -162,11 +162,11 @@ class SkipjackApp(App[int]):
 
     async def check_access(self, model_ref: str) -> AccessProblem | None:
         """Setup's check of a new key or server: one 1-token request through the controller."""
-        return await Controller.check_access(dataclasses.replace(self.options, model=model_ref), self.env)
+        return await Controller.check_access(msgspec.structs.replace(self.options, model=model_ref), self.env)
 
     def _after_setup(self, model_ref: str | None) -> None:
         if model_ref is not None:
-            self.options = dataclasses.replace(self.options, model=model_ref)
+            self.options = msgspec.structs.replace(self.options, model=model_ref)
         try:
             self.attach(self.build_controller())
         except UserError as e:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime
 import os
 import re
@@ -11,6 +10,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import get_args
+
+import msgspec
 
 from skipjack.config.schema import ApprovalMode
 from skipjack.errors import UserError
@@ -227,7 +228,7 @@ def switch_model(app: Host, ref: str) -> None:
     controller = app.controller
     try:
         if controller is None:
-            app.options = dataclasses.replace(app.options, model=ref)
+            app.options = msgspec.structs.replace(app.options, model=ref)
             app.attach(app.build_controller())
         else:
             controller.switch_model(ref)
