@@ -165,10 +165,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def dispatch(argv: list[str]) -> int:
-    # The UI's parser knows which flags take a value, so `--model run` is a model name and
-    # `--model X --help` asks for help rather than running a prompt named X.
-    ui_args, _ = build_tui_parser().parse_known_args(argv)
-    command = ui_args.prompt if ui_args.prompt in SUBCOMMANDS else None
+    if argv and argv[0] in SUBCOMMANDS:
+        # What the UI's parser would say too (a first word is its prompt), without building it.
+        command: str | None = argv[0]
+    else:
+        # The UI's parser knows which flags take a value, so `--model run` is a model name and
+        # `--model X --help` asks for help rather than running a prompt named X.
+        ui_args, _ = build_tui_parser().parse_known_args(argv)
+        command = ui_args.prompt if ui_args.prompt in SUBCOMMANDS else None
     if command is None:
         if {"-h", "--help", "--version"} & set(argv):
             # `--version` alone needs none of the commands' modules.
