@@ -118,6 +118,10 @@ def test_a_server_that_cannot_start_is_reported_and_the_run_goes_on(
     states = {e["name"]: e for e in events if e["type"] == "mcp_server"}
     assert states["broken"]["state"] == "failed"
     assert "cannot find my database" in states["broken"]["error"]
+    # What the user reads is why, not an internal error of the pipe's clean-up (a pipe closed
+    # by the server's exit was aborted again: "AttributeError: 'NoneType' object ...").
+    assert "AttributeError" not in states["broken"]["error"]
+    assert states["broken"]["error"].startswith("Connection closed")
     assert states["hang"]["state"] == "failed"
     assert "startup_timeout_s" in states["hang"]["error"]
     assert states["time"]["state"] == "ready"

@@ -215,8 +215,10 @@ async def process_streams(process: subprocess.Popen[bytes]) -> AsyncIterator[Tra
                 with anyio.move_on_after(WRITE_FLUSH_S):
                     await writer_done.wait()
                 # Accepted messages had their chance to go out; a server that does not read
-                # must not keep the pipe (and this shutdown) waiting.
-                write_transport.abort()
+                # must not keep the pipe (and this shutdown) waiting. (A pipe already closed by
+                # a server that died cannot be aborted again: asyncio raises AttributeError.)
+                if not write_transport.is_closing():
+                    write_transport.abort()
                 await stop_process(process)
                 read_transport.close()
                 for stream in (read_recv, read_send, write_send, write_recv):
