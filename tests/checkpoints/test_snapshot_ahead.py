@@ -4,6 +4,8 @@ one is a warning as before, and session files of either form read the same."""
 
 from __future__ import annotations
 
+import json
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -214,3 +216,68 @@ def test_an_index_lock_left_by_a_killed_git_does_not_stop_the_next_snapshot(tmp_
     second = SnapshotStore(tmp_path / "shadow", project).snapshot()
     assert second.tree != first.tree
     assert not (tmp_path / "shadow" / "skipjack.index.lock").exists()
+
+
+# A stdio MCP server (the official SDK's) whose one tool overwrites a file: an MCP tool is not
+# one of the read-only four, so it must wait for the snapshot like `edit` does.
+WRITER = """
+from pathlib import Path
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer("writer")
+
+
+@server.tool()
+def overwrite(path: str, text: str) -> str:
+    \"\"\"Replace a file's whole text.\"\"\"
+    Path(path).write_text(text)
+    return "written"
+
+
+server.run()
+"""
+
+
+async def test_an_mcp_tool_first_in_a_turn_waits_and_the_rewind_restores_the_pre_edit_files(
+    tmp_path: Path, server: SSEServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, env = _setup(tmp_path, server)
+    writer = tmp_path / "writer.py"
+    writer.write_text(WRITER)
+    with (tmp_path / "config" / "config.toml").open("a") as f:
+        f.write(f"[mcp.servers.writer]\ncommand = {json.dumps(sys.executable)}\nargs = [{json.dumps(str(writer))}]\n")
+    controller, seen = _build(project, env)
+    # A first turn with no tool, so the server is up and its tool listed before the turn that
+    # counts; then every snapshot is slowed.
+    server.enqueue(turn_reply(ScriptedTurn(text="ready")))
+    await controller.prompt("warm up")
+    assert any(t.name == "mcp__writer__overwrite" for t in controller.agent.tools), [
+        e for e in seen if e["type"] in ("warning", "mcp_server")
+    ]
+    before = read_tree(project, skip=("build",))
+    finished: list[float] = []
+    real = SnapshotStore.snapshot
+
+    def slow(self: SnapshotStore) -> Snapshot:
+        time.sleep(SLOW)
+        snap = real(self)
+        finished.append(time.monotonic())
+        return snap
+
+    monkeypatch.setattr(SnapshotStore, "snapshot", slow)
+    target = str(project / "edit me.txt")
+    call = ScriptedToolCall("mcp__writer__overwrite", {"path": target, "text": "clobbered\n"}, id="m1")
+    server.enqueue(turn_reply(ScriptedTurn(text="", tool_calls=[call])), turn_reply(ScriptedTurn(text="done")))
+    first = len(server.requests)
+    await controller.prompt("overwrite it")
+    assert (project / "edit me.txt").read_text() == "clobbered\n", "the MCP tool ran"
+    tool_result = json.loads(server.requests[first + 1].body)["messages"][-1]
+    assert tool_result["role"] == "tool"
+    assert "written" in str(tool_result["content"])
+    assert finished
+    assert finished[0] > server.requests[first].received_at, "the snapshot ran beside the request"
+
+    assert [t.turn for t in controller.checkpoints()] == [1, 2]
+    controller.rewind(2, "files")
+    assert read_tree(project, skip=("build",)) == before, "turn 2's checkpoint is the tree before the MCP write"
+    controller.close()
