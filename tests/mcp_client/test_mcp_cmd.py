@@ -102,3 +102,22 @@ def test_list_and_test_start_the_servers(tmp_path: Path) -> None:
     out = run_cli("mcp", "test", "nope", cwd=tmp_path, env=env)
     assert out.returncode != 0
     assert "no MCP server 'nope'" in out.stderr
+
+
+def test_a_command_that_cannot_be_run_says_why_in_words(tmp_path: Path) -> None:
+    """A config typo (a folder, a script without its execute bit, a missing program) reads as
+    what is wrong with the command, not as an OS exception's repr."""
+    path, env = _setup(tmp_path)
+    plain = tmp_path / "server.py"
+    plain.write_text("print('not executable')\n")
+    path.write_text(
+        USER_CONFIG
+        + f'\n[mcp.servers.folder]\ncommand = "{tmp_path}"\n'
+        + f'\n[mcp.servers.plain]\ncommand = "{plain}"\n'
+        + '\n[mcp.servers.gone]\ncommand = "/nonexistent/server"\n'
+    )
+    out = run_cli("mcp", "list", "--json", cwd=tmp_path, env=env)
+    errors = {s["name"]: s["error"] for s in json.loads(out.stdout)}
+    assert errors["folder"] == f"cannot start it: {tmp_path} is not an executable program (Permission denied)"
+    assert errors["plain"] == f"cannot start it: {plain} is not an executable program (Permission denied)"
+    assert errors["gone"] == "cannot start it: No such file or directory: /nonexistent/server"

@@ -431,6 +431,9 @@ def describe(e: BaseException) -> str:
     e = _first(e)
     if isinstance(e, FileNotFoundError):
         return f"cannot start it: {e.strerror or 'not found'}: {e.filename}"
+    if isinstance(e, PermissionError) and e.filename is not None:
+        # exec of a directory or of a file without the execute bit
+        return f"cannot start it: {e.filename} is not an executable program ({e.strerror or 'permission denied'})"
     if isinstance(e, MCPError):
         return e.message
     text = str(e).strip()
