@@ -121,3 +121,19 @@ def test_a_command_that_cannot_be_run_says_why_in_words(tmp_path: Path) -> None:
     assert errors["folder"] == f"cannot start it: {tmp_path} is not an executable program (Permission denied)"
     assert errors["plain"] == f"cannot start it: {plain} is not an executable program (Permission denied)"
     assert errors["gone"] == "cannot start it: No such file or directory: /nonexistent/server"
+
+
+def test_a_server_that_logs_to_stdout_fails_with_that_line_named(tmp_path: Path) -> None:
+    """The most common broken stdio server prints a banner on stdout and never answers in
+    MCP: `mcp test` waits for its own timeout (not a shorter session bound that left it
+    "starting" with no reason) and names the stray line."""
+    path, env = _setup(tmp_path)
+    chatty = tmp_path / "chatty-server"
+    chatty.write_text("#!/bin/sh\necho 'booting up... listening on stdio'\nexec sleep 60\n")
+    chatty.chmod(0o755)
+    path.write_text(USER_CONFIG + f'\n[mcp.servers.chatty]\ncommand = "{chatty}"\nstartup_timeout_s = 2\n')
+    out = run_cli("mcp", "test", "chatty", cwd=tmp_path, env=env)
+    assert out.returncode == 1
+    assert "chatty  [stdio, user config]  failed" in out.stdout
+    assert "did not list its tools within 2 s (startup_timeout_s)" in out.stdout
+    assert "it wrote 'booting up... listening on stdio' on stdout, which is not MCP" in out.stdout

@@ -191,6 +191,9 @@ def _write(path: Path, doc: Any) -> None:
 
 # -- starting them -----------------------------------------------------------------------------
 
+STARTUP_MARGIN_S = 15.0
+"""Beyond the longest startup timeout: the manager's own start (its thread, the SDK's import)."""
+
 
 async def _inspect(cwd: Path, *, only: str | None, as_json: bool) -> int:
     from skipjack.config import ConfigError, load_config
@@ -226,7 +229,11 @@ async def _inspect(cwd: Path, *, only: str | None, as_json: bool) -> int:
     began = time.monotonic()
     manager.start()
     try:
-        await manager.wait_started()
+        # Until each server is up or has failed by its own timeout: the session's bound (the
+        # longest timeout from the launch) can pass before a slow-to-load connection has timed
+        # out, which would print it as still "starting" with no reason.
+        longest = max(s.config.startup_timeout_s for s in chosen)
+        await manager.wait_started(bound_s=longest + STARTUP_MARGIN_S)
         waited = time.monotonic() - began
         statuses = manager.statuses()
     finally:

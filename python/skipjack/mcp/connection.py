@@ -23,7 +23,7 @@ from mcp.shared.exceptions import MCPError
 from pydantic import TypeAdapter, ValidationError
 
 from skipjack.mcp.errors import McpCallError
-from skipjack.mcp.pipes import process_streams
+from skipjack.mcp.pipes import NotMcpLine, process_streams
 from skipjack.mcp.schema import check_schema, tool_name
 from skipjack.mcp.spawn import Spawned, kill_tree, open_errlog, spawn
 from skipjack.mcp.specs import ServerSpec
@@ -77,6 +77,8 @@ class Connection:
         self._sse_fallback = False
         self._tasks: set[asyncio.Task[None]] = set()
         """Set once Streamable HTTP failed and the older HTTP+SSE transport is being tried."""
+        self._stray: bytes | None = None
+        """The first stdout line that was not MCP, said with a failure to start."""
 
     # -- life ------------------------------------------------------------------------------
 
@@ -87,6 +89,7 @@ class Connection:
             return
         self.state, self.error = "starting", None
         self._stop = asyncio.Event()
+        self._stray = None
         ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         # A program spawned early started then: its start-to-tools-listed time counts from there.
         started = self._spawned.at if self._spawned is not None else time.monotonic()
@@ -96,7 +99,7 @@ class Connection:
             await asyncio.wait_for(asyncio.shield(ready), timeout)
         except TimeoutError:
             await self._end_owner()
-            self._fail(f"did not list its tools within {timeout:g} s (startup_timeout_s)")
+            self._fail(f"did not list its tools within {timeout:g} s (startup_timeout_s)" + self._stray_note())
         except Exception as e:
             await self._end_owner()
             left = timeout - (time.monotonic() - started)
@@ -110,7 +113,7 @@ class Connection:
                 self._sse_fallback = True
                 await self._start_within(left, first_error=describe(e))
                 return
-            self._fail(describe(e) + self._stderr_tail())
+            self._fail(describe(e) + self._stderr_tail() + self._stray_note())
 
     async def _start_within(self, seconds: float, *, first_error: str) -> None:
         ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -299,6 +302,10 @@ class Connection:
         return result.tools, result.next_cursor
 
     async def _on_message(self, message: Any) -> None:
+        if isinstance(message, NotMcpLine):
+            if self._stray is None:
+                self._stray = message.line
+            return
         message = getattr(message, "root", message)
         if isinstance(
             message,
@@ -399,6 +406,13 @@ class Connection:
             with contextlib.suppress(OSError):
                 self._errlog.close()
             self._errlog = None
+
+    def _stray_note(self) -> str:
+        if self._stray is None:
+            return ""
+        text = self._stray.decode(errors="replace").strip()
+        shown = repr(text if len(text) <= 120 else text[:117] + "...")
+        return f"; it wrote {shown} on stdout, which is not MCP (a stdio server must log to stderr)"
 
     def _stderr_tail(self) -> str:
         f = self._errlog

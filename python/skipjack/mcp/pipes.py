@@ -81,13 +81,21 @@ def too_large_error(dropped: MessageTooLarge) -> SessionMessage | None:
     )
 
 
+class NotMcpLine(ValueError):
+    """A stdout line that is not a JSON-RPC message: most often a server logging to stdout."""
+
+    def __init__(self, line: bytes, reason: ValueError) -> None:
+        super().__init__(str(reason))
+        self.line = line
+
+
 def parse_line(line: bytes) -> SessionMessage | Exception:
     """One stdout line; a line that is not JSON-RPC (a server that logs to stdout) becomes an
     exception the session hands to its message handler, and the session goes on."""
     try:
         return SessionMessage(types.jsonrpc_message_adapter.validate_json(line, by_name=False))
     except ValueError as e:
-        return e
+        return NotMcpLine(line, e)
 
 
 class LineSplitter:
