@@ -137,3 +137,18 @@ def test_a_server_that_logs_to_stdout_fails_with_that_line_named(tmp_path: Path)
     assert "chatty  [stdio, user config]  failed" in out.stdout
     assert "did not list its tools within 2 s (startup_timeout_s)" in out.stdout
     assert "it wrote 'booting up... listening on stdio' on stdout, which is not MCP" in out.stdout
+
+
+def test_a_url_that_is_not_http_is_refused_when_the_config_is_read(tmp_path: Path) -> None:
+    path, env = _setup(tmp_path)
+    path.write_text(
+        USER_CONFIG
+        + '\n[mcp.servers.ftp]\nurl = "ftp://example.com/mcp"\n'
+        + '\n[mcp.servers.local]\nurl = "file:///etc/passwd"\n'
+        + '\n[mcp.servers.bare]\nurl = "example.com/mcp"\n'
+    )
+    out = run_cli("mcp", "list", cwd=tmp_path, env=env)
+    for name in ("ftp", "local", "bare"):
+        assert f"MCP server '{name}' (user config): `url` must start with http:// or https://" in out.stderr
+    assert out.stdout == "no usable MCP servers: see the warnings above\n"
+    assert out.returncode == 1

@@ -221,6 +221,9 @@ async def _inspect(cwd: Path, *, only: str | None, as_json: bool) -> int:
         # `test` tries a disabled server too: that is how one checks it before enabling it.
         spec = chosen[0]
         chosen = [msgspec.structs.replace(spec, config=msgspec.structs.replace(spec.config, enabled=True))]
+    if not chosen and specs.warnings:
+        print("no usable MCP servers: see the warnings above")
+        return 1
     if not chosen:
         print("no MCP servers configured; add one with `skipjack mcp add NAME -- CMD ARGS…`")
         return 0

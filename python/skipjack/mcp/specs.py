@@ -98,6 +98,10 @@ def _add(
         args=[expand_vars(a, env) for a in cfg.args],
         url=expand_vars(cfg.url, env) if cfg.url else None,
     )
+    if cfg.url is not None and not cfg.url.lower().startswith(("http://", "https://")):
+        # Said here, once, rather than as two transports' errors when it is tried.
+        out.warnings.append(f"MCP server {name!r} ({source}): `url` must start with http:// or https://")
+        return
     seen.add(name)
     out.servers.append(ServerSpec(name, cfg, source))
 
