@@ -49,7 +49,10 @@ def test_a_busy_placeholder_is_removed_once_free(tmp_path: Path, monkeypatch: py
     sandbox._release_placeholders([git, hooks])
     assert _gone(git, 2.0), "the .git placeholder was left in the user's tree"
     assert len(attempts) > 3
-    assert not sandbox._leftover_placeholders
+    # The sweeper removes the path and then forgets it, both under this lock: taken after the
+    # path is gone, the set is settled (read without it, the test could look in between).
+    with sandbox._placeholders_lock:
+        assert not sandbox._leftover_placeholders
 
 
 def test_a_leftover_in_use_again_is_left_to_its_new_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
