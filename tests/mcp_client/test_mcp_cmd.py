@@ -152,3 +152,33 @@ def test_a_url_that_is_not_http_is_refused_when_the_config_is_read(tmp_path: Pat
         assert f"MCP server '{name}' (user config): `url` must start with http:// or https://" in out.stderr
     assert out.stdout == "no usable MCP servers: see the warnings above\n"
     assert out.returncode == 1
+
+
+def test_http_servers_that_are_not_there_or_not_mcp_fail_in_one_clear_line(tmp_path: Path) -> None:
+    """Nothing listening: one reason, not the same error again from the older transport; a
+    web server that is not MCP: the reasons, and no SDK traceback on stderr."""
+    import http.server
+    import socket
+    import threading
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        path, env = _setup(tmp_path)
+        path.write_text(
+            USER_CONFIG
+            + f'\n[mcp.servers.nobody]\nurl = "http://127.0.0.1:{closed_port}/mcp"\nstartup_timeout_s = 5\n'
+            + f'\n[mcp.servers.web]\nurl = "http://127.0.0.1:{web.server_address[1]}/"\nstartup_timeout_s = 5\n'
+        )
+        out = run_cli("mcp", "list", "--json", cwd=tmp_path, env=env)
+    finally:
+        web.shutdown()
+    errors = {s["name"]: s["error"] for s in json.loads(out.stdout)}
+    assert errors["nobody"] == "cannot connect: All connection attempts failed"
+    assert errors["web"].startswith("Streamable HTTP: ")
+    assert "HTTP+SSE: " in errors["web"]
+    assert "Traceback" not in out.stderr
+    assert out.stderr == ""

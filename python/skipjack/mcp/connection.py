@@ -17,6 +17,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
+import httpx2
 import mcp_types as mt
 from mcp import ClientSession
 from mcp.shared.exceptions import MCPError
@@ -38,6 +39,13 @@ MAX_MESSAGE = 32 * 1024 * 1024
 """One message from an HTTP server (the SDK's default is 1 MiB): a large tool result is
 capped and spooled by the adapter, so it must first get through in one piece."""
 _RAW_RESULT = TypeAdapter(dict[str, Any])
+
+# The SDK logs a transport's failure with its traceback (`logging.exception`); with no logging
+# set up, Python prints that on stderr, over the UI or between `mcp list`'s lines. The failure
+# reaches the user as the server's `error` instead.
+_sdk_log = logging.getLogger("mcp")
+_sdk_log.addHandler(logging.NullHandler())
+_sdk_log.propagate = False
 OnProgress = Callable[[float, float | None, str | None], None]
 
 
@@ -108,6 +116,8 @@ class Connection:
                 and self.spec.config.url
                 and self.spec.config.transport == "auto"
                 and left > 0
+                # Nothing listening (or no such host) is no reason to try the older transport.
+                and not isinstance(_first(e), httpx2.ConnectError)
             ):
                 # A server that predates Streamable HTTP speaks the HTTP+SSE transport: try it.
                 self._sse_fallback = True
@@ -450,5 +460,7 @@ def describe(e: BaseException) -> str:
         return f"cannot start it: {e.filename} is not an executable program ({e.strerror or 'permission denied'})"
     if isinstance(e, MCPError):
         return e.message
+    if isinstance(e, httpx2.ConnectError):
+        return f"cannot connect: {str(e).strip() or 'refused'}"
     text = str(e).strip()
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
