@@ -39,6 +39,8 @@ MAX_MESSAGE = 32 * 1024 * 1024
 """One message from an HTTP server (the SDK's default is 1 MiB): a large tool result is
 capped and spooled by the adapter, so it must first get through in one piece."""
 _RAW_RESULT = TypeAdapter(dict[str, Any])
+STRAY_KEPT = 512
+"""Bytes kept of the first non-MCP stdout line (120 characters of it are shown)."""
 
 # The SDK logs a transport's failure with its traceback (`logging.exception`); with no logging
 # set up, Python prints that on stderr, over the UI or between `mcp list`'s lines. The failure
@@ -314,7 +316,7 @@ class Connection:
     async def _on_message(self, message: Any) -> None:
         if isinstance(message, NotMcpLine):
             if self._stray is None:
-                self._stray = message.line
+                self._stray = message.line[:STRAY_KEPT]  # a stray line may be 32 MB
             return
         message = getattr(message, "root", message)
         if isinstance(
