@@ -146,12 +146,19 @@ def test_a_url_that_is_not_http_is_refused_when_the_config_is_read(tmp_path: Pat
         + '\n[mcp.servers.ftp]\nurl = "ftp://example.com/mcp"\n'
         + '\n[mcp.servers.local]\nurl = "file:///etc/passwd"\n'
         + '\n[mcp.servers.bare]\nurl = "example.com/mcp"\n'
+        # The check is on the url after `${VAR}` expansion.
+        + '\n[mcp.servers.expanded]\nurl = "${MCP_URL}"\n'
     )
-    out = run_cli("mcp", "list", cwd=tmp_path, env=env)
-    for name in ("ftp", "local", "bare"):
+    out = run_cli("mcp", "list", cwd=tmp_path, env={**env, "MCP_URL": "file:///etc/shadow"})
+    for name in ("ftp", "local", "bare", "expanded"):
         assert f"MCP server '{name}' (user config): `url` must start with http:// or https://" in out.stderr
     assert out.stdout == "no usable MCP servers: see the warnings above\n"
     assert out.returncode == 1
+    # The scheme in capitals is still http(s): refused only when it is tried (nothing listens).
+    path.write_text(USER_CONFIG + '\n[mcp.servers.caps]\nurl = "HTTP://127.0.0.1:9/mcp"\nstartup_timeout_s = 3\n')
+    out = run_cli("mcp", "list", "--json", cwd=tmp_path, env=env)
+    assert "must start with" not in out.stderr
+    assert json.loads(out.stdout)[0]["error"].startswith("cannot connect")
 
 
 def test_http_servers_that_are_not_there_or_not_mcp_fail_in_one_clear_line(tmp_path: Path) -> None:
@@ -182,3 +189,21 @@ def test_http_servers_that_are_not_there_or_not_mcp_fail_in_one_clear_line(tmp_p
     assert "HTTP+SSE: " in errors["web"]
     assert "Traceback" not in out.stderr
     assert out.stderr == ""
+
+
+def test_a_huge_stray_line_with_escape_codes_is_named_short_and_inert(tmp_path: Path) -> None:
+    """The stray line is cut to 120 characters (only 512 bytes of it are kept) and shown with
+    its control characters escaped, so it cannot clear or retitle the user's terminal."""
+    path, env = _setup(tmp_path)
+    noisy = tmp_path / "noisy-server"
+    noisy.write_text(
+        "#!/bin/sh\nprintf '\\033]0;pwned\\007\\033[2J'\nhead -c 200000 /dev/zero | tr '\\0' x\necho\nexec sleep 60\n"
+    )
+    noisy.chmod(0o755)
+    path.write_text(USER_CONFIG + f'\n[mcp.servers.noisy]\ncommand = "{noisy}"\nstartup_timeout_s = 2\n')
+    out = run_cli("mcp", "list", "--json", cwd=tmp_path, env=env)
+    error = json.loads(out.stdout)[0]["error"]
+    assert "it wrote '\\x1b]0;pwned\\x07\\x1b[2Jxxx" in error
+    assert "xxx...' on stdout, which is not MCP" in error
+    assert "\x1b" not in error
+    assert len(error) < 300
