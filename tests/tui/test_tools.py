@@ -38,7 +38,9 @@ async def test_edit_panel_shows_the_diff_of_the_real_edit(
 async def test_shell_output_streams_live_then_a_failure_is_red(
     scripted: ScriptedModel, project: Path, env: dict[str, str]
 ) -> None:
-    command = "echo first; sleep 0.6; echo second; exit 3"
+    # The command waits for the test (not for a fixed time a loaded machine can outlast)
+    # between its two lines.
+    command = "echo first; while [ ! -e go ]; do sleep 0.02; done; echo second; exit 3"
     scripted.enqueue(
         ScriptedTurn(tool_calls=[ScriptedToolCall("bash", {"command": command})]),
         ScriptedTurn(text="It failed."),
@@ -53,6 +55,7 @@ async def test_shell_output_streams_live_then_a_failure_is_red(
         assert panel.status == "running"
         assert "second" not in panel.output
         assert app.status.state.startswith("running `echo first")
+        (project / "go").touch()
         await until(pilot, lambda: idle(app), what="the run")
         assert panel.status == "error"
         assert panel.has_class("-error")
