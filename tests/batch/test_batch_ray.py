@@ -3,6 +3,7 @@ mid-task, and Ray's retry finishing the task on another worker with the same res
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -25,6 +26,28 @@ def ray_task_workers() -> list[int]:
     return [int(p) for p in out.stdout.split()]
 
 
+def agent_workspaces(worker: int) -> list[str]:
+    """The working directories of a worker's agent processes (its task's fresh clone)."""
+    out = subprocess.run(["pgrep", "-P", str(worker)], capture_output=True, text=True, check=False)
+    found = []
+    for child in out.stdout.split():
+        with contextlib.suppress(OSError):
+            found.append(os.readlink(f"/proc/{child}/cwd"))
+    return found
+
+
+def worker_waiting_on_a_first_reply(server: SSEServer) -> int | None:
+    """A busy worker whose agent has sent its task's first request (whose system prompt names
+    the agent's working directory, a fresh clone in a temporary folder of its own). A worker is
+    titled busy before its agent sends anything: killing one that had not sent it yet would
+    leave its retry the only first request of its task."""
+    firsts = [r.body for r in server.requests if not answered(r)]
+    for worker in ray_task_workers():
+        if any(cwd.encode() in body for cwd in agent_workspaces(worker) for body in firsts):
+            return worker
+    return None
+
+
 def test_ray_runs_the_batch_and_retries_a_killed_worker(
     tmp_path: Path, server: SSEServer, batch_env: dict[str, str]
 ) -> None:
@@ -43,8 +66,8 @@ def test_ray_runs_the_batch_and_retries_a_killed_worker(
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and killed is None:
             # Kill a worker once its task's agent is waiting on the (slow) first reply.
-            if any(not answered(r) for r in server.requests) and (workers := ray_task_workers()):
-                killed = workers[0]
+            killed = worker_waiting_on_a_first_reply(server)
+            if killed is not None:
                 os.kill(killed, signal.SIGKILL)
             time.sleep(0.1)
         assert killed is not None, "no Ray worker picked up a task"
