@@ -12,9 +12,9 @@
 //! The cache keeps two generations of entries, rotated by size rather than per request, so
 //! concurrent conversations (a subagent, a compaction summary) do not evict each other.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use foldhash::HashMap;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
@@ -138,7 +138,7 @@ struct Generations<T> {
 
 impl<T> Default for Generations<T> {
     fn default() -> Self {
-        Self { current: HashMap::new(), previous: HashMap::new(), current_bytes: 0 }
+        Self { current: HashMap::default(), previous: HashMap::default(), current_bytes: 0 }
     }
 }
 

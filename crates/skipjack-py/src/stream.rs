@@ -33,6 +33,10 @@ const QUEUE_CAPACITY: usize = 4096;
 /// millisecond it saves three wake-ups in four.
 const WAKE_WINDOW: Duration = Duration::from_millis(4);
 
+/// A payload larger than this is parsed with the GIL released (see `start_stream`): its scan
+/// alone takes milliseconds, longer than another thread would keep the GIL.
+const PARSE_OFF_GIL_BYTES: usize = 4 << 20;
+
 /// One runtime per process, and one HTTP client (so one connection pool) per connect
 /// timeout: reqwest fixes the connect timeout when a client is built, so requests asking
 /// for another one get their own client. Configurations use one or two values, so the map
@@ -142,10 +146,14 @@ pub struct NativeStream {
 /// Start a request. `request` is the JSON of `{model, context, options}`.
 #[pyfunction]
 pub fn start_stream(py: Python<'_>, request: &[u8]) -> PyResult<NativeStream> {
-    // Off the GIL; the messages earlier requests already carried come from the payload
-    // cache (`request_payload`), so a turn parses what is new, not the whole history.
-    let parsed = py
-        .detach(|| request_payload::parse(request))
+    // The messages earlier requests already carried come from the payload cache
+    // (`request_payload`), so a turn parses what is new, not the whole history: a fraction of
+    // a millisecond, parsed holding the GIL. Released, it went to whichever thread was waiting
+    // for it (the session's fsync worker, the checkpoint snapshot), and the agent loop then
+    // waited up to a switch interval (5 ms) to get it back, between two turns. Only a payload
+    // that takes long to scan (a resumed session of many MB) is parsed off the GIL.
+    let parse = || request_payload::parse(request);
+    let parsed = if request.len() > PARSE_OFF_GIL_BYTES { py.detach(parse) } else { parse() }
         .map_err(|e| PyValueError::new_err(format!("invalid stream request: {e}")))?;
     let (client, runtime) = (client(parsed.options.timeouts.connect_ms)?, runtime()?);
     let wake = Arc::new(Wake::new().map_err(|e| PyOSError::new_err(e.to_string()))?);
