@@ -169,3 +169,21 @@ def test_path_within_is_component_wise() -> None:
     assert not _path_within("/ab", "/a")
     assert _path_within("/anything", "/")
     assert not _path_within("/a", "/a/b")
+
+
+def test_the_enclosing_location_is_what_comparing_with_each_location_finds(home: Path) -> None:
+    """The read tools' check looks a path's ancestors up in a set; it must agree with comparing
+    the path with every location, component-wise (`~/.sshx` is not in `~/.ssh`)."""
+    from skipjack.safety.policy import _path_within
+    from skipjack.safety.secret_files import enclosing_secret_location, secret_location_texts
+
+    extra = (str(home / "cfg"),)
+    texts = secret_location_texts(extra)
+    candidates = ["/", "/etc", "/etc/shadow", "/etc/shadowx", "/etc/shadow-", "/etc/ssl/private/k.pem", str(home)]
+    for where in texts:
+        candidates += [where, where + "/a/b", where + "x", where + "x/y", os.path.dirname(where)]
+    for path in candidates:
+        expected = [where for where in texts if _path_within(path, where)]
+        found = enclosing_secret_location(path, extra)
+        assert (found is None) == (not expected), path
+        assert found is None or found in expected, path

@@ -50,7 +50,7 @@ import msgspec
 from skipjack.config.schema import ApprovalMode, Rule, parse_rule
 from skipjack.safety.command_line import ParsedLine, Redirect, SimpleCommand
 from skipjack.safety.rules import TRANSPARENT_WRAPPERS, CommandPattern, compile_pattern
-from skipjack.safety.secret_files import home_dir, secret_location_texts
+from skipjack.safety.secret_files import enclosing_secret_location, home_dir, secret_location_texts
 from skipjack.safety.suggest import suggest_rule
 from skipjack.tools._paths import is_within, resolve_path
 
@@ -289,11 +289,13 @@ class ApprovalPolicy:
                 extra = (config_dir,)
         # Compared as text (both sides are real, normalised paths): this runs at every read
         # tool call, where `Path` objects cost more than the comparisons.
-        for where in secret_location_texts(extra):
-            if _path_within(shown, where):
-                return f"{tool} of {target} reads a credential store ({where})"
-            if tool != "read" and _path_within(where, shown) and os.path.lexists(where):
-                return f"{tool} in {target} would search a credential store ({where})"
+        inside = enclosing_secret_location(shown, extra)
+        if inside is not None:
+            return f"{tool} of {target} reads a credential store ({inside})"
+        if tool != "read":
+            for where in secret_location_texts(extra):
+                if _path_within(where, shown) and os.path.lexists(where):
+                    return f"{tool} in {target} would search a credential store ({where})"
         return None
 
     def _shown(self, path: Path) -> str:

@@ -101,6 +101,22 @@ def secret_location_texts(real_extra: Sequence[str] = ()) -> tuple[str, ...]:
     return texts + tuple(e for e in real_extra if e not in texts)
 
 
+def enclosing_secret_location(real_path: str, real_extra: Sequence[str] = ()) -> str | None:
+    """The credential location (`secret_location_texts`) that holds `real_path` (a real,
+    normalised path as text), or None. Asked at every read tool call: the path's ancestors are
+    looked up in a set, a few lookups where comparing with each of ~60 locations took most of
+    the call."""
+    locations = _current().text_set
+    path = real_path
+    while True:
+        if path in locations or path in real_extra:
+            return path
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+
+
 def _current() -> _Resolved:
     home_var = os.environ.get("HOME") or str(Path.home())
     kept = _resolved.get(home_var)
@@ -141,6 +157,8 @@ class _Resolved(msgspec.Struct, frozen=True):
     taken_ns: int
     texts: tuple[str, ...] = ()
     """`locations` as text."""
+    text_set: frozenset[str] = frozenset()
+    """`texts` as a set."""
 
     def still_valid(self) -> bool:
         return all(_stamp(d) == st for d, st in self.stamps)
@@ -159,7 +177,8 @@ def _resolve_locations(home_var: str) -> _Resolved:
     found = [*SENSITIVE_FILES, *(os.path.join(home, p) for p in SENSITIVE_HOME)]
     locations = tuple(dict.fromkeys(Path(_realpath(p, looked_at)) for p in found))
     parents = sorted({os.path.dirname(p) for p in looked_at})
-    return _Resolved(locations, tuple((d, _stamp(d)) for d in parents), taken_ns, tuple(map(str, locations)))
+    texts = tuple(map(str, locations))
+    return _Resolved(locations, tuple((d, _stamp(d)) for d in parents), taken_ns, texts, frozenset(texts))
 
 
 def _realpath(path: str, looked_at: set[str]) -> str:
