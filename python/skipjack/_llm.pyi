@@ -43,9 +43,10 @@ class NativeStream:
     def cancel(self) -> None:
         """Abort the request; the stream ends with an `aborted` error event."""
 
-def start_stream(request: bytes) -> NativeStream:
-    """Start a request from the JSON of `{model, context, options}` (options as `StreamOptions`:
-    retry, timeouts incl. `total_ms`, size `limits`); raises ValueError if malformed."""
+def start_stream(request: bytes, messages: list[bytes]) -> NativeStream:
+    """Start a request from the JSON of `{model, context, options}` whose context has no
+    `messages` (options as `StreamOptions`: retry, timeouts incl. `total_ms`, size `limits`)
+    and the JSON of each message, in order; raises ValueError if malformed."""
 
 @final
 class Start:

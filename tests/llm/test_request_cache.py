@@ -110,9 +110,15 @@ async def test_a_message_changed_in_place_is_sent_as_changed(sse_server: SSEServ
     assert args(second)["path"] == "changed.txt"
 
 
-def payload(context: dict[str, Any]) -> bytes:
+def payload(context: dict[str, Any]) -> tuple[bytes, list[bytes]]:
+    """`start_stream`'s parts for `context`: the head and each message (a `messages` that is
+    not a list stays in the head, as a caller could send it)."""
     model = {"provider": "t", "id": "m", "api": "openai-chat", "base_url": "http://127.0.0.1:9"}
-    return json.dumps({"model": model, "context": context}).encode()
+    messages = context.get("messages")
+    if isinstance(messages, list):
+        context = {k: v for k, v in context.items() if k != "messages"}
+        return json.dumps({"model": model, "context": context}).encode(), [json.dumps(m).encode() for m in messages]
+    return json.dumps({"model": model, "context": context}).encode(), []
 
 
 def good_message(nonce: str) -> dict[str, Any]:
@@ -135,31 +141,43 @@ def good_message(nonce: str) -> dict[str, Any]:
 def test_invalid_requests_are_refused_next_to_cached_messages(context: dict[str, Any], where: str) -> None:
     nonce = uuid.uuid4().hex
     valid = payload({"messages": [good_message(nonce)]})
-    _llm.start_stream(valid).cancel()  # now cached
+    _llm.start_stream(*valid).cancel()  # now cached
     if isinstance(context.get("messages"), list):
         context = {**context, "messages": [good_message(nonce), *context["messages"]]}
     with pytest.raises(ValueError, match="invalid stream request") as err:
-        _llm.start_stream(payload(context))
+        _llm.start_stream(*payload(context))
     assert where in str(err.value)
     # A refusal leaves nothing behind: the valid request still parses.
-    _llm.start_stream(valid).cancel()
+    _llm.start_stream(*valid).cancel()
 
 
 def test_syntax_errors_anywhere_are_refused_even_in_cached_text() -> None:
     nonce = uuid.uuid4().hex
-    valid = payload({"messages": [good_message(nonce)]})
-    _llm.start_stream(valid).cancel()
-    text = valid.decode()
+    head, messages = payload({"messages": [good_message(nonce), good_message(nonce + "2")]})
+    _llm.start_stream(head, messages).cancel()
+    text = messages[0].decode()
     broken = [
         text.replace(f'"{nonce}"', f'"{nonce}', 1),
         text[:-1],
         text + " x",
-        text.replace('"messages": [', '"messages": [,', 1),
+        text.replace('"content": [', '"content": [,', 1),
         text.replace(nonce, nonce + "\\q", 1),
+        "",
     ]
     for b in broken:
+        with pytest.raises(ValueError, match=r"invalid stream request: context.messages\[0\]"):
+            _llm.start_stream(head, [b.encode(), messages[1]])
+    for raw in (b"\xff\xfe", messages[0].replace(nonce.encode(), b"\xff" + nonce.encode()[1:])):
+        with pytest.raises(ValueError, match=r"invalid stream request: context.messages\[1\]"):
+            _llm.start_stream(head, [messages[0], raw])
+    for bad_head in (
+        head[:-1],
+        head + b" x",
+        b"",
+        b"\xff",
+        head.replace(b'"context": {', b'"context": {"messages": [], ', 1),
+    ):
         with pytest.raises(ValueError, match="invalid stream request"):
-            _llm.start_stream(b.encode())
-    for b in (b"", b"\xff\xfe", valid.replace(nonce.encode(), b"\xff" + nonce.encode()[1:])):
-        with pytest.raises(ValueError, match="invalid stream request"):
-            _llm.start_stream(b)
+            _llm.start_stream(bad_head, messages)
+    with pytest.raises(TypeError):
+        _llm.start_stream(head, [text])  # type: ignore[list-item]

@@ -1,13 +1,14 @@
-//! The JSON payload of one stream request (`{model, context, options}`), parsed with the
-//! messages it shares with earlier requests taken from a cache.
+//! One stream request (`{model, context, options}`), parsed with the messages it shares with
+//! earlier requests taken from a cache.
 //!
 //! An agent's requests grow by a message or two per turn and repeat everything before, so
 //! parsing the whole history every turn made each turn's cost grow with the session (about
-//! 6 ms per MB). The payload is first scanned into raw slices (serde_json's `RawValue`:
-//! a syntax check, no allocation), then each message's text is looked up in a
-//! content-addressed cache: identical bytes parse to an identical message, so a hit is as
-//! good as a parse, and anything new is parsed and validated as before. The tool list, the
-//! other large part that repeats, is cached the same way as one entry.
+//! 6 ms per MB). The request therefore comes in parts: the head (model, system prompt, tools,
+//! options) and each message's JSON on its own, so nothing has to scan the history to find
+//! where the messages are. Each message's text is looked up in a content-addressed cache:
+//! identical bytes parse to an identical message, so a hit is as good as a parse, and
+//! anything new is parsed and validated as before. The tool list, the other large part that
+//! repeats, is cached the same way as one entry.
 //!
 //! The cache keeps two generations of entries, rotated by size rather than per request, so
 //! concurrent conversations (a subagent, a compaction summary) do not evict each other.
@@ -36,35 +37,24 @@ pub struct Request {
     pub options: StreamOptions,
 }
 
-/// The request parsed in one pass, without the cache.
+/// The request without its messages, with the tool list left unparsed.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Whole {
-    model: Model,
-    context: Context,
-    #[serde(default)]
-    options: StreamOptions,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRequest<'a> {
+struct Head<'a> {
     model: Model,
     #[serde(borrow)]
-    context: RawContext<'a>,
+    context: HeadContext<'a>,
     #[serde(default)]
     options: StreamOptions,
 }
 
-/// `Context` with its repeated parts left unparsed; the same fields, defaults and
-/// strictness (`"tools": null` is still an error, as it is for `Context`).
+/// `Context` without `messages` (they come apart); the same defaults and strictness
+/// (`"tools": null` is still an error, as it is for `Context`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawContext<'a> {
+struct HeadContext<'a> {
     #[serde(default)]
     system_prompt: Option<String>,
-    #[serde(default, borrow)]
-    messages: Vec<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "present")]
     tools: Option<&'a RawValue>,
 }
@@ -73,33 +63,37 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::
     <&RawValue>::deserialize(d).map(Some)
 }
 
-/// Parse a request payload; the error says what is wrong (and in which message).
+/// Parse a request: `head` is the JSON of `{model, context, options}` whose context has no
+/// `messages`, and `messages` the JSON of each message, in order. The error says what is
+/// wrong (and in which message).
 ///
 /// # Errors
-/// The payload is not the JSON of a request.
-pub fn parse(payload: &[u8]) -> Result<Request, String> {
-    if payload.len() > GENERATION_BYTES {
-        // A history this large (a resumed session of tens of MB) would not stay cached
-        // anyway, and filling the cache costs more than the one-pass parse it replaces.
-        let whole: Whole = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
-        return Ok(Request { model: whole.model, context: whole.context, options: whole.options });
-    }
-    let raw: RawRequest<'_> = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
-    let mut messages = Vec::with_capacity(raw.context.messages.len());
-    for (i, text) in raw.context.messages.iter().enumerate() {
-        let message = cached(&MESSAGES, text.get()).map_err(|e| format!("context.messages[{i}]: {e}"))?;
-        messages.push(Message::clone(&message));
+/// The parts are not the JSON of a request.
+pub fn parse(head: &[u8], messages: &[&[u8]]) -> Result<Request, String> {
+    let raw: Head<'_> = serde_json::from_slice(head).map_err(|e| e.to_string())?;
+    // A history this large (a resumed session of tens of MB) would not stay cached anyway,
+    // and filling the cache costs more than the parse it replaces.
+    let uncached = head.len() + messages.iter().map(|m| m.len()).sum::<usize>() > GENERATION_BYTES;
+    let mut parsed = Vec::with_capacity(messages.len());
+    for (i, bytes) in messages.iter().enumerate() {
+        let message = if uncached {
+            serde_json::from_slice(bytes).map_err(|e| e.to_string())
+        } else {
+            std::str::from_utf8(bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|text| cached(&MESSAGES, text))
+                .map(|message| Message::clone(&message))
+        };
+        parsed.push(message.map_err(|e| format!("context.messages[{i}]: {e}"))?);
     }
     let tools = match raw.context.tools {
-        Some(text) => {
-            let tools = cached(&TOOLS, text.get()).map_err(|e| format!("context.tools: {e}"))?;
-            Vec::clone(&tools)
-        }
+        Some(text) if uncached => serde_json::from_str(text.get()).map_err(|e| format!("context.tools: {e}"))?,
+        Some(text) => Vec::clone(&*cached(&TOOLS, text.get()).map_err(|e| format!("context.tools: {e}"))?),
         None => Vec::new(),
     };
     Ok(Request {
         model: raw.model,
-        context: Context { system_prompt: raw.context.system_prompt, messages, tools },
+        context: Context { system_prompt: raw.context.system_prompt, messages: parsed, tools },
         options: raw.options,
     })
 }
@@ -181,6 +175,40 @@ mod tests {
         .unwrap()
     }
 
+    /// The whole request's JSON in the parts `parse` takes: the head, and each message (a
+    /// `messages` that is not a list stays in the head, as a caller could send it).
+    fn split(whole: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let mut value: serde_json::Value = serde_json::from_slice(whole).unwrap();
+        let mut messages = Vec::new();
+        if let Some(context) = value["context"].as_object_mut() {
+            if context.get("messages").is_some_and(serde_json::Value::is_array) {
+                if let Some(serde_json::Value::Array(list)) = context.remove("messages") {
+                    messages = list.iter().map(|m| serde_json::to_vec(m).unwrap()).collect();
+                }
+            }
+        }
+        (serde_json::to_vec(&value).unwrap(), messages)
+    }
+
+    fn m(parts: &[Vec<u8>]) -> Vec<&[u8]> {
+        parts.iter().map(Vec::as_slice).collect()
+    }
+
+    fn parse_whole(whole: &[u8]) -> Result<Request, String> {
+        let (head, messages) = split(whole);
+        parse(&head, &messages.iter().map(Vec::as_slice).collect::<Vec<_>>())
+    }
+
+    /// The request parsed in one pass, without the cache.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Whole {
+        model: Model,
+        context: Context,
+        #[serde(default)]
+        options: StreamOptions,
+    }
+
     /// The reference: the whole payload parsed in one go, as before the cache.
     fn direct(bytes: &[u8]) -> Result<Request, String> {
         let w: Whole = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
@@ -212,7 +240,7 @@ mod tests {
     fn parses_like_the_whole_payload_cold_and_warm() {
         for n in [0, 1, 5, 5, 6] {
             let bytes = payload(&history(n));
-            assert_eq!(parse(&bytes), direct(&bytes), "history of {n}");
+            assert_eq!(parse_whole(&bytes), direct(&bytes), "history of {n}");
         }
     }
 
@@ -222,15 +250,15 @@ mod tests {
         let mut ctx = history(3);
         ctx["messages"].as_array_mut().unwrap().reverse();
         let b = payload(&ctx);
-        assert_eq!(parse(&a), direct(&a));
-        assert_eq!(parse(&b), direct(&b));
-        assert_ne!(parse(&a).unwrap().context.messages, parse(&b).unwrap().context.messages);
+        assert_eq!(parse_whole(&a), direct(&a));
+        assert_eq!(parse_whole(&b), direct(&b));
+        assert_ne!(parse_whole(&a).unwrap().context.messages, parse_whole(&b).unwrap().context.messages);
     }
 
     #[test]
     fn rejects_what_the_whole_parse_rejects_even_when_cached() {
         let good = history(2);
-        assert!(parse(&payload(&good)).is_ok());
+        assert!(parse_whole(&payload(&good)).is_ok());
         let cases = [
             json!({"messages": null}),
             json!({"tools": null}),
@@ -244,16 +272,30 @@ mod tests {
         for ctx in cases {
             let bytes = payload(&ctx);
             assert!(direct(&bytes).is_err(), "the reference accepts {ctx}");
-            let err = parse(&bytes).expect_err(&ctx.to_string());
+            let err = parse_whole(&bytes).expect_err(&ctx.to_string());
             assert!(!err.is_empty());
         }
         // Syntax errors anywhere, including inside a message that is otherwise cached.
-        let text = String::from_utf8(payload(&good)).unwrap();
+        let (head, messages) = split(&payload(&good));
+        let text = String::from_utf8(messages[0].clone()).unwrap();
         for broken in [text.replacen("\"read it\"", "\"read it", 1), text.replacen('}', "", 1), format!("{text} x")] {
-            assert!(parse(broken.as_bytes()).is_err(), "{broken}");
+            let mut parts = messages.clone();
+            parts[0] = broken.clone().into_bytes();
+            assert!(parse(&head, &m(&parts)).is_err(), "{broken}");
         }
-        assert!(parse(b"").is_err());
-        assert!(parse(&[0xff, 0xfe]).is_err());
+        for broken in [&b""[..], &[0xff, 0xfe], &[b'"', 0xff, b'"']] {
+            let mut parts = messages.clone();
+            parts[1] = broken.to_vec();
+            assert!(parse(&head, &m(&parts)).unwrap_err().starts_with("context.messages[1]: "));
+            assert!(parse(broken, &m(&messages)).is_err());
+        }
+        let head_text = String::from_utf8(head.clone()).unwrap();
+        assert!(parse(head_text.replacen('}', "", 1).as_bytes(), &m(&messages)).is_err());
+        assert!(parse(format!("{head_text} x").as_bytes(), &m(&messages)).is_err());
+        // The messages come apart: a head that carries some too is refused.
+        let mut with_messages: serde_json::Value = serde_json::from_slice(&head).unwrap();
+        with_messages["context"]["messages"] = json!([]);
+        assert!(parse(&serde_json::to_vec(&with_messages).unwrap(), &m(&messages)).is_err());
     }
 
     #[test]
@@ -261,15 +303,18 @@ mod tests {
         let mut ctx = history(2);
         ctx["system_prompt"] = json!("s".repeat(GENERATION_BYTES));
         let bytes = payload(&ctx);
-        assert_eq!(parse(&bytes), direct(&bytes));
+        assert_eq!(parse_whole(&bytes), direct(&bytes));
         ctx["messages"][1]["extra"] = json!(1);
-        assert!(parse(&payload(&ctx)).is_err());
+        assert!(parse_whole(&payload(&ctx)).is_err());
+        ctx["messages"][1] = json!({"role": "user", "content": "x".repeat(GENERATION_BYTES)});
+        let bytes = payload(&ctx);
+        assert_eq!(parse_whole(&bytes), direct(&bytes));
     }
 
     #[test]
     fn error_names_the_message() {
         let ctx = json!({"messages": [{"role": "user", "content": "ok"}, {"role": "user", "content": 5}]});
-        let err = parse(&payload(&ctx)).unwrap_err();
+        let err = parse_whole(&payload(&ctx)).unwrap_err();
         assert!(err.starts_with("context.messages[1]: "), "{err}");
     }
 

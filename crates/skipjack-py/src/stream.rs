@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyBytes, PyList};
 use skipjack_llm::request_payload::{self, Request};
 use skipjack_llm::transport::queue::EventQueue;
 use skipjack_llm::transport::{self, HttpClient};
@@ -143,17 +143,20 @@ pub struct NativeStream {
     wake: Arc<Wake>,
 }
 
-/// Start a request. `request` is the JSON of `{model, context, options}`.
+/// Start a request. `request` is the JSON of `{model, context, options}` without
+/// `context.messages`; `messages` is the JSON of each message, in order (see `request_payload`).
 #[pyfunction]
-pub fn start_stream(py: Python<'_>, request: &[u8]) -> PyResult<NativeStream> {
+pub fn start_stream(py: Python<'_>, request: &[u8], messages: Vec<Bound<'_, PyBytes>>) -> PyResult<NativeStream> {
+    let messages: Vec<&[u8]> = messages.iter().map(|m| m.as_bytes()).collect();
+    let size = request.len() + messages.iter().map(|m| m.len()).sum::<usize>();
     // The messages earlier requests already carried come from the payload cache
     // (`request_payload`), so a turn parses what is new, not the whole history: a fraction of
     // a millisecond, parsed holding the GIL. Released, it went to whichever thread was waiting
     // for it (the session's fsync worker, the checkpoint snapshot), and the agent loop then
-    // waited up to a switch interval (5 ms) to get it back, between two turns. Only a payload
-    // that takes long to scan (a resumed session of many MB) is parsed off the GIL.
-    let parse = || request_payload::parse(request);
-    let parsed = if request.len() > PARSE_OFF_GIL_BYTES { py.detach(parse) } else { parse() }
+    // waited up to a switch interval (5 ms) to get it back, between two turns. Only a request
+    // that takes long to parse (a resumed session of many MB) is parsed off the GIL.
+    let parse = || request_payload::parse(request, &messages);
+    let parsed = if size > PARSE_OFF_GIL_BYTES { py.detach(parse) } else { parse() }
         .map_err(|e| PyValueError::new_err(format!("invalid stream request: {e}")))?;
     let (client, runtime) = (client(parsed.options.timeouts.connect_ms)?, runtime()?);
     let wake = Arc::new(Wake::new().map_err(|e| PyOSError::new_err(e.to_string()))?);

@@ -23,6 +23,7 @@ from skipjack.llm.types import (
     RetryPolicy,
     StreamLimits,
     Timeouts,
+    Tool,
 )
 
 _encoder = msgspec.json.Encoder()
@@ -46,9 +47,17 @@ class StreamOptions(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     limits: StreamLimits = StreamLimits()
 
 
-class _Request(msgspec.Struct, frozen=True):
+class _ContextHead(msgspec.Struct, frozen=True):
+    system_prompt: str | None
+    tools: list[Tool]
+
+
+class _RequestHead(msgspec.Struct, frozen=True):
+    """The request without its messages, which go to the core one by one: its cache of
+    parsed messages then looks each up by its bytes without scanning the history for them."""
+
     model: Model
-    context: Context
+    context: _ContextHead
     options: StreamOptions
 
 
@@ -250,8 +259,9 @@ def stream(
         raise AuthError(f"no API key for provider {model.provider!r}: {where}")
     if key != options.api_key:
         options = msgspec.structs.replace(options, api_key=key)
-    payload = _encoder.encode(_Request(model, context, options))
-    return AssistantStream(_llm.start_stream(payload))
+    head = _encoder.encode(_RequestHead(model, _ContextHead(context.system_prompt, context.tools), options))
+    encode = _encoder.encode
+    return AssistantStream(_llm.start_stream(head, [encode(m) for m in context.messages]))
 
 
 async def complete(model: Model, context: Context, **kwargs: Any) -> AssistantMessage:
