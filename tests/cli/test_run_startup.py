@@ -75,6 +75,10 @@ NOT_BEFORE_THE_FIRST_REQUEST = (
     "difflib",
     "mimetypes",
     "secrets",
+    # The XDG folders are worked out by `skipjack.user_dirs` (platformdirs brought `tempfile`
+    # and `random`); the sandbox's private folder is made at the first sandboxed command.
+    "platformdirs",
+    "tempfile",
 )
 
 

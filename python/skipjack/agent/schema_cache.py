@@ -61,9 +61,9 @@ def cache_file(env: dict[str, str] | os._Environ[str] | None = None) -> Path:
     override = env.get("SKIPJACK_CACHE_DIR")
     if override:
         return Path(override) / FILE_NAME
-    import platformdirs
+    from skipjack.user_dirs import user_cache_dir
 
-    return Path(platformdirs.user_cache_dir("skipjack")) / FILE_NAME
+    return user_cache_dir() / FILE_NAME
 
 
 def code_stamp() -> str:

@@ -1,8 +1,7 @@
 """Config files: where they are, reading them with precise errors, writing them back.
 
 Some imports are made where they are used: `mcp.prestart` reads the config first thing after
-launch, which needs `platformdirs` only when no `SKIPJACK_CONFIG_DIR` / `SKIPJACK_DATA_DIR`
-says where the folders are, and `tempfile` and `tomli_w` never (they write).
+launch, which needs `tempfile` and `tomli_w` never (they write).
 """
 
 from __future__ import annotations
@@ -49,9 +48,9 @@ def user_config_path(env: Mapping[str, str]) -> Path:
     override = env.get("SKIPJACK_CONFIG_DIR")
     if override:
         return Path(override) / USER_CONFIG
-    import platformdirs
+    from skipjack.user_dirs import user_config_dir
 
-    return Path(platformdirs.user_config_dir("skipjack")) / USER_CONFIG
+    return user_config_dir() / USER_CONFIG
 
 
 def data_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -60,9 +59,9 @@ def data_dir(env: Mapping[str, str] | None = None) -> Path:
     override = env.get("SKIPJACK_DATA_DIR")
     if override:
         return Path(override)
-    import platformdirs
+    from skipjack.user_dirs import user_data_dir
 
-    return Path(platformdirs.user_data_dir("skipjack"))
+    return user_data_dir()
 
 
 def find_repo_root(start: Path) -> Path | None:

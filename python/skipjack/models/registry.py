@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
-import platformdirs
 
 from skipjack.config.schema import ProviderConfig, Settings
 from skipjack.llm.types import Api, Model
@@ -26,6 +25,7 @@ from skipjack.models.errors import (
     UnsupportedProviderError,
 )
 from skipjack.models.lazy_entries import decode_registry
+from skipjack.user_dirs import user_cache_dir
 
 CATALOG_FILE = "api.json"
 
@@ -269,7 +269,7 @@ def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """`SKIPJACK_CACHE_DIR`, else the platform's user cache dir for skipjack."""
     env = os.environ if env is None else env
     override = env.get("SKIPJACK_CACHE_DIR")
-    return Path(override) if override else Path(platformdirs.user_cache_dir("skipjack"))
+    return Path(override) if override else user_cache_dir()
 
 
 _lock = threading.Lock()

@@ -26,7 +26,6 @@ import re
 import shutil
 import stat
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -508,6 +507,8 @@ def _placeholder_file(content: bytes) -> Path:
     with contextlib.suppress(OSError):
         if path.read_bytes() == content:
             return path
+    import tempfile  # here, not at start: it brings `random` (a command's first sandboxing needs it)
+
     # Written aside and renamed, so a concurrent skipjack never mounts a half-written file.
     fd, tmp = tempfile.mkstemp(dir=path.parent)
     with os.fdopen(fd, "wb") as f:
@@ -521,6 +522,8 @@ def _placeholder_file(content: bytes) -> Path:
 def _source_dir() -> Path:
     """One private dir per user, reused by every process: a per-process one would be left
     behind by each skipjack that is killed."""
+    import tempfile
+
     directory = Path(tempfile.gettempdir()) / f"skipjack-sandbox-{os.getuid()}"
     with contextlib.suppress(FileExistsError):
         directory.mkdir(mode=0o700)

@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-import platformdirs
+from skipjack.user_dirs import user_data_dir
 
 FILE_CAP = 64 * 1024 * 1024
 """Bytes kept of one command's output; what follows is counted but not written."""
@@ -37,7 +37,7 @@ DIR_MODE = 0o700
 
 def spool_root() -> Path:
     override = os.environ.get("SKIPJACK_DATA_DIR")
-    base = Path(override) if override else Path(platformdirs.user_data_dir("skipjack"))
+    base = Path(override) if override else user_data_dir()
     return base / "spool"
 
 
