@@ -101,6 +101,29 @@ async def test_read_only_tools_do_not_wait_for_the_snapshot(
     controller.close()
 
 
+async def test_a_task_first_in_a_turn_starts_its_subagent_after_the_snapshot(
+    tmp_path: Path, server: SSEServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A subagent may change files (its type decides), so `task` waits like any tool that
+    may: only read, grep, find and todo are exempt, by name."""
+    project, env = _setup(tmp_path, server)
+    finished: list[float] = []
+    _slow_snapshots(monkeypatch, finished)
+    controller, _ = _build(project, env)
+    call = ScriptedToolCall("task", {"description": "look", "prompt": "read keep.txt"}, id="t1")
+    server.enqueue(
+        turn_reply(ScriptedTurn(text="", tool_calls=[call])),
+        turn_reply(ScriptedTurn(text="found it")),  # the subagent's answer
+        turn_reply(ScriptedTurn(text="done")),
+    )
+    result = await controller.prompt("delegate")
+    assert result.stop_reason == "completed"
+    assert len(server.requests) == 3
+    assert server.requests[0].received_at < finished[0] < server.requests[1].received_at
+    assert b"read keep.txt" in server.requests[1].body, "the second request is the subagent's"
+    controller.close()
+
+
 async def test_a_failed_snapshot_is_a_warning_and_the_turn_still_runs(
     tmp_path: Path, server: SSEServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
