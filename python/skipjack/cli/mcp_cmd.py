@@ -214,6 +214,8 @@ async def _inspect(cwd: Path, *, only: str | None, as_json: bool) -> int:
         print(f"skipjack: warning: {warning}", file=sys.stderr)
     chosen = [s for s in specs.servers if only is None or s.name == only]
     if only is not None and not chosen:
+        if any(f"server {only!r}" in w for w in specs.warnings):
+            raise UserError(f"MCP server {only!r} is configured but cannot be used: see the warning above")
         raise UserError(f"no MCP server {only!r} is configured (`skipjack mcp list`)")
     if only is not None:
         import msgspec
