@@ -40,7 +40,7 @@ from skipjack.agent.tool_exec import (
 from skipjack.agent.tool_pairing import pair_tool_results
 from skipjack.llm.errors import ContextOverflowError, LLMError
 from skipjack.llm.events import Done, Error, Retry, Start
-from skipjack.llm.stream import StreamOptions, stream
+from skipjack.llm.stream import MessageJson, StreamOptions, stream
 from skipjack.llm.types import (
     AssistantMessage,
     Context,
@@ -130,6 +130,7 @@ class Run:
         self._stream_cancel: Callable[[], None] | None = None
         self._hook_tasks: set[asyncio.Task[Any]] = set()
         self._specs = [t.spec() for t in config.tools.values()]
+        self._message_json = MessageJson()
 
     def abort(self) -> None:
         self.aborted = True
@@ -236,7 +237,7 @@ class Run:
         fails before any content (e.g. an overflow about to be recovered) emits nothing."""
         context = Context(self.config.system_prompt or None, messages, self._specs)
         try:
-            s = stream(self.config.model, context, options=self.config.options)
+            s = stream(self.config.model, context, options=self.config.options, message_json=self._message_json)
         except (LLMError, ValueError) as e:
             return self._failed("error", str(e), getattr(e, "kind", "bad_request")), None, False
         started = False
