@@ -196,7 +196,7 @@ mod tests {
 
     fn parse_whole(whole: &[u8]) -> Result<Request, String> {
         let (head, messages) = split(whole);
-        parse(&head, &messages.iter().map(Vec::as_slice).collect::<Vec<_>>())
+        parse(&head, &m(&messages))
     }
 
     /// The request parsed in one pass, without the cache.

@@ -33,8 +33,8 @@ const QUEUE_CAPACITY: usize = 4096;
 /// millisecond it saves three wake-ups in four.
 const WAKE_WINDOW: Duration = Duration::from_millis(4);
 
-/// A payload larger than this is parsed with the GIL released (see `start_stream`): its scan
-/// alone takes milliseconds, longer than another thread would keep the GIL.
+/// A request larger than this is parsed with the GIL released (see `start_stream`): hashing
+/// its messages alone takes milliseconds, longer than another thread would keep the GIL.
 const PARSE_OFF_GIL_BYTES: usize = 4 << 20;
 
 /// One runtime per process, and one HTTP client (so one connection pool) per connect
