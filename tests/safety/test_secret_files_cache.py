@@ -70,6 +70,31 @@ def test_realpath_copy_agrees_with_the_stdlib(tmp_path: Path) -> None:
         os.chdir(old)
 
 
+def test_every_location_is_what_realpath_says(home: Path, tmp_path: Path) -> None:
+    """The resolution shares its walks between locations (a parent's real path, each lstat):
+    each location must still be exactly `os.path.realpath` of its spelling, through a
+    symlinked parent, a chain, a loop, a dangling link and `..` in a target."""
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "cfg").mkdir(parents=True)
+    (elsewhere / "local-share").mkdir()
+    (home / ".config").symlink_to(elsewhere / "cfg")
+    (home / ".local").mkdir()
+    (home / ".local" / "share").symlink_to("../../elsewhere/local-share")  # relative, with ..
+    (elsewhere / "cfg" / "gh").symlink_to(elsewhere / "cfg" / "gh")  # a loop of one
+    (home / ".cache").symlink_to(home / ".cache-b")  # a chain: .cache -> .cache-b -> .cache
+    (home / ".cache-b").symlink_to(home / ".cache")
+    (home / ".ssh").symlink_to(tmp_path / "nowhere" / "ssh")  # dangling
+    (home / ".aws").symlink_to(home / ".ssh")  # through the dangling one
+    (home / ".m2").symlink_to(elsewhere)
+    resolved = secret_files._resolve_locations(str(home))
+    spelled = [*secret_files.SENSITIVE_FILES, *(os.path.join(home, p) for p in secret_files.SENSITIVE_HOME)]
+    assert list(resolved.texts) == list(dict.fromkeys(os.path.realpath(p) for p in spelled))
+    assert resolved.locations == tuple(Path(t) for t in resolved.texts)
+    # What the answer depends on includes the symlinks' own directories, not only HOME.
+    depends = {d for d, _ in resolved.stamps}
+    assert {str(home), str(home / ".local"), str(elsewhere / "cfg"), str(elsewhere)} <= depends
+
+
 def test_a_credential_dir_moved_behind_a_symlink_is_seen(home: Path, tmp_path: Path, keep_fresh_answers: None) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
