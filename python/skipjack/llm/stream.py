@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import operator
 import os
 import weakref
 from collections import deque
@@ -71,22 +72,45 @@ class MessageJson:
     loop: its messages are frozen structs, replaced (`msgspec.structs.replace`), never edited.
     `stream()` without it encodes every message, for a library caller that changes a tool
     call's arguments dict in place and expects the change sent. What is kept is the last
-    call's messages; an entry holds its message, so its id is not reused while kept."""
+    call's messages (held, so their ids are not reused while kept) and the last head."""
 
-    __slots__ = ("_kept",)
+    __slots__ = ("_head", "_head_of", "_json", "_sent")
 
     def __init__(self) -> None:
-        self._kept: dict[int, tuple[Message, bytes]] = {}
+        self._sent: list[Message] = []
+        """The last call's messages (a copy: the caller's list grows in place)."""
+        self._json: list[bytes] = []
+        """Their JSON, in the same order."""
+        self._head_of: tuple[Model, str | None, list[Tool], StreamOptions] | None = None
+        self._head = b""
+
+    def head(self, model: Model, system_prompt: str | None, tools: list[Tool], options: StreamOptions) -> bytes:
+        """The request's head: the system prompt and the tools' schemas (most of its ~10 kB)
+        are the same objects every turn, so it is encoded again only when one is replaced
+        (the options are compared by value: `stream()` may rebuild them with the key)."""
+        was = self._head_of
+        if (
+            was is None
+            or was[0] is not model
+            or was[1] is not system_prompt
+            or was[2] is not tools
+            or (was[3] is not options and was[3] != options)
+        ):
+            self._head = _encoder.encode(_RequestHead(model, _ContextHead(system_prompt, tools), options))
+            self._head_of = (model, system_prompt, tools, options)
+        return self._head
 
     def __call__(self, messages: list[Message]) -> list[bytes]:
-        kept = self._kept
-        fresh: dict[int, tuple[Message, bytes]] = {}
-        out = []
-        for message in messages:
-            entry = kept.get(id(message)) or (message, _encoder.encode(message))
-            fresh[id(message)] = entry
-            out.append(entry[1])
-        self._kept = fresh
+        sent, known = self._sent, self._json
+        if len(messages) >= len(sent) and all(map(operator.is_, messages, sent)):
+            # The usual turn: the same messages and new ones after them. Checking identity
+            # at C speed is ~20 ns a message; looking each up by id cost ~0.3 us.
+            out = known + [_encoder.encode(m) for m in messages[len(sent) :]]
+        else:  # a rewritten history (compaction, a rewind): reuse what is still there
+            by_id = {id(m): b for m, b in zip(sent, known, strict=True)}
+            out = [by_id.get(id(m)) or _encoder.encode(m) for m in messages]
+        self._sent = list(messages)
+        self._json = out
         return out
 
 
@@ -290,9 +314,12 @@ def stream(
         raise AuthError(f"no API key for provider {model.provider!r}: {where}")
     if key != options.api_key:
         options = msgspec.structs.replace(options, api_key=key)
-    head = _encoder.encode(_RequestHead(model, _ContextHead(context.system_prompt, context.tools), options))
-    encode = _encoder.encode
-    messages = message_json(context.messages) if message_json is not None else [encode(m) for m in context.messages]
+    if message_json is not None:
+        head = message_json.head(model, context.system_prompt, context.tools, options)
+        messages = message_json(context.messages)
+    else:
+        head = _encoder.encode(_RequestHead(model, _ContextHead(context.system_prompt, context.tools), options))
+        messages = [_encoder.encode(m) for m in context.messages]
     return AssistantStream(_llm.start_stream(head, messages))
 
 
