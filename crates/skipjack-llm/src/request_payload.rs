@@ -7,8 +7,8 @@
 //! options) and each message's JSON on its own, so nothing has to scan the history to find
 //! where the messages are. Each message's text is looked up in a content-addressed cache:
 //! identical bytes parse to an identical message, so a hit is as good as a parse, and
-//! anything new is parsed and validated as before. The tool list, the other large part that
-//! repeats, is cached the same way as one entry.
+//! anything new is parsed and validated as before. The head (system prompt, tool list), the
+//! other large part that repeats, is cached the same way, and its tool list on its own too.
 //!
 //! The cache keeps two generations of entries, rotated by size rather than per request, so
 //! concurrent conversations (a subagent, a compaction summary) do not evict each other.
@@ -70,10 +70,10 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::
 /// # Errors
 /// The parts are not the JSON of a request.
 pub fn parse(head: &[u8], messages: &[&[u8]]) -> Result<Request, String> {
-    let raw: Head<'_> = serde_json::from_slice(head).map_err(|e| e.to_string())?;
     // A history this large (a resumed session of tens of MB) would not stay cached anyway,
     // and filling the cache costs more than the parse it replaces.
     let uncached = head.len() + messages.iter().map(|m| m.len()).sum::<usize>() > GENERATION_BYTES;
+    let head = if uncached { Arc::new(parse_head(head, false)?) } else { cached_head(head)? };
     let mut parsed = Vec::with_capacity(messages.len());
     for (i, bytes) in messages.iter().enumerate() {
         let message = if uncached {
@@ -86,20 +86,53 @@ pub fn parse(head: &[u8], messages: &[&[u8]]) -> Result<Request, String> {
         };
         parsed.push(message.map_err(|e| format!("context.messages[{i}]: {e}"))?);
     }
-    let tools = match raw.context.tools {
-        Some(text) if uncached => serde_json::from_str(text.get()).map_err(|e| format!("context.tools: {e}"))?,
-        Some(text) => Vec::clone(&*cached(&TOOLS, text.get()).map_err(|e| format!("context.tools: {e}"))?),
-        None => Vec::new(),
-    };
     Ok(Request {
-        model: raw.model,
-        context: Context { system_prompt: raw.context.system_prompt, messages: parsed, tools },
-        options: raw.options,
+        model: head.model.clone(),
+        context: Context {
+            system_prompt: head.system_prompt.clone(),
+            messages: parsed,
+            tools: Vec::clone(&head.tools),
+        },
+        options: head.options.clone(),
     })
+}
+
+/// The head, parsed: the same bytes every turn of a conversation (the system prompt and the
+/// tools' schemas, ~10 kB), so it is cached like a message.
+struct ParsedHead {
+    model: Model,
+    system_prompt: Option<String>,
+    tools: Arc<Vec<Tool>>,
+    options: StreamOptions,
+}
+
+fn cached_head(head: &[u8]) -> Result<Arc<ParsedHead>, String> {
+    let text = std::str::from_utf8(head).map_err(|e| e.to_string())?;
+    if let Some(hit) = lock(&HEADS).get_or_insert_with(Generations::default).get(text) {
+        return Ok(hit);
+    }
+    let value = Arc::new(parse_head(head, true)?);
+    if text.len() <= MAX_ENTRY_BYTES {
+        lock(&HEADS).get_or_insert_with(Generations::default).insert(text, Arc::clone(&value));
+    }
+    Ok(value)
+}
+
+/// `cache_tools`: take the tool list from its own cache (a head that changed only its system
+/// prompt keeps its parsed tools).
+fn parse_head(head: &[u8], cache_tools: bool) -> Result<ParsedHead, String> {
+    let raw: Head<'_> = serde_json::from_slice(head).map_err(|e| e.to_string())?;
+    let tools = match raw.context.tools {
+        Some(text) if cache_tools => cached(&TOOLS, text.get()).map_err(|e| format!("context.tools: {e}"))?,
+        Some(text) => Arc::new(serde_json::from_str(text.get()).map_err(|e| format!("context.tools: {e}"))?),
+        None => Arc::new(Vec::new()),
+    };
+    Ok(ParsedHead { model: raw.model, system_prompt: raw.context.system_prompt, tools, options: raw.options })
 }
 
 static MESSAGES: Mutex<Option<Generations<Message>>> = Mutex::new(None);
 static TOOLS: Mutex<Option<Generations<Vec<Tool>>>> = Mutex::new(None);
+static HEADS: Mutex<Option<Generations<ParsedHead>>> = Mutex::new(None);
 
 /// `text` parsed, from the cache when the same text was parsed before. Parsing happens
 /// outside the lock, so concurrent requests do not wait on each other's new messages.
@@ -296,6 +329,41 @@ mod tests {
         let mut with_messages: serde_json::Value = serde_json::from_slice(&head).unwrap();
         with_messages["context"]["messages"] = json!([]);
         assert!(parse(&serde_json::to_vec(&with_messages).unwrap(), &m(&messages)).is_err());
+    }
+
+    #[test]
+    fn a_cached_head_never_stands_for_another() {
+        let model = json!({"id": "m", "provider": "p", "api": "openai-chat", "base_url": "http://127.0.0.1:1"});
+        let mut other_model = model.clone();
+        other_model["id"] = json!("m2");
+        let mut prompt = history(1);
+        prompt["system_prompt"] = json!("be verbose");
+        let mut no_prompt = history(1);
+        no_prompt.as_object_mut().unwrap().remove("system_prompt");
+        let mut tools = history(1);
+        tools["tools"][0]["description"] = json!("reads a file");
+        let mut no_tools = history(1);
+        no_tools.as_object_mut().unwrap().remove("tools");
+        let requests = [
+            json!({"model": model, "context": history(1)}),
+            json!({"model": other_model, "context": history(1)}),
+            json!({"model": model, "context": history(1), "options": {"api_key": "sk-a", "max_tokens": 5}}),
+            json!({"model": model, "context": history(1), "options": {"api_key": "sk-b", "max_tokens": 5}}),
+            json!({"model": model, "context": prompt}),
+            json!({"model": model, "context": no_prompt}),
+            json!({"model": model, "context": tools}),
+            json!({"model": model, "context": no_tools}),
+        ];
+        for round in 0..2 {
+            for request in &requests {
+                let bytes = serde_json::to_vec(request).unwrap();
+                assert_eq!(parse_whole(&bytes), direct(&bytes), "round {round}: {request}");
+            }
+        }
+        // A head that differs from a cached one only in being invalid is refused.
+        let mut bad = requests[2].clone();
+        bad["options"]["max_tokens"] = json!("five");
+        assert!(parse_whole(&serde_json::to_vec(&bad).unwrap()).is_err());
     }
 
     #[test]
