@@ -3,6 +3,7 @@
 
 pub mod anthropic;
 pub mod bedrock_converse;
+mod body;
 pub mod credentials;
 pub mod google_gemini;
 pub mod images;

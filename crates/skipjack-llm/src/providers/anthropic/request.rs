@@ -93,8 +93,7 @@ pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) 
         temperature: if budget.is_some() { None } else { options.temperature },
         thinking: budget.map(|budget_tokens| Thinking { kind: "enabled", budget_tokens }),
     };
-    let body = serde_json::to_vec(&body)
-        .map_err(|e| LlmError::new(ErrorKind::BadRequest, format!("could not encode the request: {e}")))?;
+    let body = crate::providers::body::to_json(&body)?;
     let interleaved = budget.is_some() && !context.tools.is_empty();
     let url = if vertex {
         join_url(

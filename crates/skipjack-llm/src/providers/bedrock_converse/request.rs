@@ -170,8 +170,7 @@ pub fn build_request_with(
         tool_config: tools_on_wire.then_some(ToolConfig { tools }),
         additional_model_request_fields: additional,
     };
-    let body = serde_json::to_vec(&body)
-        .map_err(|e| LlmError::new(ErrorKind::BadRequest, format!("could not encode the request: {e}")))?;
+    let body = crate::providers::body::to_json(&body)?;
     let base = base_url(model, env);
     let model_segment = utf8_percent_encode(&model.id, PATH_SEGMENT).to_string();
     let url = join_url(&base, &format!("model/{model_segment}/converse-stream"));

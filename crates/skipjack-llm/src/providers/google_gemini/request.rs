@@ -155,8 +155,7 @@ pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) 
         tools: if declarations.is_empty() { Vec::new() } else { vec![Tools { function_declarations: declarations }] },
         generation_config: has_generation.then_some(generation),
     };
-    let body = serde_json::to_vec(&body)
-        .map_err(|e| LlmError::new(ErrorKind::BadRequest, format!("could not encode the request: {e}")))?;
+    let body = crate::providers::body::to_json(&body)?;
     let mut headers: Vec<(String, String)> = vec![
         ("content-type".to_owned(), "application/json".to_owned()),
         ("accept".to_owned(), "text/event-stream".to_owned()),

@@ -186,8 +186,7 @@ pub fn build_request(model: &Model, context: &Context, options: &StreamOptions) 
         // Only OpenAI documents this field; strict servers reject unknown ones.
         prompt_cache_key: options.session_id.as_deref().filter(|_| flavor == Flavor::OpenAi),
     };
-    let body = serde_json::to_vec(&body)
-        .map_err(|e| LlmError::new(ErrorKind::BadRequest, format!("could not serialise the request: {e}")))?;
+    let body = crate::providers::body::to_json(&body)?;
 
     let mut headers: Vec<(String, String)> = vec![
         ("content-type".to_owned(), "application/json".to_owned()),
