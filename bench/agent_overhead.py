@@ -154,9 +154,16 @@ def _messages_end(body: bytes) -> int:
 
 
 def multi_turn(
-    tmp: Path, turns: int, runs: int, call: Callable[[int], ScriptedToolCall], approval: str
+    tmp: Path,
+    turns: int,
+    runs: int,
+    call: Callable[[int], ScriptedToolCall],
+    approval: str,
+    fresh_home: bool = False,
 ) -> tuple[list[float], list[float], tuple[int, int], list[int]]:
-    """Gaps (ms, every turn of every run), CPU per run (ms), prefix stability, request sizes."""
+    """Gaps (ms, every turn of every run), CPU per run (ms), prefix stability, request sizes.
+
+    `fresh_home`: each run gets a HOME made just before it, as `bench/agent` gives every agent."""
     gaps: list[float] = []
     cpus: list[float] = []
     stable = pairs = 0
@@ -164,12 +171,17 @@ def multi_turn(
     with SSEServer() as server:
         repo = make_repo(tmp, server)
         env = isolated_env(tmp)
-        for _ in range(runs):
+        for run in range(runs):
             replies = [turn_reply(ScriptedTurn(text="", tool_calls=[call(t)])) for t in range(turns)]
             server.enqueue(*replies, turn_reply(ScriptedTurn(text="done")))
             first = len(server.requests)
             ends_before = len(server.reply_ends)
-            _, code, cpu, err = spawn_run(["--approval", approval, "do it"], repo, env)
+            run_env = env
+            if fresh_home:
+                home = tmp / f"home-{run}"
+                home.mkdir()
+                run_env = env | {"HOME": str(home)}
+            _, code, cpu, err = spawn_run(["--approval", approval, "do it"], repo, run_env)
             requests = server.requests[first:]
             if code != 0 or len(requests) != turns + 1:
                 raise SystemExit(f"run failed ({code}, {len(requests)} requests): {err}")

@@ -2,7 +2,7 @@
 shared machine whose load moves between sittings.
 
     python bench/turn_gap_ab.py --a /path/to/old/venv/bin/skipjack --b .cache/venv/bin/skipjack \\
-        [--rounds 10] [--runs 2] [--turns 30]
+        [--rounds 10] [--runs 2] [--turns 30] [--fresh-home]
 
 Each round runs `--runs` fresh `skipjack run` processes of `--turns` `read` turns with A, then
 the same with B (`bench/agent_overhead.py`'s scripted server, repository and checks), so both
@@ -30,6 +30,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--runs", type=int, default=2, help="runs of each side per round")
     p.add_argument("--turns", type=int, default=30)
+    p.add_argument("--fresh-home", action="store_true", help="a HOME made just before each run, as bench/agent does")
     opts = p.parse_args()
     sides = {"A": (Path(opts.a), opts.a_pythonpath), "B": (Path(opts.b), opts.b_pythonpath)}
     gaps: dict[str, list[float]] = {k: [] for k in sides}
@@ -43,12 +44,15 @@ def main() -> None:
         for r in range(opts.rounds):
             for name, (exe, pythonpath) in sides.items():
                 ao.SKIPJACK, ao.AGENT_PYTHONPATH = exe, pythonpath
-                g, c, (stable, pairs), _ = ao.multi_turn(Path(d) / f"{name}{r}", opts.turns, opts.runs, read, "ask")
+                g, c, (stable, pairs), _ = ao.multi_turn(
+                    Path(d) / f"{name}{r}", opts.turns, opts.runs, read, "ask", opts.fresh_home
+                )
                 if stable != pairs:
                     raise SystemExit(f"{name}: {pairs - stable} request pairs lost their prefix")
                 gaps[name] += g
                 cpus[name] += c
-    print(f"per-turn gap, `read`, {opts.rounds} rounds x {opts.runs} runs x {opts.turns} turns, interleaved")
+    home = ", a fresh HOME each run" if opts.fresh_home else ""
+    print(f"per-turn gap, `read`, {opts.rounds} rounds x {opts.runs} runs x {opts.turns} turns, interleaved{home}")
     for name, (exe, pythonpath) in sides.items():
         g = gaps[name]
         quartiles = statistics.quantiles(g, n=4)
