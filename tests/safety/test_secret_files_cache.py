@@ -70,7 +70,7 @@ def test_realpath_copy_agrees_with_the_stdlib(tmp_path: Path) -> None:
         os.chdir(old)
 
 
-def test_every_location_is_what_realpath_says(home: Path, tmp_path: Path) -> None:
+def test_every_location_is_what_realpath_says(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The resolution shares its walks between locations (a parent's real path, each lstat):
     each location must still be exactly `os.path.realpath` of its spelling, through a
     symlinked parent, a chain, a loop, a dangling link and `..` in a target."""
@@ -93,6 +93,14 @@ def test_every_location_is_what_realpath_says(home: Path, tmp_path: Path) -> Non
     # What the answer depends on includes the symlinks' own directories, not only HOME.
     depends = {d for d, _ in resolved.stamps}
     assert {str(home), str(home / ".local"), str(elsewhere / "cfg"), str(elsewhere)} <= depends
+    # Other spellings of a home, the root among them.
+    monkeypatch.chdir(tmp_path)
+    for spelling in ("/", f"{home}/", f"//{str(home).lstrip('/')}", "home", "./home/../home", "~"):
+        monkeypatch.setenv("HOME", str(home))  # for "~"
+        got = secret_files._resolve_locations(spelling).texts
+        real_home = os.path.realpath(os.path.expanduser(spelling))
+        spelled = [*secret_files.SENSITIVE_FILES, *(os.path.join(real_home, p) for p in secret_files.SENSITIVE_HOME)]
+        assert list(got) == list(dict.fromkeys(os.path.realpath(p) for p in spelled)), spelling
 
 
 def test_a_credential_dir_moved_behind_a_symlink_is_seen(home: Path, tmp_path: Path, keep_fresh_answers: None) -> None:

@@ -182,24 +182,32 @@ def _resolve_locations(home_var: str) -> _Resolved:
     taken_ns = time.time_ns()
     looked_at: set[str] = set()
     links: dict[str, str | None] = {}
-    real_dirs: dict[str, str] = {}
-    """A location's parent (as spelled) -> its real path: most share one (the home, `.config`)."""
+    known: dict[str, str] = {os.sep: os.sep}
+    """A path as spelled (absolute, normalised) -> its real path: the locations share most of
+    their parents (the home, `.config`), each resolved once."""
 
     def real(path: str) -> str:
-        parent, name = os.path.split(path)
-        base = real_dirs.get(parent)
-        if base is None:
-            walked, ok = _join_real("", parent, {}, looked_at, links)
-            if not ok:  # a symlink loop: the whole path's own walk, as realpath does it
-                return _realpath(path, looked_at, links)
-            base = real_dirs[parent] = os.path.abspath(walked)
-        resolved, _ = _join_real(base, name, {}, looked_at, links)
-        return os.path.abspath(resolved)
+        found = known.get(path)
+        if found is not None:
+            return found
+        parent, _, name = path.rpartition(os.sep)
+        base = real(parent or os.sep)
+        joined = base + name if base == os.sep else base + os.sep + name
+        looked_at.add(joined)
+        if _link_target(joined, links) is None:
+            found = joined
+        else:
+            # A symlink: realpath's own walk from here (its chains, `..` and loops). After a
+            # loop the rest is joined as spelled, as realpath does: every lstat through it fails.
+            walked, _ = _join_real(base, name, {}, looked_at, links)
+            found = os.path.abspath(walked)
+        known[path] = found
+        return found
 
     home = _realpath(os.path.expanduser(home_var), looked_at, links)
-    found = [*SENSITIVE_FILES, *(os.path.join(home, p) for p in SENSITIVE_HOME)]
-    texts = tuple(dict.fromkeys(real(p) for p in found))
-    parents = sorted({os.path.dirname(p) for p in looked_at})
+    spelled = [*SENSITIVE_FILES, *(home + os.sep + p if home != os.sep else os.sep + p for p in SENSITIVE_HOME)]
+    texts = tuple(dict.fromkeys(map(real, spelled)))
+    parents = sorted({p.rpartition(os.sep)[0] or os.sep for p in looked_at})
     return _Resolved(texts, tuple((d, _stamp(d)) for d in parents), taken_ns)
 
 
