@@ -61,10 +61,16 @@ def test_a_leftover_in_use_again_is_left_to_its_new_command(tmp_path: Path, monk
     _busy_for(monkeypatch, tries=1)
     with sandbox._placeholders_lock:
         sandbox._placeholder_users[git] = 1
+    # The sweep starts once the release has left the lock: held back here, so another command
+    # surely acquires the placeholder before the sweep's first pass (the sweeper's thread
+    # could otherwise get there first on a busy machine).
+    start_sweep = sandbox._start_leftover_sweep
+    monkeypatch.setattr(sandbox, "_start_leftover_sweep", lambda: None)
     sandbox._release_placeholders([git])
-    # Another command acquires it before the sweep gets to it.
+    assert git in sandbox._leftover_placeholders
     with sandbox._placeholders_lock:
         sandbox._placeholder_users[git] = 1
+    start_sweep()
     time.sleep(0.2)
     assert git.is_dir(), "a placeholder a running command uses was removed under it"
     sandbox._release_placeholders([git])
