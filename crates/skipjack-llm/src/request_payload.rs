@@ -108,14 +108,7 @@ struct ParsedHead {
 
 fn cached_head(head: &[u8]) -> Result<Arc<ParsedHead>, String> {
     let text = std::str::from_utf8(head).map_err(|e| e.to_string())?;
-    if let Some(hit) = lock(&HEADS).get_or_insert_with(Generations::default).get(text) {
-        return Ok(hit);
-    }
-    let value = Arc::new(parse_head(head, true)?);
-    if text.len() <= MAX_ENTRY_BYTES {
-        lock(&HEADS).get_or_insert_with(Generations::default).insert(text, Arc::clone(&value));
-    }
-    Ok(value)
+    cached_with(&HEADS, text, |text| parse_head(text.as_bytes(), true))
 }
 
 /// `cache_tools`: take the tool list from its own cache (a head that changed only its system
@@ -134,13 +127,22 @@ static MESSAGES: Mutex<Option<Generations<Message>>> = Mutex::new(None);
 static TOOLS: Mutex<Option<Generations<Vec<Tool>>>> = Mutex::new(None);
 static HEADS: Mutex<Option<Generations<ParsedHead>>> = Mutex::new(None);
 
-/// `text` parsed, from the cache when the same text was parsed before. Parsing happens
-/// outside the lock, so concurrent requests do not wait on each other's new messages.
+/// `text` parsed, from the cache when the same text was parsed before.
 fn cached<T: for<'de> Deserialize<'de>>(cache: &Mutex<Option<Generations<T>>>, text: &str) -> Result<Arc<T>, String> {
+    cached_with(cache, text, |text| serde_json::from_str::<T>(text).map_err(|e| e.to_string()))
+}
+
+/// `parse(text)`, from the cache when the same text was parsed before. Parsing happens
+/// outside the lock, so concurrent requests do not wait on each other's new messages.
+fn cached_with<T>(
+    cache: &Mutex<Option<Generations<T>>>,
+    text: &str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Arc<T>, String> {
     if let Some(hit) = lock(cache).get_or_insert_with(Generations::default).get(text) {
         return Ok(hit);
     }
-    let value = Arc::new(serde_json::from_str::<T>(text).map_err(|e| e.to_string())?);
+    let value = Arc::new(parse(text)?);
     if text.len() <= MAX_ENTRY_BYTES {
         lock(cache).get_or_insert_with(Generations::default).insert(text, Arc::clone(&value));
     }
