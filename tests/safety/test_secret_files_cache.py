@@ -95,7 +95,11 @@ def test_every_location_is_what_realpath_says(home: Path, tmp_path: Path, monkey
     assert {str(home), str(home / ".local"), str(elsewhere / "cfg"), str(elsewhere)} <= depends
     # Other spellings of a home, the root among them.
     monkeypatch.chdir(tmp_path)
-    for spelling in ("/", f"{home}/", f"//{str(home).lstrip('/')}", "home", "./home/../home", "~"):
+    spaced = tmp_path / " a home\twith spaces "
+    spaced.mkdir()
+    (spaced / ".ssh").symlink_to(home / ".ssh")
+    (spaced / ".config").symlink_to("../home/.config")
+    for spelling in ("/", f"{home}/", f"//{str(home).lstrip('/')}", "home", "./home/../home", "~", str(spaced)):
         monkeypatch.setenv("HOME", str(home))  # for "~"
         got = secret_files._resolve_locations(spelling).texts
         real_home = os.path.realpath(os.path.expanduser(spelling))
